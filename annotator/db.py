@@ -1,0 +1,153 @@
+"""Engine, sessions and schema upgrades.
+
+SQLite gets WAL, a busy timeout and foreign keys on every connection. Write transactions
+start with BEGIN IMMEDIATE so two writers queue on the lock instead of one of them failing
+half-way with "database is locked"; read-only sessions keep SQLite's deferred BEGIN so
+readers never wait for writers.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+from flask import current_app, g
+from sqlalchemy import event, inspect
+from sqlalchemy.engine import Engine, make_url
+from sqlmodel import Session, create_engine
+
+from .config import PACKAGE_DIR
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def normalise_url(url: str) -> str:
+    """Accept plain postgresql:// URLs and use the psycopg 3 driver for them."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def make_engine(url: str) -> Engine:
+    url = normalise_url(url)
+    if not is_sqlite(url):
+        return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None  # let the begin hook below issue BEGIN itself
+        cur = dbapi_conn.cursor()
+        for pragma in ("journal_mode=WAL", "busy_timeout=30000", "synchronous=NORMAL", "foreign_keys=ON"):
+            cur.execute(f"PRAGMA {pragma}")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn):
+        immediate = conn.get_execution_options().get("write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+class Database:
+    """The app's database handle: one engine per app, one session per request."""
+
+    def __init__(self, app=None):
+        self.engine: Engine | None = None
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app) -> None:
+        url = app.config["DATABASE_URL"]
+        if is_sqlite(url):
+            path = make_url(url).database
+            if path and path != ":memory:":
+                from pathlib import Path
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.engine = make_engine(url)
+        app.extensions["annotator.db"] = self
+        app.teardown_appcontext(self._close_request_session)
+
+    @property
+    def write_engine(self) -> Engine:
+        return self.engine.execution_options(write=True)
+
+    @contextmanager
+    def writing(self) -> Iterator[Session]:
+        """A session whose transaction takes the write lock up front and commits on success."""
+        with Session(self.write_engine, expire_on_commit=False) as session:
+            with session.begin():
+                yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    def request_session(self) -> Session:
+        """The per-request read session, closed on teardown."""
+        if "db_session" not in g:
+            g.db_session = Session(self.engine, expire_on_commit=False)
+        return g.db_session
+
+    @staticmethod
+    def _close_request_session(_exc) -> None:
+        session = g.pop("db_session", None)
+        if session is not None:
+            session.close()
+
+    def dispose(self) -> None:
+        if self.engine is not None:
+            self.engine.dispose()
+
+
+def get_db(app=None) -> Database:
+    return (app or current_app).extensions["annotator.db"]
+
+
+# --- migrations ---------------------------------------------------------------------------
+
+def alembic_config(url: str):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(PACKAGE_DIR / "migrations"))
+    cfg.attributes["database_url"] = normalise_url(url)
+    return cfg
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Bring the database schema to `revision` through the packaged Alembic migrations."""
+    from alembic import command
+
+    command.upgrade(alembic_config(url), revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision(url: str) -> str:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+
+
+def is_fresh(engine: Engine) -> bool:
+    """True when the database has no tables of ours yet."""
+    return not inspect(engine).has_table("document")
+
+
+def ensure_schema(db: Database) -> bool:
+    """Upgrade to head when the database is behind; returns True if it ran migrations."""
+    url = db.engine.url.render_as_string(hide_password=False)
+    if current_revision(db.engine) == head_revision(url):
+        return False
+    upgrade(url)
+    return True

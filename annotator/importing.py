@@ -1,0 +1,162 @@
+"""`annotator import`: read files, pre-highlight what is new, store it in bulk.
+
+Each file is checked whole before anything is stored (see reading.py). New documents are
+pre-highlighted in one batched nlp.pipe stream and written with bulk INSERTs, a
+transaction per group of whole files, so a refused or interrupted file never leaves part
+of itself behind. Documents imported without pre-highlighting get their tokens on first use.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from sqlalchemy import insert, select
+
+from .db import Database
+from .labels import LabelConfig
+from .models import Document, Suggestion
+from .nlp.language import detect_language
+from .reading import FileRead, Incoming, Problem, collect_paths, read_file
+from .tokens import pack
+
+FLUSH_DOCUMENTS = 2000  # documents per transaction (always whole files)
+LOOKUP_CHUNK = 500
+
+
+@dataclass
+class ImportReport:
+    files: int = 0
+    new: int = 0
+    present: int = 0
+    suggestions: int = 0
+    refused_files: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    skipped_records: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def summary(self) -> str:
+        if self.new == 0 and self.present and not self.problems:
+            return f"Nothing new: all {self.present} documents are already in the project."
+        parts = [f"Imported {self.new} new document{'s' * (self.new != 1)} from {self.files} file{'s' * (self.files != 1)}"]
+        if self.present:
+            parts.append(f"{self.present} already present (skipped)")
+        parts.append(f"{self.suggestions} suggestions")
+        if self.refused_files:
+            parts.append(f"{len(self.refused_files)} file(s) refused, nothing stored from them")
+        if self.skipped_records:
+            parts.append(f"{self.skipped_records} invalid record(s) skipped")
+        return "; ".join(parts) + "."
+
+
+ProgressFn = Callable[[int], None]
+
+
+def import_paths(db: Database, paths: list[str], labels: LabelConfig, prehighlighter=None,
+                 skip_invalid: bool = False, on_total: Callable[[int], None] | None = None,
+                 progress: ProgressFn | None = None) -> ImportReport:
+    report = ImportReport()
+    files, problems = collect_paths(paths)
+    report.problems.extend(problems)
+    accepted: list[FileRead] = []
+    for path in files:
+        read = read_file(path, labels)
+        report.files += 1
+        if read.problems and not (skip_invalid and read.records):
+            report.refused_files.append(read.path)
+            report.problems.extend(read.problems)
+            continue
+        if read.problems:
+            report.skipped_records += len(read.problems)
+            report.problems.extend(read.problems)
+        accepted.append(read)
+    groups = list(_new_records(db, accepted, report))
+    total = sum(len(g) for g in groups)
+    if on_total:
+        on_total(total)
+    for group in groups:
+        report.suggestions += _store(db, group, labels, prehighlighter, progress)
+        report.new += len(group)
+    return report
+
+
+def _new_records(db: Database, reads: list[FileRead], report: ImportReport) -> Iterable[list[Incoming]]:
+    """Drop documents already stored (or repeated in this import); group whole files."""
+    all_records = [r for read in reads for r in read.records]
+    present = _existing_uids(db, {r.uid for r in all_records})
+    seen: set[str] = set()
+    group: list[Incoming] = []
+    for read in reads:
+        fresh = []
+        for record in read.records:
+            if record.uid in present or record.uid in seen:
+                report.present += 1
+                continue
+            seen.add(record.uid)
+            fresh.append(record)
+        if group and len(group) + len(fresh) > FLUSH_DOCUMENTS:
+            yield group
+            group = []
+        group.extend(fresh)
+    if group:
+        yield group
+
+
+def _existing_uids(db: Database, uids: set[str]) -> set[str]:
+    found: set[str] = set()
+    ordered = sorted(uids)
+    with db.reading() as session:
+        for i in range(0, len(ordered), LOOKUP_CHUNK):
+            chunk = ordered[i:i + LOOKUP_CHUNK]
+            found.update(session.exec(select(Document.uid).where(Document.uid.in_(chunk))).scalars())
+    return found
+
+
+def _store(db: Database, records: list[Incoming], labels: LabelConfig, prehighlighter,
+           progress: ProgressFn | None) -> int:
+    langs = [(r.lang, "import") if r.lang else (detect_language(r.text), "detected") for r in records]
+    highlights = (prehighlighter.run((r.text, lang) for r, (lang, _) in zip(records, langs))
+                  if prehighlighter else [None] * len(records))
+    doc_rows, suggestion_rows = [], []
+    for record, (lang, lang_source), hl in zip(records, langs, highlights):
+        rows = [imported_suggestion(s, record.text, lang, labels) for s in record.spans]
+        rows += hl.suggestions if hl else []
+        suggestion_rows.append(rows)
+        doc_rows.append({
+            "uid": record.uid, "text": record.text, "lang": lang, "lang_source": lang_source,
+            "title": record.title, "source": record.source or None, "meta": record.meta,
+            "n_chars": len(record.text), "tokens": pack(hl.tokens) if hl else None,
+            "n_suggestions": len(rows), "pipeline": hl.pipeline if hl else None,
+        })
+        if progress:
+            progress(1)
+    with db.writing() as session:
+        ids = session.execute(insert(Document).returning(Document.id, sort_by_parameter_order=True),
+                              doc_rows).scalars().all()
+        flat = [{**s, "document_id": doc_id} for doc_id, rows in zip(ids, suggestion_rows) for s in rows]
+        if flat:
+            session.execute(insert(Suggestion), _uniform(flat))
+    return sum(len(rows) for rows in suggestion_rows)
+
+
+SUGGESTION_FIELDS = ("start", "end", "label", "origin", "pipeline", "pipeline_version", "score",
+                     "value", "value_max", "tolerance", "unit", "qualifier")
+
+
+def _uniform(rows: list[dict]) -> list[dict]:
+    """executemany needs every row to name the same columns."""
+    return [{"document_id": r["document_id"], **{k: r.get(k) for k in SUGGESTION_FIELDS}} for r in rows]
+
+
+def imported_suggestion(span: dict, text: str, lang: str, labels: LabelConfig) -> dict:
+    """A pre-annotation brought by the file; quantities get their value parsed like ours."""
+    row = {"start": span["start"], "end": span["end"], "label": span["label"], "origin": "import",
+           "pipeline": "import"}
+    if span["label"] == labels.quantity_label:
+        from .nlp.quantities import normalise
+
+        parsed = normalise(text[span["start"]:span["end"]], lang) or {}
+        row.update({k: parsed.get(k) for k in ("value", "value_max", "tolerance", "unit", "qualifier")})
+    return row

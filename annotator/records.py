@@ -1,0 +1,175 @@
+"""Build exported records (the schema's shape) from stored documents and layers."""
+from __future__ import annotations
+
+from typing import Iterable, Iterator
+
+from sqlalchemy import bindparam, select
+from sqlmodel import Session
+
+from .models import GOLD, SUGGESTIONS, Claim, Document, Layer, Relation, Span, Suggestion
+from .tokens import pack, tokenize, unpack
+
+QUANTITY_FIELDS = ("value", "value_max", "tolerance", "unit", "qualifier")
+REQUIRED_QUANTITY_FIELDS = ("value", "unit", "qualifier")
+
+
+class UnknownLayer(LookupError):
+    pass
+
+
+def fill_missing_tokens(db, batch: int = 500) -> int:
+    """Tokenize documents imported without the pipeline, once, and keep the result.
+
+    Runs before a read (export, show, the document view) so the read itself stays read-only.
+    """
+    done = 0
+    while True:
+        with db.reading() as session:
+            rows = session.exec(select(Document.id, Document.text, Document.lang)
+                                .where(Document.tokens.is_(None)).limit(batch)).all()
+        if not rows:
+            return done
+        values = [{"doc_id": r.id, "tokens": pack(tokenize(r.text, r.lang))} for r in rows]
+        with db.writing() as session:
+            table = Document.__table__
+            session.connection().execute(table.update().where(table.c.id == bindparam("doc_id"))
+                                         .values(tokens=bindparam("tokens")), values)
+        done += len(rows)
+
+
+def ensure_tokens(docs: Iterable[Document]) -> None:
+    """In-memory fallback for a document tokenized after fill_missing_tokens ran."""
+    for doc in docs:
+        if doc.tokens is None:
+            doc.tokens = pack(tokenize(doc.text, doc.lang))
+
+
+def span_json(text: str, row, quantity_label: str) -> dict:
+    out = {"start": row.start, "end": row.end, "label": row.label, "text": text[row.start:row.end],
+           "origin": row.origin}
+    if getattr(row, "score", None) is not None:
+        out["score"] = row.score
+    if row.label == quantity_label:
+        for key in QUANTITY_FIELDS:
+            value = getattr(row, key)
+            if value is not None or key in REQUIRED_QUANTITY_FIELDS:
+                out[key] = value
+    meta = getattr(row, "meta", None)
+    if meta:
+        out["meta"] = meta
+    return out
+
+
+def base_record(doc: Document, layer: str, annotators: list[str]) -> dict:
+    meta = {**doc.meta, "title": doc.title, "source": doc.source}
+    if doc.pipeline:
+        meta["pipeline"] = doc.pipeline
+    return {
+        "id": doc.uid, "text": doc.text, "lang": doc.lang, "meta": meta,
+        "tokens": [{"start": s, "end": e} for s, e in unpack(doc.tokens)],
+        "spans": [], "relations": [], "claims": [], "layer": layer, "annotators": annotators,
+    }
+
+
+def suggestion_record(doc: Document, rows: list[Suggestion], quantity_label: str) -> dict:
+    record = base_record(doc, SUGGESTIONS, [])
+    rows = sorted(rows, key=lambda r: (r.start, r.end, r.label, r.origin))
+    record["spans"] = [{"id": f"s{i}", **span_json(doc.text, r, quantity_label)} for i, r in enumerate(rows, 1)]
+    return record
+
+
+def layer_record(doc: Document, layer: Layer, spans: list[Span], relations: list[Relation],
+                 claims: list[Claim], quantity_label: str, annotators: list[str]) -> dict:
+    """Spans numbered in text order; relations and claims refer to those numbers."""
+    record = base_record(doc, layer.name, annotators)
+    spans = sorted(spans, key=lambda r: (r.start, r.end, r.label))
+    ids = {row.id: f"s{i}" for i, row in enumerate(spans, 1)}
+    record["spans"] = [{"id": ids[r.id], **span_json(doc.text, r, quantity_label)} for r in spans]
+    rels = sorted(relations, key=lambda r: (ids[r.head_id], ids[r.child_id], r.label))
+    record["relations"] = [
+        {"id": f"r{i}", "head": ids[r.head_id], "child": ids[r.child_id], "label": r.label, **({"meta": r.meta} if r.meta else {})}
+        for i, r in enumerate(rels, 1)
+    ]
+    claims = sorted(claims, key=lambda c: _span_order(ids[c.quantity_id]))
+    record["claims"] = [claim_json(f"c{i}", c, ids) for i, c in enumerate(claims, 1)]
+    return record
+
+
+def _span_order(span_id: str) -> int:
+    return int(span_id[1:])
+
+
+def claim_json(claim_id: str, claim: Claim, ids: dict[int, str]) -> dict:
+    ref = lambda key: ids.get(getattr(claim, key)) if getattr(claim, key) else None  # noqa: E731
+    if claim.property_id:
+        prop = {"span": ids[claim.property_id]}
+    elif claim.property_text:
+        prop = {"text": claim.property_text}
+    else:
+        prop = None
+    out = {"id": claim_id, "quantity": ids[claim.quantity_id], "entity": ref("entity_id"), "property": prop,
+           "condition": ref("condition_id"), "modifiers": list(claim.modifiers),
+           "time": ref("time_id"), "source": ref("source_id")}
+    if claim.meta:
+        out["meta"] = claim.meta
+    return out
+
+
+def layer_documents_query(layer: str):
+    """Documents that have something to export for `layer`, in id order."""
+    if layer == SUGGESTIONS:
+        return select(Document)
+    query = select(Document).join(Layer, Layer.document_id == Document.id).where(Layer.name == layer)
+    if layer == GOLD:
+        query = query.where(Layer.status == "done")  # only gold-done documents are released
+    return query
+
+
+def iter_records(session: Session, layer: str, quantity_label: str, batch: int = 500,
+                 uids: list[str] | None = None) -> Iterator[dict]:
+    """Records of one layer, ordered by document uid (stable across databases)."""
+    query = layer_documents_query(layer).order_by(Document.uid)
+    if uids is not None:
+        query = query.where(Document.uid.in_(uids))
+    last = ""
+    while True:
+        docs = session.exec(query.where(Document.uid > last).limit(batch)).scalars().all()
+        if not docs:
+            return
+        ensure_tokens(docs)
+        yield from _records_for(session, docs, layer, quantity_label)
+        last = docs[-1].uid
+
+
+def _records_for(session: Session, docs: list[Document], layer: str, quantity_label: str) -> Iterator[dict]:
+    ids = [d.id for d in docs]
+    if layer == SUGGESTIONS:
+        by_doc: dict[int, list] = {i: [] for i in ids}
+        for row in session.exec(select(Suggestion).where(Suggestion.document_id.in_(ids))).scalars():
+            by_doc[row.document_id].append(row)
+        for doc in docs:
+            yield suggestion_record(doc, by_doc[doc.id], quantity_label)
+        return
+    layers = {l.document_id: l for l in session.exec(
+        select(Layer).where(Layer.document_id.in_(ids), Layer.name == layer)).scalars()}
+    layer_ids = [l.id for l in layers.values()]
+    spans, rels, claims = ({l: [] for l in layer_ids} for _ in range(3))
+    for model, bucket in ((Span, spans), (Relation, rels), (Claim, claims)):
+        for row in session.exec(select(model).where(model.layer_id.in_(layer_ids))).scalars():
+            bucket[row.layer_id].append(row)
+    for doc in docs:
+        lay = layers[doc.id]
+        annotators = [] if lay.kind == "gold" else [lay.name]
+        yield layer_record(doc, lay, spans[lay.id], rels[lay.id], claims[lay.id], quantity_label, annotators)
+
+
+def get_record(session: Session, uid: str, layer: str, quantity_label: str) -> dict:
+    doc = session.exec(select(Document).where(Document.uid == uid)).scalars().first()
+    if doc is None:
+        raise LookupError(f"no document with id {uid!r}")
+    if layer != SUGGESTIONS:
+        exists = session.exec(select(Layer.id).where(Layer.document_id == doc.id, Layer.name == layer)).first()
+        if exists is None:
+            raise UnknownLayer(f"document {uid} has no layer {layer!r}")
+    ensure_tokens([doc])
+    return next(_records_for(session, [doc], layer, quantity_label))

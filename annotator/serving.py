@@ -1,0 +1,26 @@
+"""Production serving through gunicorn (Flask's dev server only behind --dev)."""
+from __future__ import annotations
+
+from gunicorn.app.base import BaseApplication
+
+
+class GunicornApp(BaseApplication):
+    def __init__(self, app, options: dict):
+        self.application = app
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            if key in self.cfg.settings and value is not None:
+                self.cfg.set(key, value)
+
+    def load(self):
+        return self.application
+
+
+def run_gunicorn(app, host: str, port: int, workers: int, threads: int) -> None:
+    # The app is built once here and forked into the workers; each worker opens its own
+    # database connections lazily (the engine's pool is created empty before the fork).
+    GunicornApp(app, {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
+                      "worker_class": "gthread", "accesslog": "-", "timeout": 120}).run()
