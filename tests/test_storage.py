@@ -1,0 +1,76 @@
+"""The schema is Alembic's, on SQLite and PostgreSQL alike, and matches the models."""
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import SQLModel
+
+from annotator.db import current_revision, ensure_schema, get_db, head_revision, is_fresh, make_engine, upgrade
+from annotator.models import Document, Layer, Span, Suggestion
+
+
+def test_upgrade_empty_database_matches_models(db_url):
+    engine = make_engine(db_url)
+    assert is_fresh(engine)
+    upgrade(db_url)
+    assert current_revision(engine) == head_revision(db_url)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+    assert diff == [], f"models and migrations disagree: {diff}"
+    assert {"document", "suggestion", "layer", "span", "relation", "claim", "auditevent", "user"} <= set(
+        inspect(engine).get_table_names())
+    engine.dispose()
+
+
+def test_upgrade_is_idempotent_and_keeps_data(any_app):
+    db = get_db(any_app)
+    with db.writing() as s:
+        s.add(Document(uid="abc", text="Kept text.", lang="en", title="t", n_chars=10))
+    assert ensure_schema(db) is False  # already at head: nothing runs
+    url = db.engine.url.render_as_string(hide_password=False)
+    upgrade(url)
+    with db.reading() as s:
+        assert s.exec(select(Document.text)).scalars().all() == ["Kept text."]
+
+
+def test_sqlite_pragmas(app):
+    with get_db(app).engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+
+
+def test_foreign_keys_and_cascades(any_app):
+    db = get_db(any_app)
+    with db.writing() as s:
+        doc = Document(uid="d1", text="Nvidia makes H100.", lang="en", title="t", n_chars=18)
+        s.add(doc)
+        s.flush()
+        s.add(Suggestion(document_id=doc.id, start=0, end=6, label="ORG", origin="model"))
+        layer = Layer(document_id=doc.id, name="alice")
+        s.add(layer)
+        s.flush()
+        s.add(Span(layer_id=layer.id, start=0, end=6, label="ORG"))
+    with pytest.raises(IntegrityError):
+        with db.writing() as s:
+            s.add(Span(layer_id=999_999, start=0, end=1, label="ORG"))
+    with db.writing() as s:
+        s.execute(text("DELETE FROM document WHERE uid = 'd1'"))
+    with db.reading() as s:
+        for model in (Suggestion, Layer, Span):
+            assert s.exec(select(model)).scalars().all() == []
+
+
+def test_layer_name_unique_per_document(any_app):
+    db = get_db(any_app)
+    with db.writing() as s:
+        doc = Document(uid="d2", text="x y", lang="en", title="t", n_chars=3)
+        s.add(doc)
+        s.flush()
+        s.add(Layer(document_id=doc.id, name="gold", kind="gold"))
+    with pytest.raises(IntegrityError):
+        with db.writing() as s:
+            s.add(Layer(document_id=doc.id, name="gold", kind="gold"))
