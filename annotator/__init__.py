@@ -28,6 +28,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         instance_relative_config=True,
         template_folder=str(cfg.resource_dir("templates")),
         static_folder=str(cfg.resource_dir("static")),
+        static_url_path="/static",
     )
     app.config.from_mapping(cfg.defaults(app.instance_path))
     app.config.from_pyfile("config.py", silent=True)

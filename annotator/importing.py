@@ -132,22 +132,38 @@ def _store(db: Database, records: list[Incoming], labels: LabelConfig, prehighli
         })
         if progress:
             progress(1)
+    # Core inserts on the tables, not ORM bulk inserts: the ORM splits a bulk insert
+    # wherever consecutive rows leave different columns None (a QUANTITY row between
+    # two ORG rows), which here meant one INSERT statement per suggestion or two.
     with db.writing() as session:
-        ids = session.execute(insert(Document).returning(Document.id, sort_by_parameter_order=True),
-                              doc_rows).scalars().all()
-        flat = [{**s, "document_id": doc_id} for doc_id, rows in zip(ids, suggestion_rows) for s in rows]
+        conn = session.connection()
+        ids = _insert_documents(conn, doc_rows)
+        flat = [_suggestion_row(doc_id, s) for doc_id, rows in zip(ids, suggestion_rows) for s in rows]
         if flat:
-            session.execute(insert(Suggestion), _uniform(flat))
-    return sum(len(rows) for rows in suggestion_rows)
+            conn.execute(insert(Suggestion.__table__), flat)
+    return len(flat)
+
+
+def _insert_documents(conn, rows: list[dict]) -> list[int]:
+    """Insert documents; their new ids, in the order of `rows`.
+
+    RETURNING in parameter order (sort_by_parameter_order) makes SQLAlchemy send one
+    INSERT per row on SQLite; unordered RETURNING keeps multi-row INSERTs, and the uid,
+    unique in the table, maps each returned id back to its row.
+    """
+    table = Document.__table__
+    by_uid = dict((uid, doc_id) for doc_id, uid in
+                  conn.execute(insert(table).returning(table.c.id, table.c.uid), rows))
+    return [by_uid[row["uid"]] for row in rows]
 
 
 SUGGESTION_FIELDS = ("start", "end", "label", "origin", "pipeline", "pipeline_version", "score",
                      "value", "value_max", "tolerance", "unit", "qualifier")
 
 
-def _uniform(rows: list[dict]) -> list[dict]:
+def _suggestion_row(document_id: int, suggestion: dict) -> dict:
     """executemany needs every row to name the same columns."""
-    return [{"document_id": r["document_id"], **{k: r.get(k) for k in SUGGESTION_FIELDS}} for r in rows]
+    return {"document_id": document_id, **{k: suggestion.get(k) for k in SUGGESTION_FIELDS}}
 
 
 def imported_suggestion(span: dict, text: str, lang: str, labels: LabelConfig) -> dict:

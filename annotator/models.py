@@ -41,12 +41,16 @@ class User(SQLModel, table=True):
 
 
 class Document(SQLModel, table=True):
+    # The list pages by id and by (lang, id): narrow indexes let SQLite skip pages without
+    # stepping through rows that carry whole texts.
+    __table_args__ = (Index("ix_document_id_order", "id"), Index("ix_document_lang_id", "lang", "id"))
+
     # `id` orders documents by arrival and keys the joins; `uid` is the public id,
     # derived from the text, so importing the same text twice is a no-op.
     id: Optional[int] = Field(default=None, primary_key=True)
     uid: str = Field(max_length=64, unique=True, index=True)
     text: str = Field(sa_column=Column(Text, nullable=False))
-    lang: str = Field(max_length=16, index=True)
+    lang: str = Field(max_length=16)
     lang_source: str = Field(default="detected", max_length=16)  # detected | import
     title: str = Field(default="", max_length=500)
     source: Optional[str] = Field(default=None, max_length=1000)
@@ -146,10 +150,31 @@ class Claim(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class AuditEvent(SQLModel, table=True):
-    """Who did what to which document, when, with the state before and after."""
+class SuggestionDecision(SQLModel, table=True):
+    """An annotator's answer to one suggestion in their layer: accepted (as `span_id`) or
+    rejected. Suggestions themselves stay untouched machine output."""
 
-    __table_args__ = (Index("ix_auditevent_document_at", "document_id", "at"),)
+    __table_args__ = (UniqueConstraint("layer_id", "suggestion_id", name="uq_decision_layer_suggestion"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    layer_id: int = fk("layer.id")
+    suggestion_id: int = fk("suggestion.id", index=False)
+    decision: str = Field(max_length=16)  # accepted | rejected
+    span_id: Optional[int] = fk("span.id", ondelete="SET NULL", nullable=True, index=False)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what to which document, when, with the state before and after.
+
+    `changes` lists every row the action inserted, deleted or updated (table, op, before,
+    after), which is enough to undo and redo it exactly; `state` is "applied", "undone"
+    or "discarded" (an undone action overtaken by a new one) for undoable actions, and
+    null for the rest.
+    """
+
+    __table_args__ = (Index("ix_auditevent_document_at", "document_id", "at"),
+                      Index("ix_auditevent_layer_state", "layer_id", "state"))
 
     id: Optional[int] = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow)
@@ -160,3 +185,5 @@ class AuditEvent(SQLModel, table=True):
     target: Optional[str] = Field(default=None, max_length=200)
     before: Optional[dict] = Field(default=None, sa_column=Column(JSON, nullable=True))
     after: Optional[dict] = Field(default=None, sa_column=Column(JSON, nullable=True))
+    changes: Optional[list] = Field(default=None, sa_column=Column(JSON, nullable=True))
+    state: Optional[str] = Field(default=None, max_length=16)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import orjson
@@ -41,8 +42,10 @@ class Incoming:
     meta: dict = field(default_factory=dict)
     spans: list[dict] = field(default_factory=list)
 
-    @property
+    @cached_property
     def uid(self) -> str:
+        # cached: an import asks for it several times (lookup, de-duplication, the row),
+        # and hashing every text again cost more than reading the file
         return document_uid(self.text)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -83,6 +84,16 @@ def _git_state() -> dict:
 
 # --- timing -----------------------------------------------------------------------------------
 
+def cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (worker processes).
+
+    Next to wall time it tells a slow run from a starved one: on a busy machine the wall
+    time grows while the CPU time stays about the same.
+    """
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 class Stopwatch:
     """Named wall-clock sections that add up across calls (for a per-stage breakdown)."""
 
@@ -101,16 +112,26 @@ class Stopwatch:
         return {k: round(v, digits) for k, v in self.seconds.items()}
 
 
-def timed(fn: Callable[[], object]) -> tuple[float, object]:
-    start = time.perf_counter()
+@dataclass
+class Timing:
+    wall: float
+    cpu: float
+
+
+def timed(fn: Callable[[], object]) -> tuple[Timing, object]:
+    wall, cpu = time.perf_counter(), cpu_seconds()
     result = fn()
-    return time.perf_counter() - start, result
+    return Timing(time.perf_counter() - wall, cpu_seconds() - cpu), result
 
 
 def spread(samples: list[float]) -> dict:
     """Median, min and max of repeated timings (the median is what targets compare)."""
     return {"median": round(statistics.median(samples), 4), "min": round(min(samples), 4),
             "max": round(max(samples), 4), "runs": [round(s, 4) for s in samples]}
+
+
+def spreads(timings: list[Timing]) -> dict:
+    return {"wall_s": spread([t.wall for t in timings]), "cpu_s": spread([t.cpu for t in timings])}
 
 
 # --- targets and results -------------------------------------------------------------------------

@@ -15,7 +15,8 @@ from functools import lru_cache
 from ._common import SEEDS_DIR
 
 NUMBER = re.compile(r"\d+")
-WORDISH = re.compile(r"\w+|[^\w\s]")  # cheap token boundaries for synthetic stored tokens
+DIGIT = re.compile(r"\d")
+PARAGRAPH_BREAK = "\n\n"
 CAPITALISED = re.compile(r"\b[A-Z][A-Za-z0-9]+")
 PORTUGUESE_SEED = "001_"  # the one Portuguese article (py3langid agrees: four en, one pt)
 
@@ -62,7 +63,7 @@ def variant(index: int, salt: int = 0) -> tuple[str, str]:
             break
         kept.append(paragraph)
         size += len(paragraph) + 2
-    return lang, _perturb_numbers("\n\n".join(kept), rng)
+    return lang, _perturb_numbers(PARAGRAPH_BREAK.join(kept), rng)
 
 
 def corpus(n: int) -> list[tuple[str, str]]:
@@ -80,9 +81,31 @@ def corpus(n: int) -> list[tuple[str, str]]:
     return out
 
 
-def word_tokens(text: str) -> list[tuple[int, int]]:
-    """Token-like (start, end) pairs for synthetic stored tokens (export set-up only)."""
-    return [m.span() for m in WORDISH.finditer(text)]
+def spacy_tokens(lang: str, text: str) -> list[tuple[int, int]]:
+    """The token boundaries spaCy's tokenizer gives (whitespace left out, as stored), fast.
+
+    Paragraphs are tokenized independently (they are separated by blank lines) and
+    renumbering keeps each number's length, so each distinct paragraph, digits masked,
+    is tokenized once and reused with shifted offsets; checked equal to tokenizing the
+    whole text on hundreds of documents.
+    """
+    tokens, offset = [], 0
+    for paragraph in text.split(PARAGRAPH_BREAK):
+        tokens.extend((start + offset, end + offset) for start, end in _paragraph_tokens(lang, DIGIT.sub("0", paragraph)))
+        offset += len(paragraph) + len(PARAGRAPH_BREAK)
+    return tokens
+
+
+@lru_cache(maxsize=None)
+def _paragraph_tokens(lang: str, paragraph: str) -> tuple[tuple[int, int], ...]:
+    return tuple((t.idx, t.idx + len(t.text)) for t in _tokenizer(lang)(paragraph) if not t.is_space)
+
+
+@lru_cache(maxsize=None)
+def _tokenizer(lang: str):
+    import spacy
+
+    return spacy.blank(lang).tokenizer
 
 
 def prodigy_spans(text: str, rng: random.Random) -> list[dict]:

@@ -9,6 +9,7 @@ from annotator.db import get_db
 from annotator.importing import import_paths
 from annotator.models import Document, Suggestion
 from annotator.reading import document_uid
+from annotator.services import labels_of
 
 
 def count(app, model) -> int:
@@ -42,7 +43,8 @@ def test_txt_and_md_titles_and_ids(app, labels, tmp_path):
     assert a.tokens is None  # no pipeline: tokens come on first use
 
 
-def test_reimport_is_a_noop_that_says_so(app, labels, tmp_path):
+def test_reimport_is_a_noop_that_says_so(any_app, tmp_path):
+    app, labels = any_app, labels_of(any_app)
     path = write_jsonl(tmp_path / "d.jsonl", [{"text": "Alpha beta."}, {"text": "Gamma delta."}])
     assert run(app, labels, path).new == 2
     again = run(app, labels, path)
@@ -51,7 +53,8 @@ def test_reimport_is_a_noop_that_says_so(app, labels, tmp_path):
     assert count(app, Document) == 2
 
 
-def test_jsonl_fields_and_preannotations(app, labels, tmp_path):
+def test_jsonl_fields_and_preannotations(any_app, tmp_path):
+    app, labels = any_app, labels_of(any_app)
     text = "Nvidia sold 50,000 H100 chips 😀 in Brasil."
     path = write_jsonl(tmp_path / "d.jsonl", [{
         "id": "ext-1", "text": text, "lang": "pt-BR", "meta": {"title": "My title", "url": "http://x"},
@@ -85,7 +88,8 @@ BAD_RECORDS = [
 
 
 @pytest.mark.parametrize("bad, message", BAD_RECORDS)
-def test_bad_record_refuses_the_whole_file(app, labels, tmp_path, bad, message):
+def test_bad_record_refuses_the_whole_file(any_app, tmp_path, bad, message):
+    app, labels = any_app, labels_of(any_app)
     path = write_jsonl(tmp_path / "f.jsonl", [{"text": "A good record."}, bad, {"text": "Another good one."}])
     report = run(app, labels, path)
     assert not report.ok and report.refused_files == [path]

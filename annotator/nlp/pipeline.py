@@ -52,6 +52,7 @@ class Prehighlighter:
     multiprocess_min_docs: int = 200
     batch_size: int = 64
     _pipelines: dict[str, Language] = field(default_factory=dict, repr=False)
+    _provenance: dict[Language, tuple[str, dict, dict]] = field(default_factory=dict, repr=False)
 
     @property
     def rules_version(self) -> str:
@@ -77,7 +78,20 @@ class Prehighlighter:
         return nlp
 
     def describe(self, nlp: Language) -> str:
-        return f"{nlp.meta['annotator_name']} {nlp.meta.get('version', spacy.__version__)} + {RULES_NAME} {self.rules_version}"
+        return self._sources(nlp)[0]
+
+    def _sources(self, nlp: Language) -> tuple[str, dict, dict]:
+        """describe(), then the pipeline fields of model and of rule suggestions: worked out
+        once per pipeline, not per document. nlp.meta rebuilds every component's label list
+        on each access and rules_version re-reads the gazetteer; per document that was
+        several milliseconds of the main process, which also has to feed the workers."""
+        if nlp not in self._provenance:
+            meta, rules_version = nlp.meta, self.rules_version
+            name, version = meta["annotator_name"], meta.get("version", spacy.__version__)
+            self._provenance[nlp] = (f"{name} {version} + {RULES_NAME} {rules_version}",
+                                     {"pipeline": name, "pipeline_version": version},
+                                     {"pipeline": RULES_NAME, "pipeline_version": rules_version})
+        return self._provenance[nlp]
 
     def run(self, items: Iterable[tuple[str, str]]) -> Iterator[Highlighted]:
         """Pre-highlight (text, lang) pairs; results come back in input order."""
@@ -99,8 +113,7 @@ class Prehighlighter:
         return Highlighted(tokens=from_doc(doc), suggestions=self.suggestions(nlp, doc), pipeline=self.describe(nlp))
 
     def suggestions(self, nlp: Language, doc) -> list[dict]:
-        model = {"pipeline": nlp.meta["annotator_name"], "pipeline_version": nlp.meta.get("version", spacy.__version__)}
-        rules = {"pipeline": RULES_NAME, "pipeline_version": self.rules_version}
+        _description, model, rules = self._sources(nlp)
         found: dict[tuple[int, int, str], dict] = {}
         for ent in doc.ents:
             if ent.ent_id_ == GAZETTEER_ID:

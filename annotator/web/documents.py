@@ -1,73 +1,59 @@
-"""Document list (paginated, counted by indexed queries) and the read-only document view."""
+"""Document list (paginated, filtered through htmx) and the read-only document view."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request
-from sqlalchemy import func, select
+from collections import Counter
 
+from flask import Blueprint, abort, current_app, render_template, request
+from sqlalchemy import select
+from sqlalchemy.orm import defer
+
+from .. import htmx
 from ..db import get_db
 from ..models import Document, Suggestion
-from ..records import suggestion_record
 from ..services import labels_of
-from .rendering import pieces
+from .listing import document_page, languages, neighbours
+from .rendering import SPAN_FIELDS, pieces, suggestion_spans, text_html
 
 bp = Blueprint("documents", __name__)
+# plain rows, not ORM objects: a long document has thousands of suggestions
+SPAN_COLUMNS = [getattr(Suggestion, name) for name in SPAN_FIELDS]
 
 
-def _page_args() -> tuple[int, str | None]:
-    page = request.args.get("page", default=1, type=int) or 1
-    lang = request.args.get("lang") or None
-    return max(page, 1), lang
+def wants_fragment() -> bool:
+    """An htmx swap gets the fragment; a boosted link or a history restore gets the page."""
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
 
 
 @bp.get("/")
 def index():
-    page, lang = _page_args()
+    page = request.args.get("page", default=1, type=int) or 1
+    lang = request.args.get("lang", "").strip() or None
     session = get_db().request_session()
-    size = current_app.config["PAGE_SIZE"]
-    count_q = select(func.count()).select_from(Document)
-    rows_q = select(Document.id, Document.uid, Document.title, Document.lang, Document.n_chars,
-                    Document.n_suggestions).order_by(Document.id)
-    if lang:
-        count_q = count_q.where(Document.lang == lang)
-        rows_q = rows_q.where(Document.lang == lang)
-    total = session.exec(count_q).scalar_one()
-    pages = max(1, -(-total // size))
-    page = min(page, pages)
-    rows = session.exec(rows_q.offset((page - 1) * size).limit(size)).all()
-    by_label = _label_counts(session, [r.id for r in rows])
-    languages = session.exec(select(Document.lang, func.count()).group_by(Document.lang).order_by(Document.lang)).all()
-    context = dict(rows=rows, by_label=by_label, page=page, pages=pages, total=total, lang=lang,
-                   languages=languages, labels=labels_of(current_app))
-    template = "documents/_rows.html" if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "document-rows" \
-        else "documents/list.html"
-    return render_template(template, **context)
-
-
-def _label_counts(session, doc_ids: list[int]) -> dict[int, dict[str, int]]:
-    counts: dict[int, dict[str, int]] = {i: {} for i in doc_ids}
-    if doc_ids:
-        query = (select(Suggestion.document_id, Suggestion.label, func.count())
-                 .where(Suggestion.document_id.in_(doc_ids)).group_by(Suggestion.document_id, Suggestion.label))
-        for doc_id, label, n in session.exec(query).all():
-            counts[doc_id][label] = n
-    return counts
+    listing = document_page(session, page, current_app.config["PAGE_SIZE"], lang)
+    context = dict(listing=listing, labels=labels_of(current_app))
+    if wants_fragment():
+        response = current_app.make_response(render_template("documents/_rows.html", **context))
+    else:
+        response = current_app.make_response(
+            render_template("documents/list.html", languages=languages(session), **context))
+    # The same URL answers with a fragment or a page: caches must keep them apart.
+    response.vary.add("HX-Request")
+    return response
 
 
 @bp.get("/documents/<uid>")
 def view(uid: str):
     session = get_db().request_session()
-    doc = session.exec(select(Document).where(Document.uid == uid)).scalars().first()
+    doc = session.exec(select(Document).options(defer(Document.tokens)).where(Document.uid == uid)).scalars().first()
     if doc is None:
-        abort(404)
+        abort(404, description=f"There is no document with the id “{uid}” in this project.")
     labels = labels_of(current_app)
-    rows = session.exec(select(Suggestion).where(Suggestion.document_id == doc.id)).scalars().all()
-    record = suggestion_record(doc, rows, labels.quantity_label)
-    legend: dict[str, int] = {}
-    for span in record["spans"]:
-        legend[span["label"]] = legend.get(span["label"], 0) + 1
-    neighbours = {
-        "prev": session.exec(select(Document.uid).where(Document.id < doc.id).order_by(Document.id.desc()).limit(1)).first(),
-        "next": session.exec(select(Document.uid).where(Document.id > doc.id).order_by(Document.id).limit(1)).first(),
-    }
-    return render_template("documents/view.html", doc=doc, record=record, pieces=pieces(doc.text, record["spans"]),
-                           legend=legend, labels=labels, neighbours=neighbours)
+    rows = session.exec(select(*SPAN_COLUMNS).where(Suggestion.document_id == doc.id)).all()
+    spans = suggestion_spans(doc.text, rows, labels.quantity_label)
+    quantities = [s for s in spans if s["label"] == labels.quantity_label]
+    marked = text_html(pieces(doc.text, spans), current_app.extensions["annotator.label_classes"],
+                       anchors={s["start"] for s in quantities})
+    return render_template(
+        "documents/view.html", doc=doc, labels=labels, text_html=marked, quantities=quantities,
+        legend=Counter(s["label"] for s in spans), origins=Counter(s["origin"] for s in spans),
+        neighbours=neighbours(session, doc.id))

@@ -1,12 +1,15 @@
 """Text with marks only where spans are (never an element per token).
 
 The text is cut at every span boundary; each piece is plain text or one <mark> naming the
-spans that cover it. Offsets on the marks are code points, as stored. Jinja escapes every
-piece, so document text can never become markup.
+spans that cover it. Offsets on the marks are code points, as stored. Every piece of text
+and every attribute value goes through markupsafe's escape() before it is joined, so
+document text can never become markup.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterable, Sequence
+from markupsafe import Markup, escape
 
 
 @dataclass
@@ -27,6 +30,14 @@ class Piece:
     def overlapping(self) -> bool:
         return len(self.spans) > 1
 
+    @property
+    def labels(self) -> str:
+        return " ".join(dict.fromkeys(s["label"] for s in self.spans))
+
+    @property
+    def tip(self) -> str:
+        return "\n".join(s["tip"] for s in self.spans)
+
 
 def pieces(text: str, spans: list[dict]) -> list[Piece]:
     cuts = {0, len(text)}
@@ -42,3 +53,86 @@ def pieces(text: str, spans: list[dict]) -> list[Piece]:
         open_spans = [s for s in open_spans if s["end"] > a] + starts.get(a, [])
         out.append(Piece(a, b, text[a:b], sorted(open_spans, key=lambda s: (s["start"], -s["end"]))))
     return out
+
+
+def escape_text(text: str) -> str:
+    """Escaped text whose carriage returns survive HTML parsing (see filters.doc_text)."""
+    return str(escape(text)).replace("\r", "&#13;")
+
+
+def text_html(pieces: list[Piece], classes: dict[str, str], anchors: set[int]) -> Markup:
+    """The marked-up text, built in Python: a long document has thousands of pieces, and a
+    Jinja loop over them costs several times more than this join. `classes` maps a label to
+    its colour class (filters.label_classes); `anchors` are offsets that get an id."""
+    out = []
+    for p in pieces:
+        text = escape_text(p.text)
+        if not p.spans:
+            out.append(text)
+            continue
+        anchor = f' id="q-{p.start}"' if p.start in anchors else ""
+        css = classes.get(p.label, "lbl-other") + (" overlap" if p.overlapping else "")
+        out.append(f'<mark{anchor} class="sugg {css}" data-start="{p.start}" '
+                   f'data-end="{p.end}" data-labels="{escape(p.labels)}" data-tip="{escape(p.tip)}">{text}</mark>')
+    return Markup("".join(out))
+
+
+# --- what a mark says about its suggestions ---------------------------------------------------
+
+QUALIFIER_WORDS = {"up_to": "up to", "approx": "about", "more_than": "more than", "less_than": "less than",
+                   "at_least": "at least", "at_most": "at most"}
+
+
+def format_number(value: float | None) -> str:
+    if value is None:
+        return ""
+    if float(value).is_integer() and abs(value) < 1e15:
+        return f"{int(value):,}"
+    return f"{value:,.6g}"
+
+
+def quantity_summary(span: dict) -> str:
+    """"up to 1.1 TB/s", "10–20 m", "4.2 ± 0.3 g", or "" when nothing was parsed."""
+    if span.get("value") is None:
+        return ""
+    number = format_number(span["value"])
+    if span.get("value_max") is not None:
+        number += "–" + format_number(span["value_max"])
+    if span.get("tolerance") is not None:
+        number += " ± " + format_number(span["tolerance"])
+    qualifier = span.get("qualifier")
+    words = QUALIFIER_WORDS.get(qualifier, (qualifier or "").replace("_", " "))
+    return " ".join(part for part in (words, number, span.get("unit") or "") if part)
+
+
+def span_tip(span: dict, quantity_label: str) -> str:
+    head = f"{span['label']} · {span['origin']}"
+    if span.get("pipeline") and span["pipeline"] != span["origin"]:
+        head += f" ({span['pipeline']})"
+    if span.get("score") is not None:
+        head += f" · score {span['score']:.2f}"
+    if span["label"] != quantity_label:
+        return head
+    return f"{head}\n  {quantity_summary(span) or 'no value parsed'}"
+
+
+SPAN_FIELDS = ("start", "end", "label", "origin", "pipeline", "score", "value", "value_max", "tolerance", "unit",
+               "qualifier")
+
+
+def suggestion_spans(text: str, rows: Iterable[Sequence], quantity_label: str) -> list[dict]:
+    """Suggestion rows (tuples in SPAN_FIELDS order) as dicts in text order, each with its
+    text and hover tip.
+
+    A row whose offsets do not fit the text is left out rather than breaking the page (the
+    importer and validators refuse such rows; this only guards the read-only view).
+    """
+    size = len(text)
+    spans = [span for span in (dict(zip(SPAN_FIELDS, row)) for row in rows)
+             if 0 <= span["start"] < span["end"] <= size]
+    spans.sort(key=lambda s: (s["start"], -s["end"], s["label"], s["origin"]))
+    for span in spans:
+        span["text"] = text[span["start"]:span["end"]]
+        span["summary"] = quantity_summary(span) if span["label"] == quantity_label else ""
+        span["tip"] = span_tip(span, quantity_label)
+    return spans

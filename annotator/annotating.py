@@ -1,0 +1,168 @@
+"""What an annotator can do to their layer: spans, suggestions, relations, claims.
+
+Each function runs inside the caller's write transaction, checks everything before it
+changes anything (a refused request stores nothing), claims the layer version it was
+given, records its row changes in one audit event and returns what the page needs.
+Offsets are code points; the server snaps them outward to its own token boundaries.
+"""
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from .changes import ChangeSet
+from .labels import LabelConfig
+from .layers import AnnotationError, NotFound, claim_version, record
+from .models import Claim, Document, Layer, Relation, Span, Suggestion, SuggestionDecision
+from .tokens import pack, tokenize, unpack
+
+QUANTITY_FIELDS = ("value", "value_max", "tolerance", "unit", "qualifier")
+
+
+@dataclass
+class Outcome:
+    layer: Layer
+    ids: list[int]
+    message: str = ""
+
+
+# --- checks ---------------------------------------------------------------------------------
+
+def document_tokens(session: Session, doc: Document) -> list[tuple[int, int]]:
+    if doc.tokens is None:
+        doc.tokens = pack(tokenize(doc.text, doc.lang))
+        session.add(doc)
+    return unpack(doc.tokens)
+
+
+def snap(session: Session, doc: Document, start, end) -> tuple[int, int]:
+    """Check offsets and widen them to whole tokens."""
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, end)):
+        raise AnnotationError("start and end must be whole numbers (code-point offsets)")
+    if not 0 <= start < end <= len(doc.text):
+        raise AnnotationError(f"offsets {start}..{end} are not on this document "
+                              f"(need 0 <= start < end <= {len(doc.text)})")
+    tokens = document_tokens(session, doc)
+    ends = [t[1] for t in tokens]
+    first = bisect_right(ends, start)          # first token ending after start
+    last = bisect_left([t[0] for t in tokens], end) - 1  # last token starting before end
+    if first > last:
+        raise AnnotationError(f"the selection {start}..{end} holds no word (only spaces or nothing)")
+    return min(start, tokens[first][0]), max(end, tokens[last][1])
+
+
+def known_label(labels: LabelConfig, label) -> str:
+    if label not in labels.entities:
+        raise AnnotationError(f"unknown label {label!r}; known: {', '.join(labels.entity_labels)}")
+    return label
+
+
+def span_in_layer(session: Session, layer: Layer | None, span_id) -> Span:
+    span = session.get(Span, span_id) if isinstance(span_id, int) else None
+    if span is None or layer is None or span.layer_id != layer.id:
+        raise AnnotationError(f"span {span_id!r} is not in this layer of this document")
+    return span
+
+
+def suggestion_of(session: Session, doc: Document, suggestion_id) -> Suggestion:
+    row = session.get(Suggestion, suggestion_id) if isinstance(suggestion_id, int) else None
+    if row is None or row.document_id != doc.id:
+        raise AnnotationError(f"suggestion {suggestion_id!r} is not on this document")
+    return row
+
+
+def existing_span(session: Session, layer: Layer | None, start: int, end: int, label: str) -> Span | None:
+    if layer is None:
+        return None
+    return session.exec(select(Span).where(Span.layer_id == layer.id, Span.start == start, Span.end == end,
+                                           Span.label == label)).scalars().first()
+
+
+def current_layer(session: Session, doc: Document, name: str) -> Layer | None:
+    return session.exec(select(Layer).where(Layer.document_id == doc.id, Layer.name == name)).scalars().first()
+
+
+# --- spans ----------------------------------------------------------------------------------
+
+def add_span(session: Session, labels: LabelConfig, doc: Document, name: str, user: str, seen: int,
+             start, end, label) -> Outcome:
+    label = known_label(labels, label)
+    start, end = snap(session, doc, start, end)
+    before_layer = current_layer(session, doc, name)
+    if existing_span(session, before_layer, start, end, label):
+        raise AnnotationError(f"{label} {doc.text[start:end]!r} is already marked")
+    layer = claim_version(session, doc, name, seen)
+    values = {"layer_id": layer.id, "start": start, "end": end, "label": label, "origin": "manual", "meta": {}}
+    if label == labels.quantity_label:
+        values.update(parsed_quantity(doc.text[start:end], doc.lang))
+    changes = ChangeSet(session)
+    span_id = changes.insert("span", values)
+    record(session, layer, user, "add_span", changes, target=f"span:{span_id}", after=_brief(values, doc))
+    return Outcome(layer, [span_id])
+
+
+def parsed_quantity(text: str, lang: str) -> dict:
+    from .nlp.quantities import normalise
+
+    parsed = normalise(text, lang) or {}
+    return {k: parsed.get(k) for k in QUANTITY_FIELDS}
+
+
+def update_span(session: Session, labels: LabelConfig, doc: Document, name: str, user: str, seen: int,
+                span_id, label=None, start=None, end=None) -> Outcome:
+    span = span_in_layer(session, current_layer(session, doc, name), span_id)
+    new_label = known_label(labels, label) if label is not None else span.label
+    new_start, new_end = snap(session, doc, span.start if start is None else start, span.end if end is None else end)
+    if (new_start, new_end, new_label) == (span.start, span.end, span.label):
+        raise AnnotationError("nothing to change")
+    if existing_span(session, current_layer(session, doc, name), new_start, new_end, new_label):
+        raise AnnotationError(f"{new_label} {doc.text[new_start:new_end]!r} is already marked")
+    if span.label == labels.quantity_label and new_label != span.label and _claims_on(session, span.id):
+        raise AnnotationError("this quantity carries a claim; delete the claim before relabelling it")
+    layer = claim_version(session, doc, name, seen)
+    values = {"start": new_start, "end": new_end, "label": new_label}
+    if new_label == labels.quantity_label and (new_start, new_end) != (span.start, span.end):
+        values.update(parsed_quantity(doc.text[new_start:new_end], doc.lang))
+    elif new_label != labels.quantity_label:
+        values.update({k: None for k in QUANTITY_FIELDS})
+    before = _brief(span.model_dump(), doc)
+    changes = ChangeSet(session)
+    changes.update("span", span.id, **values)
+    record(session, layer, user, "update_span", changes, target=f"span:{span.id}", before=before,
+           after=_brief({**span.model_dump(), **values}, doc))
+    return Outcome(layer, [span.id])
+
+
+def _claims_on(session: Session, span_id: int) -> list[Claim]:
+    return session.exec(select(Claim).where(Claim.quantity_id == span_id)).scalars().all()
+
+
+def delete_span(session: Session, doc: Document, name: str, user: str, seen: int, span_id) -> Outcome:
+    span = span_in_layer(session, current_layer(session, doc, name), span_id)
+    layer = claim_version(session, doc, name, seen)
+    changes = ChangeSet(session)
+    delete_span_rows(session, changes, span)
+    record(session, layer, user, "delete_span", changes, target=f"span:{span.id}", before=_brief(span.model_dump(), doc))
+    return Outcome(layer, [span.id])
+
+
+def delete_span_rows(session: Session, changes: ChangeSet, span: Span) -> None:
+    """A span goes with what depends on it, each step recorded so undo brings all back."""
+    for rel in session.exec(select(Relation).where((Relation.head_id == span.id) | (Relation.child_id == span.id))).scalars():
+        changes.delete("relation", rel.id)
+    for claim in _claims_on(session, span.id):
+        changes.delete("claim", claim.id)
+    for key in ("entity_id", "property_id", "condition_id", "time_id", "source_id"):
+        column = getattr(Claim, key)
+        for claim in session.exec(select(Claim).where(column == span.id)).scalars():
+            changes.update("claim", claim.id, **{key: None})
+    for decision in session.exec(select(SuggestionDecision).where(SuggestionDecision.span_id == span.id)).scalars():
+        changes.delete("suggestiondecision", decision.id)  # the suggestion is pending again
+    changes.delete("span", span.id)
+
+
+def _brief(row: dict, doc: Document) -> dict:
+    return {"start": row["start"], "end": row["end"], "label": row["label"], "text": doc.text[row["start"]:row["end"]]}

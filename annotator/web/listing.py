@@ -1,0 +1,76 @@
+"""The queries behind the document list: a constant number per page, all on indexes.
+
+Per request: one count, one page of narrow rows (never the text), one grouped count of the
+page's suggestions per label, and (full page only) the languages for the filter. None of
+them runs once per row, so the list costs the same for 50 documents or 100,000.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from ..models import Document, Suggestion
+
+ROW_COLUMNS = (Document.id, Document.uid, Document.title, Document.lang, Document.n_chars, Document.n_suggestions)
+
+
+@dataclass
+class DocumentPage:
+    rows: list
+    page: int
+    pages: int
+    total: int
+    size: int
+    lang: str | None
+    by_label: dict[int, dict[str, int]] = field(default_factory=dict)
+
+    @property
+    def first_number(self) -> int:
+        """Position in the list of the page's first row (1-based)."""
+        return (self.page - 1) * self.size + 1
+
+
+def document_page(session: Session, page: int, size: int, lang: str | None = None) -> DocumentPage:
+    where = [Document.lang == lang] if lang else []
+    total = session.exec(select(func.count()).select_from(Document).where(*where)).scalar_one()
+    pages = max(1, -(-total // size))
+    page = min(max(page, 1), pages)
+    # Pick the page's ids first, then read its rows by primary key: OFFSET steps through every
+    # skipped entry, which should be a narrow index entry and never a table row (on SQLite
+    # those rows sit on pages full of document text; see benchmarks/document_list.py).
+    # Pages past the middle count from the end, so no page skips more than half the list.
+    offset = (page - 1) * size
+    n = max(0, min(size, total - offset))
+    if offset <= total - offset - n:
+        page_ids = select(Document.id).where(*where).order_by(Document.id).offset(offset).limit(size)
+    else:
+        page_ids = select(Document.id).where(*where).order_by(Document.id.desc()).offset(total - offset - n).limit(n)
+    rows = session.exec(select(*ROW_COLUMNS).where(Document.id.in_(page_ids)).order_by(Document.id)).all()
+    return DocumentPage(rows=rows, page=page, pages=pages, total=total, size=size, lang=lang,
+                        by_label=label_counts(session, [r.id for r in rows]))
+
+
+def label_counts(session: Session, doc_ids: list[int]) -> dict[int, dict[str, int]]:
+    """{document id: {label: suggestions}} for a page of documents, in one grouped query."""
+    counts: dict[int, dict[str, int]] = {i: {} for i in doc_ids}
+    if doc_ids:
+        query = (select(Suggestion.document_id, Suggestion.label, func.count())
+                 .where(Suggestion.document_id.in_(doc_ids)).group_by(Suggestion.document_id, Suggestion.label))
+        for doc_id, label, n in session.exec(query).all():
+            counts[doc_id][label] = n
+    return counts
+
+
+def languages(session: Session) -> list[tuple[str, int]]:
+    """(language, documents) for the filter, from the language index alone."""
+    query = select(Document.lang, func.count()).group_by(Document.lang).order_by(Document.lang)
+    return [(lang, n) for lang, n in session.exec(query).all()]
+
+
+def neighbours(session: Session, doc_id: int) -> dict[str, tuple[str, str] | None]:
+    """(uid, title) of the documents before and after `doc_id` in list order."""
+    before = select(Document.uid, Document.title).where(Document.id < doc_id).order_by(Document.id.desc()).limit(1)
+    after = select(Document.uid, Document.title).where(Document.id > doc_id).order_by(Document.id).limit(1)
+    return {"prev": session.exec(before).first(), "next": session.exec(after).first()}
