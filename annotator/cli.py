@@ -208,6 +208,42 @@ def stats_cmd(db_url, as_json):
             click.echo(f"  {label:<12} {n}")
 
 
+# --- agreement --------------------------------------------------------------------------
+
+@main.command("iaa")
+@DB_OPTION
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "html"]), default="table", show_default=True)
+@click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Write the report to a file instead of printing it.")
+@click.option("--labels", default=None, help="Comma-separated labels to compare (default: all).")
+@click.option("--annotators", default=None, help="Comma-separated annotators (default: every annotator layer).")
+def iaa_cmd(db_url, fmt, out_file, labels, annotators):
+    """Inter-annotator agreement: span F1, Cohen's/Fleiss' kappa, Krippendorff's alpha, relations, claims."""
+    from .agreement import agreement_report
+    from .agreement_output import as_csv, as_html, as_table
+    from .services import open_project
+
+    app = make_app(db_url)
+    split = lambda v: [x.strip() for x in v.split(",") if x.strip()] if v else None  # noqa: E731
+    with open_project(app).reading() as session:
+        try:
+            report = agreement_report(session, split(annotators), split(labels))
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+    if fmt == "json":
+        text = orjson.dumps(report, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode()
+    elif fmt == "csv":
+        text = as_csv(report)
+    elif fmt == "html":
+        text = as_html(report, app.jinja_env)
+    else:
+        text = as_table(report)
+    if out_file:
+        Path(out_file).write_text(text, encoding="utf-8")
+        click.echo(f"Wrote {out_file} ({report['documents']} documents, {len(report['pairs'])} pairs).")
+    else:
+        click.echo(text)
+
+
 # --- serve ----------------------------------------------------------------------------------
 
 @main.command("serve")

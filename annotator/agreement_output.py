@@ -1,0 +1,64 @@
+"""The agreement report as a table, CSV or HTML (JSON is the report itself)."""
+from __future__ import annotations
+
+import csv
+import io
+
+
+def _fmt(value) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def as_table(report: dict) -> str:
+    lines = [f"Annotators: {', '.join(report['annotators'])}",
+             f"Documents counted: {report['documents']} (marked done by every annotator; "
+             f"{report['documents_not_done_by_all']} other document(s) left out); tokens: {report['tokens']}",
+             "", report["note"], ""]
+    overall = report["overall"]
+    lines.append(f"Fleiss' kappa {_fmt(overall['fleiss_kappa'])}   Krippendorff's alpha {_fmt(overall['krippendorff_alpha'])}"
+                 f"   mean Cohen's kappa {_fmt(overall['cohen_kappa_mean'])}")
+    lines.append("")
+    lines.append(f"{'pair':<24} {'kappa':>7} {'F1 exact':>9} {'F1 overlap':>11} {'rel F1':>7} {'claims':>8}")
+    for pair in report["pairs"]:
+        claims = pair["claims"]
+        lines.append(f"{pair['a'] + ' / ' + pair['b']:<24} {_fmt(pair['cohen_kappa']):>7} "
+                     f"{_fmt(pair['span_f1']['exact']['micro']['f1']):>9} {_fmt(pair['span_f1']['overlap']['micro']['f1']):>11} "
+                     f"{_fmt(pair['relation_f1']['f1']):>7} {_fmt(claims.get('f1_full')):>8}")
+    lines.append("")
+    lines.append("Per label (span F1 exact / overlap, mean over pairs):")
+    for label in report["labels"]:
+        exact = [p["span_f1"]["exact"]["per_label"][label]["f1"] for p in report["pairs"]]
+        overlap = [p["span_f1"]["overlap"]["per_label"][label]["f1"] for p in report["pairs"]]
+        lines.append(f"  {label:<12} {_fmt(_mean(exact)):>7} / {_fmt(_mean(overlap))}")
+    lines.append("")
+    lines.append("Most disagreement (tokens on which annotators differ):")
+    for doc in report["most_disagreement"]:
+        lines.append(f"  {doc['id']}  {doc['tokens_disagreeing']:>5} of {doc['tokens']:<6} {doc['title'][:60]}")
+    return "\n".join(lines)
+
+
+def _mean(values):
+    found = [v for v in values if v is not None]
+    return sum(found) / len(found) if found else None
+
+
+def as_csv(report: dict) -> str:
+    """One row per pair and label (label 'ALL' for micro averages)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["a", "b", "label", "cohen_kappa", "f1_exact", "f1_overlap", "matched_exact", "matched_overlap",
+                     "spans_a", "spans_b", "relation_f1", "claim_f1_full"])
+    for pair in report["pairs"]:
+        exact, overlap = pair["span_f1"]["exact"], pair["span_f1"]["overlap"]
+        rows = [("ALL", exact["micro"], overlap["micro"])] + \
+            [(l, exact["per_label"][l], overlap["per_label"][l]) for l in report["labels"]]
+        for label, e, o in rows:
+            writer.writerow([pair["a"], pair["b"], label, pair["cohen_kappa"] if label == "ALL" else "",
+                             e["f1"], o["f1"], e["matched"], o["matched"], e["a"], e["b"],
+                             pair["relation_f1"]["f1"] if label == "ALL" else "",
+                             pair["claims"].get("f1_full") if label == "ALL" else ""])
+    return out.getvalue()
+
+
+def as_html(report: dict, jinja_env) -> str:
+    return jinja_env.get_template("reports/agreement_file.html").render(report=report, fmt=_fmt, mean=_mean)

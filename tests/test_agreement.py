@@ -1,0 +1,173 @@
+"""Agreement figures checked against independent implementations and by hand."""
+from __future__ import annotations
+
+import random
+
+import krippendorff
+import numpy as np
+import pytest
+from sklearn.metrics import cohen_kappa_score
+from sqlalchemy import select
+
+from annotator.agreement import (OUTSIDE, Annotations, PairTally, agreement_report, cohen_kappa, fleiss_kappa,
+                                 krippendorff_alpha, overlap_pairs, token_labels)
+from annotator.db import get_db
+from annotator.models import Claim, Document, Layer, Relation, Span
+from annotator.tokens import pack
+
+
+def random_ratings(rng: random.Random, raters: int, units: int, categories: int, agree: float) -> np.ndarray:
+    truth = [rng.randrange(categories) for _ in range(units)]
+    return np.array([[t if rng.random() < agree else rng.randrange(categories) for t in truth] for _ in range(raters)])
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_cohen_kappa_matches_scikit_learn(seed):
+    rng = random.Random(seed)
+    ratings = random_ratings(rng, 2, rng.randrange(20, 400), rng.randrange(2, 7), rng.random())
+    assert cohen_kappa(ratings[0], ratings[1]) == pytest.approx(cohen_kappa_score(ratings[0], ratings[1]), abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_krippendorff_alpha_matches_the_krippendorff_package(seed):
+    rng = random.Random(100 + seed)
+    ratings = random_ratings(rng, rng.randrange(2, 6), rng.randrange(20, 400), rng.randrange(2, 7), rng.random())
+    expected = krippendorff.alpha(reliability_data=ratings, level_of_measurement="nominal")
+    assert krippendorff_alpha(ratings) == pytest.approx(expected, abs=1e-9)
+
+
+def test_fleiss_kappa_by_hand():
+    # 3 raters, 4 units, categories A=0, B=1:
+    # unit counts (A, B): (3,0) (0,3) (2,1) (1,2); P_i = 1, 1, 1/3, 1/3 -> P̄ = 2/3
+    # p_A = p_B = 1/2 -> Pe = 1/2 -> kappa = (2/3 - 1/2) / (1/2) = 1/3
+    ratings = np.array([[0, 1, 0, 0], [0, 1, 0, 1], [0, 1, 1, 1]])
+    assert fleiss_kappa(ratings) == pytest.approx(1 / 3)
+
+
+def test_perfect_agreement_on_one_category():
+    same = np.zeros((3, 10), dtype=int)
+    assert cohen_kappa(same[0], same[1]) == 1.0 and fleiss_kappa(same) == 1.0 and krippendorff_alpha(same) == 1.0
+
+
+def test_token_labels_missing_span_is_disagreement():
+    tokens = [(0, 3), (4, 8), (9, 14)]
+    assert token_labels(tokens, [(4, 14, "ORG", 1, None, None)]) == [OUTSIDE, "ORG", "ORG"]
+    # overlapping spans of one annotator: the longest wins each token
+    assert token_labels(tokens, [(4, 8, "PERSON", 1, None, None), (0, 14, "ORG", 2, None, None)]) == ["ORG"] * 3
+
+
+def test_span_f1_by_hand():
+    # A: [0,5) ORG, [10,15) ORG, [20,25) GPE ; B: [0,5) ORG, [11,15) ORG, [30,35) GPE
+    a = Annotations(spans=[(0, 5, "ORG", 1, None, None), (10, 15, "ORG", 2, None, None), (20, 25, "GPE", 3, None, None)])
+    b = Annotations(spans=[(0, 5, "ORG", 11, None, None), (11, 15, "ORG", 12, None, None), (30, 35, "GPE", 13, None, None)])
+    tally = PairTally()
+    tally.add_doc(a, b)
+    report = tally.report(["GPE", "ORG"])
+    exact, overlap = report["span_f1"]["exact"], report["span_f1"]["overlap"]
+    assert exact["micro"]["f1"] == pytest.approx(2 * 1 / 6)  # one exact match of 3 + 3
+    assert overlap["micro"]["f1"] == pytest.approx(2 * 2 / 6)  # [10,15) ~ [11,15)
+    assert exact["per_label"]["ORG"]["f1"] == pytest.approx(0.5) and overlap["per_label"]["ORG"]["f1"] == 1.0
+    assert overlap["per_label"]["GPE"]["f1"] == 0.0
+
+
+def test_overlap_matching_is_one_to_one():
+    a = [(0, 10, "ORG", 1)]
+    b = [(0, 4, "ORG", 2), (5, 10, "ORG", 3)]
+    assert len(overlap_pairs(a, b)) == 1
+
+
+def test_relation_and_claim_agreement_given_matched_spans():
+    a = Annotations(spans=[(0, 6, "ORG", 1, None, None), (10, 20, "PRODUCT", 2, None, None), (30, 36, "QUANTITY", 3, 256, "GB")],
+                    relations=[(1, 2, "MAKES")],
+                    claims=[{"quantity": 3, "entity": 2, "property": None, "property_text": None, "condition": None,
+                             "modifiers": ()}])
+    b = Annotations(spans=[(0, 6, "ORG", 11, None, None), (10, 20, "PRODUCT", 12, None, None), (30, 36, "QUANTITY", 13, 256, "GB")],
+                    relations=[(11, 12, "MAKES")],
+                    claims=[{"quantity": 13, "entity": 12, "property": None, "property_text": None, "condition": None,
+                             "modifiers": ()}])
+    tally = PairTally()
+    tally.add_doc(a, b)
+    report = tally.report(["ORG"])
+    assert report["relation_f1"]["f1"] == 1.0
+    assert report["claims"]["full"] == 1 and report["claims"]["f1_full"] == 1.0
+
+
+def make_corpus(app, docs: int, annotators: list[str], seed: int = 7, not_done: str | None = None):
+    rng = random.Random(seed)
+    words = ["Nvidia", "makes", "the", "H100", "with", "80", "GB", "memory", "Huawei", "Ascend"]
+    labels = ["ORG", "PRODUCT", "QUANTITY"]
+    with get_db(app).writing() as s:
+        for d in range(docs):
+            tokens, text, pos = [], [], 0
+            for _ in range(rng.randrange(5, 30)):
+                w = rng.choice(words)
+                tokens.append((pos, pos + len(w)))
+                text.append(w)
+                pos += len(w) + 1
+            doc = Document(uid=f"doc{d:04d}", text=" ".join(text), lang="en", title=f"d{d}", n_chars=pos,
+                           tokens=pack(tokens))
+            s.add(doc)
+            s.flush()
+            truth = [(t, rng.choice(labels)) for t in rng.sample(tokens, min(4, len(tokens)))]
+            for name in annotators:
+                status = "in_progress" if (name == not_done and d == 0) else "done"
+                layer = Layer(document_id=doc.id, name=name, status=status)
+                s.add(layer)
+                s.flush()
+                for (start, end), label in truth:
+                    if rng.random() < 0.8:
+                        s.add(Span(layer_id=layer.id, start=start, end=end,
+                                   label=label if rng.random() < 0.85 else rng.choice(labels)))
+
+
+def test_report_from_stored_layers_matches_independent_figures(app):
+    make_corpus(app, docs=12, annotators=["ann", "bob", "cid"], not_done="cid")
+    with get_db(app).reading() as s:
+        report = agreement_report(s)
+        docs = s.exec(select(Document).where(Document.uid != "doc0000").order_by(Document.uid)).scalars().all()
+    assert report["documents"] == 11 and report["documents_not_done_by_all"] == 1
+    assert report["tokens"] == sum(len(d.tokens) // 8 for d in docs)
+    codes = {l: i for i, l in enumerate([OUTSIDE] + report["labels"])}
+    # rebuild the unit ratings independently from the stored spans
+    from annotator.tokens import unpack
+    rows = {name: [] for name in report["annotators"]}
+    with get_db(app).reading() as s:
+        for doc in docs:
+            toks = unpack(doc.tokens)
+            for name in rows:
+                layer = s.exec(select(Layer).where(Layer.document_id == doc.id, Layer.name == name)).scalars().one()
+                labels = {(sp.start, sp.end): sp.label for sp in s.exec(select(Span).where(Span.layer_id == layer.id)).scalars()}
+                rows[name].extend(codes[labels.get(t, OUTSIDE)] for t in toks)
+    matrix = np.array(list(rows.values()))
+    assert report["overall"]["krippendorff_alpha"] == pytest.approx(
+        krippendorff.alpha(reliability_data=matrix, level_of_measurement="nominal"))
+    pair = next(p for p in report["pairs"] if (p["a"], p["b"]) == ("ann", "bob"))
+    assert pair["cohen_kappa"] == pytest.approx(cohen_kappa_score(rows["ann"], rows["bob"]))
+    assert len(report["most_disagreement"]) <= 10
+    assert sum(map(sum, report["confusion"]["matrix"])) == report["tokens"] * 3
+
+
+def test_needs_two_annotators(app):
+    make_corpus(app, docs=2, annotators=["solo"])
+    with get_db(app).reading() as s, pytest.raises(ValueError, match="at least two annotators"):
+        agreement_report(s)
+
+
+def test_iaa_command_formats(app, cli, tmp_path):
+    make_corpus(app, docs=5, annotators=["ann", "bob"])
+    url = app.config["DATABASE_URL"]
+    table = cli("iaa", "--db", url)
+    assert table.exit_code == 0 and "Krippendorff's alpha" in table.output and "ann / bob" in table.output
+    import json
+    report = json.loads(cli("iaa", "--db", url, "--format", "json").output)
+    assert report["documents"] == 5 and report["pairs"][0]["a"] == "ann"
+    csv_text = cli("iaa", "--db", url, "--format", "csv").output
+    assert csv_text.splitlines()[0].startswith("a,b,label,cohen_kappa")
+    out = tmp_path / "report.html"
+    assert cli("iaa", "--db", url, "--format", "html", "--out", out).exit_code == 0
+    html = out.read_text()
+    assert "<h1>Inter-annotator agreement</h1>" in html and "Fleiss" in html
+    only = json.loads(cli("iaa", "--db", url, "--format", "json", "--labels", "ORG").output)
+    assert set(only["labels"]) <= {"ORG"}
+    lonely = cli("iaa", "--db", url, "--annotators", "ann")
+    assert lonely.exit_code == 1 and "at least two annotators" in lonely.output
