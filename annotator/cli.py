@@ -208,6 +208,108 @@ def stats_cmd(db_url, as_json):
             click.echo(f"  {label:<12} {n}")
 
 
+# --- users --------------------------------------------------------------------------------
+
+@main.group()
+def users() -> None:
+    """Accounts: annotators, curators and admins."""
+
+
+def _read_password(password_file: str | None) -> str:
+    """From a file (first line) or a hidden prompt: never from the command line itself."""
+    if password_file:
+        try:
+            return Path(password_file).read_text(encoding="utf-8").splitlines()[0]
+        except (OSError, IndexError) as exc:
+            raise click.ClickException(f"{password_file}: cannot read a password from it") from exc
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@users.command("add")
+@click.argument("name")
+@DB_OPTION
+@click.option("--role", type=click.Choice(["annotator", "curator", "admin"]), default="annotator", show_default=True)
+@click.option("--password-file", type=click.Path(dir_okay=False), help="Read the password from this file's first line.")
+def users_add(name, db_url, role, password_file):
+    """Create an account (the password is prompted for, or read from --password-file)."""
+    from .accounts import AccountError, create_user
+    from .services import open_project
+
+    database = open_project(make_app(db_url))
+    password = _read_password(password_file)
+    try:
+        with database.writing() as session:
+            create_user(session, name, role, password)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Created {role} {name}.")
+
+
+@users.command("list")
+@DB_OPTION
+@click.option("--json", "as_json", is_flag=True)
+def users_list(db_url, as_json):
+    """List accounts with their role and state."""
+    from .accounts import list_users
+    from .services import open_project
+
+    with open_project(make_app(db_url)).reading() as session:
+        rows = [{"name": u.name, "role": u.role, "active": u.active,
+                 "last_login_at": u.last_login_at.isoformat() if u.last_login_at else None} for u in list_users(session)]
+    if as_json:
+        echo_json(rows)
+        return
+    for row in rows:
+        click.echo(f"{row['name']:<24} {row['role']:<10} {'active' if row['active'] else 'deactivated'}")
+
+
+def _set_active(name, db_url, active):
+    from .accounts import AccountError, set_active
+    from .services import open_project
+
+    try:
+        with open_project(make_app(db_url)).writing() as session:
+            set_active(session, name, active)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{name} {'reactivated' if active else 'deactivated'}.")
+
+
+@users.command("deactivate")
+@click.argument("name")
+@DB_OPTION
+def users_deactivate(name, db_url):
+    """Stop an account from logging in (its work is kept)."""
+    _set_active(name, db_url, False)
+
+
+@users.command("activate")
+@click.argument("name")
+@DB_OPTION
+def users_activate(name, db_url):
+    """Let a deactivated account log in again."""
+    _set_active(name, db_url, True)
+
+
+@users.command("password")
+@click.argument("name")
+@DB_OPTION
+@click.option("--password-file", type=click.Path(dir_okay=False))
+def users_password(name, db_url, password_file):
+    """Set a new password."""
+    from .accounts import AccountError, set_password
+    from .services import open_project
+
+    database = open_project(make_app(db_url))
+    password = _read_password(password_file)
+    try:
+        with database.writing() as session:
+            set_password(session, name, password)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Password of {name} changed.")
+
+
 # --- agreement --------------------------------------------------------------------------
 
 @main.command("iaa")

@@ -31,6 +31,9 @@ def fk(target: str, ondelete: str = "CASCADE", nullable: bool = False, index: bo
     )
 
 
+ROLES = ("annotator", "curator", "admin")
+
+
 class User(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     name: str = Field(max_length=64, unique=True, index=True)
@@ -38,6 +41,18 @@ class User(SQLModel, table=True):
     password_hash: Optional[str] = Field(default=None, max_length=255)
     active: bool = Field(default=True)
     created_at: datetime = Field(default_factory=utcnow)
+    last_login_at: Optional[datetime] = None
+
+
+class LoginFailure(SQLModel, table=True):
+    """A failed login, kept for throttling by account and by address across workers."""
+
+    __table_args__ = (Index("ix_loginfailure_name_at", "name", "at"), Index("ix_loginfailure_address_at", "address", "at"))
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow)
+    name: str = Field(max_length=64)
+    address: str = Field(max_length=64)
 
 
 class Document(SQLModel, table=True):
@@ -96,6 +111,10 @@ class Layer(SQLModel, table=True):
     # Optimistic concurrency: a write names the version it saw and is refused if stale.
     version: int = Field(default=0)
     status: str = Field(default="todo", max_length=16)
+    # Set when a curator assigned the document: the annotator's queue order and who assigned it.
+    assigned_at: Optional[datetime] = None
+    assigned_by: Optional[str] = Field(default=None, max_length=64)
+    position: Optional[int] = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
