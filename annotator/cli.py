@@ -310,6 +310,65 @@ def users_password(name, db_url, password_file):
     click.echo(f"Password of {name} changed.")
 
 
+# --- assignments ----------------------------------------------------------------------------
+
+@main.command("assign")
+@DB_OPTION
+@click.option("--annotators", required=True, help="Comma-separated annotator names.")
+@click.option("--overlap", "-k", type=int, default=1, show_default=True, help="Annotators per document.")
+@click.option("--documents", default=None, help="Comma-separated document ids (default: every document).")
+@click.option("--by", default="cli", show_default=True, help="Who is assigning (recorded in the audit trail).")
+@click.option("--json", "as_json", is_flag=True)
+def assign_cmd(db_url, annotators, overlap, documents, by, as_json):
+    """Assign documents to annotators, k per document, balancing the load."""
+    from .assigning import AssignmentError, assign
+    from .services import open_project
+
+    names = [n.strip() for n in annotators.split(",") if n.strip()]
+    uids = [u.strip() for u in documents.split(",") if u.strip()] if documents else None
+    try:
+        with open_project(make_app(db_url)).writing() as session:
+            report = assign(session, by, names, overlap, uids)
+    except AssignmentError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        echo_json({"documents": report.documents, "created": report.created, "per_annotator": report.per_annotator})
+        return
+    click.echo(f"{report.created} assignment(s) over {report.documents} document(s): "
+               + ", ".join(f"{n} {c}" for n, c in report.per_annotator.items()))
+
+
+@main.command("reassign")
+@DB_OPTION
+@click.option("--stale-days", type=float, default=None, help="List assignments untouched for this many days.")
+@click.option("--layer", "layer_id", type=int, default=None, help="The assignment (layer id) to hand over.")
+@click.option("--to", "to", default=None, help="The annotator who takes it.")
+@click.option("--by", default="cli", show_default=True)
+def reassign_cmd(db_url, stale_days, layer_id, to, by):
+    """List stale assignments, or hand one to another annotator."""
+    from datetime import timedelta
+
+    from .assigning import AssignmentError, reassign, stale
+    from .services import open_project
+
+    database = open_project(make_app(db_url))
+    if layer_id is None:
+        with database.reading() as session:
+            rows = stale(session, timedelta(days=stale_days or 0))
+            for layer in rows:
+                click.echo(f"{layer.id:>8}  {layer.name:<16} {layer.status:<12} last change {layer.updated_at:%Y-%m-%d %H:%M}")
+            click.echo(f"{len(rows)} stale assignment(s).")
+        return
+    if not to:
+        raise click.ClickException("--to NAME is needed with --layer")
+    try:
+        with database.writing() as session:
+            reassign(session, by, layer_id, to)
+    except AssignmentError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Assignment {layer_id} handed to {to}.")
+
+
 # --- agreement --------------------------------------------------------------------------
 
 @main.command("iaa")

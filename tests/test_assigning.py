@@ -1,0 +1,89 @@
+"""Assignments with overlap, queues, stale assignments and reassignment."""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from annotator.accounts import create_user
+from annotator.assigning import AssignmentError, assign, queue, reassign, stale
+from annotator.db import get_db
+from annotator.models import Document, Layer, Span, utcnow
+
+
+def people(app, *names):
+    with get_db(app).writing() as s:
+        for name in names:
+            create_user(s, name, "annotator", "password-123")
+
+
+def docs(app, n):
+    with get_db(app).writing() as s:
+        for i in range(n):
+            s.add(Document(uid=f"d{i:03d}", text=f"Text number {i}.", lang="en", title=f"t{i}", n_chars=10))
+
+
+def test_overlap_two_of_five_is_balanced(any_app):
+    people(any_app, "a", "b", "c", "d", "e")
+    docs(any_app, 10)
+    with get_db(any_app).writing() as s:
+        report = assign(s, "lead", ["a", "b", "c", "d", "e"], 2)
+    assert report.created == 20 and set(report.per_annotator.values()) == {4}
+    with get_db(any_app).reading() as s:
+        per_doc = Counter(s.exec(select(Layer.document_id)).scalars())
+        assert set(per_doc.values()) == {2}
+        q = queue(s, "a")
+        assert [l.position for l, _ in q] == [1, 2, 3, 4] and all(l.status == "todo" for l, _ in q)
+    with get_db(any_app).writing() as s:  # assigning again adds nothing
+        assert assign(s, "lead", ["a", "b", "c", "d", "e"], 2).created == 0
+
+
+def test_bad_assignments(app):
+    people(app, "a", "b")
+    docs(app, 2)
+    with get_db(app).writing() as s:
+        with pytest.raises(AssignmentError, match="overlap 3"):
+            assign(s, "lead", ["a", "b"], 3)
+        with pytest.raises(AssignmentError, match="no such user"):
+            assign(s, "lead", ["a", "zed"], 1)
+        with pytest.raises(AssignmentError, match="no such document"):
+            assign(s, "lead", ["a", "b"], 1, ["nope"])
+
+
+def test_stale_and_reassign(app):
+    people(app, "a", "b", "c")
+    docs(app, 2)
+    with get_db(app).writing() as s:
+        assign(s, "lead", ["a", "b"], 1)
+        s.execute(update(Layer).values(updated_at=utcnow() - timedelta(days=10)))
+    with get_db(app).reading() as s:
+        old = stale(s, timedelta(days=7))
+        assert len(old) == 2 and stale(s, timedelta(days=30)) == []
+    untouched, worked = old
+    with get_db(app).writing() as s:
+        s.add(Span(layer_id=worked.id, start=0, end=4, label="ORG"))
+    with get_db(app).writing() as s:
+        reassign(s, "lead", untouched.id, "c")
+        reassign(s, "lead", worked.id, "c")
+    with get_db(app).reading() as s:
+        assert s.get(Layer, untouched.id) is None  # nothing lost: it was empty
+        kept = s.get(Layer, worked.id)
+        assert kept.status == "skipped" and kept.assigned_at is None  # its work stays with its author
+        assert len(queue(s, "c")) == 2
+    with get_db(app).writing() as s, pytest.raises(AssignmentError, match="already has"):
+        layer = s.exec(select(Layer).where(Layer.name == "c")).scalars().first()
+        reassign(s, "lead", layer.id, "c")
+
+
+def test_assign_command(app, cli):
+    people(app, "a", "b", "c")
+    docs(app, 5)
+    url = app.config["DATABASE_URL"]
+    out = json.loads(cli("assign", "--db", url, "--annotators", "a,b,c", "-k", "2", "--json").output)
+    assert out["created"] == 10 and sum(out["per_annotator"].values()) == 10
+    assert "0 stale" in cli("reassign", "--db", url, "--stale-days", "1").output
+    bad = cli("assign", "--db", url, "--annotators", "a,x", "-k", "1")
+    assert bad.exit_code == 1 and "no such user" in bad.output
