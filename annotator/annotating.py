@@ -39,7 +39,8 @@ def document_tokens(session: Session, doc: Document) -> list[tuple[int, int]]:
 
 
 def snap(session: Session, doc: Document, start, end) -> tuple[int, int]:
-    """Check offsets and widen them to whole tokens."""
+    """Check offsets and snap them to whole tokens: widened over a token cut in the middle,
+    trimmed of the spaces a selection picked up at either end."""
     if not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, end)):
         raise AnnotationError("start and end must be whole numbers (code-point offsets)")
     if not 0 <= start < end <= len(doc.text):
@@ -51,7 +52,7 @@ def snap(session: Session, doc: Document, start, end) -> tuple[int, int]:
     last = bisect_left([t[0] for t in tokens], end) - 1  # last token starting before end
     if first > last:
         raise AnnotationError(f"the selection {start}..{end} holds no word (only spaces or nothing)")
-    return min(start, tokens[first][0]), max(end, tokens[last][1])
+    return tokens[first][0], tokens[last][1]
 
 
 def known_label(labels: LabelConfig, label) -> str:

@@ -58,35 +58,42 @@ def db_upgrade(db_url):
 @main.command("import")
 @click.argument("paths", nargs=-1, required=True)
 @DB_OPTION
+@click.option("--layer", default=None, metavar="NAME",
+              help="Store the files' annotations in this person's layer (or 'gold'); documents are matched by text "
+                   "or created.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "brat", "measeval"]), default=None,
+              help="With --layer: jsonl (our export records or Prodigy; the default), brat (.txt + .ann) or measeval (TSV).")
+@click.option("--text-dir", type=click.Path(file_okay=False), default=None,
+              help="measeval: folder of the docId.txt texts (default: beside the TSV, then ../text/).")
+@click.option("--split-discontinuous", is_flag=True,
+              help="brat: store each piece of a discontinuous annotation as a span, joined by FRAGMENT relations.")
+@click.option("--labels", "label_map", type=click.Path(dir_okay=False), default=None,
+              help="With --layer: JSON map of foreign entity, relation and attribute names to the project's.")
+@click.option("--replace", is_flag=True, help="With --layer: replace a document's annotations in the layer wholly.")
 @click.option("--skip-invalid", is_flag=True, help="Store the valid records of a file and list the rejects.")
 @click.option("--no-prehighlight", is_flag=True, help="Store texts and their own pre-annotations only; skip spaCy.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def import_cmd(paths, db_url, skip_invalid, no_prehighlight, as_json):
-    """Import .txt, .md and .jsonl files or directories (recursively)."""
+def import_cmd(paths, db_url, layer, fmt, text_dir, split_discontinuous, label_map, replace, skip_invalid,
+               no_prehighlight, as_json):
+    """Import .txt, .md and .jsonl files or directories (recursively); with --layer, import annotations
+    (our records, Prodigy, brat, MeasEval) into a layer."""
     from .importing import import_paths
     from .services import labels_of, open_project, prehighlighter_for
 
+    if layer is None and (fmt or text_dir or split_discontinuous or label_map or replace):
+        raise click.UsageError("--format, --text-dir, --split-discontinuous, --labels and --replace need --layer NAME")
+    if layer is not None and skip_invalid:
+        raise click.UsageError("--skip-invalid does not apply to --layer: a file with a bad record is refused whole")
     app = make_app(db_url)
     database = open_project(app)
     highlighter = None if no_prehighlight else prehighlighter_for(app)
-    bar = {}
-
-    def on_total(total):
-        if total and not as_json and total >= 20:
-            bar["bar"] = click.progressbar(length=total, label="Pre-highlighting" if highlighter else "Importing",
-                                           file=sys.stderr)
-            bar["bar"].__enter__()
-
-    def progress(n):
-        if "bar" in bar:
-            bar["bar"].update(n)
-
-    try:
+    bar = _ProgressBar(not as_json, "Pre-highlighting" if highlighter else "Importing")
+    with bar:
+        if layer is not None:
+            return _import_layer(database, labels_of(app), highlighter, paths, layer, fmt or "jsonl", text_dir,
+                                 split_discontinuous, label_map, replace, as_json, bar)
         report = import_paths(database, list(paths), labels_of(app), highlighter, skip_invalid=skip_invalid,
-                              on_total=on_total, progress=progress)
-    finally:
-        if "bar" in bar:
-            bar["bar"].__exit__(None, None, None)
+                              on_total=bar.start, progress=bar.update)
     if as_json:
         echo_json({"files": report.files, "new": report.new, "present": report.present,
                    "suggestions": report.suggestions, "refused_files": report.refused_files,
@@ -99,14 +106,66 @@ def import_cmd(paths, db_url, skip_invalid, no_prehighlight, as_json):
         sys.exit(1)
 
 
+def _import_layer(database, labels, highlighter, paths, layer, fmt, text_dir, split_discontinuous, label_map,
+                  replace, as_json, bar):
+    from .interchange.layer_import import LayerImportError, import_layer
+
+    try:
+        report = import_layer(database, list(paths), labels, layer, fmt, replace=replace, label_map=label_map,
+                              text_dir=text_dir, split_discontinuous=split_discontinuous, prehighlighter=highlighter,
+                              on_total=bar.start, progress=bar.update)
+    except LayerImportError as exc:
+        raise click.ClickException(str(exc)) from exc
+    bar.finish()
+    if as_json:
+        echo_json(report.as_json())
+    else:
+        for problem in report.problems:
+            click.echo(f"error: {problem}", err=True)
+        click.echo(report.summary())
+    if report.problems:
+        sys.exit(1)
+
+
+class _ProgressBar:
+    """A progress bar on stderr for long imports (20 documents or more), none for --json."""
+
+    def __init__(self, show: bool, label: str):
+        self.show, self.label, self.bar = show, label, None
+
+    def __enter__(self):
+        return self
+
+    def start(self, total: int) -> None:
+        if self.show and total >= 20:
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+            self.bar.__enter__()
+
+    def update(self, n: int) -> None:
+        if self.bar is not None:
+            self.bar.update(n)
+
+    def finish(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+    def __exit__(self, *exc) -> None:
+        self.finish()
+
+
 # --- export ---------------------------------------------------------------------------------
+
+from .exporting import FORMATS as EXPORT_FORMATS  # noqa: E402 - the export command's choices
+
 
 @main.command("export")
 @DB_OPTION
 @click.option("--layer", default="suggestions", show_default=True, help="suggestions, gold, or an annotator's name.")
 @click.option("--name", default=None, help="Export name (folder); defaults to the layer.")
 @click.option("--out", "out_dir", default=None, help="Exports folder (default: ./exports).")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "spacy"]), default="jsonl", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="jsonl", show_default=True,
+              help="jsonl (records), spacy (DocBin), brat (.txt + .ann), measeval (TSV + texts), conll (IOB2).")
 @click.option("--split", default=None, metavar="TRAIN/DEV/TEST", help="Stable split by id hash, e.g. 80/10/10.")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
 def export_cmd(db_url, layer, name, out_dir, fmt, split, as_json):

@@ -28,12 +28,26 @@ import orjson
 
 from . import __version__
 from .db import Database
+from .interchange.brat_export import BratWriter
+from .interchange.conll import ConllWriter
+from .interchange.measeval_export import MeasEvalWriter
 from .labels import LabelConfig
 from .records import fill_missing_tokens, iter_records
 from .spacy_format import SpacyWriter
 from .schema import consistency_errors, fast_validator, schema_bytes, schema_errors, schema_id, schema_sha256
 
-FORMATS = ("jsonl", "spacy")
+# Formats other than jsonl: a writer made with (labels, version folder) gets every
+# validated record (add(record, split part)), finishes its files in write(folder), and
+# report() becomes the manifest's entry under the format's name. A writer may put its
+# files in a folder of its own (brat/, measeval/): the manifest then lists that folder
+# and a <folder>.sha256 file checksums every file in it.
+WRITERS = {
+    "spacy": lambda labels, folder: SpacyWriter(labels),
+    "brat": BratWriter,
+    "measeval": MeasEvalWriter,
+    "conll": ConllWriter,
+}
+FORMATS = ("jsonl", *WRITERS)
 SPLITS = ("train", "dev", "test")
 VERSION_DIR = re.compile(r"^v(\d+)\.(\d+)\.(\d+)$")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -78,7 +92,8 @@ def split_of(record_id: str, split: dict[str, float]) -> str:
 
 
 def dump(record: dict) -> bytes:
-    return orjson.dumps(record, option=orjson.OPT_SORT_KEYS) + b"\n"
+    # orjson appends the newline itself: no copy of a ~20 KB line per record
+    return orjson.dumps(record, option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
 
 
 def check(record: dict) -> None:
@@ -190,7 +205,7 @@ def export(db: Database, labels: LabelConfig, layer: str, name: str | None = Non
 
 
 def _export_locked(db, labels, layer, name, folder, tmp, fmt, shares, progress, limit_check) -> ExportResult:
-    writer = SpacyWriter(labels) if fmt == "spacy" else None
+    writer = WRITERS[fmt](labels, tmp) if fmt in WRITERS else None
     digest = hashlib.sha256()
     index: dict[str, str] = {}
     counts = {"spans": Counter(), "relations": Counter(), "claims": 0, "tokens": 0}
@@ -244,13 +259,18 @@ def _export_locked(db, labels, layer, name, folder, tmp, fmt, shares, progress, 
                                  version_name(previous) if previous else None),
     }
     if writer:
-        manifest["spacy"] = writer.report()
+        manifest[fmt] = writer.report()
     if prev_manifest and _same_content(prev_manifest, manifest):
         return ExportResult(None, version_name(previous), True, prev_manifest)
     version = version_name(next_version(previous, prev_manifest, manifest))
     manifest["version"] = version[1:]
-    manifest["files"] = {p.name: {"sha256": _file_sha(p), "bytes": p.stat().st_size}
+    # data.jsonl holds exactly the lines hashed into records_sha, in order: hashing the
+    # whole file again (~200 MB for 10,000 documents) would only repeat that work
+    known = {"data.jsonl": records_sha} if fmt == "jsonl" else {}
+    folders = _list_folders(tmp)
+    manifest["files"] = {p.name: {"sha256": known.get(p.name) or _file_sha(p), "bytes": p.stat().st_size}
                          for p in sorted(tmp.iterdir()) if p.is_file()}
+    manifest["files"].update(folders)
     if "data.jsonl" in manifest["files"]:
         manifest["data_sha256"] = manifest["files"]["data.jsonl"]["sha256"]
     (tmp / "schema.json").write_bytes(schema_bytes())
@@ -260,7 +280,7 @@ def _export_locked(db, labels, layer, name, folder, tmp, fmt, shares, progress, 
     if final.exists():  # cannot happen under the lock; never overwrite a published version
         raise ExportError(f"{final} already exists")
     for path in tmp.iterdir():
-        path.chmod(0o444)  # published files are read-only: a version is never edited
+        _read_only(path)  # published files are read-only: a version is never edited
     tmp.chmod(0o755)
     os.rename(tmp, final)
     return ExportResult(final, version, False, manifest)
@@ -272,6 +292,28 @@ def _same_content(old: dict, new: dict) -> bool:
         old.get("schema", {}).get("sha256") == new["schema"]["sha256"] and \
         old.get("labels", {}).get("sha256") == new["labels"]["sha256"] and \
         (old.get("split") or {}).get("shares") == (new.get("split") or {}).get("shares")
+
+
+def _list_folders(version: Path) -> dict:
+    """A writer's folders: each gets <name>.sha256 (sha256sum's format, every file in it)
+    and one manifest entry, rather than thousands of manifest entries."""
+    out = {}
+    for folder in sorted(p for p in version.iterdir() if p.is_dir()):
+        files = sorted(p for p in folder.rglob("*") if p.is_file())
+        listing = version / f"{folder.name}.sha256"
+        listing.write_text("".join(f"{_file_sha(p)}  {p.relative_to(version).as_posix()}\n" for p in files))
+        out[f"{folder.name}/"] = {"files": len(files), "bytes": sum(p.stat().st_size for p in files),
+                                  "listing": listing.name}
+    return out
+
+
+def _read_only(path: Path) -> None:
+    if path.is_dir():
+        for inner in path.iterdir():
+            _read_only(inner)
+        path.chmod(0o555)
+    else:
+        path.chmod(0o444)
 
 
 def _file_sha(path: Path) -> str:

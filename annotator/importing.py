@@ -147,14 +147,19 @@ def _store(db: Database, records: list[Incoming], labels: LabelConfig, prehighli
 def _insert_documents(conn, rows: list[dict]) -> list[int]:
     """Insert documents; their new ids, in the order of `rows`.
 
-    RETURNING in parameter order (sort_by_parameter_order) makes SQLAlchemy send one
-    INSERT per row on SQLite; unordered RETURNING keeps multi-row INSERTs, and the uid,
-    unique in the table, maps each returned id back to its row.
+    A plain executemany, then the ids looked up by uid (unique, and these rows are ours
+    under the write lock): RETURNING in parameter order made SQLAlchemy send one INSERT
+    per row on SQLite, and unordered RETURNING still costs more than the lookup.
     """
     table = Document.__table__
-    by_uid = dict((uid, doc_id) for doc_id, uid in
-                  conn.execute(insert(table).returning(table.c.id, table.c.uid), rows))
-    return [by_uid[row["uid"]] for row in rows]
+    conn.execute(insert(table), rows)
+    uids = [row["uid"] for row in rows]
+    by_uid: dict[str, int] = {}
+    for i in range(0, len(uids), LOOKUP_CHUNK):
+        chunk = uids[i:i + LOOKUP_CHUNK]
+        by_uid.update((uid, doc_id) for doc_id, uid in conn.execute(select(table.c.id, table.c.uid)
+                                                                      .where(table.c.uid.in_(chunk))))
+    return [by_uid[uid] for uid in uids]
 
 
 SUGGESTION_FIELDS = ("start", "end", "label", "origin", "pipeline", "pipeline_version", "score",

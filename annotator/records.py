@@ -1,11 +1,12 @@
 """Build exported records (the schema's shape) from stored documents and layers.
 
 Documents and suggestions are read as plain column rows, not ORM objects: an export
-touches every row once and never writes, and building ~50 ORM objects per document cost
-more than everything else in an export together.
+touches every row once and never writes, and building ~50 ORM objects per document (and
+reading their attributes through the ORM's instrumentation) was about half of its time.
 """
 from __future__ import annotations
 
+import operator
 from typing import Iterator
 
 from sqlalchemy import bindparam, select
@@ -83,8 +84,8 @@ def base_record(doc, layer: str, annotators: list[str]) -> dict:
     }
 
 
-def _suggestion_order(row) -> tuple:
-    return row[1], row[2], row[3], row[4]  # start, end, label, origin
+# start, end, label, origin of a SUGGESTION_COLUMNS row (a C-level sort key)
+_SUGGESTION_ORDER = operator.itemgetter(1, 2, 3, 4)
 
 
 def suggestion_record(doc, rows: list[tuple], quantity_label: str) -> dict:
@@ -92,7 +93,7 @@ def suggestion_record(doc, rows: list[tuple], quantity_label: str) -> dict:
     record = base_record(doc, SUGGESTIONS, [])
     text = doc.text
     record["spans"] = [suggestion_span(f"s{i}", text, row, quantity_label)
-                       for i, row in enumerate(sorted(rows, key=_suggestion_order), 1)]
+                       for i, row in enumerate(sorted(rows, key=_SUGGESTION_ORDER), 1)]
     return record
 
 
@@ -169,11 +170,16 @@ def iter_records(session: Session, layer: str, quantity_label: str, batch: int =
         query = query.where(Document.uid.in_(uids))
     last = ""
     while True:
-        docs = session.connection().execute(query.where(Document.uid > last).limit(batch)).all()
+        docs = fetch_document_batch(session, query, last, batch)
         if not docs:
             return
         yield from _records_for(session, docs, layer, quantity_label)
         last = docs[-1].uid
+
+
+def fetch_document_batch(session: Session, query, after: str, batch: int) -> list:
+    """The next `batch` documents of `query` (rows of DOCUMENT_COLUMNS) after uid `after`."""
+    return session.connection().execute(query.where(Document.uid > after).limit(batch)).all()
 
 
 def fetch_suggestion_batch(session: Session, ids: list[int]) -> dict[int, list[tuple]]:

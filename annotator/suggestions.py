@@ -6,11 +6,11 @@ so the suggestion stops showing as pending in that layer.
 """
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlmodel import Session
 
-from .annotating import Outcome, current_layer, delete_span_rows, existing_span, suggestion_of
-from .changes import ChangeSet
+from .annotating import Outcome, current_layer, delete_span_rows, suggestion_of
+from .changes import TABLES, ChangeSet, _jsonable
 from .labels import LabelConfig
 from .layers import AnnotationError, claim_version, record
 from .models import Document, Span, Suggestion, SuggestionDecision
@@ -50,34 +50,56 @@ def decide(session: Session, labels: LabelConfig, doc: Document, name: str, user
     decided = {d.suggestion_id: d for d in session.exec(
         select(SuggestionDecision).where(SuggestionDecision.layer_id == layer.id,
                                          SuggestionDecision.suggestion_id.in_([s.id for s in targets]))).scalars()}
-    span_ids = []
+    fresh, gone = [], set()  # suggestions to decide now; spans deleted on the way
     for sugg in targets:
         previous = decided.get(sugg.id)
         if previous and previous.decision == decision:
             continue
-        if previous:
-            if previous.span_id and decision == "rejected":
+        if previous and previous.span_id and decision == "rejected":
+            if previous.span_id not in gone:  # two suggestions can share one accepted span
+                gone.add(previous.span_id)
                 delete_span_rows(session, changes, session.get(Span, previous.span_id))
-            else:
-                changes.delete("suggestiondecision", previous.id)
-        span_id = _accept(session, changes, layer, sugg, doc) if decision == "accepted" else None
-        if span_id:
-            span_ids.append(span_id)
-        if not session.exec(select(SuggestionDecision.id).where(SuggestionDecision.layer_id == layer.id,
-                                                                SuggestionDecision.suggestion_id == sugg.id)).first():
-            changes.insert("suggestiondecision", {"layer_id": layer.id, "suggestion_id": sugg.id,
-                                                  "decision": decision, "span_id": span_id})
+        elif previous:
+            changes.delete("suggestiondecision", previous.id)
+        fresh.append(sugg)
+    span_of = _accept(session, changes, layer, fresh) if decision == "accepted" else {}
+    insert_rows(changes, "suggestiondecision", [
+        {"layer_id": layer.id, "suggestion_id": sugg.id, "decision": decision, "span_id": span_of.get(sugg.id)}
+        for sugg in fresh])
     action = ("accept" if decision == "accepted" else "reject") + ("_all" if ids is None else "")
     record(session, layer, user, action, changes, target=f"label:{label}" if label else None,
            after={"suggestions": [s.id for s in targets], "count": len(targets)})
+    span_ids = [span_of[sugg.id] for sugg in fresh if sugg.id in span_of]
     return Outcome(layer, span_ids, f"{len(targets)} suggestion(s) {decision}")
 
 
-def _accept(session: Session, changes: ChangeSet, layer, sugg: Suggestion, doc: Document) -> int:
-    same = existing_span(session, layer, sugg.start, sugg.end, sugg.label)
-    if same:
-        return same.id
-    values = {"layer_id": layer.id, "start": sugg.start, "end": sugg.end, "label": sugg.label,
-              "origin": sugg.origin, "suggestion_id": sugg.id, "meta": {},
-              **{k: getattr(sugg, k) for k in QUANTITY_FIELDS}}
-    return changes.insert("span", values)
+def _accept(session: Session, changes: ChangeSet, layer, suggestions: list[Suggestion]) -> dict[int, int]:
+    """{suggestion id: span id}: the layer's span with the same offsets and label, or a new
+    one copied from the suggestion. New spans go in with one statement however many there are."""
+    if not suggestions:
+        return {}
+    starts = sorted({sugg.start for sugg in suggestions})
+    same = {(r.start, r.end, r.label): r.id for r in session.exec(
+        select(Span.id, Span.start, Span.end, Span.label).where(Span.layer_id == layer.id, Span.start.in_(starts)))}
+    new: dict[tuple, dict] = {}
+    for sugg in suggestions:
+        key = (sugg.start, sugg.end, sugg.label)
+        if key not in same and key not in new:
+            new[key] = {"layer_id": layer.id, "start": sugg.start, "end": sugg.end, "label": sugg.label,
+                        "origin": sugg.origin, "suggestion_id": sugg.id, "meta": {},
+                        **{k: getattr(sugg, k) for k in QUANTITY_FIELDS}}
+    same.update(zip(new, insert_rows(changes, "span", list(new.values()))))
+    return {sugg.id: same[(sugg.start, sugg.end, sugg.label)] for sugg in suggestions}
+
+
+def insert_rows(changes: ChangeSet, name: str, rows: list[dict]) -> list[int]:
+    """ChangeSet.insert for many rows in one statement (RETURNING the rows, in order): accepting
+    3,000 suggestions is two statements instead of 12,000. Returns the new ids."""
+    if not rows:
+        return []
+    table = TABLES[name]
+    result = changes.session.connection().execute(
+        insert(table).returning(*table.c, sort_by_parameter_order=True), rows)
+    inserted = [_jsonable(dict(row)) for row in result.mappings()]
+    changes.items.extend({"table": name, "op": "insert", "before": None, "after": row} for row in inserted)
+    return [row["id"] for row in inserted]

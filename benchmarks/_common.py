@@ -112,16 +112,31 @@ class Stopwatch:
         return {k: round(v, digits) for k, v in self.seconds.items()}
 
 
+def busy_cpu_seconds() -> float | None:
+    """CPU time all processes on the machine have used since boot (from /proc/stat)."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class Timing:
     wall: float
-    cpu: float
+    cpu: float  # ours: this process and its finished children
+    others_cores: float | None = None  # cores other processes kept busy meanwhile, on average
 
 
 def timed(fn: Callable[[], object]) -> tuple[Timing, object]:
-    wall, cpu = time.perf_counter(), cpu_seconds()
+    wall, cpu, busy = time.perf_counter(), cpu_seconds(), busy_cpu_seconds()
     result = fn()
-    return Timing(time.perf_counter() - wall, cpu_seconds() - cpu), result
+    wall, cpu = time.perf_counter() - wall, cpu_seconds() - cpu
+    others = None
+    if busy is not None:
+        others = round(max(0.0, busy_cpu_seconds() - busy - cpu) / wall, 2) if wall > 0 else None
+    return Timing(wall, cpu, others), result
 
 
 def spread(samples: list[float]) -> dict:
@@ -131,7 +146,11 @@ def spread(samples: list[float]) -> dict:
 
 
 def spreads(timings: list[Timing]) -> dict:
-    return {"wall_s": spread([t.wall for t in timings]), "cpu_s": spread([t.cpu for t in timings])}
+    """Wall and CPU time of repeated runs, and how busy the rest of the machine was."""
+    out = {"wall_s": spread([t.wall for t in timings]), "cpu_s": spread([t.cpu for t in timings])}
+    if all(t.others_cores is not None for t in timings):
+        out["other_processes_cores"] = [t.others_cores for t in timings]
+    return out
 
 
 # --- targets and results -------------------------------------------------------------------------

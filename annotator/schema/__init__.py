@@ -90,13 +90,17 @@ def consistency_errors(record: dict) -> list[str]:
 
 def _spans_consistent(spans: list[dict], text: str) -> bool:
     """The all-clear for the spans (unique ids, offsets inside the text, every span's text
-    equal to the document's at its offsets) in C-level passes over all spans at once."""
+    equal to the document's at its offsets) in C-level passes over all spans at once.
+    Anything odd (a missing key, a non-number) is left to _span_problems to report."""
     if not spans:
         return True
-    ids, starts, ends, texts = zip(*map(_SPAN_FIELDS, spans))
-    return (len(set(ids)) == len(ids) and min(starts) >= 0 and max(ends) <= len(text)
-            and all(map(operator.lt, starts, ends))
-            and list(map(text.__getitem__, map(slice, starts, ends))) == list(texts))
+    try:
+        ids, starts, ends, texts = zip(*map(_SPAN_FIELDS, spans))
+        return (len(set(ids)) == len(ids) and min(starts) >= 0 and max(ends) <= len(text)
+                and all(map(operator.lt, starts, ends))
+                and list(map(text.__getitem__, map(slice, starts, ends))) == list(texts))
+    except (KeyError, TypeError):
+        return False
 
 
 def _span_problems(spans: list[dict], text: str, problems: list[str]) -> set[str]:
@@ -117,16 +121,23 @@ def _span_problems(spans: list[dict], text: str, problems: list[str]) -> set[str
 
 
 def _token_problems(tokens: list[dict], length: int) -> list[str]:
-    """Tokens outside the text. A record has hundreds of tokens, so the all-clear is
-    decided by C-level passes (map, min, max); the per-token loop only runs to name a
-    failure."""
+    """Tokens outside the text; the per-token loop only runs to name a failure."""
+    if _tokens_inside(tokens, length):
+        return []
+    return [f"$.tokens[{i}]: offsets {tok['start']}..{tok['end']} outside the text (length {length})"
+            for i, tok in enumerate(tokens) if not 0 <= tok["start"] < tok["end"] <= length]
+
+
+def _tokens_inside(tokens: list[dict], length: int) -> bool:
+    """The all-clear for hundreds of tokens in C-level passes (map, min, max); anything
+    odd (a missing key, a non-number) is left to the loop in _token_problems."""
     if not tokens:
-        return []
-    starts, ends = list(map(_START, tokens)), list(map(_END, tokens))
-    if min(starts) >= 0 and max(ends) <= length and all(map(operator.lt, starts, ends)):
-        return []
-    return [f"$.tokens[{i}]: offsets {start}..{end} outside the text (length {length})"
-            for i, (start, end) in enumerate(zip(starts, ends)) if not 0 <= start < end <= length]
+        return True
+    try:
+        starts, ends = list(map(_START, tokens)), list(map(_END, tokens))
+        return min(starts) >= 0 and max(ends) <= length and all(map(operator.lt, starts, ends))
+    except (KeyError, TypeError):
+        return False
 
 
 def record_errors(record) -> list[str]:

@@ -5,8 +5,9 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import documents, errors, filters
+    from . import documents, errors, filters, workspace
 
     filters.init_app(app)
     app.register_blueprint(documents.bp)
     app.register_blueprint(errors.bp)
+    workspace.init_app(app)  # the workspace and its "Who is annotating?" page

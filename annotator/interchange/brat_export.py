@@ -1,0 +1,231 @@
+"""brat standoff out: `annotator export --format brat`, a .txt and an .ann per document.
+
+    brat/<name>.txt, brat/<name>.ann     (brat/train/, brat/dev/, brat/test/ with --split)
+
+Annotations imported from brat keep their ids, attributes, normalisations and notes and
+go back to the file of their annotation set, so an import followed by an export gives the
+same lines. Everything else gets new ids after the highest one in use: spans become T
+lines (split at line breaks, as brat itself does), relations R lines, and claims their
+MeasEval-style links (HAS_QUANTITY, HAS_PROPERTY, QUALIFIES relations, where the layer has
+no such relation already) with their modifiers as attributes of the QUANTITY span.
+A document with several annotation sets gets one file pair per set; annotations made in
+the tool join the first set's file. Files are named after the annotation set when that
+name is free in the folder, otherwise after the document id.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+HAS_QUANTITY, HAS_PROPERTY, QUALIFIES = "HAS_QUANTITY", "HAS_PROPERTY", "QUALIFIES"
+_BREAK = r"\r\n\u2028\u2029\x0b\x0c\x1c\x1d\x1e\x85"  # what str.splitlines() breaks at
+_LINE_BREAK = re.compile(f"[{_BREAK}]")
+_BETWEEN_BREAKS = re.compile(f"[^{_BREAK}]+")
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]{0,150}$")
+_ORDER = {"T": 0, "R": 1, "A": 2, "M": 2, "N": 3, "#": 4}
+
+
+class BratWriter:
+    def __init__(self, labels, folder: Path):
+        self.root = folder / "brat"
+        self.root.mkdir()
+        self.names: dict[Path, set[str]] = {}
+        self.stats: Counter = Counter()
+
+    def add(self, record: dict, part: str | None) -> None:
+        folder = self.root / part if part else self.root
+        if folder not in self.names:
+            folder.mkdir(exist_ok=True)
+            self.names[folder] = set()
+        text = record["text"].encode("utf-8")
+        files = ann_files(record, self.stats)
+        for set_name, lines in files:
+            name = self._name(folder, set_name, record["id"], len(files))
+            (folder / f"{name}.txt").write_bytes(text)
+            (folder / f"{name}.ann").write_bytes("".join(f"{line}\n" for line in lines).encode("utf-8"))
+            self.stats["files"] += 1
+        self.stats["documents"] += 1
+
+    def _name(self, folder: Path, set_name: str | None, uid: str, n_files: int) -> str:
+        used = self.names[folder]
+        for name in (set_name, uid if n_files == 1 else f"{uid}.{set_name}", f"{uid}.{len(used)}"):
+            if name and _SAFE_NAME.match(name) and name not in used:
+                used.add(name)
+                return name
+        raise ValueError(f"no free file name for document {uid}")  # pragma: no cover - uids are unique
+
+    def write(self, folder: Path) -> None:
+        pass  # files are written as records arrive
+
+    def report(self) -> dict:
+        return {"documents": self.stats["documents"], "files": self.stats["files"] * 2,
+                "annotation_sets": self.stats["sets"],
+                "spans_split_at_line_breaks": self.stats["split"],
+                "claim_links_written_as_relations": self.stats["claim_links"],
+                "modifiers_written_as_attributes": self.stats["modifiers"],
+                "spans_without_text_left_out": self.stats["empty"]}
+
+
+def _entries(item: dict) -> list[dict]:
+    return (item.get("meta") or {}).get("brat", [])
+
+
+def ann_files(record: dict, stats: Counter) -> list[tuple[str | None, list[str]]]:
+    """(annotation set, .ann lines) for each file of one record."""
+    sets = sorted({e["set"] for item in record["spans"] + record["relations"] for e in _entries(item) if "set" in e})
+    sets = sets or [None]
+    stats["sets"] += len(sets)
+    return [(s, _AnnFile(record, s, primary=s == sets[0], stats=stats).lines()) for s in sets]
+
+
+class _AnnFile:
+    """The lines of one .ann file: one annotation set of one record."""
+
+    def __init__(self, record: dict, set_name: str | None, primary: bool, stats: Counter):
+        self.record, self.set, self.primary, self.stats = record, set_name, primary, stats
+        self.text = record["text"]
+        self.spans = {s["id"]: s for s in record["spans"]}
+        self.out: list[tuple[int, int, str]] = []
+        self.tid: dict[str, str] = {}  # record span id -> T id in this file
+        self.next = Counter()
+        for item in record["spans"] + record["relations"]:
+            for e in self._mine(item):
+                self._reserve(e.get("id"))
+                for kind in ("attributes", "normalizations", "notes"):
+                    for extra in e.get(kind, []):
+                        self._reserve(extra["id"])
+
+    def _mine(self, item: dict) -> list[dict]:
+        return [e for e in _entries(item) if e.get("set") == self.set]
+
+    def _reserve(self, ident: str | None) -> None:
+        if ident and ident[1:].isdigit():
+            self.next[ident[0]] = max(self.next[ident[0]], int(ident[1:]))
+
+    def _new(self, kind: str) -> str:
+        self.next[kind] += 1
+        return f"{kind}{self.next[kind]}"
+
+    def _emit(self, ident: str, body: str) -> None:
+        number = int(ident[1:]) if ident[1:].isdigit() else 0
+        self.out.append((_ORDER[ident[0]], number, f"{ident}\t{body}"))
+
+    def lines(self) -> list[str]:
+        self._entities()
+        self._relations()
+        if self.primary:
+            self._claims()
+        return [line for _, _, line in sorted(self.out)]
+
+    # -- T lines ---------------------------------------------------------------------------
+    def _entities(self) -> None:
+        fragments: dict[str, list[tuple[int, dict, dict]]] = {}
+        for span in self.record["spans"]:
+            mine = self._mine(span)
+            if not mine and self.primary and not _entries(span):
+                mine = [{"id": None}]  # made in the tool: a new T line in the first set's file
+            for e in mine:
+                if "fragment" in e:
+                    fragments.setdefault(e["id"], []).append((e["fragment"], span, e))
+                else:
+                    self._t_line(e.get("id"), [span], e)
+        for ident, parts in fragments.items():
+            parts.sort(key=lambda p: p[0])
+            self._t_line(ident, [span for _, span, _ in parts], parts[0][2])
+
+    def _t_line(self, ident: str | None, spans: list[dict], entry: dict) -> str | None:
+        pieces = [p for span in spans for p in self._pieces(span)]
+        if not pieces:
+            self.stats["empty"] += 1
+            return None
+        ident = ident or self._new("T")
+        offsets = ";".join(f"{s} {e}" for s, e in pieces)
+        original = entry.get("offsets")
+        if original and _bounds(original) == (spans[0]["start"], spans[-1]["end"]):
+            offsets = original  # how the file had it (brat's own split of the selection)
+        elif len(pieces) > len(spans):
+            self.stats["split"] += 1
+        numbers = [int(x) for x in offsets.replace(";", " ").split(" ")]
+        text = " ".join(self.text[s:e] for s, e in zip(numbers[0::2], numbers[1::2]))
+        self._emit(ident, f"{spans[0]['label']} {offsets}\t{text}")
+        for span in spans:
+            self.tid.setdefault(span["id"], ident)
+        self._extras(ident, entry)
+        return ident
+
+    def _pieces(self, span: dict) -> list[tuple[int, int]]:
+        """The span's stretches between line breaks (a T line's text cannot hold one)."""
+        start, end = span["start"], span["end"]
+        if not _LINE_BREAK.search(self.text, start, end):
+            return [(start, end)]
+        return [m.span() for m in _BETWEEN_BREAKS.finditer(self.text, start, end)]
+
+    def _extras(self, target: str, entry: dict) -> None:
+        for a in entry.get("attributes", []):
+            value = a.get("value")
+            self._emit(a["id"], f"{a['name']} {target}" + (f" {value}" if value not in (None, True) else ""))
+        for n in entry.get("normalizations", []):
+            self._emit(n["id"], f"{n['type']} {target} {n['ref']}\t{n['text']}")
+        for n in entry.get("notes", []):
+            self._emit(n["id"], f"{n['type']} {target}\t{n['text']}")
+
+    def _t_of(self, span_id: str) -> str | None:
+        """The span's T id here; a span only known to another set gets a line in this file."""
+        if span_id not in self.tid:
+            self._t_line(None, [self.spans[span_id]], {})
+        return self.tid.get(span_id)
+
+    # -- R lines ---------------------------------------------------------------------------
+    def _relations(self) -> None:
+        for rel in self.record["relations"]:
+            mine = self._mine(rel)
+            if any("fragment_of" in e for e in mine):
+                continue  # the pieces are one T line again
+            if not mine and self.primary and not _entries(rel):
+                mine = [{"id": None}]
+            for e in mine:
+                self._r_line(e.get("id"), rel["head"], rel["child"], rel["label"], e)
+
+    def _r_line(self, ident: str | None, head: str, child: str, label: str, entry: dict) -> None:
+        args = [self._t_of(head), self._t_of(child)]
+        if None in args:
+            return
+        ident = ident or self._new("R")
+        roles = entry.get("roles") or ["Arg1", "Arg2"]
+        self._emit(ident, f"{label} {roles[0]}:{args[0]} {roles[1]}:{args[1]}")
+        self._extras(ident, entry)
+
+    # -- claims ----------------------------------------------------------------------------
+    def _claims(self) -> None:
+        have = {(r["head"], r["child"], r["label"]) for r in self.record["relations"]}
+        for claim in self.record["claims"]:
+            q, entity, condition = claim["quantity"], claim["entity"], claim["condition"]
+            prop = (claim.get("property") or {}).get("span")
+            links = [(prop, q, HAS_QUANTITY), (entity, prop, HAS_PROPERTY) if prop else (entity, q, HAS_QUANTITY),
+                     (condition, q, QUALIFIES)]
+            for head, child, label in links:
+                if head and child and (head, child, label) not in have and not self._qualifies_other(label, head, have):
+                    self._r_line(None, head, child, label, {})
+                    have.add((head, child, label))
+                    self.stats["claim_links"] += 1
+            self._modifiers(q, claim.get("modifiers") or [])
+
+    @staticmethod
+    def _qualifies_other(label: str, head: str, have: set) -> bool:
+        """A Qualifier linked to the entity or property already (MeasEval allows it) needs no second link."""
+        return label == QUALIFIES and any(h == head and lab == QUALIFIES for h, _, lab in have)
+
+    def _modifiers(self, quantity: str, modifiers: list[str]) -> None:
+        target = self._t_of(quantity)
+        span = self.spans[quantity]
+        named = {a["name"] for e in _entries(span) for a in e.get("attributes", [])}
+        for modifier in modifiers:
+            if target and modifier not in named:
+                self._emit(self._new("A"), f"{modifier} {target}")
+                self.stats["modifiers"] += 1
+
+
+def _bounds(offsets: str) -> tuple[int, int]:
+    numbers = [int(x) for x in offsets.replace(";", " ").split(" ")]
+    return numbers[0], numbers[-1]

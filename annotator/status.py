@@ -1,0 +1,37 @@
+"""A layer's status ("todo", "in_progress", "done", "skipped") and an annotator's progress.
+
+Setting the status is a write like any other: it names the layer version it saw (a stale
+tab is refused), bumps it, and leaves an audit event. It is not an undoable step: undo in
+the workspace walks back annotations, never the "done" mark.
+"""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from .layers import AnnotationError, claim_version, find_layer, record
+from .models import LAYER_STATUSES, Document, Layer
+
+
+def set_status(session: Session, doc: Document, name: str, user: str, seen: int, status: str) -> Layer:
+    if status not in LAYER_STATUSES:
+        raise AnnotationError(f"unknown status {status!r}; known: {', '.join(LAYER_STATUSES)}")
+    existing = find_layer(session, doc, name)
+    before = existing.status if existing else "todo"
+    if before == status:
+        raise AnnotationError(f"this document is already marked {status.replace('_', ' ')}")
+    layer = claim_version(session, doc, name, seen)
+    layer.status = status
+    session.add(layer)
+    session.flush()
+    record(session, layer, user, "set_status", target=f"layer:{layer.id}", before={"status": before},
+           after={"status": status}, undoable=False)
+    return layer
+
+
+def progress(session: Session, name: str) -> tuple[int, int]:
+    """(documents whose layer `name` is done, documents in the project)."""
+    done = session.exec(select(func.count()).select_from(Layer)
+                        .where(Layer.name == name, Layer.status == "done")).scalar_one()
+    total = session.exec(select(func.count()).select_from(Document)).scalar_one()
+    return done, total

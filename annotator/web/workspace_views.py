@@ -1,0 +1,308 @@
+"""What the workspace shows: the text as blocks with marks, and the side panel's data.
+
+The text is cut into blocks (paragraphs, long ones cut at a space) whose ids depend on
+the text alone, so they are stable for the document's lifetime. A write re-renders only the
+blocks its rows touch, and the browser swaps just those (hx-swap-oob): accepting one
+suggestion in a 200 KB document moves a few hundred bytes of markup, not the whole text.
+
+Inside a block the text is plain, with a <mark> only where spans or pending suggestions are
+(never an element per token). A mark names the items covering it in `data-i` as
+"<kind><id>:<label>" words: `s` a confirmed span of the layer, `g` a pending suggestion.
+Offsets in data-start/data-end are code points, as stored.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from markupsafe import Markup, escape
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from ..layers import history
+from ..models import AuditEvent, Claim, Document, Layer, Relation, Span, Suggestion, SuggestionDecision
+from .rendering import escape_text
+
+BLOCK_MAX = 2400
+LINE_BREAKS = re.compile(r"[\r\n]+")
+
+
+# --- blocks ---------------------------------------------------------------------------------
+
+@lru_cache(maxsize=16)  # documents are read-only; a long one costs ~5 ms to cut
+def text_blocks(text: str) -> list[tuple[int, int]]:
+    """[start, end) of each block: a block ends after a run of line breaks, and one longer
+    than BLOCK_MAX is cut after a space (or, with no space, not inside a combining sequence)."""
+    bounds, start = [], 0
+    for match in LINE_BREAKS.finditer(text):
+        bounds += _cut(text, start, match.end())
+        start = match.end()
+    if start < len(text) or not bounds:
+        bounds += _cut(text, start, len(text))
+    return bounds
+
+
+def _cut(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    out = []
+    while end - start > BLOCK_MAX:
+        window = text[start + BLOCK_MAX // 2:start + BLOCK_MAX]
+        space = max(window.rfind(" "), window.rfind("\t"))
+        cut = start + BLOCK_MAX // 2 + space + 1 if space >= 0 else start + BLOCK_MAX
+        while cut < end and unicodedata.combining(text[cut]):
+            cut += 1
+        out.append((start, cut))
+        start = cut
+    out.append((start, end))
+    return out
+
+
+def blocks_touching(bounds: list[tuple[int, int]], ranges) -> list[int]:
+    """Indexes of the blocks that overlap any [start, end) of `ranges`."""
+    starts = [b[0] for b in bounds]
+    hit: set[int] = set()
+    for start, end in ranges:
+        first = max(0, bisect_right(starts, start) - 1)
+        last = max(first, bisect_left(starts, end) - 1)
+        hit.update(range(first, last + 1))
+    return sorted(hit)
+
+
+# --- items: confirmed spans and pending suggestions -------------------------------------------
+
+@dataclass
+class Item:
+    key: str          # "s12" (span) or "g34" (pending suggestion)
+    start: int
+    end: int
+    label: str
+    claim: bool = False
+
+    @property
+    def word(self) -> str:
+        return f"{self.key}:{self.label}"
+
+    @property
+    def confirmed(self) -> bool:
+        return self.key[0] == "s"
+
+
+def load_items(session: Session, doc: Document, layer: Layer | None, lo: int | None = None,
+               hi: int | None = None) -> list[Item]:
+    """Spans of the layer and still-pending suggestions, optionally only those overlapping [lo, hi)."""
+    items: list[Item] = []
+    if layer is not None:
+        query = select(Span.id, Span.start, Span.end, Span.label).where(Span.layer_id == layer.id)
+        if lo is not None:
+            query = query.where(Span.start < hi, Span.end > lo)
+        with_claim = set(session.exec(select(Claim.quantity_id).where(Claim.layer_id == layer.id)).scalars())
+        items += [Item(f"s{i}", s, e, lab, i in with_claim) for i, s, e, lab in session.exec(query).all()]
+    query = select(Suggestion.id, Suggestion.start, Suggestion.end, Suggestion.label).where(
+        Suggestion.document_id == doc.id)
+    if layer is not None:
+        decided = select(SuggestionDecision.suggestion_id).where(SuggestionDecision.layer_id == layer.id)
+        query = query.where(Suggestion.id.not_in(decided))
+    if lo is not None:
+        query = query.where(Suggestion.start < hi, Suggestion.end > lo)
+    size = len(doc.text)
+    items += [Item(f"g{i}", s, e, lab) for i, s, e, lab in session.exec(query).all() if 0 <= s < e <= size]
+    items.sort(key=lambda it: (it.start, -it.end, it.key[0] != "s", it.label))
+    return items
+
+
+# --- marks ----------------------------------------------------------------------------------
+
+def block_html(text: str, index: int, bounds: tuple[int, int], items: list[Item], classes: dict[str, str],
+               oob: bool = False) -> str:
+    """One block: escaped text with a mark per stretch covered by the same items."""
+    start, end = bounds
+    inside = [it for it in items if it.start < end and it.end > start]
+    cuts = {start, end}
+    for it in inside:
+        cuts.add(max(it.start, start))
+        cuts.add(min(it.end, end))
+    points = sorted(cuts)
+    out = []
+    for a, b in zip(points, points[1:]):
+        covering = [it for it in inside if it.start < b and it.end > a]
+        piece = escape_text(text[a:b])
+        out.append(_mark(a, b, piece, covering, classes) if covering else piece)
+    swap = ' hx-swap-oob="true"' if oob else ""
+    return f'<div class="blk" id="b-{index}" data-start="{start}"{swap}>{"".join(out)}</div>'
+
+
+def _mark(a: int, b: int, piece: str, covering: list[Item], classes: dict[str, str]) -> str:
+    spans = [it for it in covering if it.confirmed]
+    # the innermost item decides the colour; a confirmed span wins over a suggestion
+    lead = min(spans or covering, key=lambda it: (it.end - it.start, it.label))
+    css = ["m", classes.get(lead.label, "lbl-other"), "is-span" if spans else "is-sugg"]
+    if len(covering) > 1:
+        css.append("overlap")
+    if any(it.claim for it in spans):
+        css.append("has-claim")
+    words = escape(" ".join(it.word for it in covering))
+    ending = [it.label for it in spans if it.end == b]
+    tag = f' data-tag="{escape(" ".join(dict.fromkeys(ending)))}"' if ending else ""
+    return (f'<mark class="{" ".join(css)}" data-start="{a}" data-end="{b}" data-i="{words}"{tag}>'
+            f'{piece}</mark>')
+
+
+def render_blocks(text: str, bounds: list[tuple[int, int]], items: list[Item], classes: dict[str, str],
+                  which: list[int] | None = None, oob: bool = False) -> Markup:
+    """The blocks (all, or those in `which`), items dealt to the blocks they overlap first."""
+    indexes = range(len(bounds)) if which is None else which
+    starts = [b[0] for b in bounds]
+    per_block: dict[int, list[Item]] = {}
+    for it in items:
+        first = max(0, bisect_right(starts, it.start) - 1)
+        last = max(first, bisect_left(starts, it.end) - 1)
+        for i in range(first, last + 1):
+            per_block.setdefault(i, []).append(it)
+    return Markup("".join(block_html(text, i, bounds[i], per_block.get(i, []), classes, oob) for i in indexes))
+
+
+# --- the side panel -----------------------------------------------------------------------------
+
+@dataclass
+class PanelSpan:
+    id: int
+    key: str
+    start: int
+    end: int
+    label: str
+    text: str
+    claim: bool
+
+
+def excerpt(text: str, limit: int = 70) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def span_groups(doc: Document, bounds: list[tuple[int, int]], items: list[Item],
+                which: list[int] | None = None) -> dict[int, list[PanelSpan]]:
+    """{block index: the layer's spans starting in it}, for every block asked for (even empty)."""
+    starts = [b[0] for b in bounds]
+    groups: dict[int, list[PanelSpan]] = {i: [] for i in (range(len(bounds)) if which is None else which)}
+    for it in items:
+        if not it.confirmed:
+            continue
+        block = max(0, bisect_right(starts, it.start) - 1)
+        if block in groups:
+            groups[block].append(PanelSpan(int(it.key[1:]), it.key, it.start, it.end, it.label,
+                                           excerpt(doc.text[it.start:it.end]), it.claim))
+    return groups
+
+
+@dataclass
+class Counters:
+    version: int
+    pending: dict[str, int] = field(default_factory=dict)
+    confirmed: dict[str, int] = field(default_factory=dict)
+    undo: int = 0
+    redo: int = 0
+
+    @property
+    def pending_total(self) -> int:
+        return sum(self.pending.values())
+
+    @property
+    def confirmed_total(self) -> int:
+        return sum(self.confirmed.values())
+
+
+def counters(session: Session, doc: Document, layer: Layer | None) -> Counters:
+    query = select(Suggestion.label, func.count()).where(Suggestion.document_id == doc.id)
+    if layer is not None:
+        decided = select(SuggestionDecision.suggestion_id).where(SuggestionDecision.layer_id == layer.id)
+        query = query.where(Suggestion.id.not_in(decided))
+    pending = dict(session.exec(query.group_by(Suggestion.label)).all())
+    confirmed = {}
+    if layer is not None:
+        confirmed = dict(session.exec(select(Span.label, func.count()).where(Span.layer_id == layer.id)
+                                      .group_by(Span.label)).all())
+    steps = history(session, layer)
+    return Counters(layer.version if layer else 0, pending, confirmed, steps["undo"], steps["redo"])
+
+
+def relations(session: Session, doc: Document, layer: Layer | None) -> list[dict]:
+    if layer is None:
+        return []
+    spans = {s.id: s for s in session.exec(select(Span).where(Span.layer_id == layer.id)).scalars()}
+    rows = session.exec(select(Relation).where(Relation.layer_id == layer.id).order_by(Relation.id)).scalars()
+    out = []
+    for rel in rows:
+        head, child = spans.get(rel.head_id), spans.get(rel.child_id)
+        if head and child:
+            out.append({"id": rel.id, "label": rel.label, "head": _side(doc, head), "child": _side(doc, child)})
+    return sorted(out, key=lambda r: (r["head"]["start"], r["child"]["start"], r["label"]))
+
+
+def _side(doc: Document, span: Span) -> dict:
+    return {"id": span.id, "key": f"s{span.id}", "label": span.label, "start": span.start,
+            "text": excerpt(doc.text[span.start:span.end], 40)}
+
+
+def claims(session: Session, doc: Document, layer: Layer | None) -> list[dict]:
+    if layer is None:
+        return []
+    spans = {s.id: s for s in session.exec(select(Span).where(Span.layer_id == layer.id)).scalars()}
+    out = []
+    for claim in session.exec(select(Claim).where(Claim.layer_id == layer.id)).scalars():
+        quantity = spans.get(claim.quantity_id)
+        if quantity is None:
+            continue
+        link = lambda key: _side(doc, spans[getattr(claim, key)]) if getattr(claim, key) in spans else None  # noqa: E731
+        out.append({"id": claim.id, "quantity": _side(doc, quantity), "value": quantity.value,
+                    "unit": quantity.unit, "qualifier": quantity.qualifier,
+                    "noncanonical": bool((quantity.meta or {}).get("unit_noncanonical")),
+                    "entity": link("entity_id"), "property": link("property_id"),
+                    "property_text": claim.property_text, "condition": link("condition_id"),
+                    "time": link("time_id"), "source": link("source_id"), "modifiers": claim.modifiers or []})
+    return sorted(out, key=lambda c: c["quantity"]["start"])
+
+
+# --- what a write touched -----------------------------------------------------------------------
+
+@dataclass
+class Touched:
+    ranges: list[tuple[int, int]] = field(default_factory=list)
+    links: bool = False   # relations or claims (or what they show) changed
+
+
+def touched(session: Session, changes: list[dict]) -> Touched:
+    """The text ranges whose marks may have changed, from an action's recorded row changes."""
+    out = Touched()
+    suggestion_ids, quantity_ids = set(), set()
+    for change in changes:
+        rows = [r for r in (change.get("before"), change.get("after")) if r]
+        table = change["table"]
+        if table == "span":
+            out.ranges += [(r["start"], r["end"]) for r in rows]
+            out.links = out.links or change["op"] != "insert"
+        elif table == "suggestiondecision":
+            suggestion_ids.update(r["suggestion_id"] for r in rows)
+        elif table in ("relation", "claim"):
+            out.links = True
+            if table == "claim":
+                quantity_ids.update(r["quantity_id"] for r in rows)
+    if suggestion_ids:
+        out.ranges += session.exec(select(Suggestion.start, Suggestion.end)
+                                   .where(Suggestion.id.in_(suggestion_ids))).all()
+    if quantity_ids:
+        out.ranges += session.exec(select(Span.start, Span.end).where(Span.id.in_(quantity_ids))).all()
+    return out
+
+
+def newest_event_id(session: Session, layer_id: int | None) -> int:
+    if layer_id is None:
+        return 0
+    return session.exec(select(func.max(AuditEvent.id)).where(AuditEvent.layer_id == layer_id)).scalar() or 0
+
+
+def changes_since(session: Session, layer_id: int, after_id: int) -> list[dict]:
+    rows = session.exec(select(AuditEvent.changes).where(AuditEvent.layer_id == layer_id, AuditEvent.id > after_id)
+                        .order_by(AuditEvent.id)).scalars().all()
+    return [change for row in rows for change in (row or [])]

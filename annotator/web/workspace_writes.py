@@ -1,0 +1,124 @@
+"""How a workspace write runs and what it answers.
+
+One service call inside one write transaction; then a status message for #ws-status plus
+the fragments the write changed, swapped out of band: the touched text blocks and their
+span lists, the counters, the history buttons and the new version. A refused write answers
+4xx with the service's message and stores nothing (409 when another tab got there first).
+"""
+from __future__ import annotations
+
+import json
+from bisect import bisect_left
+from dataclasses import dataclass
+from typing import Callable
+
+from flask import current_app, render_template, request
+from sqlalchemy import select
+from sqlalchemy.orm import defer
+from sqlmodel import Session
+
+from ..annotating import current_layer, span_in_layer
+from ..db import get_db
+from ..layers import AnnotationError, NotFound, find_layer
+from ..models import Document
+from ..services import labels_of
+from ..status import progress
+from .identity import current_annotator
+from .workspace_forms import read_version
+from .workspace_views import (blocks_touching, changes_since, claims, counters, excerpt, load_items, newest_event_id,
+                              relations, render_blocks, span_groups, text_blocks, touched)
+
+WHOLE_TEXT_AFTER = 40  # blocks touched by one write before the whole text is swapped instead
+
+
+@dataclass
+class Done:
+    """What a write tells the page besides the fragments: a message, the item to focus."""
+    message: str
+    focus: str | None = None
+    kind: str = "ok"
+    changes: list | None = None  # undo/redo replay another event's rows
+    status: bool = False
+    close_form: bool = False
+
+
+Action = Callable[[Session, object, Document, str, int], Done]
+
+
+def write(uid: str, action: Action):
+    """Run `action` (session, labels, doc, layer name, version seen) -> Done in one write
+    transaction, find what its recorded row changes touched, and answer with that."""
+    name, labels, db = current_annotator(), labels_of(current_app), get_db()
+    try:
+        seen = read_version(request.form)
+        with db.writing() as s:
+            doc = document(s, uid)
+            before = find_layer(s, doc, name)
+            mark = newest_event_id(s, before.id if before else None)
+            done = action(s, labels, doc, name, seen)
+            layer = find_layer(s, doc, name)
+            changes = done.changes if done.changes is not None else changes_since(s, layer.id, mark)
+            hit = touched(s, changes)
+    except AnnotationError as exc:
+        return refused(exc)
+    return _answer(uid, name, done, hit)
+
+
+def _answer(uid: str, name: str, done: Done, hit):
+    """The message plus every fragment the write changed, for out-of-band swaps."""
+    classes = current_app.extensions["annotator.label_classes"]
+    with get_db().reading() as s:
+        doc = document(s, uid)
+        layer = current_layer(s, doc, name)
+        bounds = text_blocks(doc.text)
+        which = blocks_touching(bounds, hit.ranges)
+        whole = len(which) > WHOLE_TEXT_AFTER  # one swap of the text beats hundreds of block swaps
+        items = []
+        if whole:
+            items, which = load_items(s, doc, layer), None
+        elif which:
+            items = load_items(s, doc, layer, bounds[which[0]][0], bounds[which[-1]][1])
+        context = dict(doc=doc, labels=labels_of(current_app), oob=True, message=done.message, kind=done.kind,
+                       whole=whole, blocks=render_blocks(doc.text, bounds, items, classes, which, oob=not whole),
+                       groups=span_groups(doc, bounds, items, which), counts=counters(s, doc, layer),
+                       relations=relations(s, doc, layer) if hit.links else None,
+                       claims=claims(s, doc, layer) if hit.links else None, close_form=done.close_form)
+        if done.status:
+            context.update(zip(("done", "total"), progress(s, name)), status=layer.status, status_changed=True)
+        html = render_template("workspace/_write.html", **context)
+    headers = {"HX-Trigger-After-Swap": json.dumps({"ws-focus": {"key": done.focus}})} if done.focus else {}
+    return html, 200, headers
+
+
+def refused(exc: AnnotationError):
+    conflict = exc.status == 409
+    message = str(exc)
+    return render_template("workspace/_message.html", message=message[:1].upper() + message[1:],
+                           kind="conflict" if conflict else "error", conflict=conflict), exc.status
+
+
+def document(session: Session, uid: str) -> Document:
+    # tokens (~8 bytes a token) load only if a write needs them to snap offsets
+    doc = session.exec(select(Document).options(defer(Document.tokens)).where(Document.uid == uid)).scalars().first()
+    if doc is None:
+        raise NotFound(f"there is no document with the id {uid!r}")
+    return doc
+
+
+def quote(session: Session, doc: Document, span_id) -> str:
+    span = span_in_layer(session, current_layer(session, doc, current_annotator()), span_id)
+    return f"{span.label} “{excerpt(doc.text[span.start:span.end], 50)}”"
+
+
+def nudged(tokens: list[tuple[int, int]], start: int, end: int, edge, step) -> tuple[int, int]:
+    if edge not in ("start", "end") or step not in (-1, 1):
+        raise AnnotationError("move the start or the end of a span by one word (step -1 or 1)")
+    if edge == "start":
+        i = bisect_left([t[1] for t in tokens], start + 1) + step  # the token holding `start`, moved
+        if not 0 <= i < len(tokens) or tokens[i][0] >= end:
+            raise AnnotationError("the span cannot start there (it keeps at least one word)")
+        return tokens[i][0], end
+    i = bisect_left([t[1] for t in tokens], end) + step  # the token ending at `end`, moved
+    if not 0 <= i < len(tokens) or tokens[i][1] <= start:
+        raise AnnotationError("the span cannot end there (it keeps at least one word)")
+    return start, tokens[i][1]

@@ -1,0 +1,384 @@
+/* The workspace's keyboard and pointer: the current item, label keys, relation and claim flows.
+
+   An item is a confirmed span ("s12") or a pending suggestion ("g34"); the marks in the text
+   name theirs in data-i ("s12:ORG g34:ORG"). The current item is remembered by key, so it
+   survives the swaps that re-render its block. Every change goes through WSSave.post (the
+   write queue); forms are fetched with htmx.ajax. Nothing here talks to the server itself. */
+(function () {
+  "use strict";
+
+  let cur = null;         // the current item {key, word, label, kind, start, end}
+  let relHead = null;     // the head span while a relation is being built
+
+  const $ = (id) => document.getElementById(id);
+  const ws = () => $("ws");
+  const text = () => $("doc-text");
+  const urls = () => JSON.parse(ws().dataset.urls);
+  const url = (name, id) => urls()[name].replace(urls().id, String(id));
+  const num = (key) => key.slice(1);
+  const quantityLabel = () => ws().dataset.quantityLabel || "QUANTITY";
+
+  // --- items, read block by block ---------------------------------------------------------
+  // Reading every mark of a long text costs ~20 ms; a block is read once and kept until htmx
+  // replaces its element, so moving, accepting or re-finding an item reads a block or two.
+
+  const parsed = new WeakMap();  // block element -> its items in text order
+  const order = (a, b) => a.start - b.start || b.end - a.end || (a.kind === b.kind ? 0 : a.kind === "s" ? -1 : 1);
+
+  function blockItems(block) {
+    let list = parsed.get(block);
+    if (list) return list;
+    const byWord = new Map();
+    for (const m of block.getElementsByTagName("mark")) {
+      const s = +m.getAttribute("data-start"), e = +m.getAttribute("data-end");
+      for (const word of m.getAttribute("data-i").split(" ")) {
+        const it = byWord.get(word);
+        if (it) { it.end = e; continue; }  // an item covers consecutive marks
+        const colon = word.indexOf(":");
+        byWord.set(word, { key: word.slice(0, colon), word, label: word.slice(colon + 1), kind: word[0],
+                           start: s, end: e, block: block.id });
+      }
+    }
+    list = [...byWord.values()].sort(order);
+    parsed.set(block, list);
+    return list;
+  }
+
+  const blockStart = (b) => +b.getAttribute("data-start");
+
+  function blockIndexAt(blocks, offset) {  // the block holding `offset` (binary search)
+    let lo = 0, hi = blocks.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (blockStart(blocks[mid]) <= offset) lo = mid; else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  function continued(blocks, i, it) {  // the tail of an item that started in an earlier block
+    return i > 0 && it.start === blockStart(blocks[i]) && blockItems(blocks[i - 1]).some((x) => x.word === it.word);
+  }
+
+  /** The next (dir 1) or previous (dir -1) item from `from` (null: the ends) passing `test`. */
+  function neighbour(from, dir, test) {
+    const blocks = text().children;
+    if (!blocks.length) return null;
+    let i = from ? blockIndexAt(blocks, from.start) : dir > 0 ? 0 : blocks.length - 1;
+    for (let first = true; i >= 0 && i < blocks.length; i += dir, first = false) {
+      const list = blockItems(blocks[i]);
+      let candidates = dir > 0 ? list : [...list].reverse();
+      if (first && from) {
+        const at = list.findIndex((it) => it.key === from.key);
+        if (at >= 0) candidates = dir > 0 ? list.slice(at + 1) : list.slice(0, at).reverse();
+        else candidates = candidates.filter((it) => dir * order(it, from) > 0);  // gone: go on from its place
+      }
+      for (const it of candidates) {
+        if (!continued(blocks, i, it) && (!test || test(it))) return it;
+      }
+    }
+    return null;
+  }
+
+  /** The item with this key, looked for in block `hint` first. */
+  function find(key, hint) {
+    const block = hint && $(hint);
+    const there = block && blockItems(block).find((it) => it.key === key);
+    if (there) return there;
+    const mark = text().querySelector(`mark[data-i^="${key}:"], mark[data-i*=" ${key}:"]`);
+    return mark ? blockItems(mark.closest(".blk")).find((it) => it.key === key) || null : null;
+  }
+
+  function marksOf(it) {  // its marks, following it into the next blocks if it runs on
+    const out = [], sel = `mark[data-i~="${CSS.escape(it.word)}"]`;
+    for (let b = $(it.block); b; b = b.nextElementSibling) {
+      const found = b.querySelectorAll(sel);
+      out.push(...found);
+      const next = b.nextElementSibling;
+      if (!found.length || !next || +found[found.length - 1].getAttribute("data-end") !== blockStart(next)) break;
+    }
+    return out;
+  }
+
+  function items() {  // every item in text order (for tests and tools; the keys never need it)
+    const blocks = [...text().children];
+    return blocks.flatMap((b, i) => blockItems(b).filter((it) => !continued(blocks, i, it)));
+  }
+
+  const itemText = (it) => marksOf(it).map((m) => m.textContent).join("");
+  let lit = [];  // what carries the "cur" class now
+
+  function setCurrent(it, scroll) {
+    lit.forEach((el) => el.classList.remove("cur"));
+    lit = [];
+    cur = it;
+    if (it) {
+      lit = marksOf(it);
+      const row = document.querySelector(`.span-row[data-ws-focus="${it.key}"]`);
+      if (row) lit.push(row);
+      lit.forEach((el) => el.classList.add("cur"));
+      // scrolled in the next frame, so the key press never waits for a layout of the text
+      if (scroll && lit[0]) requestAnimationFrame(() => lit[0] && lit[0].scrollIntoView({ block: "nearest" }));
+    }
+    renderBar();
+  }
+
+  function refresh() {  // once per answer: the same item by key, or the next one after its place
+    if (!cur) return renderBar();
+    setCurrent(find(cur.key, cur.block) || neighbour(cur, 1) || null, false);
+  }
+
+  // --- the line that says what is current --------------------------------------------------
+
+  function button(label, act, key) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.dataset.act = act;
+    b.textContent = label + " ";
+    if (key) { const k = document.createElement("kbd"); k.textContent = key; b.append(k); }
+    return b;
+  }
+
+  function renderBar() {
+    const bar = $("ws-current");
+    if (!bar) return;
+    bar.replaceChildren();
+    if (relHead) {
+      bar.dataset.mode = "relation";
+      bar.append(`Relation from ${relHead.label} “${itemText(relHead)}”: pick the second span (j/k or click), then Enter. `,
+                 button("Cancel", "cancel", "Esc"));
+      return;
+    }
+    delete bar.dataset.mode;
+    if (!cur) {
+      bar.append("Nothing selected: j / k move through spans and suggestions, w selects a word, ? shows all keys.");
+      return;
+    }
+    const chip = document.createElement("span");
+    chip.className = "chip " + (document.querySelector(`.pal[data-label="${CSS.escape(cur.label)}"]`)?.classList[1] || "lbl-other");
+    chip.textContent = cur.label;
+    const quote = document.createElement("q");
+    quote.textContent = itemText(cur);
+    const kind = document.createElement("span");
+    kind.className = "kind";
+    kind.textContent = cur.kind === "g" ? "suggestion" : "confirmed";
+    bar.append(chip, " ", quote, " ", kind, " ");
+    if (cur.kind === "g") {
+      bar.append(button("Accept", "accept", "a"), button("Reject", "reject", "x"));
+    } else {
+      bar.append(button("Delete", "delete", "x"), button("Relation…", "relation", "R"));
+      if (cur.label === quantityLabel()) bar.append(button("Claim…", "claim", "C"));
+      bar.append(button("Grow ←", "grow-left", "["), button("Grow →", "grow-right", "]"));
+    }
+  }
+
+  function say(message) {
+    const status = $("ws-status");
+    if (status) status.innerHTML = `<div id="ws-message" class="ws-msg ws-msg-info"></div>`;
+    if (status) status.firstChild.textContent = message;
+  }
+
+  // --- actions -----------------------------------------------------------------------------
+
+  function selection() { return WSOffsets.selectionOffsets(text()); }
+
+  function decide(decision, it, asLabel) {
+    const values = { decision: decision, ids: num(it.key) };
+    if (asLabel && asLabel !== it.label) values.as_label = asLabel;
+    WSSave.post(urls().decide, values);
+    setCurrent(neighbour(it, 1, (x) => x.kind === "g" && x.key !== it.key), true);
+  }
+
+  function labelKey(label) {
+    const sel = selection();
+    if (sel) {
+      WSSave.post(urls().spans, { start: sel.start, end: sel.end, label: label });
+      window.getSelection().removeAllRanges();
+    } else if (cur && cur.kind === "s") {
+      if (cur.label === label) return say(`Already ${label}.`);
+      WSSave.post(url("span", num(cur.key)), { label: label });
+    } else if (cur && cur.kind === "g") {
+      decide("accepted", cur, label);
+    } else {
+      say("Select some text first (drag with the mouse, or w and Shift+→), then press a label key.");
+    }
+  }
+
+  function act(name) {
+    const it = cur;
+    const span = it && it.kind === "s", sugg = it && it.kind === "g";
+    const nudge = (edge, step) => span && WSSave.post(url("nudge", num(it.key)), { edge: edge, step: step });
+    switch (name) {
+      case "accept": if (sugg) decide("accepted", it); break;
+      case "reject": if (sugg) decide("rejected", it); else if (span) act("delete"); break;
+      case "delete":
+        if (!span) break;
+        WSSave.post(url("delete", num(it.key)), {});
+        setCurrent(neighbour(it, 1), true);
+        break;
+      case "grow-left": nudge("start", -1); break;
+      case "grow-right": nudge("end", 1); break;
+      case "shrink-left": nudge("start", 1); break;
+      case "shrink-right": nudge("end", -1); break;
+      case "bounds": {
+        const sel = selection();
+        if (span && sel) { WSSave.post(url("span", num(it.key)), { start: sel.start, end: sel.end }); window.getSelection().removeAllRanges(); }
+        else say("Select the new extent of the span first, then press e.");
+        break;
+      }
+      case "relation":
+        if (!span) { say("A relation joins two confirmed spans: accept or mark this one first."); break; }
+        relHead = it; renderBar(); break;
+      case "claim":
+        if (!span || it.label !== quantityLabel()) { say(`A claim starts from a ${quantityLabel()} span.`); break; }
+        htmx.ajax("GET", urls().claimForm + "?quantity=" + num(it.key), { source: ws(), target: "#ws-form", swap: "innerHTML" });
+        break;
+      case "cancel": relHead = null; renderBar(); break;
+    }
+  }
+
+  function pickChild(it) {
+    if (!it || it.kind !== "s" || it.key === relHead.key) return say("Pick a different confirmed span as the second one.");
+    const q = `?head=${num(relHead.key)}&child=${num(it.key)}`;
+    relHead = null;
+    renderBar();
+    htmx.ajax("GET", urls().relationForm + q, { source: ws(), target: "#ws-form", swap: "innerHTML" });
+  }
+
+  function closeForm() { const slot = $("ws-form"); if (slot) slot.replaceChildren(); }
+  const click = (id) => { const el = $(id); if (el && !el.disabled) el.click(); };
+
+  function wordFrom(dir) {
+    const sel = selection();
+    const from = sel ? (dir > 0 ? sel.end : sel.start) : cur ? (dir > 0 ? cur.end : cur.start) : firstVisible();
+    if (!WSOffsets.selectWord(text(), from, dir)) say("No more words that way.");
+  }
+
+  function firstVisible() {
+    for (const b of text().children) if (b.getBoundingClientRect().bottom > 0) return +b.dataset.start;
+    return 0;
+  }
+
+  // --- keyboard ------------------------------------------------------------------------------
+
+  const SIMPLE = { a: "accept", x: "reject", Delete: "reject", Backspace: "reject", "[": "grow-left", "]": "grow-right",
+                   "{": "shrink-left", "}": "shrink-right", e: "bounds", R: "relation", C: "claim" };
+
+  function onKey(e) {
+    if (!ws()) return;
+    const help = $("ws-help");
+    if (help && help.open) { if (e.key === "?" || e.key === "Escape") { help.close(); e.preventDefault(); } return; }
+    const field = e.target.closest && e.target.closest("input, select, textarea, [contenteditable]");
+    if (e.key === "Escape") {
+      if ($("ws-form").firstElementChild) closeForm();
+      else if (relHead) act("cancel");
+      else if (selection()) window.getSelection().removeAllRanges();
+      else setCurrent(null);
+      if (field) field.blur();
+      return;
+    }
+    if (field) {
+      if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && field.form) { e.preventDefault(); field.form.requestSubmit(); }
+      return;
+    }
+    if ((e.ctrlKey || e.metaKey) && !e.altKey) {
+      const k = e.key.toLowerCase();
+      if (k === "z") { e.preventDefault(); WSSave.post(e.shiftKey ? urls().redo : urls().undo, {}); }
+      else if (k === "y") { e.preventDefault(); WSSave.post(urls().redo, {}); }
+      return;
+    }
+    if (e.altKey) return;
+    const onControl = e.target.closest && e.target.closest("button, a");
+    if (e.key === "Enter" && onControl) return;  // let a focused button or link do its job
+    if (handle(e)) e.preventDefault();
+  }
+
+  // The workspace's own keys win over a label configuration's hotkeys (a project file could
+  // give a label "a" or "j"); such a label is still one click away on the palette.
+  const COMMANDS = new Set(["j", "k", "n", "w", "b", "a", "x", "e", "u", "U", "A", "X", "L", "D", "N", "P", "R", "C",
+                            "?", "[", "]", "{", "}"]);
+
+  function handle(e) {
+    const key = e.key;
+    const chooser = document.querySelector("#relation-form [data-choice]");
+    if (chooser && /^[1-9]$/.test(key)) { document.querySelector(`#relation-form [data-choice="${key}"]`)?.click(); return true; }
+    const hotkey = !COMMANDS.has(key) && document.querySelector(`.pal[data-hotkey="${CSS.escape(key)}"]`);
+    if (hotkey) { labelKey(hotkey.dataset.label); return true; }
+    if (key === "Enter") { relHead ? pickChild(cur) : act("accept"); return true; }
+    if (SIMPLE[key]) { act(SIMPLE[key]); return true; }
+    switch (key) {
+      case "j": case "k": {  // while building a relation only confirmed spans can be picked
+        const only = relHead ? (x) => x.kind === "s" : null;
+        setCurrent(neighbour(cur, key === "j" ? 1 : -1, only) || cur, true);
+        return true;
+      }
+      case "n": setCurrent(neighbour(cur, 1, (x) => x.kind === "g") || cur, true); return true;
+      case "w": wordFrom(1); return true;
+      case "b": wordFrom(-1); return true;
+      case "u": WSSave.post(urls().undo, {}); return true;
+      case "U": WSSave.post(urls().redo, {}); return true;
+      case "A": click("ws-accept-all"); return true;
+      case "X": click("ws-reject-all"); return true;
+      case "L": if (cur) WSSave.post(urls().decide, { decision: "accepted", scope: "all", label: cur.label }); return true;
+      case "D": click("ws-done"); return true;
+      case "N": click("ws-next"); return true;
+      case "P": click("ws-prev"); return true;
+      case "?": $("ws-help").showModal(); return true;
+    }
+    if ((key === "ArrowRight" || key === "ArrowLeft") && e.shiftKey) {
+      if (!selection()) wordFrom(key === "ArrowRight" ? 1 : -1);
+      else WSOffsets.extendWord(text(), key === "ArrowRight" ? 1 : -1);
+      return true;
+    }
+    return false;
+  }
+
+  // --- pointer -------------------------------------------------------------------------------
+
+  function onClick(e) {
+    const t = e.target;
+    if (t.closest("[data-ws-close]")) { closeForm(); return; }
+    if (t.closest("[data-ws-help]")) { $("ws-help").showModal(); return; }
+    if (t.closest("[data-ws-close-help]")) { $("ws-help").close(); return; }
+    const pal = t.closest(".pal");
+    if (pal) { labelKey(pal.dataset.label); return; }
+    const action = t.closest("#ws-current [data-act]");
+    if (action) { act(action.dataset.act); return; }
+    const row = t.closest("[data-ws-focus]");
+    if (row) { setCurrent(find(row.dataset.wsFocus), true); return; }
+    const mark = t.closest("#doc-text mark");
+    if (!mark || selection()) return;
+    const keys = mark.dataset.i.split(" ").map((w) => w.slice(0, w.indexOf(":")));
+    const block = mark.closest(".blk").id;
+    if (relHead) { pickChild(find(keys.find((k) => k[0] === "s") || keys[0], block)); return; }
+    const at = cur ? keys.indexOf(cur.key) : -1;
+    setCurrent(find(keys[(at + 1) % keys.length], block), false);  // clicking again cycles overlapping items
+  }
+
+  function init() {
+    if (init.done) return;
+    init.done = true;
+    document.addEventListener("keydown", onKey);
+    document.addEventListener("click", onClick);
+    // palette buttons must not take the focus or clear the text selection
+    document.addEventListener("mousedown", (e) => { if (e.target.closest(".pal, #ws-current [data-act]")) e.preventDefault(); });
+    // htmx:afterSwap fires once per swapped element (the target and every out-of-band one):
+    // the current item is re-found once, when the whole answer is in.
+    document.addEventListener("htmx:afterRequest", refresh);
+    document.addEventListener("ws-focus", (e) => { const it = find(e.detail.key); if (it) setCurrent(it, true); });
+    document.addEventListener("htmx:load", (e) => {
+      const first = e.detail.elt.querySelector && e.detail.elt.querySelector("#claim-form #cf-value, #relation-form [data-choice]");
+      if (first) { first.focus(); if (first.select) first.select(); }
+    });
+    for (const pal of document.querySelectorAll(".pal[data-hotkey]")) {
+      if (COMMANDS.has(pal.dataset.hotkey)) {
+        pal.classList.add("clash");
+        pal.title = `${pal.title} (its hotkey ${pal.dataset.hotkey} is a workspace command: click to use this label)`;
+      }
+    }
+    renderBar();
+  }
+
+  htmx.onLoad(() => { if (ws()) init(); });  // listeners are delegated: bound once, on the first load
+  window.WSKeys = { ready: () => !!init.done, current: () => cur, currentText: () => (cur ? itemText(cur) : null), items: () => items(),
+                    setCurrent: (key) => setCurrent(find(key), true) };
+})();

@@ -1,0 +1,144 @@
+/* Autosave: every write of the workspace goes through one queue, in order, one at a time.
+
+   - Writes come from hx-post elements (intercepted on htmx:confirm) and from the keyboard
+     (WSSave.post). Each is snapshotted when asked for, so a retry sends the same change even
+     if the element that asked has been swapped away since.
+   - The layer version is added when a write is actually sent (read from #ws-version, which
+     every answer replaces out of band), so queued writes never trip over each other.
+   - A network error or timeout (htmx:sendError / htmx:timeout) keeps the write at the head of
+     the queue, says so on the page and retries with backoff (1 s, 2 s, 4 s ... 30 s; the first
+     wait is #ws's data-retry-ms when set).
+   - 409: another tab or window changed the layer first. Nothing was stored; the queue stops
+     and the page offers to reload. 422/404: refused with the server's message, nothing stored.
+   - Leaving the page with unsent writes asks first. */
+(function () {
+  "use strict";
+
+  const queue = [];
+  let running = false, frozen = false, attempt = 0, lastStatus = 0, nextJob = 1, afterNetworkError = false;
+  const RETRYABLE = new Set([0, 502, 503, 504]);
+
+  function root() { return document.getElementById("ws"); }
+  function version() { const v = document.getElementById("ws-version"); return v ? v.value : ""; }
+  function saveLine() { return document.getElementById("ws-save"); }
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  function show(state, text) {
+    const el = saveLine();
+    if (!el) return;
+    el.dataset.state = state;
+    el.textContent = text;
+  }
+
+  function snapshot(elt) {
+    const values = {};
+    const add = (k, v) => { if (k in values) values[k] = [].concat(values[k], v); else values[k] = v; };
+    if (elt instanceof HTMLFormElement) {
+      for (const [k, v] of new FormData(elt)) add(k, v);
+    }
+    const vals = elt.getAttribute("hx-vals");
+    if (vals) Object.entries(JSON.parse(vals)).forEach(([k, v]) => { values[k] = v; });
+    delete values.version;
+    return values;
+  }
+
+  /** Queue a write: path from url_for (via the page), values without the version. */
+  function post(path, values, opts) {
+    if (frozen) { show("conflict", "Not saved: this page is out of date. Reload it to continue."); return; }
+    queue.push({ id: nextJob++, path: path, values: values || {}, opts: opts || {} });
+    pump();
+  }
+
+  async function pump() {
+    if (running) return;
+    running = true;
+    while (queue.length && !frozen) {
+      const job = queue[0];
+      show("saving", queue.length > 1 ? `Saving… (${queue.length} changes waiting)` : "Saving…");
+      const outcome = await send(job);
+      if (outcome === "retry") {
+        attempt += 1;
+        afterNetworkError = true;
+        const base = +(root() && root().dataset.retryMs) || 1000;  // data-retry-ms: first wait, doubled each time
+        const wait = Math.min(30000, base * 2 ** (attempt - 1));
+        show("offline", `Connection problem: ${queue.length} change${queue.length > 1 ? "s" : ""} not saved yet. ` +
+             `Retrying ${wait < 1000 ? "in a moment" : `in ${Math.round(wait / 1000)} s`} (attempt ${attempt + 1}); ` +
+             "nothing is lost while this page stays open.");
+        await sleep(wait);
+        continue;
+      }
+      queue.shift();
+      attempt = 0;
+      if (outcome === "conflict") {
+        frozen = true;
+        const dropped = queue.splice(0).length;
+        show("conflict", (afterNetworkError ? "Your last change may already have been saved before the connection dropped. " : "") +
+             "Reload to see the latest version" + (dropped ? ` (${dropped} later change${dropped > 1 ? "s" : ""} not sent).` : "."));
+      } else if (outcome === "failed") {
+        show("error", "The server could not save the last change (it was not stored). Try again, or reload.");
+      }
+      afterNetworkError = afterNetworkError && outcome !== "ok";
+      if (job.opts.done) job.opts.done(outcome);
+    }
+    running = false;
+    if (!queue.length && !frozen && saveLine() && ["saving", "offline"].includes(saveLine().dataset.state)) {
+      show("saved", "All changes saved");
+    }
+  }
+
+  function send(job) {  // the one place every write leaves the page
+    const values = Object.assign({}, job.values, { version: version() });
+    const headers = { "X-WS-Job": String(job.id) };
+    const csrf = document.querySelector('meta[name="csrf-token"]');  // arrives with accounts
+    if (csrf) headers["X-CSRFToken"] = csrf.content;
+    lastStatus = 0;
+    return htmx.ajax("POST", job.path, {
+      source: root(), target: "#ws-status", swap: "innerHTML", values: values, headers: headers,
+    }).then(() => classify(lastStatus), () => "retry");
+  }
+
+  function classify(status) {
+    if (status >= 200 && status < 300) return "ok";
+    if (status === 409) return "conflict";
+    if (RETRYABLE.has(status)) return "retry";
+    if (status >= 400 && status < 500) return "refused";
+    return "failed";
+  }
+
+  document.addEventListener("htmx:afterRequest", (e) => {
+    const headers = e.detail.requestConfig && e.detail.requestConfig.headers;
+    if (headers && headers["X-WS-Job"]) lastStatus = e.detail.xhr.status;
+  });
+
+  // hx-post inside the workspace joins the queue instead of going out on its own.
+  document.addEventListener("htmx:confirm", (e) => {
+    const d = e.detail;
+    if (d.verb !== "post" || !d.elt.closest("#ws")) return;
+    if (d.etc && d.etc.headers && d.etc.headers["X-WS-Job"]) return;  // ours, already queued
+    e.preventDefault();
+    post(d.path, snapshot(d.elt));
+  });
+
+  // A refused GET (a form that cannot open) shows its message in the status line.
+  document.addEventListener("htmx:beforeSwap", (e) => {
+    const xhr = e.detail.xhr;
+    if (xhr.status >= 400 && e.detail.target && e.detail.target.id === "ws-form") {
+      e.detail.target = document.getElementById("ws-status");
+    }
+  });
+
+  document.addEventListener("htmx:sendError", (e) => {
+    const headers = e.detail.requestConfig && e.detail.requestConfig.headers;
+    if (!(headers && headers["X-WS-Job"])) show("offline", "Connection problem: could not reach the server.");
+  });
+
+  document.addEventListener("click", (e) => {
+    if (e.target.closest("[data-ws-reload]")) { e.preventDefault(); window.location.reload(); }
+  });
+
+  window.addEventListener("beforeunload", (e) => {
+    if (queue.length) { e.preventDefault(); e.returnValue = ""; }
+  });
+
+  window.WSSave = { post: post, pending: () => queue.length, frozen: () => frozen };
+})();
