@@ -71,8 +71,9 @@ PROBE = """() => {
 }"""
 
 
-def build(db_path: Path, instance: Path) -> dict:
-    """A fresh project holding the one long document and its suggestions."""
+def build(db_path: Path, instance: Path, url: str | None = None) -> dict:
+    """A fresh project (SQLite at db_path, or the database at `url`) holding the one long
+    document and its suggestions."""
     from annotator import create_app
     from annotator.db import ensure_schema, get_db
     from annotator.models import Document, Suggestion
@@ -90,7 +91,7 @@ def build(db_path: Path, instance: Path) -> dict:
     rng = random.Random(11)
     words = [m.span() for m in WORD.finditer(text) if m.start() in token_starts]
     chosen = sorted(rng.sample(words, k=min(SUGGESTIONS, len(words))))
-    app = create_app({"INSTANCE_PATH": str(instance), "DATABASE_URL": f"sqlite:///{db_path}"})
+    app = create_app({"INSTANCE_PATH": str(instance), "DATABASE_URL": url or f"sqlite:///{db_path}"})
     db = get_db(app)
     ensure_schema(db)
     with db.write_engine.begin() as conn:

@@ -171,3 +171,22 @@ def test_iaa_command_formats(app, cli, tmp_path):
     assert set(only["labels"]) <= {"ORG"}
     lonely = cli("iaa", "--db", url, "--annotators", "ann")
     assert lonely.exit_code == 1 and "at least two annotators" in lonely.output
+
+
+def test_agreement_page_shows_the_same_numbers(app, client):
+    make_corpus(app, docs=6, annotators=["ann", "bob", "cid"])
+    with get_db(app).reading() as s:
+        report = agreement_report(s)
+    page = client.get("/reports/agreement")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert f'data-metric="krippendorff_alpha">{report["overall"]["krippendorff_alpha"]:.3f}<' in html
+    assert f'data-metric="fleiss_kappa">{report["overall"]["fleiss_kappa"]:.3f}<' in html
+    assert "6 documents counted" in html and "ann / bob" in html
+    only_two = client.get("/reports/agreement?annotators=ann,bob").get_data(as_text=True)
+    assert "ann / cid" not in only_two
+
+
+def test_agreement_page_explains_when_it_cannot_compare(app, client):
+    page = client.get("/reports/agreement")
+    assert page.status_code == 200 and "at least two annotators" in page.get_data(as_text=True)

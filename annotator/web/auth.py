@@ -1,0 +1,185 @@
+"""Login, logout, the one-time setup of the first admin, and the rule that every page
+needs a login (Flask-Login sessions, Flask-WTF CSRF on every state-changing request).
+
+Not registered by create_app yet: the teams issue switches it on together with roles in
+every view, the CSRF header in the workspace's save queue and tests that log in.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from functools import wraps
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask.sessions import SecureCookieSessionInterface
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+from flask_wtf.csrf import CSRFProtect
+
+from .. import htmx
+from ..accounts import AccountError, Throttled, authenticate, check_name, check_password, create_user, has_admin
+from ..db import get_db
+from ..models import User
+
+bp = Blueprint("auth", __name__)
+login_manager = LoginManager()
+csrf = CSRFProtect()
+PUBLIC_ENDPOINTS = {"auth.login", "auth.setup", "static", "htmx_js.static"}
+SETUP_TOKEN_FILE = "setup_token"
+
+
+class Account(UserMixin):
+    """The logged-in user as Flask-Login sees it: a detached copy, no session attached."""
+
+    def __init__(self, user: User):
+        self.id, self.name, self.role, self.active = user.id, user.name, user.role, user.active
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_curator(self) -> bool:
+        return self.role in ("curator", "admin")
+
+
+class SecureWhenHttps(SecureCookieSessionInterface):
+    """Session cookies are Secure whenever the request came over HTTPS (or config says so)."""
+
+    def get_cookie_secure(self, app) -> bool:
+        return bool(app.config.get("SESSION_COOKIE_SECURE")) or request.is_secure
+
+
+def init_app(app) -> None:
+    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
+    app.config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
+    app.session_interface = SecureWhenHttps()
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "strong"
+    csrf.init_app(app)
+    app.before_request(require_login)
+    app.register_blueprint(bp)
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> Account | None:
+    with get_db().reading() as session:
+        user = session.get(User, int(user_id)) if user_id.isdigit() else None
+        return Account(user) if user is not None and user.active else None
+
+
+def require_login():
+    """Every endpoint but login, setup and static files needs a logged-in user."""
+    if request.endpoint in PUBLIC_ENDPOINTS or current_user.is_authenticated:
+        return None
+    target = url_for("auth.login", next=request.full_path if request.method == "GET" else None)
+    if htmx:
+        return "", 401, {"HX-Redirect": target}
+    if request.method != "GET":
+        abort(401)
+    return redirect(target)
+
+
+def roles_required(*roles: str):
+    """Refuse (403) users whose role is not among `roles`."""
+    def decorate(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated or current_user.role not in roles:
+                abort(403, description="Your role does not allow this page.")
+            return view(*args, **kwargs)
+        return wrapped
+    return decorate
+
+
+def safe_next(value: str | None) -> str | None:
+    """A same-site path to return to (never another host: no open redirect)."""
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or not value.startswith("/") or value.startswith("//"):
+        return None
+    return value
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    back = safe_next(request.values.get("next"))
+    error, name, status = None, "", 200
+    if request.method == "POST":
+        name = request.form.get("name", "").strip()
+        with get_db().writing() as session:  # a failure is recorded even though login fails
+            try:
+                user = authenticate(session, name, request.form.get("password", ""), request.remote_addr or "-")
+                account = Account(user)
+            except Throttled as exc:
+                error, status = str(exc).capitalize() + ".", 429
+            except AccountError as exc:
+                error, status = str(exc).capitalize() + ".", 401
+        if error is None:
+            login_user(account)
+            return redirect(back or url_for("documents.index"))
+    if current_app.extensions.get("annotator.setup_token") and not _admin_exists():
+        error = error or "No admin account yet: use the setup link printed by `annotator serve`."
+    return render_template("auth/login.html", error=error, name=name, back=back), status
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    return redirect(url_for("auth.login"))
+
+
+# --- first admin --------------------------------------------------------------------------
+
+def _admin_exists() -> bool:
+    with get_db().reading() as session:
+        return has_admin(session)
+
+
+def issue_setup_token(app) -> str | None:
+    """A one-time token for creating the first admin in the browser, while there is none."""
+    with get_db(app).reading() as session:
+        if has_admin(session):
+            return None
+    token = secrets.token_urlsafe(24)
+    path = Path(app.instance_path) / SETUP_TOKEN_FILE
+    path.write_text(hashlib.sha256(token.encode()).hexdigest())
+    path.chmod(0o600)
+    return token
+
+
+def _token_ok(token: str) -> bool:
+    path = Path(current_app.instance_path) / SETUP_TOKEN_FILE
+    if not path.exists():
+        return False
+    return secrets.compare_digest(path.read_text().strip(), hashlib.sha256(token.encode()).hexdigest())
+
+
+@bp.route("/setup/<token>", methods=["GET", "POST"])
+def setup(token: str):
+    if not _token_ok(token) or _admin_exists():
+        abort(404)
+    error, name = None, ""
+    if request.method == "POST":
+        name = request.form.get("name", "").strip()
+        password = request.form.get("password", "")
+        try:
+            check_name(name)
+            check_password(password)
+            if password != request.form.get("confirm", ""):
+                raise AccountError("the two passwords differ")
+            with get_db().writing() as session:
+                account = Account(create_user(session, name, "admin", password))
+        except AccountError as exc:
+            error = str(exc).capitalize() + "."
+        else:
+            (Path(current_app.instance_path) / SETUP_TOKEN_FILE).unlink(missing_ok=True)
+            login_user(account)
+            flash(f"Welcome, {name}: you are the admin of this project.")
+            return redirect(url_for("documents.index"))
+    return render_template("auth/setup.html", error=error, name=name, token=token), 422 if error else 200

@@ -1,0 +1,209 @@
+"""Workspace server times under 10 concurrent clients on loopback, SQLite and PostgreSQL.
+
+    .venv/bin/python -m benchmarks.workspace_server [--clients 10] [--requests 30] [--no-pg]
+
+`annotator serve` (gunicorn, 2 workers x 4 threads) on a project with a 3 KB seed document
+and a 200 KB seed-built document (3,500 suggestions). Ten client threads, each its own
+annotator with a kept-alive connection, time: rendering the workspace of each document, and
+saving one span (each client writes its own layer, so no save is refused as stale).
+Targets (p95): render 3 KB < 50 ms, render 200 KB < 300 ms, save < 30 ms.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import math
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlencode
+
+from sqlalchemy import create_engine, insert, text
+
+from ._common import Target, exit_code, machine_info, print_summary, write_result
+from ._corpus import spacy_tokens, variant
+from .workspace_browser import build as build_long
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_ADMIN = os.environ.get("ANNOTATOR_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+TARGETS_MS = {"render 3 KB": 50.0, "render 200 KB": 300.0, "save span": 30.0}
+
+
+def add_short_document(url: str, instance: Path) -> None:
+    from annotator import create_app
+    from annotator.db import get_db
+    from annotator.models import Document
+    from annotator.tokens import pack
+
+    lang, body = variant(0)
+    app = create_app({"INSTANCE_PATH": str(instance), "DATABASE_URL": url})
+    with get_db(app).write_engine.begin() as conn:
+        conn.execute(insert(Document).values(id=2, uid="short-3kb", text=body, lang=lang, title="3 KB seed", meta={},
+                                             n_chars=len(body), tokens=pack(spacy_tokens(lang, body)), n_suggestions=0))
+    get_db(app).dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serving(url: str, instance: Path):
+    port = free_port()
+    env = {**os.environ, "ANNOTATOR_INSTANCE_PATH": str(instance)}
+    env.pop("DATABASE_URL", None)
+    cmd = [sys.executable, "-m", "annotator.cli", "serve", "--db", url, "--no-seed", "--port", str(port),
+           "--workers", "2", "--threads", "4"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the server did not start")
+                time.sleep(0.1)
+        yield port
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+class Client:
+    """One annotator: a kept-alive connection and their session cookie."""
+
+    def __init__(self, port: int, name: str):
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.cookie = ""
+        self.version = 0
+        status, _ = self.request("POST", "/who", {"name": name})
+        if status not in (200, 302, 303):
+            raise RuntimeError(f"could not name the annotator: {status}")
+
+    def request(self, method: str, path: str, form: dict | None = None) -> tuple[int, float]:
+        headers = {"Cookie": self.cookie}
+        body = None
+        if form is not None:
+            body = urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            headers["HX-Request"] = "true"
+        started = time.perf_counter()
+        self.conn.request(method, path, body=body, headers=headers)
+        response = self.conn.getresponse()
+        response.read()
+        elapsed = (time.perf_counter() - started) * 1000
+        cookie = response.getheader("Set-Cookie")
+        if cookie:
+            self.cookie = cookie.split(";", 1)[0]
+        return response.status, elapsed
+
+
+def run_case(port: int, clients: int, requests: int, case: str, spans_at: list[tuple[int, int]]) -> dict:
+    samples: list[float] = []
+    statuses: dict[str, int] = {}
+    lock = threading.Lock()
+    barrier = threading.Barrier(clients)
+
+    def worker(index: int) -> None:
+        client = Client(port, f"bench{index}-{uuid.uuid4().hex[:6]}")
+        barrier.wait()
+        for r in range(requests):
+            if case == "save span":
+                start, end = spans_at[(index * requests + r) % len(spans_at)]
+                status, ms = client.request("POST", "/annotate/short-3kb/spans",
+                                            {"start": start, "end": end, "label": "ORG", "version": client.version})
+                if status == 200:
+                    client.version += 1
+            else:
+                uid = "short-3kb" if case == "render 3 KB" else "long-200kb"
+                status, ms = client.request("GET", f"/annotate/{uid}")
+            with lock:
+                samples.append(ms)
+                statuses[str(status)] = statuses.get(str(status), 0) + 1
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - started
+    ordered = sorted(samples)
+    return {"n": len(samples), "median_ms": round(statistics.median(ordered), 1),
+            "p95_ms": round(ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)], 1),
+            "max_ms": round(ordered[-1], 1), "requests_per_s": round(len(samples) / wall, 1), "statuses": statuses}
+
+
+def word_offsets(text_: str) -> list[tuple[int, int]]:
+    return [m.span() for m in re.finditer(r"[A-Za-z]{3,}", text_)]
+
+
+def measure(url: str, instance: Path, clients: int, requests: int) -> dict:
+    build_long(Path("unused"), instance, url)
+    add_short_document(url, instance)
+    _, body = variant(0)
+    spans_at = word_offsets(body)
+    results = {}
+    with serving(url, instance) as port:
+        Client(port, "warmup").request("GET", "/annotate/long-200kb")
+        for case in TARGETS_MS:
+            results[case] = run_case(port, clients, requests, case, spans_at)
+    return results
+
+
+@contextmanager
+def throwaway_pg():
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    name = f"annotator_bench_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=10)
+    parser.add_argument("--requests", type=int, default=30, help="requests per client and case")
+    parser.add_argument("--no-pg", action="store_true")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    figures: dict = {"clients": args.clients, "requests_per_client": args.requests, "server": "gunicorn 2 workers x 4 threads"}
+    with tempfile.TemporaryDirectory() as tmp:
+        figures["sqlite"] = measure(f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", Path(tmp) / "instance", args.clients, args.requests)
+    if not args.no_pg:
+        with throwaway_pg() as url, tempfile.TemporaryDirectory() as tmp:
+            figures["postgresql"] = measure(url, Path(tmp) / "instance", args.clients, args.requests)
+    targets = [Target(f"{db}: {case} p95", figures[db][case]["p95_ms"], "<=", limit, "ms")
+               for db in ("sqlite", "postgresql") if db in figures for case, limit in TARGETS_MS.items()]
+    path = write_result("workspace_server", figures, targets, machine=machine_info(), started=started,
+                        notes=["Latency seen by the client on loopback (server time plus a little), per request."])
+    lines = [f"{db:<10} {case:<14} median {r['median_ms']:>7} ms  p95 {r['p95_ms']:>7} ms  {r['requests_per_s']:>6} req/s  {r['statuses']}"
+             for db in ("sqlite", "postgresql") if db in figures for case, r in figures[db].items()]
+    print_summary("workspace_server", lines, targets, path)
+    return exit_code(targets)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
