@@ -15,9 +15,7 @@ import http.client
 import math
 import os
 import re
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -31,9 +29,9 @@ from sqlalchemy import create_engine, insert, text
 
 from ._common import Target, exit_code, machine_info, print_summary, write_result
 from ._corpus import spacy_tokens, variant
+from .document_list import gunicorn
 from .workspace_browser import build as build_long
 
-ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN = os.environ.get("ANNOTATOR_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 TARGETS_MS = {"render 3 KB": 50.0, "render 200 KB": 300.0, "save span": 30.0}
 
@@ -50,40 +48,6 @@ def add_short_document(url: str, instance: Path) -> None:
         conn.execute(insert(Document).values(id=2, uid="short-3kb", text=body, lang=lang, title="3 KB seed", meta={},
                                              n_chars=len(body), tokens=pack(spacy_tokens(lang, body)), n_suggestions=0))
     get_db(app).dispose()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def serving(url: str, instance: Path):
-    port = free_port()
-    env = {**os.environ, "ANNOTATOR_INSTANCE_PATH": str(instance)}
-    env.pop("DATABASE_URL", None)
-    cmd = [sys.executable, "-m", "annotator.cli", "serve", "--db", url, "--no-seed", "--port", str(port),
-           "--workers", "2", "--threads", "4"]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the server did not start")
-                time.sleep(0.1)
-        yield port
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 class Client:
@@ -161,7 +125,7 @@ def measure(url: str, instance: Path, clients: int, requests: int) -> dict:
     _, body = variant(0)
     spans_at = word_offsets(body)
     results = {}
-    with serving(url, instance) as port:
+    with gunicorn(None, instance, url=url, workers=2, threads=4) as port:
         Client(port, "warmup").request("GET", "/annotate/long-200kb")
         for case in TARGETS_MS:
             results[case] = run_case(port, clients, requests, case, spans_at)

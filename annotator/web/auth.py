@@ -10,7 +10,6 @@ import hashlib
 import secrets
 from functools import wraps
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.sessions import SecureCookieSessionInterface
@@ -21,6 +20,7 @@ from .. import htmx
 from ..accounts import AccountError, Throttled, authenticate, check_name, check_password, create_user, has_admin
 from ..db import get_db
 from ..models import User
+from .identity import safe_next
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -94,16 +94,6 @@ def roles_required(*roles: str):
             return view(*args, **kwargs)
         return wrapped
     return decorate
-
-
-def safe_next(value: str | None) -> str | None:
-    """A same-site path to return to (never another host: no open redirect)."""
-    if not value:
-        return None
-    parts = urlsplit(value)
-    if parts.scheme or parts.netloc or not value.startswith("/") or value.startswith("//"):
-        return None
-    return value
 
 
 @bp.route("/login", methods=["GET", "POST"])
