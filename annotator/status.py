@@ -30,7 +30,14 @@ def set_status(session: Session, doc: Document, name: str, user: str, seen: int,
 
 
 def progress(session: Session, name: str) -> tuple[int, int]:
-    """(documents whose layer `name` is done, documents in the project)."""
+    """(documents done, documents to do) for annotator `name`: their assignments once a
+    curator has assigned them any, otherwise every document of the project."""
+    assigned = session.exec(select(func.count()).select_from(Layer)
+                            .where(Layer.name == name, Layer.assigned_at.is_not(None))).scalar_one()
+    if assigned:
+        done = session.exec(select(func.count()).select_from(Layer).where(
+            Layer.name == name, Layer.assigned_at.is_not(None), Layer.status == "done")).scalar_one()
+        return done, assigned
     done = session.exec(select(func.count()).select_from(Layer)
                         .where(Layer.name == name, Layer.status == "done")).scalar_one()
     total = session.exec(select(func.count()).select_from(Document)).scalar_one()

@@ -87,3 +87,31 @@ def test_assign_command(app, cli):
     assert "0 stale" in cli("reassign", "--db", url, "--stale-days", "1").output
     bad = cli("assign", "--db", url, "--annotators", "a,x", "-k", "1")
     assert bad.exit_code == 1 and "no such user" in bad.output
+
+
+def test_progress_counts_assignments_once_there_are_any(app):
+    from annotator.status import progress
+
+    people(app, "a", "b")
+    docs(app, 6)
+    with get_db(app).reading() as s:
+        assert progress(s, "a") == (0, 6)  # nothing assigned yet: the whole project
+    with get_db(app).writing() as s:
+        assign(s, "lead", ["a", "b"], 1)
+    with get_db(app).writing() as s:
+        first = s.exec(select(Layer).where(Layer.name == "a").order_by(Layer.position)).scalars().first()
+        first.status = "done"
+    with get_db(app).reading() as s:
+        assert progress(s, "a") == (1, 3)
+
+
+def test_workspace_starts_at_the_first_open_assignment(app, client):
+    people(app, "a", "b")
+    docs(app, 4)
+    with get_db(app).writing() as s:
+        assign(s, "lead", ["a", "b"], 1)
+    with get_db(app).reading() as s:
+        first_of_b = queue(s, "b")[0][1].uid
+    client.post("/who", data={"name": "b"})
+    response = client.get("/annotate/")
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/annotate/{first_of_b}")

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import defer
 
 from ..annotating import add_span, current_layer, delete_span, document_tokens, span_in_layer, update_span
+from ..assigning import queue
 from ..db import get_db
 from ..layers import AnnotationError, redo, undo
 from ..linking import add_relation, delete_claim, delete_relation, save_claim
@@ -38,11 +39,16 @@ def init_app(app: Flask) -> None:
 @bp.get("/")
 @annotator_required
 def start():
-    """The first document this annotator has not marked done."""
+    """The first assignment not yet done (in queue order), or without assignments the
+    first document this annotator has not marked done."""
     session = get_db().request_session()
-    done = select(Layer.document_id).where(Layer.name == current_annotator(), Layer.status == "done")
-    uid = session.exec(select(Document.uid).where(Document.id.not_in(done)).order_by(Document.id).limit(1)).scalar()
-    uid = uid or session.exec(select(Document.uid).order_by(Document.id).limit(1)).scalar()
+    name = current_annotator()
+    queued = [doc.uid for layer, doc in queue(session, name) if layer.status not in ("done", "skipped")]
+    uid = queued[0] if queued else None
+    if uid is None:
+        done = select(Layer.document_id).where(Layer.name == name, Layer.status == "done")
+        uid = session.exec(select(Document.uid).where(Document.id.not_in(done)).order_by(Document.id).limit(1)).scalar()
+        uid = uid or session.exec(select(Document.uid).order_by(Document.id).limit(1)).scalar()
     if uid is None:
         return redirect(url_for("documents.index"))
     return redirect(url_for("workspace.page", uid=uid))
