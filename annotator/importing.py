@@ -77,8 +77,10 @@ def import_paths(db: Database, paths: list[str], labels: LabelConfig, prehighlig
     if on_total:
         on_total(total)
     for group in groups:
-        report.suggestions += _store(db, group, labels, prehighlighter, progress)
-        report.new += len(group)
+        stored, suggestions = _store(db, group, labels, prehighlighter, progress)
+        report.new += stored
+        report.present += len(group) - stored
+        report.suggestions += suggestions
     return report
 
 
@@ -115,7 +117,8 @@ def _existing_uids(db: Database, uids: set[str]) -> set[str]:
 
 
 def _store(db: Database, records: list[Incoming], labels: LabelConfig, prehighlighter,
-           progress: ProgressFn | None) -> int:
+           progress: ProgressFn | None) -> tuple[int, int]:
+    """Store new documents and their suggestions; (documents stored, suggestions stored)."""
     langs = [(r.lang, "import") if r.lang else (detect_language(r.text), "detected") for r in records]
     highlights = (prehighlighter.run((r.text, lang) for r, (lang, _) in zip(records, langs))
                   if prehighlighter else [None] * len(records))
@@ -137,11 +140,25 @@ def _store(db: Database, records: list[Incoming], labels: LabelConfig, prehighli
     # two ORG rows), which here meant one INSERT statement per suggestion or two.
     with db.writing() as session:
         conn = session.connection()
-        ids = _insert_documents(conn, doc_rows)
+        # Another import may have stored some of these texts since they were looked up;
+        # under the write lock that is settled here, so a race skips them instead of failing.
+        raced = _present(conn, [row["uid"] for row in doc_rows])
+        if raced:
+            kept = [i for i, row in enumerate(doc_rows) if row["uid"] not in raced]
+            doc_rows, suggestion_rows = [doc_rows[i] for i in kept], [suggestion_rows[i] for i in kept]
+        ids = _insert_documents(conn, doc_rows) if doc_rows else []
         flat = [_suggestion_row(doc_id, s) for doc_id, rows in zip(ids, suggestion_rows) for s in rows]
         if flat:
             conn.execute(insert(Suggestion.__table__), flat)
-    return len(flat)
+    return len(doc_rows), len(flat)
+
+
+def _present(conn, uids: list[str]) -> set[str]:
+    table = Document.__table__
+    found: set[str] = set()
+    for i in range(0, len(uids), LOOKUP_CHUNK):
+        found.update(conn.execute(select(table.c.uid).where(table.c.uid.in_(uids[i:i + LOOKUP_CHUNK]))).scalars())
+    return found
 
 
 def _insert_documents(conn, rows: list[dict]) -> list[int]:

@@ -175,3 +175,23 @@ def test_prehighlight_stores_origin_and_pipeline(seeded_app):
     assert all(d.tokens and d.pipeline for d in docs)
     pt = next(d for d in docs if d.lang == "pt")
     assert pt.pipeline.startswith("blank_pt")
+
+
+def test_a_concurrent_import_of_the_same_text_is_skipped_not_an_error(any_app, tmp_path, monkeypatch):
+    """Another import stores a text between our lookup and our write: we skip it, no crash."""
+    import annotator.importing as importing
+
+    app, labels = any_app, labels_of(any_app)
+    path = write_jsonl(tmp_path / "d.jsonl", [{"text": "Shared text."}, {"text": "Only ours."}])
+    real_lookup = importing._existing_uids
+
+    def lookup_then_race(db, uids):
+        found = real_lookup(db, uids)
+        with db.writing() as s:  # the other import wins the race
+            s.add(Document(uid=document_uid("Shared text."), text="Shared text.", lang="en", title="x", n_chars=12))
+        return found
+
+    monkeypatch.setattr(importing, "_existing_uids", lookup_then_race)
+    report = run(app, labels, path)
+    assert report.ok and (report.new, report.present) == (1, 1)
+    assert count(app, Document) == 2
