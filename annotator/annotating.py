@@ -17,6 +17,7 @@ from .changes import ChangeSet
 from .labels import LabelConfig
 from .layers import AnnotationError, NotFound, claim_version, record
 from .models import Claim, Document, Layer, Relation, Span, Suggestion, SuggestionDecision
+from .nlp.language import settled
 from .tokens import pack, tokenize, unpack
 
 QUANTITY_FIELDS = ("value", "value_max", "tolerance", "unit", "qualifier")
@@ -33,6 +34,7 @@ class Outcome:
 
 def document_tokens(session: Session, doc: Document) -> list[tuple[int, int]]:
     if doc.tokens is None:
+        doc.lang, doc.lang_source = settled(doc.text, doc.lang, doc.lang_source)
         doc.tokens = pack(tokenize(doc.text, doc.lang))
         session.add(doc)
     return unpack(doc.tokens)

@@ -225,11 +225,12 @@ def validate_cmd(files, as_json):
 @click.option("--json", "as_json", is_flag=True, help="Print the record exactly as exported.")
 def show_cmd(doc_id, db_url, layer, as_json):
     """Print one document record of one layer."""
-    from .records import get_record
+    from .records import fill_missing_tokens, get_record
     from .services import labels_of, open_project
 
     app = make_app(db_url)
     database = open_project(app)
+    fill_missing_tokens(database)  # first use: tokens (and language) of documents imported without the pipeline
     try:
         with database.reading() as session:
             record = get_record(session, doc_id, layer, labels_of(app).quantity_label)

@@ -15,7 +15,7 @@ from sqlalchemy import insert, select
 from .db import Database
 from .labels import LabelConfig
 from .models import Document, Suggestion
-from .nlp.language import detect_language
+from .nlp.language import PENDING, UNDETERMINED_ISO, detect_language
 from .reading import FileRead, Incoming, Problem, collect_paths, read_file
 from .tokens import pack
 
@@ -119,7 +119,11 @@ def _existing_uids(db: Database, uids: set[str]) -> set[str]:
 def _store(db: Database, records: list[Incoming], labels: LabelConfig, prehighlighter,
            progress: ProgressFn | None) -> tuple[int, int]:
     """Store new documents and their suggestions; (documents stored, suggestions stored)."""
-    langs = [(r.lang, "import") if r.lang else (detect_language(r.text), "detected") for r in records]
+    # Without the pipeline nothing needs the language yet: like tokens, it is detected on
+    # first use (export, show, annotation), which keeps bulk imports at storage speed.
+    langs = [(r.lang, "import") if r.lang else
+             (detect_language(r.text), "detected") if prehighlighter else (UNDETERMINED_ISO, PENDING)
+             for r in records]
     highlights = (prehighlighter.run((r.text, lang) for r, (lang, _) in zip(records, langs))
                   if prehighlighter else [None] * len(records))
     doc_rows, suggestion_rows = [], []

@@ -13,6 +13,7 @@ from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
 from .models import GOLD, SUGGESTIONS, Claim, Document, Layer, Relation, Span, Suggestion
+from .nlp.language import settled
 from .tokens import pack, token_dicts, tokenize
 
 QUANTITY_FIELDS = ("value", "value_max", "tolerance", "unit", "qualifier")
@@ -31,22 +32,28 @@ class UnknownLayer(LookupError):
 
 
 def fill_missing_tokens(db, batch: int = 500) -> int:
-    """Tokenize documents imported without the pipeline, once, and keep the result.
+    """Tokenize documents imported without the pipeline (detecting their language first
+    if that was left for first use), once, and keep the result.
 
     Runs before a read (export, show, the document view) so the read itself stays read-only.
     """
     done = 0
     while True:
         with db.reading() as session:
-            rows = session.exec(select(Document.id, Document.text, Document.lang)
+            rows = session.exec(select(Document.id, Document.text, Document.lang, Document.lang_source)
                                 .where(Document.tokens.is_(None)).limit(batch)).all()
         if not rows:
             return done
-        values = [{"doc_id": r.id, "tokens": pack(tokenize(r.text, r.lang))} for r in rows]
+        values = []
+        for r in rows:
+            lang, source = settled(r.text, r.lang, r.lang_source)
+            values.append({"doc_id": r.id, "tokens": pack(tokenize(r.text, lang)), "new_lang": lang,
+                           "new_source": source})
         with db.writing() as session:
             table = Document.__table__
             session.connection().execute(table.update().where(table.c.id == bindparam("doc_id"))
-                                         .values(tokens=bindparam("tokens")), values)
+                                         .values(tokens=bindparam("tokens"), lang=bindparam("new_lang"),
+                                                 lang_source=bindparam("new_source")), values)
         done += len(rows)
 
 

@@ -195,3 +195,21 @@ def test_a_concurrent_import_of_the_same_text_is_skipped_not_an_error(any_app, t
     report = run(app, labels, path)
     assert report.ok and (report.new, report.present) == (1, 1)
     assert count(app, Document) == 2
+
+
+def test_language_is_detected_on_first_use_without_the_pipeline(app, labels, tmp_path):
+    from annotator.exporting import export
+
+    text = "A empresa chinesa anunciou uma transição completa para aceleradores de computação da Huawei."
+    path = write_jsonl(tmp_path / "pt.jsonl", [{"text": text}, {"text": "Given language.", "lang": "en"}])
+    assert run(app, labels, path).new == 2
+    with get_db(app).reading() as s:
+        stored = {d.text: (d.lang, d.lang_source, d.tokens) for d in s.exec(select(Document)).scalars()}
+    assert stored[text] == ("und", "pending", None)  # nothing needed it yet
+    assert stored["Given language."][:2] == ("en", "import")
+    result = export(get_db(app), labels, "suggestions", out_dir=tmp_path / "exports")
+    records = {r["text"]: r for r in map(json.loads, (result.path / "data.jsonl").read_text().splitlines())}
+    assert records[text]["lang"] == "pt" and records[text]["tokens"]
+    with get_db(app).reading() as s:
+        doc = s.exec(select(Document).where(Document.uid == document_uid(text))).scalars().one()
+    assert (doc.lang, doc.lang_source) == ("pt", "detected") and doc.tokens

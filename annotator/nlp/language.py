@@ -26,3 +26,15 @@ def normalise_lang(code: str) -> str | None:
     if not isinstance(code, str) or not _LANG_CODE.match(code.strip()):
         return None
     return code.strip().replace("_", "-").split("-")[0].lower()
+
+
+PENDING = "pending"  # lang_source of a document whose language is detected on first use
+UNDETERMINED_ISO = "und"
+
+
+def settled(text: str, lang: str, lang_source: str) -> tuple[str, str]:
+    """(lang, lang_source), detecting now if detection was left for first use."""
+    if lang_source == PENDING:
+        return detect_language(text), "detected"
+    return lang, lang_source
+
