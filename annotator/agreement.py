@@ -180,6 +180,9 @@ def overlap_pairs(a: list, b: list) -> list[tuple]:
     return pairs
 
 
+UNMATCHED = object()  # stands for a span of one annotator that the other has no match for
+
+
 @dataclass
 class PairTally:
     exact: Counter = field(default_factory=Counter)
@@ -212,7 +215,8 @@ class PairTally:
         self.claims["a"] += len(a.claims)
         self.claims["b"] += len(b.claims)
         by_quantity = {c["quantity"]: c for c in b.claims}
-        link = lambda x: to_b.get(x) if x is not None else None  # noqa: E731
+        # a role span the other annotator never marked must not equal their empty role
+        link = lambda x: to_b.get(x, UNMATCHED) if x is not None else None  # noqa: E731
         for ca in a.claims:
             cb = by_quantity.get(to_b.get(ca["quantity"]))
             if cb is None:

@@ -18,7 +18,7 @@ from .labels import LabelConfig
 from .layers import AnnotationError, NotFound, claim_version, record
 from .models import Claim, Document, Layer, Relation, Span, Suggestion, SuggestionDecision
 from .nlp.language import settled
-from .tokens import pack, tokenize, unpack
+from .tokens import bounds, pack, tokenize, unpack
 
 QUANTITY_FIELDS = ("value", "value_max", "tolerance", "unit", "qualifier")
 
@@ -32,12 +32,17 @@ class Outcome:
 
 # --- checks ---------------------------------------------------------------------------------
 
-def document_tokens(session: Session, doc: Document) -> list[tuple[int, int]]:
+def ensure_tokens(session: Session, doc: Document) -> bytes:
+    """The document's packed tokens, computed and stored on first use (with its language)."""
     if doc.tokens is None:
         doc.lang, doc.lang_source = settled(doc.text, doc.lang, doc.lang_source)
         doc.tokens = pack(tokenize(doc.text, doc.lang))
         session.add(doc)
-    return unpack(doc.tokens)
+    return doc.tokens
+
+
+def document_tokens(session: Session, doc: Document) -> list[tuple[int, int]]:
+    return unpack(ensure_tokens(session, doc))
 
 
 def snap(session: Session, doc: Document, start, end) -> tuple[int, int]:
@@ -48,13 +53,12 @@ def snap(session: Session, doc: Document, start, end) -> tuple[int, int]:
     if not 0 <= start < end <= len(doc.text):
         raise AnnotationError(f"offsets {start}..{end} are not on this document "
                               f"(need 0 <= start < end <= {len(doc.text)})")
-    tokens = document_tokens(session, doc)
-    ends = [t[1] for t in tokens]
+    starts, ends = bounds(ensure_tokens(session, doc))
     first = bisect_right(ends, start)          # first token ending after start
-    last = bisect_left([t[0] for t in tokens], end) - 1  # last token starting before end
+    last = bisect_left(starts, end) - 1        # last token starting before end
     if first > last:
         raise AnnotationError(f"the selection {start}..{end} holds no word (only spaces or nothing)")
-    return tokens[first][0], tokens[last][1]
+    return starts[first], ends[last]
 
 
 def known_label(labels: LabelConfig, label) -> str:

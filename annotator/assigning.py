@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import defer
 from sqlmodel import Session
 
 from .models import AuditEvent, Claim, Document, Layer, Relation, Span, SuggestionDecision, User, utcnow
@@ -77,8 +78,10 @@ def assign(session: Session, by: str, annotators: list[str], overlap: int, uids:
 
 
 def queue(session: Session, name: str) -> list[tuple[Layer, Document]]:
-    """An annotator's assigned documents in order, with their layer (status, version)."""
+    """An annotator's assigned documents in order, with their layer (status, version); the
+    documents' text and tokens stay unloaded (a queue lists hundreds of long documents)."""
     rows = session.exec(select(Layer, Document).join(Document, Document.id == Layer.document_id)
+                        .options(defer(Document.text), defer(Document.tokens))
                         .where(Layer.name == name, Layer.assigned_at.is_not(None))
                         .order_by(Layer.position, Layer.id)).all()
     return [(layer, doc) for layer, doc in rows]

@@ -70,18 +70,22 @@ def db_upgrade(db_url):
 @click.option("--labels", "label_map", type=click.Path(dir_okay=False), default=None,
               help="With --layer: JSON map of foreign entity, relation and attribute names to the project's.")
 @click.option("--replace", is_flag=True, help="With --layer: replace a document's annotations in the layer wholly.")
+@click.option("--done", is_flag=True,
+              help="With --layer: mark the layers written (or found identical) done; `annotator iaa` counts done "
+                   "documents only.")
 @click.option("--skip-invalid", is_flag=True, help="Store the valid records of a file and list the rejects.")
 @click.option("--no-prehighlight", is_flag=True, help="Store texts and their own pre-annotations only; skip spaCy.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def import_cmd(paths, db_url, layer, fmt, text_dir, split_discontinuous, label_map, replace, skip_invalid,
+def import_cmd(paths, db_url, layer, fmt, text_dir, split_discontinuous, label_map, replace, done, skip_invalid,
                no_prehighlight, as_json):
     """Import .txt, .md and .jsonl files or directories (recursively); with --layer, import annotations
     (our records, Prodigy, brat, MeasEval) into a layer."""
     from .importing import import_paths
     from .services import labels_of, open_project, prehighlighter_for
 
-    if layer is None and (fmt or text_dir or split_discontinuous or label_map or replace):
-        raise click.UsageError("--format, --text-dir, --split-discontinuous, --labels and --replace need --layer NAME")
+    if layer is None and (fmt or text_dir or split_discontinuous or label_map or replace or done):
+        raise click.UsageError("--format, --text-dir, --split-discontinuous, --labels, --replace and --done "
+                               "need --layer NAME")
     if layer is not None and skip_invalid:
         raise click.UsageError("--skip-invalid does not apply to --layer: a file with a bad record is refused whole")
     app = make_app(db_url)
@@ -91,7 +95,7 @@ def import_cmd(paths, db_url, layer, fmt, text_dir, split_discontinuous, label_m
     with bar:
         if layer is not None:
             return _import_layer(database, labels_of(app), highlighter, paths, layer, fmt or "jsonl", text_dir,
-                                 split_discontinuous, label_map, replace, as_json, bar)
+                                 split_discontinuous, label_map, replace, done, as_json, bar)
         report = import_paths(database, list(paths), labels_of(app), highlighter, skip_invalid=skip_invalid,
                               on_total=bar.start, progress=bar.update)
     if as_json:
@@ -107,13 +111,13 @@ def import_cmd(paths, db_url, layer, fmt, text_dir, split_discontinuous, label_m
 
 
 def _import_layer(database, labels, highlighter, paths, layer, fmt, text_dir, split_discontinuous, label_map,
-                  replace, as_json, bar):
+                  replace, done, as_json, bar):
     from .interchange.layer_import import LayerImportError, import_layer
 
     try:
         report = import_layer(database, list(paths), labels, layer, fmt, replace=replace, label_map=label_map,
                               text_dir=text_dir, split_discontinuous=split_discontinuous, prehighlighter=highlighter,
-                              on_total=bar.start, progress=bar.update)
+                              status="done" if done else None, on_total=bar.start, progress=bar.update)
     except LayerImportError as exc:
         raise click.ClickException(str(exc)) from exc
     bar.finish()
@@ -490,6 +494,7 @@ def serve_cmd(db_url, host, port, workers, threads, dev, no_seed):
     if empty and not no_seed and Path(seeds).is_dir():
         report = import_paths(database, [seeds], labels_of(app), prehighlighter_for(app))
         click.echo(f"Empty project: imported the seeds. {report.summary()}")
+    _announce_setup(app, host, port)
     get_db(app).dispose()  # no connection crosses the fork into the workers
     click.echo(f"Serving on http://{host}:{port}/")
     if dev:
@@ -498,6 +503,18 @@ def serve_cmd(db_url, host, port, workers, threads, dev, no_seed):
     from .serving import run_gunicorn
 
     run_gunicorn(app, host, port, workers, threads)
+
+
+def _announce_setup(app, host: str, port: int) -> None:
+    """Without an admin nobody can log in: print a one-time link that creates the first one."""
+    from .web.auth import issue_setup_token
+
+    token = issue_setup_token(app)
+    if token:
+        app.extensions["annotator.setup_token"] = True
+        click.echo("No admin account yet. Create the first admin at this one-time link:\n"
+                   f"  http://{host}:{port}/setup/{token}\n"
+                   "(or stop the server and run `annotator users add NAME --role admin`).")
 
 
 if __name__ == "__main__":  # pragma: no cover

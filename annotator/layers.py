@@ -22,6 +22,10 @@ class NotFound(AnnotationError):
     status = 404
 
 
+class Forbidden(AnnotationError):
+    status = 403
+
+
 def find_layer(session: Session, doc: Document, name: str) -> Layer | None:
     return session.exec(select(Layer).where(Layer.document_id == doc.id, Layer.name == name)).scalars().first()
 

@@ -1,18 +1,20 @@
 """Build exported records (the schema's shape) from stored documents and layers.
 
-Documents and suggestions are read as plain column rows, not ORM objects: an export
-touches every row once and never writes, and building ~50 ORM objects per document (and
-reading their attributes through the ORM's instrumentation) was about half of its time.
+Everything is read as plain column rows, not ORM objects: an export touches every row once
+and never writes, and building ~50 ORM objects per document (and reading their attributes
+through the ORM's instrumentation) was about half of its time.
 """
 from __future__ import annotations
 
 import operator
-from typing import Iterator
+from array import array
+from itertools import groupby
+from typing import Callable, Iterator
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlmodel import Session
 
-from .models import GOLD, SUGGESTIONS, Claim, Document, Layer, Relation, Span, Suggestion
+from .models import GOLD, RESERVED_LAYER_NAMES, SUGGESTIONS, AuditEvent, Claim, Document, Layer, Relation, Span, Suggestion
 from .nlp.language import settled
 from .tokens import pack, token_dicts, tokenize
 
@@ -21,14 +23,24 @@ REQUIRED_QUANTITY_FIELDS = ("value", "unit", "qualifier")
 # What a record needs of a document (every column but the bookkeeping ones).
 DOCUMENT_COLUMNS = (Document.id, Document.uid, Document.text, Document.lang, Document.meta, Document.title,
                     Document.source, Document.pipeline, Document.tokens)
-# Unpacked by position in suggestion_span(); keep the two in step.
+# Unpacked by position in suggestion_spans(); keep the two in step.
 SUGGESTION_COLUMNS = (Suggestion.document_id, Suggestion.start, Suggestion.end, Suggestion.label, Suggestion.origin,
                       Suggestion.score, Suggestion.value, Suggestion.value_max, Suggestion.tolerance, Suggestion.unit,
                       Suggestion.qualifier)
+LAYER_COLUMNS = (Layer.id, Layer.document_id, Layer.name)
+SPAN_COLUMNS = (Span.id, Span.layer_id, Span.start, Span.end, Span.label, Span.origin, Span.value, Span.value_max,
+                Span.tolerance, Span.unit, Span.qualifier, Span.meta)
+RELATION_COLUMNS = (Relation.id, Relation.layer_id, Relation.head_id, Relation.child_id, Relation.label, Relation.meta)
+CLAIM_COLUMNS = (Claim.id, Claim.layer_id, Claim.quantity_id, Claim.entity_id, Claim.property_id, Claim.property_text,
+                 Claim.condition_id, Claim.time_id, Claim.source_id, Claim.modifiers, Claim.meta)
 
 
 class UnknownLayer(LookupError):
     pass
+
+
+class StoredTokensError(ValueError):
+    """A document's stored token offsets do not fit its text."""
 
 
 def fill_missing_tokens(db, batch: int = 500) -> int:
@@ -57,11 +69,32 @@ def fill_missing_tokens(db, batch: int = 500) -> int:
         done += len(rows)
 
 
+def _stored_tokens(doc) -> bytes:
+    """Tokenized here (not stored) if the document arrived after fill_missing_tokens ran,
+    so a read never writes."""
+    return doc.tokens if doc.tokens is not None else pack(tokenize(doc.text, doc.lang))
+
+
 def record_tokens(doc) -> list[dict]:
-    """The document's stored tokens; tokenized here (not stored) if it arrived after
-    fill_missing_tokens ran, so a read never writes."""
-    blob = doc.tokens if doc.tokens is not None else pack(tokenize(doc.text, doc.lang))
-    return token_dicts(blob)
+    """The document's tokens as exported ({"start", "end"} objects)."""
+    return token_dicts(_stored_tokens(doc))
+
+
+def checked_tokens(doc) -> list[dict]:
+    """record_tokens(), refusing offsets that do not fit the text.
+
+    The check rides along as the token objects are made: a token that does not fit is left
+    out, and then the list comes up short. That costs a comparison per token, where the
+    consistency check's passes over ~450 finished dicts per record cost five times as much.
+    """
+    flat = array("I")  # unsigned: no offset can be negative
+    flat.frombytes(_stored_tokens(doc))
+    pairs, length = iter(flat), len(doc.text)
+    tokens = [{"start": start, "end": end} for start, end in zip(pairs, pairs) if start < end <= length]
+    if 2 * len(tokens) != len(flat):
+        raise StoredTokensError(f"record {doc.uid}: stored token offsets outside the text (length {length}), "
+                                "empty or unpaired")
+    return tokens
 
 
 def span_json(text: str, row, quantity_label: str) -> dict:
@@ -80,13 +113,14 @@ def span_json(text: str, row, quantity_label: str) -> dict:
     return out
 
 
-def base_record(doc, layer: str, annotators: list[str]) -> dict:
+def base_record(doc, layer: str, annotators: list[str], tokens: list[dict] | None = None) -> dict:
     """`doc`: a row of DOCUMENT_COLUMNS (or a Document)."""
     meta = {**doc.meta, "title": doc.title, "source": doc.source}
     if doc.pipeline:
         meta["pipeline"] = doc.pipeline
     return {
-        "id": doc.uid, "text": doc.text, "lang": doc.lang, "meta": meta, "tokens": record_tokens(doc),
+        "id": doc.uid, "text": doc.text, "lang": doc.lang, "meta": meta,
+        "tokens": record_tokens(doc) if tokens is None else tokens,
         "spans": [], "relations": [], "claims": [], "layer": layer, "annotators": annotators,
     }
 
@@ -95,37 +129,43 @@ def base_record(doc, layer: str, annotators: list[str]) -> dict:
 _SUGGESTION_ORDER = operator.itemgetter(1, 2, 3, 4)
 
 
-def suggestion_record(doc, rows: list[tuple], quantity_label: str) -> dict:
+def suggestion_record(doc, rows: list[tuple], quantity_label: str, tokens: list[dict] | None = None) -> dict:
     """`rows`: tuples of SUGGESTION_COLUMNS, in the order the database returned them."""
-    record = base_record(doc, SUGGESTIONS, [])
-    text = doc.text
-    record["spans"] = [suggestion_span(f"s{i}", text, row, quantity_label)
-                       for i, row in enumerate(sorted(rows, key=_SUGGESTION_ORDER), 1)]
+    record = base_record(doc, SUGGESTIONS, [], tokens)
+    record["spans"] = suggestion_spans(doc.text, sorted(rows, key=_SUGGESTION_ORDER), quantity_label)
     return record
 
 
-def suggestion_span(span_id: str, text: str, row: tuple, quantity_label: str) -> dict:
-    """span_json() for a suggestion row, by position: the same keys, far fewer lookups
-    (there are ~50 per document). Suggestions carry no meta."""
-    _doc_id, start, end, label, origin, score, value, value_max, tolerance, unit, qualifier = row
-    out = {"id": span_id, "start": start, "end": end, "label": label, "text": text[start:end], "origin": origin}
-    if score is not None:
-        out["score"] = score
-    if label == quantity_label:
-        out["value"] = value
-        if value_max is not None:
-            out["value_max"] = value_max
-        if tolerance is not None:
-            out["tolerance"] = tolerance
-        out["unit"] = unit
-        out["qualifier"] = qualifier
-    return out
+def suggestion_spans(text: str, rows: list[tuple], quantity_label: str) -> list[dict]:
+    """span_json() for suggestion rows (already in text order), by position and in one loop:
+    the same keys, far fewer lookups and calls (there are ~50 per document). Suggestions
+    carry no meta."""
+    spans = []
+    for i, (_doc_id, start, end, label, origin, score, value, value_max, tolerance, unit, qualifier) in enumerate(rows, 1):
+        span_id = f"s{i}"
+        if label == quantity_label:
+            out = {"id": span_id, "start": start, "end": end, "label": label, "text": text[start:end],
+                   "origin": origin, "value": value, "unit": unit, "qualifier": qualifier}
+            if value_max is not None:
+                out["value_max"] = value_max
+            if tolerance is not None:
+                out["tolerance"] = tolerance
+        else:
+            out = {"id": span_id, "start": start, "end": end, "label": label, "text": text[start:end],
+                   "origin": origin}
+        if score is not None:
+            out["score"] = score
+        spans.append(out)
+    return spans
 
 
-def layer_record(doc, layer: Layer, spans: list[Span], relations: list[Relation],
-                 claims: list[Claim], quantity_label: str, annotators: list[str]) -> dict:
-    """Spans numbered in text order; relations and claims refer to those numbers."""
-    record = base_record(doc, layer.name, annotators)
+def layer_record(doc, layer, spans: list, relations: list, claims: list, quantity_label: str,
+                 annotators: list[str], tokens: list[dict] | None = None) -> dict:
+    """Spans numbered in text order; relations and claims refer to those numbers.
+
+    `layer` needs a `name`; spans, relations and claims are rows of their *_COLUMNS (or
+    ORM objects)."""
+    record = base_record(doc, layer.name, annotators, tokens)
     spans = sorted(spans, key=lambda r: (r.start, r.end, r.label))
     ids = {row.id: f"s{i}" for i, row in enumerate(spans, 1)}
     record["spans"] = [{"id": ids[r.id], **span_json(doc.text, r, quantity_label)} for r in spans]
@@ -143,7 +183,7 @@ def _span_order(span_id: str) -> int:
     return int(span_id[1:])
 
 
-def claim_json(claim_id: str, claim: Claim, ids: dict[int, str]) -> dict:
+def claim_json(claim_id: str, claim, ids: dict[int, str]) -> dict:
     ref = lambda key: ids.get(getattr(claim, key)) if getattr(claim, key) else None  # noqa: E731
     if claim.property_id:
         prop = {"span": ids[claim.property_id]}
@@ -159,28 +199,63 @@ def claim_json(claim_id: str, claim: Claim, ids: dict[int, str]) -> dict:
     return out
 
 
-def layer_documents_query(layer: str):
-    """Documents (rows of DOCUMENT_COLUMNS) that have something to export for `layer`."""
+# --- which documents a layer exports --------------------------------------------------------
+
+def layer_documents_query(layer: str, columns=DOCUMENT_COLUMNS):
+    """Documents (rows of `columns`) that have something to export for `layer`."""
     if layer == SUGGESTIONS:
-        return select(*DOCUMENT_COLUMNS)
-    query = select(*DOCUMENT_COLUMNS).join(Layer, Layer.document_id == Document.id).where(Layer.name == layer)
+        return select(*columns)
+    query = select(*columns).join(Layer, Layer.document_id == Document.id).where(Layer.name == layer)
     if layer == GOLD:
         query = query.where(Layer.status == "done")  # only gold-done documents are released
+    else:
+        # an assignment makes an empty layer; "no entities here" is only said by a layer
+        # someone worked on (marking done with no spans bumps the version too)
+        query = query.where(Layer.version > 0)
     return query
 
 
+def export_uids(session: Session, layer: str) -> list[str]:
+    """Ids of the documents `layer` exports, in export order (by uid, stable across databases)."""
+    query = layer_documents_query(layer, (Document.uid,)).order_by(Document.uid)
+    return list(session.connection().execute(query).scalars())
+
+
+def count_documents(session: Session) -> int:
+    return session.exec(select(func.count()).select_from(Document)).scalar_one()
+
+
+def gold_curators(session: Session) -> list[str]:
+    """Everyone with an audit event on a released (done) gold layer: who curated the gold."""
+    query = (select(AuditEvent.user).join(Layer, Layer.id == AuditEvent.layer_id)
+             .where(Layer.name == GOLD, Layer.status == "done").distinct())
+    return sorted(session.connection().execute(query).scalars())
+
+
+# --- records --------------------------------------------------------------------------------
+
 def iter_records(session: Session, layer: str, quantity_label: str, batch: int = 500,
-                 uids: list[str] | None = None) -> Iterator[dict]:
-    """Records of one layer, ordered by document uid (stable across databases)."""
+                 uids: list[str] | None = None, after: str = "", through: str | None = None) -> Iterator[dict]:
+    """Records of one layer, ordered by document uid (stable across databases): every one,
+    those of `uids`, or those after uid `after` up to `through` (a chunk of an export).
+
+    Their tokens are checked against the text as they are unpacked (StoredTokensError)."""
     query = layer_documents_query(layer).order_by(Document.uid)
     if uids is not None:
         query = query.where(Document.uid.in_(uids))
-    last = ""
+    if through is not None:
+        query = query.where(Document.uid <= through)
+    last = after
     while True:
         docs = fetch_document_batch(session, query, last, batch)
         if not docs:
             return
-        yield from _records_for(session, docs, layer, quantity_label)
+        # a run of uids is a range: its suggestions need no list of ids (unless only some
+        # documents of the range were asked for)
+        yield from _records_for(session, docs, layer, quantity_label, checked_tokens,
+                                after=last if uids is None else None)
+        if len(docs) < batch:
+            return
         last = docs[-1].uid
 
 
@@ -189,37 +264,76 @@ def fetch_document_batch(session: Session, query, after: str, batch: int) -> lis
     return session.connection().execute(query.where(Document.uid > after).limit(batch)).all()
 
 
-def fetch_suggestion_batch(session: Session, ids: list[int]) -> dict[int, list[tuple]]:
-    """Suggestion rows (SUGGESTION_COLUMNS) of these documents, grouped by document.
+def fetch_suggestion_batch(session: Session, docs: list, after: str | None = None) -> dict[int, list[tuple]]:
+    """Suggestion rows (SUGGESTION_COLUMNS) of these documents (rows with `id` and `uid`),
+    grouped by document id. `after`: the documents are every one with a uid after it up to
+    the last one's, so they are asked for as that range rather than as a list of ids.
 
     Read through the session's connection (Core rows): the ORM's row loading would cost
     about as much again as the query, for ~25,000 rows per batch.
     """
-    by_doc: dict[int, list] = {i: [] for i in ids}
-    rows = session.connection().execute(select(*SUGGESTION_COLUMNS).where(Suggestion.document_id.in_(ids))).all()
-    for row in rows:
-        by_doc[row[0]].append(row)
+    by_doc: dict[int, list] = {doc.id: [] for doc in docs}
+    query = select(*SUGGESTION_COLUMNS)
+    if after is None:
+        query = query.where(Suggestion.document_id.in_(list(by_doc)))
+    else:
+        query = query.join(Document, Document.id == Suggestion.document_id) \
+            .where(Document.uid > after, Document.uid <= docs[-1].uid)
+    rows = session.connection().execute(query).all()
+    # the rows come grouped by document (the index's order), so this moves them a run at a
+    # time; it stays right, one run per visit, if a database returns them otherwise
+    for doc_id, run in groupby(rows, _DOCUMENT_ID):
+        if doc_id in by_doc:  # a document stored in the range since `docs` were read is not ours
+            by_doc[doc_id].extend(run)
     return by_doc
 
 
-def _records_for(session: Session, docs: list, layer: str, quantity_label: str) -> Iterator[dict]:
-    ids = [d.id for d in docs]
-    if layer == SUGGESTIONS:
-        by_doc = fetch_suggestion_batch(session, ids)
-        for doc in docs:
-            yield suggestion_record(doc, by_doc[doc.id], quantity_label)
-        return
-    layers = {l.document_id: l for l in session.exec(
-        select(Layer).where(Layer.document_id.in_(ids), Layer.name == layer)).scalars()}
-    layer_ids = [l.id for l in layers.values()]
-    spans, rels, claims = ({l: [] for l in layer_ids} for _ in range(3))
-    for model, bucket in ((Span, spans), (Relation, rels), (Claim, claims)):
-        for row in session.exec(select(model).where(model.layer_id.in_(layer_ids))).scalars():
+_DOCUMENT_ID = operator.itemgetter(0)
+
+
+def fetch_layer_batch(session: Session, ids: list[int], layer: str) -> tuple[dict, dict, dict, dict]:
+    """The layer `layer` of these documents (rows of LAYER_COLUMNS by document id) and its
+    span, relation and claim rows, grouped by layer id."""
+    conn = session.connection()
+    layers = {row.document_id: row for row in conn.execute(
+        select(*LAYER_COLUMNS).where(Layer.document_id.in_(ids), Layer.name == layer))}
+    layer_ids = [row.id for row in layers.values()]
+    groups = []
+    for model, columns in ((Span, SPAN_COLUMNS), (Relation, RELATION_COLUMNS), (Claim, CLAIM_COLUMNS)):
+        bucket: dict[int, list] = {i: [] for i in layer_ids}
+        for row in conn.execute(select(*columns).where(model.layer_id.in_(layer_ids))):
             bucket[row.layer_id].append(row)
+        groups.append(bucket)
+    return layers, *groups
+
+
+def layer_annotators(session: Session, ids: list[int]) -> dict[int, list[str]]:
+    """Per document, the annotator layers someone worked on (a gold layer is curated from
+    them); empty assigned layers (version 0) took no part."""
+    out: dict[int, list[str]] = {i: [] for i in ids}
+    query = (select(Layer.document_id, Layer.name).where(Layer.document_id.in_(ids), Layer.version > 0,
+                                                         Layer.name.not_in(RESERVED_LAYER_NAMES))
+             .order_by(Layer.name))
+    for doc_id, name in session.connection().execute(query):
+        out[doc_id].append(name)
+    return out
+
+
+def _records_for(session: Session, docs: list, layer: str, quantity_label: str,
+                 tokens_of: Callable[[object], list[dict]] = record_tokens, after: str | None = None) -> Iterator[dict]:
+    if layer == SUGGESTIONS:
+        by_doc = fetch_suggestion_batch(session, docs, after)
+        for doc in docs:
+            yield suggestion_record(doc, by_doc[doc.id], quantity_label, tokens_of(doc))
+        return
+    ids = [d.id for d in docs]
+    layers, spans, rels, claims = fetch_layer_batch(session, ids, layer)
+    curated_from = layer_annotators(session, ids) if layer == GOLD else {}
     for doc in docs:
         lay = layers[doc.id]
-        annotators = [] if lay.kind == "gold" else [lay.name]
-        yield layer_record(doc, lay, spans[lay.id], rels[lay.id], claims[lay.id], quantity_label, annotators)
+        annotators = curated_from[doc.id] if layer == GOLD else [lay.name]
+        yield layer_record(doc, lay, spans[lay.id], rels[lay.id], claims[lay.id], quantity_label, annotators,
+                           tokens_of(doc))
 
 
 def get_record(session: Session, uid: str, layer: str, quantity_label: str) -> dict:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import orjson
 
-from .schema import record_errors
+from .schema import is_valid_fast, record_errors
 
 
 def validate_file(path: Path) -> tuple[list[dict], int]:
@@ -24,5 +24,15 @@ def validate_file(path: Path) -> tuple[list[dict], int]:
         except orjson.JSONDecodeError as exc:
             problems.append({"file": str(path), "line": lineno, "message": f"malformed JSON: {exc}"})
             continue
-        problems.extend({"file": str(path), "line": lineno, "message": m} for m in record_errors(record))
+        problems.extend({"file": str(path), "line": lineno, "message": m} for m in record_problems(record))
     return problems, count
+
+
+def record_problems(record) -> list[str]:
+    """What is wrong with one record, if anything.
+
+    The compiled validator of the same schema and the consistency checks clear a good
+    record in ~0.3 ms; only a record they refuse goes to the explaining validator (~25 ms
+    for a seed-sized record, minutes for a 10,000-record export) to name what is wrong.
+    """
+    return [] if is_valid_fast(record) else record_errors(record)

@@ -69,10 +69,11 @@ def warm(folder: Path) -> dict:
 def run_import(folder: Path, records: Path) -> tuple[Timing, dict]:
     from sqlalchemy import func, select
 
-    from annotator.importing import import_paths
+    from annotator.importing import import_paths, parsed_quantity
     from annotator.models import Document, Suggestion
 
     app, db, labels = fresh_project(folder)
+    parsed_quantity.cache_clear()  # every run starts as cold as a new `annotator import` process
     timing, report = timed(lambda: import_paths(db, [str(records)], labels, None))
     with db.reading() as session:
         stored = {

@@ -44,6 +44,7 @@ CHARS, SUGGESTIONS = 200_000, 3_500
 LABELS = ["ORG", "PRODUCT", "MODEL", "QUANTITY", "GPE", "DATE", "PERSON"]
 WORD = re.compile(r"[A-Z][\w’-]+|\d[\d.,]*")
 NAME = "bench"
+PASSWORD = "benchmark-only-password"  # a throwaway project, deleted afterwards
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 # In the page: the keydown's timestamp, then the first task after the frame that follows the
@@ -76,6 +77,8 @@ def build(db_path: Path, instance: Path, url: str | None = None) -> dict:
     document and its suggestions."""
     from annotator import create_app
     from annotator.db import ensure_schema, get_db
+    from annotator.accounts import create_user, find_user
+    from annotator.assigning import assign
     from annotator.models import Document, Suggestion
     from annotator.tokens import pack
 
@@ -109,6 +112,11 @@ def build(db_path: Path, instance: Path, url: str | None = None) -> dict:
                 row.update(value=float(rng.randint(1, 999)), unit="GB")
             rows.append(row)
         conn.execute(insert(Suggestion), rows)
+    with db.writing() as session:  # the annotator, with the document assigned (annotators work blind)
+        if find_user(session, NAME) is None:
+            create_user(session, NAME, "annotator", PASSWORD)
+    with db.writing() as session:
+        assign(session, "bench", [NAME], 1, ["long-200kb"])
     db.dispose()
     return {"chars": len(text), "bytes_utf8": len(text.encode()), "tokens": len(tokens), "suggestions": len(chosen),
             "paragraphs": text.count("\n\n") + 1}
@@ -170,8 +178,9 @@ def main(argv: list[str] | None = None) -> int:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
                                          args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
             page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.goto(f"{base}/who?next=/annotate/long-200kb")
-            page.fill("#who-name", NAME)
+            page.goto(f"{base}/login?next=/annotate/long-200kb")
+            page.fill("#login-name", NAME)
+            page.fill("#login-password", PASSWORD)
             page.click("button[type=submit]")
             page.wait_for_function("window.WSKeys && window.WSSave && WSKeys.ready()")
             marks = page.evaluate("document.querySelectorAll('#doc-text mark').length")

@@ -13,6 +13,7 @@ from annotator.agreement import (OUTSIDE, Annotations, PairTally, agreement_repo
                                  krippendorff_alpha, overlap_pairs, token_labels)
 from annotator.db import get_db
 from annotator.models import Claim, Document, Layer, Relation, Span
+from tests.helpers import curator
 from annotator.tokens import pack
 
 
@@ -173,8 +174,9 @@ def test_iaa_command_formats(app, cli, tmp_path):
     assert lonely.exit_code == 1 and "at least two annotators" in lonely.output
 
 
-def test_agreement_page_shows_the_same_numbers(app, client):
+def test_agreement_page_shows_the_same_numbers(app):
     make_corpus(app, docs=6, annotators=["ann", "bob", "cid"])
+    client = curator(app)
     with get_db(app).reading() as s:
         report = agreement_report(s)
     page = client.get("/reports/agreement")
@@ -187,6 +189,6 @@ def test_agreement_page_shows_the_same_numbers(app, client):
     assert "ann / cid" not in only_two
 
 
-def test_agreement_page_explains_when_it_cannot_compare(app, client):
-    page = client.get("/reports/agreement")
+def test_agreement_page_explains_when_it_cannot_compare(app):
+    page = curator(app).get("/reports/agreement")
     assert page.status_code == 200 and "at least two annotators" in page.get_data(as_text=True)

@@ -12,12 +12,13 @@ from annotator.accounts import create_user
 from annotator.assigning import AssignmentError, assign, queue, reassign, stale
 from annotator.db import get_db
 from annotator.models import Document, Layer, Span, utcnow
+from tests.helpers import PASSWORD, log_in
 
 
 def people(app, *names):
     with get_db(app).writing() as s:
         for name in names:
-            create_user(s, name, "annotator", "password-123")
+            create_user(s, name, "annotator", PASSWORD)
 
 
 def docs(app, n):
@@ -112,6 +113,6 @@ def test_workspace_starts_at_the_first_open_assignment(app, client):
         assign(s, "lead", ["a", "b"], 1)
     with get_db(app).reading() as s:
         first_of_b = queue(s, "b")[0][1].uid
-    client.post("/who", data={"name": "b"})
+    log_in(app, client, "b")
     response = client.get("/annotate/")
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/annotate/{first_of_b}")

@@ -165,8 +165,12 @@ def test_layer_made_in_the_tool_exports_as_brat_and_comes_back(xapp, tmp_path):
     assert "A1\tIsApproximate T3" in lines
     assert result.manifest["brat"]["claim_links_written_as_relations"] == 2
     assert run_import(app, [result.path / "brat"], layer="bob", fmt="brat").ok
-    back = {(s["start"], s["end"], s["label"]) for s in records(run_export(app, tmp_path, "bob"))[0]["spans"]}
-    assert back == {(s["start"], s["end"], s["label"]) for s in records(run_export(app, tmp_path, "alice"))[0]["spans"]}
+    [bob], [alice] = records(run_export(app, tmp_path, "bob")), records(run_export(app, tmp_path, "alice"))
+    assert {(s["start"], s["end"], s["label"]) for s in bob["spans"]} == \
+        {(s["start"], s["end"], s["label"]) for s in alice["spans"]}
+    assert bob["claims"] == alice["claims"]  # read back from the links and the modifier attribute
+    again = run_export(app, tmp_path, "bob", fmt="brat")  # the links are bob's relations now: nothing added
+    assert [ann_lines(p) for p in exported_files(again).values() if p.suffix == ".ann"] == [lines]
 
 
 def test_cli_round_trip_and_published_listing(cli, tmp_path, monkeypatch):

@@ -137,7 +137,7 @@ def make_layer(app, layer_name: str, status: str = "todo") -> str:
         doc = s.exec(select(Document).where(Document.lang == "en").order_by(Document.id)).scalars().first()
         text = doc.text
         layer = Layer(document_id=doc.id, name=layer_name, kind="gold" if layer_name == "gold" else "annotator",
-                      status=status)
+                      status=status, version=1)  # written to once: an untouched (assigned) layer exports nothing
         s.add(layer)
         s.flush()
 
@@ -179,3 +179,80 @@ def test_gold_exports_only_gold_done_documents(seeded_app, tmp_path):
     with get_db(seeded_app).writing() as s:
         s.execute(update(Layer).where(Layer.name == "gold").values(status="done"))
     assert do_export(seeded_app, tmp_path, layer="gold").manifest["documents"] == 1
+
+
+# --- worker processes ------------------------------------------------------------------------
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    import annotator.exporting as exporting
+
+    monkeypatch.setattr(exporting, "CHUNK_DOCUMENTS", 2)  # five seeds: three tasks
+
+
+def test_worker_processes_write_the_same_bytes(seeded_app, tmp_path, small_chunks):
+    here = do_export(seeded_app, tmp_path / "here", split="60/20/20", workers=0)
+    workers = do_export(seeded_app, tmp_path / "workers", split="60/20/20", workers=2)
+    for name in ("data.jsonl", "train.jsonl", "dev.jsonl", "test.jsonl", "index.tsv"):
+        assert (here.path / name).read_bytes() == (workers.path / name).read_bytes(), name
+    for key in ("records_sha256", "counts", "annotators", "split", "documents"):
+        assert here.manifest[key] == workers.manifest[key], key
+
+
+def test_invalid_record_in_a_worker_is_refused_and_nothing_published(seeded_app, tmp_path, small_chunks):
+    with get_db(seeded_app).writing() as s:
+        s.execute(update(Suggestion).where(Suggestion.id == 3).values(end=10**6))
+    with pytest.raises(ExportError, match="outside the text"):
+        do_export(seeded_app, tmp_path, workers=2)
+    assert [p.name for p in (tmp_path / "exports" / "suggestions").iterdir() if p.name != ".lock"] == []
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_stored_tokens_outside_the_text_are_refused(seeded_app, tmp_path, small_chunks, workers):
+    from annotator.tokens import pack
+
+    with get_db(seeded_app).writing() as s:
+        doc = s.exec(select(Document).order_by(Document.id)).scalars().first()
+        doc.tokens = pack([(0, 3), (5, len(doc.text) + 1)])
+    with pytest.raises(ExportError, match="token offsets outside the text"):
+        do_export(seeded_app, tmp_path, workers=workers)
+
+
+def test_worker_count(seeded_app, tmp_path):
+    from annotator.exporting import PARALLEL_MIN_DOCUMENTS, worker_count
+
+    db = get_db(seeded_app)
+    assert worker_count(None, 5, db, in_process=False) == 0  # too small to be worth it
+    assert worker_count(None, PARALLEL_MIN_DOCUMENTS, db, in_process=False) in (0, 2, 3, 4)
+    assert worker_count(2, 5, db, in_process=True) == 0  # a format writer needs the records here
+    assert worker_count(1, 5, db, in_process=False) == 0
+    assert worker_count(2, 5, db, in_process=False) == 2
+    memory = make_test_app(tmp_path / "memory", url="sqlite://")
+    assert worker_count(2, 5, get_db(memory), in_process=False) == 0  # workers could not see it
+
+
+def test_worker_processes_on_sqlite_and_postgresql(any_app, tmp_path, small_chunks):
+    rows = [{"text": f"Document {i}: Huawei shipped {i * 1000 + 7} Ascend 910C chips in 2024.",
+             "spans": [{"start": 0, "end": 8, "label": "PRODUCT"}]} for i in range(7)]
+    src = tmp_path / "docs.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert import_paths(get_db(any_app), [str(src)], labels_of(any_app), None).new == 7
+    here = do_export(any_app, tmp_path / "here", workers=0)
+    workers = do_export(any_app, tmp_path / "workers", workers=2)
+    assert (here.path / "data.jsonl").read_bytes() == (workers.path / "data.jsonl").read_bytes()
+    assert workers.manifest["documents"] == 7 and workers.manifest["counts"]["spans"] == {"PRODUCT": 7}
+
+
+def test_annotator_validate_accepts_an_export_and_names_a_broken_record(seeded_app, tmp_path):
+    from annotator.validation import validate_file
+
+    result = do_export(seeded_app, tmp_path)
+    assert validate_file(result.path / "data.jsonl") == ([], 5)
+    records = read_records(result.path / "data.jsonl")
+    records[1]["spans"][0]["text"] += "!"
+    records[3]["spans"][0]["label"] = ""
+    broken = tmp_path / "broken.jsonl"
+    broken.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
+    problems, count = validate_file(broken)
+    assert count == 5 and [(p["line"], p["message"].split(":")[0]) for p in problems] == \
+        [(2, "$.spans[0].text"), (4, "$.spans[0].label")]

@@ -37,8 +37,9 @@ def test_wheel_serves_pages_without_the_checkout(tmp_path):
         app = create_app({{"INSTANCE_PATH": {str(tmp_path / 'instance')!r}}})
         ensure_schema(get_db(app))
         client = app.test_client()
-        page = client.get("/")
-        assert page.status_code == 200 and b"Documents" in page.data, page.status_code
+        assert client.get("/").headers["Location"].startswith("/login")
+        page = client.get("/login")
+        assert page.status_code == 200 and b"Log in" in page.data, page.status_code
         assert client.get("/static/css/app.css").status_code == 200
         assert client.get("/vendor/htmx/htmx.min.js").status_code == 200
         assert app.config["SEEDS_DIR"].startswith({str(site)!r})

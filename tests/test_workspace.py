@@ -16,6 +16,7 @@ from annotator.layers import find_layer
 from annotator.models import AuditEvent, Claim, Document, Layer, Relation, Span, Suggestion, SuggestionDecision
 from annotator.tokens import pack, tokenize
 from annotator.web.workspace_views import text_blocks
+from tests.helpers import give, log_in
 
 TEXT = ("Tim Cook 😀 visited Apple in London.\r\n\r\n"
         "Sophgo’s SC11 FP300 has 256 GB of high-bandwidth memory.\tCafé Zürich ́ ok.\n")
@@ -26,7 +27,7 @@ TABLES = (Span, Relation, Claim, Layer, AuditEvent, SuggestionDecision)
 
 @pytest.fixture
 def ws(any_app):
-    """Two documents with suggestions, and a client that says it is alice."""
+    """Two documents with suggestions, assigned to annotator alice, whose client is logged in."""
     with get_db(any_app).writing() as s:
         for uid, text in (("doc1", TEXT), ("doc2", OTHER)):
             doc = Document(uid=uid, text=text, lang="en", title=uid, n_chars=len(text),
@@ -41,8 +42,8 @@ def ws(any_app):
                     s.add(Suggestion(document_id=doc.id, start=start, end=start + len(frag), label=label,
                                      origin="model", **extra))
     client = any_app.test_client()
-    with client.session_transaction() as session:
-        session["annotator"] = "alice"
+    give(any_app, "alice")
+    log_in(any_app, client, "alice")
     return Workspace(any_app, client)
 
 
@@ -51,8 +52,8 @@ class Workspace:
         self.app, self.client, self.db, self.name = app, client, get_db(app), "alice"
 
     def be(self, name: str) -> None:
-        with self.client.session_transaction() as session:
-            session["annotator"] = name
+        give(self.app, name)
+        log_in(self.app, self.client, name)
         self.name = name
 
     def version(self, uid="doc1", name=None) -> int:
@@ -97,24 +98,14 @@ class Workspace:
 
 # --- who is annotating --------------------------------------------------------------------------
 
-def test_the_workspace_asks_who_is_annotating_first(app):
+def test_the_workspace_needs_a_login_and_an_assignment(app):
     client = app.test_client()
     response = client.get("/annotate/")
-    assert response.status_code == 302 and response.headers["Location"].startswith("/who?next=/annotate/")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login?next=/annotate/")
     assert client.post("/annotate/x/spans", headers=HX).status_code == 401  # htmx is told where to go
-    page = client.get("/who")
-    assert "Who is annotating?" in page.get_data(as_text=True)
-    for bad in ("gold", "Suggestions", "two words", "", "a/b", "x" * 65):
-        refused = client.post("/who", data={"name": bad})
-        assert refused.status_code == 422, bad
-        assert 'role="alert"' in refused.get_data(as_text=True)
-    with client.session_transaction() as session:
-        assert "annotator" not in session
-    done = client.post("/who", data={"name": "ann.o-1_x", "next": "//evil.example/"})
-    assert done.status_code == 302 and done.headers["Location"] == "/annotate/"  # no open redirect
-    with client.session_transaction() as session:
-        assert session["annotator"] == "ann.o-1_x"
-    assert client.post("/who", data={"name": "bob", "next": "/documents/x"}).headers["Location"] == "/documents/x"
+    log_in(app, client, "carol")  # an annotator with nothing assigned
+    page = client.get("/annotate/")
+    assert page.status_code == 200 and "Nothing assigned to you yet" in page.get_data(as_text=True)
 
 
 # --- the page -----------------------------------------------------------------------------------
@@ -158,7 +149,7 @@ def test_span_after_emoji_is_stored_exactly_and_only_its_block_is_swapped(ws):
     assert 'id="ws-version" name="version" value="1" hx-swap-oob="true"' in html
     assert "Added ORG “Apple”" in html
     with ws.db.reading() as s:
-        event = s.exec(select(AuditEvent)).scalars().one()
+        event = s.exec(select(AuditEvent).where(AuditEvent.action != "assign")).scalars().one()
         assert (event.user, event.action, event.after["text"]) == ("alice", "add_span", "Apple")
 
 
@@ -264,9 +255,9 @@ def test_mark_done_and_progress(ws):
     html = response.get_data(as_text=True)
     assert 'id="ws-progress"' in html and "<b>1</b> of 2 done" in html
     with ws.db.reading() as s:
-        layer = s.exec(select(Layer)).scalars().one()
-        assert layer.status == "done"
-        event = s.exec(select(AuditEvent)).scalars().one()
+        statuses = dict(s.exec(select(Document.uid, Layer.status).join(Document)).all())
+        assert statuses == {"doc1": "done", "doc2": "todo"}  # both assigned, one done
+        event = s.exec(select(AuditEvent).where(AuditEvent.action != "assign")).scalars().one()
         assert (event.action, event.state, event.after) == ("set_status", None, {"status": "done"})
     assert ws.post("/status", status="done").status_code == 422
     assert ws.client.get("/annotate/").headers["Location"] == "/annotate/doc2"  # the next one not done

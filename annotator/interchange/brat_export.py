@@ -7,16 +7,20 @@ go back to the file of their annotation set, so an import followed by an export 
 same lines. Everything else gets new ids after the highest one in use: spans become T
 lines (split at line breaks, as brat itself does), relations R lines, and claims their
 MeasEval-style links (HAS_QUANTITY, HAS_PROPERTY, QUALIFIES relations, where the layer has
-no such relation already) with their modifiers as attributes of the QUANTITY span.
+no such relation already) with their modifiers as attributes of the QUANTITY span; a brat
+import reads them back as the same claims (brat.add_claims), so a modifier attribute the
+claim no longer has is not written back.
 A document with several annotation sets gets one file pair per set; annotations made in
 the tool join the first set's file. Files are named after the annotation set when that
 name is free in the folder, otherwise after the document id.
 """
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
 from pathlib import Path
+from typing import NamedTuple
 
 HAS_QUANTITY, HAS_PROPERTY, QUALIFIES = "HAS_QUANTITY", "HAS_PROPERTY", "QUALIFIES"
 _BREAK = r"\r\n\u2028\u2029\x0b\x0c\x1c\x1d\x1e\x85"  # what str.splitlines() breaks at
@@ -32,6 +36,7 @@ class BratWriter:
         self.root.mkdir()
         self.names: dict[Path, set[str]] = {}
         self.stats: Counter = Counter()
+        self.claim_words = ClaimWords(labels.quantity_label, frozenset(labels.modifiers))
 
     def add(self, record: dict, part: str | None) -> None:
         folder = self.root / part if part else self.root
@@ -39,11 +44,11 @@ class BratWriter:
             folder.mkdir(exist_ok=True)
             self.names[folder] = set()
         text = record["text"].encode("utf-8")
-        files = ann_files(record, self.stats)
+        files = ann_files(record, self.stats, self.claim_words)
         for set_name, lines in files:
-            name = self._name(folder, set_name, record["id"], len(files))
-            (folder / f"{name}.txt").write_bytes(text)
-            (folder / f"{name}.ann").write_bytes("".join(f"{line}\n" for line in lines).encode("utf-8"))
+            name = f"{folder}/{self._name(folder, set_name, record['id'], len(files))}"
+            write_new(f"{name}.txt", text)
+            write_new(f"{name}.ann", "".join(f"{line}\n" for line in lines).encode("utf-8"))
             self.stats["files"] += 1
         self.stats["documents"] += 1
 
@@ -67,45 +72,76 @@ class BratWriter:
                 "spans_without_text_left_out": self.stats["empty"]}
 
 
+def write_new(path: str, data: bytes) -> None:
+    """A new file in three system calls (open, write, close): Path.write_bytes makes six
+    (it also stats the file, asks whether it is a terminal and where it is), and an export
+    writes two files per document."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
+
+
+class ClaimWords(NamedTuple):
+    """What the export needs of the label configuration to write claims."""
+
+    quantity_label: str = "QUANTITY"
+    modifiers: frozenset = frozenset()
+
+
 def _entries(item: dict) -> list[dict]:
     return (item.get("meta") or {}).get("brat", [])
 
 
-def ann_files(record: dict, stats: Counter) -> list[tuple[str | None, list[str]]]:
+def ann_files(record: dict, stats: Counter, words: ClaimWords = ClaimWords()) -> list[tuple[str | None, list[str]]]:
     """(annotation set, .ann lines) for each file of one record."""
     sets = sorted({e["set"] for item in record["spans"] + record["relations"] for e in _entries(item) if "set" in e})
     sets = sets or [None]
     stats["sets"] += len(sets)
-    return [(s, _AnnFile(record, s, primary=s == sets[0], stats=stats).lines()) for s in sets]
+    return [(s, _AnnFile(record, s, s == sets[0], stats, words).lines()) for s in sets]
 
 
 class _AnnFile:
     """The lines of one .ann file: one annotation set of one record."""
 
-    def __init__(self, record: dict, set_name: str | None, primary: bool, stats: Counter):
+    def __init__(self, record: dict, set_name: str | None, primary: bool, stats: Counter, words: ClaimWords):
         self.record, self.set, self.primary, self.stats = record, set_name, primary, stats
         self.text = record["text"]
         self.spans = {s["id"]: s for s in record["spans"]}
         self.out: list[tuple[int, int, str]] = []
         self.tid: dict[str, str] = {}  # record span id -> T id in this file
-        self.next = Counter()
-        for item in record["spans"] + record["relations"]:
-            for e in self._mine(item):
-                self._reserve(e.get("id"))
-                for kind in ("attributes", "normalizations", "notes"):
-                    for extra in e.get(kind, []):
-                        self._reserve(extra["id"])
+        self.next: Counter | None = None  # highest id per kind, counted on first need
+        self.stale = self._stale_modifiers(words)
+
+    def _stale_modifiers(self, words: ClaimWords) -> dict[str, frozenset]:
+        """Per QUANTITY span, the modifier attributes not to write back: its claim no longer
+        has them (an import reads such an attribute as the claim's modifier)."""
+        kept: dict[str, set] = {}
+        for claim in self.record["claims"]:
+            kept.setdefault(claim["quantity"], set()).update(claim.get("modifiers") or [])
+        return {s["id"]: words.modifiers - kept.get(s["id"], set()) for s in self.record["spans"]
+                if s["label"] == words.quantity_label and _entries(s)}
 
     def _mine(self, item: dict) -> list[dict]:
         return [e for e in _entries(item) if e.get("set") == self.set]
 
+    def _new(self, kind: str) -> str:
+        if self.next is None:  # ids this set already uses, so a new one follows the highest
+            self.next = Counter()
+            for item in self.record["spans"] + self.record["relations"]:
+                for e in self._mine(item):
+                    self._reserve(e.get("id"))
+                    for extra in (*e.get("attributes", ()), *e.get("normalizations", ()), *e.get("notes", ())):
+                        self._reserve(extra["id"])
+        self.next[kind] += 1
+        return f"{kind}{self.next[kind]}"
+
     def _reserve(self, ident: str | None) -> None:
         if ident and ident[1:].isdigit():
             self.next[ident[0]] = max(self.next[ident[0]], int(ident[1:]))
-
-    def _new(self, kind: str) -> str:
-        self.next[kind] += 1
-        return f"{kind}{self.next[kind]}"
 
     def _emit(self, ident: str, body: str) -> None:
         number = int(ident[1:]) if ident[1:].isdigit() else 0
@@ -135,23 +171,33 @@ class _AnnFile:
             self._t_line(ident, [span for _, span, _ in parts], parts[0][2])
 
     def _t_line(self, ident: str | None, spans: list[dict], entry: dict) -> str | None:
+        first = spans[0]
+        start, end = first["start"], first["end"]
+        if len(spans) == 1 and "offsets" not in entry and not _LINE_BREAK.search(self.text, start, end):
+            ident = ident or self._new("T")  # the usual span: one stretch on one line
+            self._emit(ident, f"{first['label']} {start} {end}\t{self.text[start:end]}")
+            self.tid.setdefault(first["id"], ident)
+            self._extras(ident, entry, self.stale.get(first["id"], ()))
+            return ident
         pieces = [p for span in spans for p in self._pieces(span)]
         if not pieces:
             self.stats["empty"] += 1
             return None
         ident = ident or self._new("T")
-        offsets = ";".join(f"{s} {e}" for s, e in pieces)
         original = entry.get("offsets")
         if original and _bounds(original) == (spans[0]["start"], spans[-1]["end"]):
             offsets = original  # how the file had it (brat's own split of the selection)
-        elif len(pieces) > len(spans):
-            self.stats["split"] += 1
-        numbers = [int(x) for x in offsets.replace(";", " ").split(" ")]
-        text = " ".join(self.text[s:e] for s, e in zip(numbers[0::2], numbers[1::2]))
-        self._emit(ident, f"{spans[0]['label']} {offsets}\t{text}")
+            numbers = [int(x) for x in offsets.replace(";", " ").split(" ")]
+            pieces = list(zip(numbers[0::2], numbers[1::2]))
+        else:
+            offsets = ";".join(f"{s} {e}" for s, e in pieces)
+            self.stats["split"] += len(pieces) > len(spans)
+        text = self.text
+        written = text[pieces[0][0]:pieces[0][1]] if len(pieces) == 1 else " ".join(text[s:e] for s, e in pieces)
+        self._emit(ident, f"{spans[0]['label']} {offsets}\t{written}")
         for span in spans:
             self.tid.setdefault(span["id"], ident)
-        self._extras(ident, entry)
+        self._extras(ident, entry, self.stale.get(spans[0]["id"], ()))
         return ident
 
     def _pieces(self, span: dict) -> list[tuple[int, int]]:
@@ -161,13 +207,15 @@ class _AnnFile:
             return [(start, end)]
         return [m.span() for m in _BETWEEN_BREAKS.finditer(self.text, start, end)]
 
-    def _extras(self, target: str, entry: dict) -> None:
-        for a in entry.get("attributes", []):
+    def _extras(self, target: str, entry: dict, stale=()) -> None:
+        for a in entry.get("attributes", ()):
             value = a.get("value")
+            if value is None and a["name"] in stale:
+                continue
             self._emit(a["id"], f"{a['name']} {target}" + (f" {value}" if value not in (None, True) else ""))
-        for n in entry.get("normalizations", []):
+        for n in entry.get("normalizations", ()):
             self._emit(n["id"], f"{n['type']} {target} {n['ref']}\t{n['text']}")
-        for n in entry.get("notes", []):
+        for n in entry.get("notes", ()):
             self._emit(n["id"], f"{n['type']} {target}\t{n['text']}")
 
     def _t_of(self, span_id: str) -> str | None:
@@ -202,7 +250,8 @@ class _AnnFile:
         for claim in self.record["claims"]:
             q, entity, condition = claim["quantity"], claim["entity"], claim["condition"]
             prop = (claim.get("property") or {}).get("span")
-            links = [(prop, q, HAS_QUANTITY), (entity, prop, HAS_PROPERTY) if prop else (entity, q, HAS_QUANTITY),
+            direct = (entity, q, HAS_QUANTITY)  # an entity linked to the quantity itself needs no HAS_PROPERTY
+            links = [(prop, q, HAS_QUANTITY), (entity, prop, HAS_PROPERTY) if prop and direct not in have else direct,
                      (condition, q, QUALIFIES)]
             for head, child, label in links:
                 if head and child and (head, child, label) not in have and not self._qualifies_other(label, head, have):

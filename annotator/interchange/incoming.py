@@ -91,7 +91,7 @@ def fill_quantities(doc: LayerDoc, lang: str) -> None:
     """Value, unit and qualifier of the QUANTITY spans that came without them."""
     for span in doc.spans:
         if span.pop(PARSE, False):
-            span.update(parsed_quantity(doc.text[span["start"]:span["end"]], lang))
+            span.update(_parsed(doc.text[span["start"]:span["end"]], lang or "en"))  # (key, value) pairs
 
 
 def relation_problem(labels: LabelConfig, label: str, head: str, child: str) -> str | None:
@@ -117,7 +117,11 @@ def merge_meta(first: dict, second: dict) -> dict:
 
 
 def unique(doc: LayerDoc) -> LayerDoc:
-    """Spans keyed by (start, end, label), relations by (head, child, label); repeats merged."""
+    """Spans keyed by (start, end, label), relations by (head, child, label); repeats merged.
+
+    Works on the document's own dicts (readers make fresh ones): a corpus has ~20 of them
+    per document, and copying each was a good part of reading it.
+    """
     spans: dict[SpanKey, dict] = {}
     key_of: dict = {}
     for span in doc.spans:
@@ -126,7 +130,8 @@ def unique(doc: LayerDoc) -> LayerDoc:
         if key in spans:
             spans[key]["meta"] = merge_meta(spans[key]["meta"], span.get("meta") or {})
         else:
-            spans[key] = {**span, "key": key, "meta": dict(span.get("meta") or {})}
+            span["key"], span["meta"] = key, span.get("meta") or {}
+            spans[key] = span
     relations: dict[tuple, dict] = {}
     for rel in doc.relations:
         head, child = key_of[rel["head"]], key_of[rel["child"]]
@@ -134,12 +139,13 @@ def unique(doc: LayerDoc) -> LayerDoc:
         if rkey in relations:
             relations[rkey]["meta"] = merge_meta(relations[rkey]["meta"], rel.get("meta") or {})
         else:
-            relations[rkey] = {**rel, "head": head, "child": child, "meta": dict(rel.get("meta") or {})}
-    claims = [{**claim, **{ref: key_of[claim[ref]] if claim.get(ref) is not None else None for ref in CLAIM_REFS}}
-              for claim in doc.claims]
+            rel["head"], rel["child"], rel["meta"] = head, child, rel.get("meta") or {}
+            relations[rkey] = rel
+    for claim in doc.claims:
+        for ref in CLAIM_REFS:
+            claim[ref] = key_of[claim[ref]] if claim.get(ref) is not None else None
     doc.spans = sorted(spans.values(), key=lambda s: s["key"])
     doc.relations = list(relations.values())
-    doc.claims = claims
     return doc
 
 

@@ -4,8 +4,9 @@ Documents are matched by text (their content id) or created, pre-highlighted lik
 import when a pipeline is given. A document whose layer already holds annotations is
 left alone when the file says the same thing again, refused when it says something else,
 and replaced wholly with `replace` (the old annotations are kept in the audit event). Rows
-go in with Core multi-row INSERTs, a transaction per group of documents, so a refused
-document or file leaves nothing behind.
+go in as one driver-level executemany per table (bulk.py), ids drawn up front so nothing is
+read back, a transaction per group of documents, so a refused document or file leaves
+nothing behind.
 """
 from __future__ import annotations
 
@@ -20,12 +21,17 @@ from ..models import GOLD, AuditEvent, Claim, Document, Layer, Relation, Span, S
 from ..nlp.language import detect_language
 from ..reading import Problem
 from ..tokens import pack
+from .bulk import bound, insert_rows, json_text, new_ids
 from .existing import clear, occupied
 from .incoming import CLAIM_REFS, QUANTITY_FIELDS, LayerDoc, fill_quantities, fingerprint
 
 GROUP = 2000   # documents per transaction
 CHUNK = 500    # ids per IN (...) lookup
-SPAN_COLUMNS = (Span.id, Span.layer_id, Span.start, Span.end, Span.label)
+LAYER_COLUMNS = ("id", "document_id", "name", "kind", "user_id", "version", "status", "created_at", "updated_at")
+SPAN_COLUMNS = ("id", "layer_id", "start", "end", "label", "origin", "meta", *QUANTITY_FIELDS, "created_at")
+RELATION_COLUMNS = ("layer_id", "head_id", "child_id", "label", "meta", "created_at")
+CLAIM_COLUMNS = ("layer_id", *(f"{k}_id" for k in CLAIM_REFS), "property_text", "modifiers", "meta", "created_at")
+AUDIT_COLUMNS = ("at", "user", "action", "document_id", "layer_id", "target", "changes", "state", "before", "after")
 
 
 @dataclass
@@ -36,6 +42,7 @@ class Target:
     user: str
     fmt: str
     replace: bool = False
+    status: str | None = None  # what the layers written are marked (None: in_progress, or as they were)
 
     @property
     def kind(self) -> str:
@@ -146,7 +153,7 @@ def _store_group(conn, docs, fresh, target, labels, stored: Stored, problems: li
         select(Layer.id, Layer.document_id, Layer.version, Layer.status)
         .where(Layer.document_id.in_(list(doc_ids.values())), Layer.name == target.layer))}
     before = occupied(conn, [row.id for row in layers.values()], labels)
-    keep, replaced = [], {}
+    keep, replaced, marked = [], {}, []
     for doc in docs:
         layer = layers.get(doc_ids[doc.uid])
         old = before.get(layer.id) if layer else None
@@ -154,6 +161,8 @@ def _store_group(conn, docs, fresh, target, labels, stored: Stored, problems: li
             keep.append(doc)
         elif old["fingerprint"] == fingerprint(doc.spans, doc.relations, doc.claims):
             stored.unchanged += 1
+            if target.status and layer.status != target.status:
+                marked.append((layer.id, target.status))
         elif target.replace:
             keep.append(doc)
             replaced[layer.id] = old["record"]
@@ -163,30 +172,34 @@ def _store_group(conn, docs, fresh, target, labels, stored: Stored, problems: li
                                     f"{target.layer!r} ({len(n['spans'])} spans, {len(n['relations'])} relations, "
                                     f"{len(n['claims'])} claims) that differ from this file's; nothing stored for it "
                                     "(use --replace to replace them wholly)"))
-    if not keep:
-        return
-    clear(conn, list(replaced))
-    stored.replaced += len(replaced)
-    layer_ids = _layers_for(conn, keep, doc_ids, layers, target, now)
-    stored.layers += len(keep)
-    span_ids = _insert_spans(conn, keep, doc_ids, layer_ids, now)
-    rel_rows = [{"layer_id": layer_ids[doc.uid], "head_id": span_ids[(layer_ids[doc.uid], *r["head"])],
-                 "child_id": span_ids[(layer_ids[doc.uid], *r["child"])], "label": r["label"],
-                 "meta": r.get("meta") or {}, "created_at": now} for doc in keep for r in doc.relations]
-    claim_rows = [_claim_row(c, layer_ids[doc.uid], span_ids, now) for doc in keep for c in doc.claims]
-    for model, rows in ((Relation, rel_rows), (Claim, claim_rows)):
-        if rows:
-            conn.execute(insert(model.__table__), rows)
+    _bump(conn, marked, now)
+    if keep:
+        clear(conn, list(replaced))
+        stored.replaced += len(replaced)
+        _write(conn, keep, doc_ids, layers, replaced, target, now, stored)
+
+
+def _write(conn, docs, doc_ids, layers, replaced: dict, target: Target, now, stored: Stored) -> None:
+    """The documents' layers, spans, relations, claims and audit events."""
+    layer_ids = _layers_for(conn, docs, doc_ids, layers, target, now)
+    stamp = bound(conn, Span.__table__.c.created_at, now)  # one timestamp for every row, bound once
+    span_ids = _insert_spans(conn, docs, layer_ids, stamp)
+    rel_rows = [(layer_ids[doc.uid], span_ids[doc.uid, r["head"]], span_ids[doc.uid, r["child"]], r["label"],
+                 json_text(r.get("meta") or {}), stamp) for doc in docs for r in doc.relations]
+    claim_rows = [_claim_row(c, doc.uid, layer_ids[doc.uid], span_ids, stamp) for doc in docs for c in doc.claims]
+    insert_rows(conn, Relation.__table__, RELATION_COLUMNS, rel_rows)
+    insert_rows(conn, Claim.__table__, CLAIM_COLUMNS, claim_rows)
+    status = {"status": target.status} if target.status else {}
+    insert_rows(conn, AuditEvent.__table__, AUDIT_COLUMNS, [(
+        stamp, target.user, "import_layer", doc_ids[doc.uid], layer_ids[doc.uid], f"layer:{target.layer}", "null",
+        None, json_text(replaced.get(layer_ids[doc.uid])),
+        json_text({"format": target.fmt, "sources": doc.sources[:20], **doc.counts(),
+                   "replaced": layer_ids[doc.uid] in replaced, **status}),
+    ) for doc in docs])
+    stored.layers += len(docs)
     stored.spans += len(span_ids)
     stored.relations += len(rel_rows)
     stored.claims += len(claim_rows)
-    conn.execute(insert(AuditEvent.__table__), [{
-        "at": now, "user": target.user, "action": "import_layer", "document_id": doc_ids[doc.uid],
-        "layer_id": layer_ids[doc.uid], "target": f"layer:{target.layer}", "changes": None, "state": None,
-        "before": replaced.get(layer_ids[doc.uid]),
-        "after": {"format": target.fmt, "sources": doc.sources[:20], **doc.counts(),
-                  "replaced": layer_ids[doc.uid] in replaced},
-    } for doc in keep])
 
 
 def _insert_documents(conn, rows: list[dict], doc_ids: dict[str, int], now) -> tuple[int, int]:
@@ -207,61 +220,53 @@ def _insert_documents(conn, rows: list[dict], doc_ids: dict[str, int], now) -> t
 def _layers_for(conn, docs, doc_ids, layers, target: Target, now) -> dict[str, int]:
     """Layer id per document uid: existing layers get a new version, missing ones are created."""
     out: dict[str, int] = {}
-    new_rows = []
     user_id = conn.execute(select(User.id).where(User.name == target.layer)).scalar() \
         if target.kind == "annotator" else None
-    bumps = []
+    new, bumps = [], []
     for doc in docs:
         layer = layers.get(doc_ids[doc.uid])
         if layer is None:
-            new_rows.append({"document_id": doc_ids[doc.uid], "name": target.layer, "kind": target.kind,
-                             "user_id": user_id, "version": 1, "status": "in_progress",
-                             "created_at": now, "updated_at": now})
+            new.append(doc)
         else:
             out[doc.uid] = layer.id
-            bumps.append({"layer_pk": layer.id, "new_status": "in_progress" if layer.status == "todo" else layer.status})
+            bumps.append((layer.id, target.status or ("in_progress" if layer.status == "todo" else layer.status)))
+    _bump(conn, bumps, now)
     table = Layer.__table__
-    if bumps:  # a page open on one of these layers must see its next save refused as stale
-        conn.execute(update(table).where(table.c.id == bindparam("layer_pk"))
-                     .values(version=table.c.version + 1, updated_at=now, status=bindparam("new_status")), bumps)
-    if new_rows:
-        by_doc = dict(conn.execute(insert(table).returning(table.c.document_id, table.c.id), new_rows).all())
-        uid_of = {doc_ids[d.uid]: d.uid for d in docs}
-        out.update((uid_of[doc_id], layer_id) for doc_id, layer_id in by_doc.items())
+    ids, stamp, status = new_ids(conn, table, len(new)), bound(conn, table.c.created_at, now), target.status
+    insert_rows(conn, table, LAYER_COLUMNS, [
+        (layer_id, doc_ids[doc.uid], target.layer, target.kind, user_id, 1, status or "in_progress", stamp, stamp)
+        for layer_id, doc in zip(ids, new)])
+    out.update((doc.uid, layer_id) for layer_id, doc in zip(ids, new))
     return out
 
 
-def _insert_spans(conn, docs, doc_ids, layer_ids, now) -> dict[tuple, int]:
-    """Span rows; their ids keyed by (layer id, start, end, label), unique in a layer.
+def _bump(conn, layers: list[tuple[int, str]], now) -> None:
+    """New version and status of existing layers: a page open on one of them must see its
+    next save refused as stale."""
+    if not layers:
+        return
+    table = Layer.__table__
+    conn.execute(update(table).where(table.c.id == bindparam("layer_pk"))
+                 .values(version=table.c.version + 1, updated_at=now, status=bindparam("new_status")),
+                 [{"layer_pk": layer_id, "new_status": status} for layer_id, status in layers])
 
-    A plain executemany and the ids read back by layer: on SQLite, INSERT ... RETURNING
-    over ~100,000 rows cost twice as much as the insert and the lookup together.
-    """
-    plain, valued = [], []  # one executemany each: a row binds only the columns it fills
+
+def _insert_spans(conn, docs, layer_ids, stamp) -> dict[tuple, int]:
+    """Span rows, ids drawn up front; {(document uid, span key): id} for relations and claims."""
+    ids = iter(new_ids(conn, Span.__table__, sum(len(doc.spans) for doc in docs)))
+    found, rows = {}, []
     for doc in docs:
-        layer_id = layer_ids[doc.uid]
+        layer_id, uid = layer_ids[doc.uid], doc.uid
         for s in doc.spans:
-            row = {"layer_id": layer_id, "start": s["start"], "end": s["end"], "label": s["label"], "origin": "import",
-                   "meta": s.get("meta") or {}, "created_at": now}
-            if any(s.get(k) is not None for k in QUANTITY_FIELDS):
-                valued.append({**row, **{k: s.get(k) for k in QUANTITY_FIELDS}})
-            else:
-                plain.append(row)
-    for rows in (plain, valued):
-        if rows:
-            conn.execute(insert(Span.__table__), rows)
-    rows = plain + valued
-    if not rows:
-        return {}
-    ids, layers = {}, sorted({row["layer_id"] for row in rows})
-    for i in range(0, len(layers), CHUNK):
-        found = conn.execute(select(*SPAN_COLUMNS).where(Span.layer_id.in_(layers[i:i + CHUNK])))
-        ids.update(((layer_id, start, end, label), span_id) for span_id, layer_id, start, end, label in found)
-    return ids
+            span_id = found[uid, s["key"]] = next(ids)
+            rows.append((span_id, layer_id, s["start"], s["end"], s["label"], "import", json_text(s.get("meta") or {}),
+                         s.get("value"), s.get("value_max"), s.get("tolerance"), s.get("unit"), s.get("qualifier"),
+                         stamp))
+    insert_rows(conn, Span.__table__, SPAN_COLUMNS, rows)
+    return found
 
 
-def _claim_row(claim: dict, layer_id: int, span_ids: dict, now) -> dict:
-    ref = lambda key: span_ids[(layer_id, *claim[key])] if claim.get(key) else None  # noqa: E731
-    return {"layer_id": layer_id, **{f"{k}_id": ref(k) for k in CLAIM_REFS},
-            "property_text": claim.get("property_text"), "modifiers": sorted(set(claim.get("modifiers") or [])),
-            "meta": claim.get("meta") or {}, "created_at": now}
+def _claim_row(claim: dict, uid: str, layer_id: int, span_ids: dict, stamp) -> tuple:
+    refs = [span_ids[uid, claim[key]] if claim.get(key) else None for key in CLAIM_REFS]
+    return (layer_id, *refs, claim.get("property_text"), json_text(sorted(set(claim.get("modifiers") or []))),
+            json_text(claim.get("meta") or {}), stamp)

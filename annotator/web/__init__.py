@@ -5,10 +5,13 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import documents, errors, filters, reports, workspace
+    from . import assignments, auth, curation, documents, errors, filters, reports, workspace
 
+    auth.init_app(app)  # first: its login check runs before every other view
     filters.init_app(app)
     app.register_blueprint(documents.bp)
     app.register_blueprint(errors.bp)
     app.register_blueprint(reports.bp)
-    workspace.init_app(app)  # the workspace and its "Who is annotating?" page
+    app.register_blueprint(assignments.bp)
+    app.register_blueprint(curation.bp)
+    workspace.init_app(app)  # the annotator's own layer at /annotate/, the gold layer at /gold/

@@ -1,9 +1,6 @@
 """Login, logout, the one-time setup of the first admin, and the rule that every page
-needs a login (Flask-Login sessions, Flask-WTF CSRF on every state-changing request).
-
-Not registered by create_app yet: the teams issue switches it on together with roles in
-every view, the CSRF header in the workspace's save queue and tests that log in.
-"""
+needs a login (Flask-Login sessions, Flask-WTF CSRF on every state-changing request; htmx
+requests carry the token in the X-CSRFToken header that base.html sets on <body>)."""
 from __future__ import annotations
 
 import hashlib
@@ -52,16 +49,17 @@ class SecureWhenHttps(SecureCookieSessionInterface):
 
 
 def init_app(app) -> None:
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
-    app.config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
+    # Flask ships these keys set to None, so setdefault would keep None: fill the gaps
+    for key, value in (("SESSION_COOKIE_HTTPONLY", True), ("SESSION_COOKIE_SAMESITE", "Lax"),
+                       ("REMEMBER_COOKIE_HTTPONLY", True), ("REMEMBER_COOKIE_SAMESITE", "Lax")):
+        if app.config.get(key) is None:
+            app.config[key] = value
     app.session_interface = SecureWhenHttps()
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"
+    app.before_request(require_login)  # first, so an anonymous request gets 401, not a CSRF error
     csrf.init_app(app)
-    app.before_request(require_login)
     app.register_blueprint(bp)
 
 
@@ -94,6 +92,9 @@ def roles_required(*roles: str):
             return view(*args, **kwargs)
         return wrapped
     return decorate
+
+
+curator_required = roles_required("curator", "admin")
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -9,8 +9,10 @@ from sqlalchemy.orm import defer
 
 from .. import htmx
 from ..db import get_db
-from ..models import Document, Suggestion
+from ..models import SUGGESTIONS, Document, Suggestion
+from ..records import get_record
 from ..services import labels_of
+from .identity import assigned_ids, current_annotator, is_curator, require_open
 from .listing import document_page, languages, neighbours
 from .rendering import SPAN_FIELDS, pieces, suggestion_spans, text_html
 
@@ -24,18 +26,25 @@ def wants_fragment() -> bool:
     return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
 
 
+def _visible():
+    """The documents this user may see: all for curators, an annotator's assigned ones
+    (annotators work blind), as a subquery of ids or None for all."""
+    return None if is_curator() else assigned_ids(current_annotator())
+
+
 @bp.get("/")
 def index():
     page = request.args.get("page", default=1, type=int) or 1
     lang = request.args.get("lang", "").strip() or None
     session = get_db().request_session()
-    listing = document_page(session, page, current_app.config["PAGE_SIZE"], lang)
+    within = _visible()
+    listing = document_page(session, page, current_app.config["PAGE_SIZE"], lang, within)
     context = dict(listing=listing, labels=labels_of(current_app))
     if wants_fragment():
         response = current_app.make_response(render_template("documents/_rows.html", **context))
     else:
         response = current_app.make_response(
-            render_template("documents/list.html", languages=languages(session), **context))
+            render_template("documents/list.html", languages=languages(session, within), **context))
     # The same URL answers with a fragment or a page: caches must keep them apart.
     response.vary.add("HX-Request")
     return response
@@ -47,6 +56,7 @@ def view(uid: str):
     doc = session.exec(select(Document).options(defer(Document.tokens)).where(Document.uid == uid)).scalars().first()
     if doc is None:
         abort(404, description=f"There is no document with the id “{uid}” in this project.")
+    require_open(session, doc.id)
     labels = labels_of(current_app)
     rows = session.exec(select(*SPAN_COLUMNS).where(Suggestion.document_id == doc.id)).all()
     spans = suggestion_spans(doc.text, rows, labels.quantity_label)
@@ -56,4 +66,22 @@ def view(uid: str):
     return render_template(
         "documents/view.html", doc=doc, labels=labels, text_html=marked, quantities=quantities,
         legend=Counter(s["label"] for s in spans), origins=Counter(s["origin"] for s in spans),
-        neighbours=neighbours(session, doc.id))
+        neighbours=neighbours(session, doc.id, _visible()))
+
+
+@bp.get("/documents/<uid>/layers/<name>.json")
+def layer_json(uid: str, name: str):
+    """One layer of one document as an export record (the shape of `annotator show --json`).
+    Annotators get their own layer and the suggestions of documents assigned to them only."""
+    session = get_db().request_session()
+    doc_id = session.exec(select(Document.id).where(Document.uid == uid)).scalar()
+    if doc_id is None:
+        abort(404, description=f"There is no document with the id “{uid}” in this project.")
+    require_open(session, doc_id)
+    if not is_curator() and name not in (current_annotator(), SUGGESTIONS):
+        abort(403, description="Annotators see only their own layer.")
+    try:
+        record = get_record(session, uid, name, labels_of(current_app).quantity_label)
+    except LookupError as exc:
+        abort(404, description=str(exc.args[0]))
+    return record

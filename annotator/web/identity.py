@@ -1,55 +1,54 @@
-"""Who is annotating: a name kept in the Flask session until accounts arrive.
+"""Who is asking: the logged-in user (Flask-Login) and what their role lets them see.
 
-Everything else asks current_annotator() only, so the accounts issue replaces this module's
-insides (Flask-Login's current_user) without touching the workspace.
+Layer names are user names, so the workspace asks only current_annotator() for the layer it
+writes to, and may_open() for whether a document is theirs to see (annotators work blind on
+their assigned documents; curators and admins see every document and layer).
 """
 from __future__ import annotations
 
-import re
-from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import abort, request
+from flask_login import current_user
+from sqlalchemy import select
+from sqlmodel import Session
 
-from .. import htmx
-from ..models import RESERVED_LAYER_NAMES
+from ..models import Layer
 
-bp = Blueprint("identity", __name__)
-NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
-SESSION_KEY = "annotator"
+CURATOR_ROLES = ("curator", "admin")
+GOLD = "gold"  # the gold layer's name, and the name of the workspace registered at /gold/
 
 
 def current_annotator() -> str | None:
-    """The annotator's name (also their layer's name), or None when nobody said who they are."""
-    name = session.get(SESSION_KEY)
-    return name if isinstance(name, str) and check_name(name) is None else None
+    """The logged-in user's name (also their layer's name), or None."""
+    return current_user.name if current_user.is_authenticated else None
 
 
-def check_name(name: str) -> str | None:
-    """Why `name` cannot be an annotator's name, or None if it can."""
-    if not name:
-        return "Type a name."
-    if not NAME.fullmatch(name):
-        return "Use 1 to 64 letters, digits, dots, underscores or hyphens (no spaces)."
-    if name.lower() in RESERVED_LAYER_NAMES:
-        return f"“{name}” is reserved for the {name.lower()} layer; choose your own name."
-    return None
+def layer_name() -> str | None:
+    """The layer a workspace request works on: gold under /gold/, else the user's own."""
+    return GOLD if request.blueprint == GOLD else current_annotator()
 
 
-def annotator_required(view):
-    """Send a visitor without a name to the "Who is annotating?" page and back afterwards.
+def is_curator() -> bool:
+    return current_user.is_authenticated and current_user.role in CURATOR_ROLES
 
-    An htmx request cannot follow a redirect into a full page, so it is told to navigate.
-    """
-    @wraps(view)
-    def wrapped(*args, **kwargs):
-        if current_annotator() is None:
-            target = url_for("identity.who", next=request.full_path.rstrip("?") if request.method == "GET" else request.referrer)
-            if htmx:
-                return "", 401, {"HX-Redirect": target}
-            return redirect(target)
-        return view(*args, **kwargs)
-    return wrapped
+
+def assigned_ids(name: str):
+    """A subquery of the document ids assigned to annotator `name`."""
+    return select(Layer.document_id).where(Layer.name == name, Layer.assigned_at.is_not(None))
+
+
+def may_open(session: Session, doc_id: int) -> bool:
+    """Curators open every document; an annotator only those assigned to them."""
+    if is_curator():
+        return True
+    query = assigned_ids(current_annotator()).where(Layer.document_id == doc_id).limit(1)
+    return session.exec(query).first() is not None
+
+
+def require_open(session: Session, doc_id: int) -> None:
+    if not may_open(session, doc_id):
+        abort(403, description="This document is not assigned to you.")
 
 
 def safe_next(value: str | None) -> str | None:
@@ -60,29 +59,3 @@ def safe_next(value: str | None) -> str | None:
     if parts.scheme or parts.netloc or not value.startswith("/") or value.startswith("//"):
         return None
     return value
-
-
-@bp.route("/who", methods=["GET", "POST"])
-def who():
-    back = safe_next(request.values.get("next"))
-    error, name = None, current_annotator() or ""
-    if request.method == "POST":
-        name = request.form.get("name", "").strip()
-        error = check_name(name)
-        if error is None:
-            session[SESSION_KEY] = name
-            session.permanent = True
-            return redirect(back or url_for("workspace.start"))
-    return render_template("workspace/who.html", name=name, error=error, back=back,
-                           current=current_annotator()), 422 if error else 200
-
-
-@bp.post("/who/forget")
-def forget():
-    session.pop(SESSION_KEY, None)
-    return redirect(url_for("identity.who"))
-
-
-@bp.app_context_processor
-def inject_annotator():
-    return {"annotator_name": current_annotator()}

@@ -32,8 +32,10 @@ class DocumentPage:
         return (self.page - 1) * self.size + 1
 
 
-def document_page(session: Session, page: int, size: int, lang: str | None = None) -> DocumentPage:
-    where = [Document.lang == lang] if lang else []
+def document_page(session: Session, page: int, size: int, lang: str | None = None, within=None) -> DocumentPage:
+    """One page of the list; `within`, a subquery of document ids, narrows it (an
+    annotator sees only their assigned documents)."""
+    where = ([Document.lang == lang] if lang else []) + ([Document.id.in_(within)] if within is not None else [])
     total = session.exec(select(func.count()).select_from(Document).where(*where)).scalar_one()
     pages = max(1, -(-total // size))
     page = min(max(page, 1), pages)
@@ -63,14 +65,18 @@ def label_counts(session: Session, doc_ids: list[int]) -> dict[int, dict[str, in
     return counts
 
 
-def languages(session: Session) -> list[tuple[str, int]]:
+def languages(session: Session, within=None) -> list[tuple[str, int]]:
     """(language, documents) for the filter, from the language index alone."""
-    query = select(Document.lang, func.count()).group_by(Document.lang).order_by(Document.lang)
+    where = [Document.id.in_(within)] if within is not None else []
+    query = select(Document.lang, func.count()).where(*where).group_by(Document.lang).order_by(Document.lang)
     return [(lang, n) for lang, n in session.exec(query).all()]
 
 
-def neighbours(session: Session, doc_id: int) -> dict[str, tuple[str, str] | None]:
-    """(uid, title) of the documents before and after `doc_id` in list order."""
-    before = select(Document.uid, Document.title).where(Document.id < doc_id).order_by(Document.id.desc()).limit(1)
-    after = select(Document.uid, Document.title).where(Document.id > doc_id).order_by(Document.id).limit(1)
+def neighbours(session: Session, doc_id: int, within=None) -> dict[str, tuple[str, str] | None]:
+    """(uid, title) of the documents before and after `doc_id` in list order, among the
+    ids of the subquery `within` when given (an annotator's assigned documents)."""
+    where = [Document.id.in_(within)] if within is not None else []
+    before = (select(Document.uid, Document.title).where(Document.id < doc_id, *where)
+              .order_by(Document.id.desc()).limit(1))
+    after = select(Document.uid, Document.title).where(Document.id > doc_id, *where).order_by(Document.id).limit(1)
     return {"prev": session.exec(before).first(), "next": session.exec(after).first()}

@@ -6,6 +6,7 @@ from flask import Blueprint, render_template, request, url_for
 from ..agreement import agreement_report
 from ..agreement_output import _fmt
 from ..db import get_db
+from .auth import curator_required
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -15,6 +16,7 @@ def _list(value: str | None) -> list[str] | None:
 
 
 @bp.get("/agreement")
+@curator_required
 def agreement():
     annotators, labels = _list(request.args.get("annotators")), _list(request.args.get("labels"))
     with get_db().reading() as session:
@@ -23,5 +25,5 @@ def agreement():
         except ValueError as exc:
             report, error = None, str(exc)
     return render_template("reports/agreement.html", report=report, error=error, fmt=_fmt,
-                           link=lambda uid: url_for("documents.view", uid=uid),
+                           link=lambda uid: url_for("curation.document", uid=uid),
                            annotators=request.args.get("annotators", ""), labels=request.args.get("labels", ""))

@@ -19,8 +19,7 @@ from ..models import Document, Layer, Suggestion
 from ..services import labels_of
 from ..status import progress, set_status
 from ..suggestions import decide
-from . import identity
-from .identity import annotator_required, current_annotator
+from .identity import GOLD, assigned_ids, current_annotator, is_curator, layer_name, require_open
 from .listing import neighbours
 from .workspace_forms import claim_fields, claim_form_data, ids_field, relation_choice, whole
 from .workspace_views import claims, counters, excerpt, load_items, relations, render_blocks, span_groups, text_blocks
@@ -30,49 +29,61 @@ bp = Blueprint("workspace", __name__, url_prefix="/annotate")
 
 
 def init_app(app: Flask) -> None:
-    app.register_blueprint(identity.bp)
+    """The same views twice: /annotate/ edits the user's own layer, /gold/ (curators) the
+    gold layer. Templates and scripts name routes relatively (".page"), so each copy links
+    to itself."""
     app.register_blueprint(bp)
+    app.register_blueprint(bp, name=GOLD, url_prefix="/gold")
+
+
+@bp.before_request
+def only_curators_edit_gold():
+    if request.blueprint == GOLD and not is_curator():
+        abort(403, description="Only curators and admins edit the gold layer.")
 
 
 # --- pages --------------------------------------------------------------------------------------
 
 @bp.get("/")
-@annotator_required
 def start():
-    """The first assignment not yet done (in queue order), or without assignments the
-    first document this annotator has not marked done."""
+    """The first assignment not yet done (in queue order). Curators without assignments
+    (and the gold layer) go to the first document not yet done; an annotator with nothing
+    assigned is told so, since annotators see only their own documents."""
     session = get_db().request_session()
-    name = current_annotator()
+    name = layer_name()
     queued = [doc.uid for layer, doc in queue(session, name) if layer.status not in ("done", "skipped")]
     uid = queued[0] if queued else None
+    if uid is None and not is_curator():
+        return render_template("workspace/nothing.html", assigned=bool(queue(session, name)))
     if uid is None:
         done = select(Layer.document_id).where(Layer.name == name, Layer.status == "done")
         uid = session.exec(select(Document.uid).where(Document.id.not_in(done)).order_by(Document.id).limit(1)).scalar()
         uid = uid or session.exec(select(Document.uid).order_by(Document.id).limit(1)).scalar()
     if uid is None:
         return redirect(url_for("documents.index"))
-    return redirect(url_for("workspace.page", uid=uid))
+    return redirect(url_for(".page", uid=uid))
 
 
 @bp.get("/<uid>")
-@annotator_required
 def page(uid: str):
     session = get_db().request_session()
     doc = session.exec(select(Document).options(defer(Document.tokens)).where(Document.uid == uid)).scalars().first()
     if doc is None:
         abort(404, description=f"There is no document with the id “{uid}” in this project.")
-    name, labels = current_annotator(), labels_of(current_app)
+    require_open(session, doc.id)
+    name, labels = layer_name(), labels_of(current_app)
     layer = current_layer(session, doc, name)
     bounds = text_blocks(doc.text)
     items = load_items(session, doc, layer)
     classes = current_app.extensions["annotator.label_classes"]
     done, total = progress(session, name)
+    within = None if is_curator() else assigned_ids(name)
     return render_template(
-        "workspace/page.html", doc=doc, labels=labels, layer=layer, name=name, oob=False,
+        "workspace/page.html", doc=doc, labels=labels, layer=layer, name=name, oob=False, gold=name == GOLD,
         blocks=render_blocks(doc.text, bounds, items, classes), groups=span_groups(doc, bounds, items),
         counts=counters(session, doc, layer), relations=relations(session, doc, layer),
-        claims=claims(session, doc, layer), done=done, total=total, neighbours=neighbours(session, doc.id),
-        status=layer.status if layer else "todo", urls=_urls(uid))
+        claims=claims(session, doc, layer), done=done, total=total,
+        neighbours=neighbours(session, doc.id, within), status=layer.status if layer else "todo", urls=_urls(uid))
 
 
 ID = 987654321  # stands for a row id in the URL templates the page's scripts fill in
@@ -80,24 +91,23 @@ ID = 987654321  # stands for a row id in the URL templates the page's scripts fi
 
 def _urls(uid: str) -> dict[str, str]:
     """The write and form URLs the scripts need, from url_for (never written out by hand)."""
-    return {"spans": url_for("workspace.span_add", uid=uid),
-            "span": url_for("workspace.span_update", uid=uid, span_id=ID),
-            "nudge": url_for("workspace.span_nudge", uid=uid, span_id=ID),
-            "delete": url_for("workspace.span_delete", uid=uid, span_id=ID),
-            "decide": url_for("workspace.suggestions_decide", uid=uid),
-            "relationForm": url_for("workspace.relation_form", uid=uid),
-            "claimForm": url_for("workspace.claim_form", uid=uid),
-            "undo": url_for("workspace.undo_step", uid=uid), "redo": url_for("workspace.redo_step", uid=uid),
+    return {"spans": url_for(".span_add", uid=uid),
+            "span": url_for(".span_update", uid=uid, span_id=ID),
+            "nudge": url_for(".span_nudge", uid=uid, span_id=ID),
+            "delete": url_for(".span_delete", uid=uid, span_id=ID),
+            "decide": url_for(".suggestions_decide", uid=uid),
+            "relationForm": url_for(".relation_form", uid=uid),
+            "claimForm": url_for(".claim_form", uid=uid),
+            "undo": url_for(".undo_step", uid=uid), "redo": url_for(".redo_step", uid=uid),
             "id": str(ID)}
 
 
 @bp.get("/<uid>/relation-form")
-@annotator_required
 def relation_form(uid: str):
     session = get_db().request_session()
     try:
         doc = document(session, uid)
-        choice = relation_choice(session, labels_of(current_app), current_layer(session, doc, current_annotator()),
+        choice = relation_choice(session, labels_of(current_app), current_layer(session, doc, layer_name()),
                                  request.args.get("head"), request.args.get("child"))
     except AnnotationError as exc:
         return refused(exc)
@@ -105,12 +115,11 @@ def relation_form(uid: str):
 
 
 @bp.get("/<uid>/claim-form")
-@annotator_required
 def claim_form(uid: str):
     session = get_db().request_session()
     try:
         doc = document(session, uid)
-        data = claim_form_data(session, labels_of(current_app), doc, current_layer(session, doc, current_annotator()),
+        data = claim_form_data(session, labels_of(current_app), doc, current_layer(session, doc, layer_name()),
                                quantity_id=request.args.get("quantity"), claim_id=request.args.get("claim"))
     except AnnotationError as exc:
         return refused(exc)
@@ -120,51 +129,46 @@ def claim_form(uid: str):
 # --- writes -------------------------------------------------------------------------------------
 
 @bp.post("/<uid>/spans")
-@annotator_required
 def span_add(uid: str):
     def run(s, labels, doc, name, seen):
         f = request.form
-        out = add_span(s, labels, doc, name, name, seen, whole(f.get("start")), whole(f.get("end")), f.get("label"))
+        out = add_span(s, labels, doc, name, current_annotator(), seen, whole(f.get("start")), whole(f.get("end")), f.get("label"))
         return Done(f"Added {quote(s, doc, out.ids[0])}", focus=f"s{out.ids[0]}")
     return write(uid, run)
 
 
 @bp.post("/<uid>/spans/<int:span_id>")
-@annotator_required
 def span_update(uid: str, span_id: int):
     def run(s, labels, doc, name, seen):
         f = request.form
         start, end = (whole(f[k]) if f.get(k) else None for k in ("start", "end"))
-        update_span(s, labels, doc, name, name, seen, span_id, label=f.get("label") or None, start=start, end=end)
+        update_span(s, labels, doc, name, current_annotator(), seen, span_id, label=f.get("label") or None, start=start, end=end)
         return Done(f"Changed to {quote(s, doc, span_id)}", focus=f"s{span_id}")
     return write(uid, run)
 
 
 @bp.post("/<uid>/spans/<int:span_id>/nudge")
-@annotator_required
 def span_nudge(uid: str, span_id: int):
     """Move one edge of a span by one token: start -1 grows it leftwards, end +1 rightwards."""
     def run(s, labels, doc, name, seen):
         span = span_in_layer(s, current_layer(s, doc, name), span_id)
         start, end = nudged(document_tokens(s, doc), span.start, span.end, request.form.get("edge"),
                              whole(request.form.get("step")))
-        update_span(s, labels, doc, name, name, seen, span_id, start=start, end=end)
+        update_span(s, labels, doc, name, current_annotator(), seen, span_id, start=start, end=end)
         return Done(f"Now {quote(s, doc, span_id)}", focus=f"s{span_id}")
     return write(uid, run)
 
 
 @bp.post("/<uid>/spans/<int:span_id>/delete")
-@annotator_required
 def span_delete(uid: str, span_id: int):
     def run(s, labels, doc, name, seen):
         what = quote(s, doc, span_id)
-        delete_span(s, doc, name, name, seen, span_id)
+        delete_span(s, doc, name, current_annotator(), seen, span_id)
         return Done(f"Deleted {what}")
     return write(uid, run)
 
 
 @bp.post("/<uid>/decide")
-@annotator_required
 def suggestions_decide(uid: str):
     """Accept or reject suggestions: `ids`, or every pending one (`scope=all`, optionally of `label`).
     `as_label` accepts one suggestion under another label (the span is right, the label wrong)."""
@@ -173,12 +177,12 @@ def suggestions_decide(uid: str):
         decision, ids, as_label = f.get("decision"), ids_field(f, "ids"), f.get("as_label") or None
         if not ids and f.get("scope") != "all":
             raise AnnotationError("name the suggestion to accept or reject (or ask for all of them)")
-        out = decide(s, labels, doc, name, name, seen, decision, ids=ids or None,
+        out = decide(s, labels, doc, name, current_annotator(), seen, decision, ids=ids or None,
                      label=None if ids else (f.get("label") or None))
         if len(ids) == 1:
             sugg = s.get(Suggestion, ids[0])
             if as_label and as_label != sugg.label and decision == "accepted" and out.ids:
-                update_span(s, labels, doc, name, name, out.layer.version, out.ids[0], label=as_label)
+                update_span(s, labels, doc, name, current_annotator(), out.layer.version, out.ids[0], label=as_label)
             verb = "Accepted" if decision == "accepted" else "Rejected"
             return Done(f"{verb} {as_label or sugg.label} “{excerpt(doc.text[sugg.start:sugg.end], 50)}”")
         n = int(out.message.split()[0])  # decide() says "<n> suggestion(s) <decision>"
@@ -188,30 +192,27 @@ def suggestions_decide(uid: str):
 
 
 @bp.post("/<uid>/relations")
-@annotator_required
 def relation_add(uid: str):
     def run(s, labels, doc, name, seen):
         f = request.form
-        add_relation(s, labels, doc, name, name, seen, whole(f.get("head")), whole(f.get("child")), f.get("label"))
+        add_relation(s, labels, doc, name, current_annotator(), seen, whole(f.get("head")), whole(f.get("child")), f.get("label"))
         return Done(f"Added relation {f.get('label')}", close_form=True)
     return write(uid, run)
 
 
 @bp.post("/<uid>/relations/<int:relation_id>/delete")
-@annotator_required
 def relation_delete(uid: str, relation_id: int):
     def run(s, labels, doc, name, seen):
-        delete_relation(s, doc, name, name, seen, relation_id)
+        delete_relation(s, doc, name, current_annotator(), seen, relation_id)
         return Done("Deleted the relation")
     return write(uid, run)
 
 
 @bp.post("/<uid>/claims")
 @bp.post("/<uid>/claims/<int:claim_id>")
-@annotator_required
 def claim_save(uid: str, claim_id: int | None = None):
     def run(s, labels, doc, name, seen):
-        out = save_claim(s, labels, doc, name, name, seen, claim_fields(request.form), claim_id=claim_id)
+        out = save_claim(s, labels, doc, name, current_annotator(), seen, claim_fields(request.form), claim_id=claim_id)
         text = "Saved the claim" if claim_id else "Added the claim"
         return Done(f"{text}; {out.message}" if out.message else text, kind="warn" if out.message else "ok",
                     close_form=True)
@@ -219,29 +220,26 @@ def claim_save(uid: str, claim_id: int | None = None):
 
 
 @bp.post("/<uid>/claims/<int:claim_id>/delete")
-@annotator_required
 def claim_delete(uid: str, claim_id: int):
     def run(s, labels, doc, name, seen):
-        delete_claim(s, doc, name, name, seen, claim_id)
+        delete_claim(s, doc, name, current_annotator(), seen, claim_id)
         return Done("Deleted the claim", close_form=True)
     return write(uid, run)
 
 
 @bp.post("/<uid>/undo")
-@annotator_required
 def undo_step(uid: str):
     return write(uid, _history_step(undo, "Undid"))
 
 
 @bp.post("/<uid>/redo")
-@annotator_required
 def redo_step(uid: str):
     return write(uid, _history_step(redo, "Redid"))
 
 
 def _history_step(step, verb: str):
     def run(s, labels, doc, name, seen):
-        event = step(s, doc, name, name, seen)
+        event = step(s, doc, name, current_annotator(), seen)
         about = (event.after or event.before or {}).get("text")
         detail = f" “{excerpt(about, 40)}”" if about else ""
         return Done(f"{verb} {event.action.replace('_', ' ')}{detail}", changes=event.changes or [])
@@ -249,9 +247,8 @@ def _history_step(step, verb: str):
 
 
 @bp.post("/<uid>/status")
-@annotator_required
 def status_set(uid: str):
     def run(s, labels, doc, name, seen):
-        layer = set_status(s, doc, name, name, seen, request.form.get("status", ""))
+        layer = set_status(s, doc, name, current_annotator(), seen, request.form.get("status", ""))
         return Done("Marked done" if layer.status == "done" else "Reopened", status=True, changes=[])
     return write(uid, run)

@@ -19,11 +19,11 @@ from sqlmodel import Session
 
 from ..annotating import current_layer, span_in_layer
 from ..db import get_db
-from ..layers import AnnotationError, NotFound, find_layer
+from ..layers import AnnotationError, Forbidden, NotFound, find_layer
 from ..models import Document
 from ..services import labels_of
 from ..status import progress
-from .identity import current_annotator
+from .identity import current_annotator, layer_name, may_open
 from .workspace_forms import read_version
 from .workspace_views import (blocks_touching, changes_since, claims, counters, excerpt, load_items, newest_event_id,
                               relations, render_blocks, span_groups, text_blocks, touched)
@@ -48,7 +48,7 @@ Action = Callable[[Session, object, Document, str, int], Done]
 def write(uid: str, action: Action):
     """Run `action` (session, labels, doc, layer name, version seen) -> Done in one write
     transaction, find what its recorded row changes touched, and answer with that."""
-    name, labels, db = current_annotator(), labels_of(current_app), get_db()
+    name, labels, db = layer_name(), labels_of(current_app), get_db()
     try:
         seen = read_version(request.form)
         with db.writing() as s:
@@ -68,7 +68,7 @@ def _answer(uid: str, name: str, done: Done, hit):
     """The message plus every fragment the write changed, for out-of-band swaps."""
     classes = current_app.extensions["annotator.label_classes"]
     with get_db().reading() as s:
-        doc = document(s, uid)
+        doc = document(s, uid, checked=True)
         layer = current_layer(s, doc, name)
         bounds = text_blocks(doc.text)
         which = blocks_touching(bounds, hit.ranges)
@@ -97,16 +97,19 @@ def refused(exc: AnnotationError):
                            kind="conflict" if conflict else "error", conflict=conflict), exc.status
 
 
-def document(session: Session, uid: str) -> Document:
+def document(session: Session, uid: str, checked: bool = False) -> Document:
+    """The document `uid`, if this user may open it (`checked`: the write already asked)."""
     # tokens (~8 bytes a token) load only if a write needs them to snap offsets
     doc = session.exec(select(Document).options(defer(Document.tokens)).where(Document.uid == uid)).scalars().first()
     if doc is None:
         raise NotFound(f"there is no document with the id {uid!r}")
+    if not checked and not may_open(session, doc.id):
+        raise Forbidden("this document is not assigned to you")
     return doc
 
 
 def quote(session: Session, doc: Document, span_id) -> str:
-    span = span_in_layer(session, current_layer(session, doc, current_annotator()), span_id)
+    span = span_in_layer(session, current_layer(session, doc, layer_name()), span_id)
     return f"{span.label} “{excerpt(doc.text[span.start:span.end], 50)}”"
 
 

@@ -18,6 +18,7 @@ from annotator.importing import import_paths
 from annotator.models import Document
 from annotator.services import labels_of
 from tests.conftest import make_test_app
+from tests.helpers import add_user, browser_log_in
 
 pytestmark = pytest.mark.browser
 
@@ -55,6 +56,7 @@ def paged_server(tmp_path_factory):
     records += [{"text": f"Documento {i}: a Huawei vende o Ascend 910C.", "lang": "pt",
                  "meta": {"title": f"Documento português {i}"}} for i in range(1, 4)]
     import_jsonl(app, folder, records, "paged.jsonl")
+    add_user(app, "lead", "curator")
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -62,6 +64,13 @@ def paged_server(tmp_path_factory):
     server.shutdown()
     thread.join()
     get_db(app).dispose()
+
+
+@pytest.fixture(autouse=True)
+def logged_in(page: Page, live_app, live_server):
+    """Every page needs a login: these tests look as a curator (who sees every document)."""
+    add_user(live_app, "lead", "curator")
+    browser_log_in(page, live_server, "lead")
 
 
 def test_list_shows_the_five_seeds(page: Page, live_app):
@@ -157,6 +166,7 @@ def test_markup_in_a_document_is_shown_as_text_and_never_runs(page: Page, live_a
 
 
 def test_pagination_and_language_filter_swap_the_list_in_place(page: Page, paged_server):
+    browser_log_in(page, paged_server, "lead")
     page.goto(f"{paged_server}/")
     rows = page.locator("#document-rows tbody tr")
     expect(page.locator(".pager .where")).to_have_text("Page 1 of 3")

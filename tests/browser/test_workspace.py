@@ -26,6 +26,7 @@ from annotator.models import AuditEvent, Claim, Document, Layer, Relation, Span,
 from annotator.schema import load_schema
 from annotator.services import labels_of
 from tests.conftest import make_test_app
+from tests.helpers import browser_log_in, give
 
 pytestmark = pytest.mark.browser
 expect.set_options(timeout=10000)  # the machine is shared: allow for a slow moment
@@ -100,11 +101,12 @@ def docs(app) -> list[Document]:
         return s.exec(select(Document).order_by(Document.id)).scalars().all()
 
 
-def open_workspace(page: Page, server: str, name: str, uid: str) -> None:
+def open_workspace(page: Page, app, server: str, name: str, uid: str) -> None:
+    """Log in as annotator `name` (every document assigned to them) and open `uid`."""
     page.set_viewport_size({"width": 1400, "height": 900})
-    page.goto(f"{server}/who?next=/annotate/{uid}")
-    page.get_by_label("Your name").fill(name)
-    page.get_by_role("button", name="Start annotating").click()
+    give(app, name)
+    browser_log_in(page, server, name)
+    page.goto(f"{server}/annotate/{uid}")
     expect(page.locator("#doc-text")).to_be_visible()
     ready(page)
 
@@ -161,7 +163,7 @@ def shoot(page: Page, name: str, full_page: bool = False) -> None:
 def test_select_label_relabel_adjust_and_delete(page: Page, ws_app, ws_server):
     doc = docs(ws_app)[0]
     db = Stored(ws_app, "spanner", doc.uid)
-    open_workspace(page, ws_server, "spanner", doc.uid)
+    open_workspace(page, ws_app, ws_server, "spanner", doc.uid)
     text = doc.text
 
     # mouse: drag over "compute card", hotkey h (PRODUCT)
@@ -200,7 +202,7 @@ def test_select_label_relabel_adjust_and_delete(page: Page, ws_app, ws_server):
 def test_accept_and_reject_one_and_all_and_it_survives_a_reload(page: Page, ws_app, ws_server):
     doc = docs(ws_app)[1]
     db = Stored(ws_app, "decider", doc.uid)
-    open_workspace(page, ws_server, "decider", doc.uid)
+    open_workspace(page, ws_app, ws_server, "decider", doc.uid)
     total = int(page.locator("[data-testid=pending-total]").text_content())
     press(page, "j")
     first = page.evaluate("WSKeys.currentText()")
@@ -253,7 +255,7 @@ def test_accept_and_reject_one_and_all_and_it_survives_a_reload(page: Page, ws_a
 def test_relation_by_keyboard_drawn_listed_and_deleted(page: Page, ws_app, ws_server):
     doc = docs(ws_app)[0]
     db = Stored(ws_app, "relater", doc.uid)
-    open_workspace(page, ws_server, "relater", doc.uid)
+    open_workspace(page, ws_app, ws_server, "relater", doc.uid)
     text = doc.text
     go_to(page, "SC11 FP300", "n")
     press(page, "a")
@@ -300,7 +302,7 @@ def test_numeric_claim_built_entirely_by_keyboard(page: Page, ws_app, ws_server)
     """"Sophgo's SC11 FP300 has 256 GB of high-bandwidth memory", from suggestions to a claim."""
     doc = docs(ws_app)[0]
     db = Stored(ws_app, "claimer", doc.uid)
-    open_workspace(page, ws_server, "claimer", doc.uid)
+    open_workspace(page, ws_app, ws_server, "claimer", doc.uid)
     text = doc.text
     go_to(page, "FP300", "n")  # "... within the FP300 compute card": the card, in the claim's paragraph
     press(page, "a")
@@ -362,7 +364,7 @@ def test_numeric_claim_built_entirely_by_keyboard(page: Page, ws_app, ws_server)
 def test_undo_and_redo_by_keyboard(page: Page, ws_app, ws_server):
     doc = docs(ws_app)[2]
     db = Stored(ws_app, "undoer", doc.uid)
-    open_workspace(page, ws_server, "undoer", doc.uid)
+    open_workspace(page, ws_app, ws_server, "undoer", doc.uid)
     press(page, "j", "a", "a", "x")
     after = db.spans()
     assert len(after) == 2
@@ -383,7 +385,7 @@ def test_undo_and_redo_by_keyboard(page: Page, ws_app, ws_server):
 def test_two_tabs_never_overwrite_each_other(page: Page, ws_app, ws_server):
     doc = docs(ws_app)[3]
     db = Stored(ws_app, "twotabs", doc.uid)
-    open_workspace(page, ws_server, "twotabs", doc.uid)
+    open_workspace(page, ws_app, ws_server, "twotabs", doc.uid)
     other = page.context.new_page()  # the same session: the same annotator in a second tab
     other.set_viewport_size({"width": 1400, "height": 900})
     other.goto(page.url)
@@ -410,7 +412,7 @@ def test_two_tabs_never_overwrite_each_other(page: Page, ws_app, ws_server):
 def test_network_error_is_shown_and_retried_until_saved(page: Page, ws_app, ws_server):
     doc = docs(ws_app)[4]
     db = Stored(ws_app, "offline", doc.uid)
-    open_workspace(page, ws_server, "offline", doc.uid)
+    open_workspace(page, ws_app, ws_server, "offline", doc.uid)
     failures = []
 
     def drop(route):
@@ -437,7 +439,7 @@ def test_network_error_is_shown_and_retried_until_saved(page: Page, ws_app, ws_s
 def test_offsets_are_code_points_after_emoji_accents_crlf_and_tabs(page: Page, ws_app, ws_server):
     doc = next(d for d in docs(ws_app) if d.title == "Odd characters")
     db = Stored(ws_app, "unicode", doc.uid)
-    open_workspace(page, ws_server, "unicode", doc.uid)
+    open_workspace(page, ws_app, ws_server, "unicode", doc.uid)
     assert page.locator("#doc-text").text_content() == ODD
     apple = ODD.index("Apple")
     dom = page.evaluate("""() => { const t = document.getElementById('doc-text').textContent;
@@ -473,20 +475,21 @@ def test_offsets_are_code_points_after_emoji_accents_crlf_and_tabs(page: Page, w
 def test_bad_offsets_posted_from_the_page_are_refused(page: Page, ws_app, ws_server):
     doc = next(d for d in docs(ws_app) if d.title == "Odd characters")
     db = Stored(ws_app, "prober", doc.uid)
-    open_workspace(page, ws_server, "prober", doc.uid)
+    open_workspace(page, ws_app, ws_server, "prober", doc.uid)
     statuses = page.evaluate("""async ([url, n]) => {
         const out = [];
         for (const [start, end, label] of [[-1, 3, 'ORG'], [0, n + 1, 'ORG'], [5, 5, 'ORG'], [9, 4, 'ORG'],
                                            [0, 3, 'NOPE'], ['1.5', 3, 'ORG']]) {
             const body = new URLSearchParams({start, end, label, version: 0});
-            const r = await fetch(url, {method: 'POST', body, headers: {'HX-Request': 'true'}});
+            const csrf = document.querySelector('meta[name="csrf-token"]').content;
+            const r = await fetch(url, {method: 'POST', body, headers: {'HX-Request': 'true', 'X-CSRFToken': csrf}});
             out.push([r.status, await r.text()]);
         }
         return out;
     }""", [page.evaluate("JSON.parse(document.getElementById('ws').dataset.urls).spans"), len(ODD)])
     assert [s for s, _ in statuses] == [422] * 6
     assert all("ws-msg-error" in body for _, body in statuses)
-    assert db.layer() is None and db.spans() == []
+    assert db.layer().version == 0 and db.spans() == []  # the assignment's layer, untouched
 
 
 # --- export, progress, help ----------------------------------------------------------------------
@@ -494,7 +497,7 @@ def test_bad_offsets_posted_from_the_page_are_refused(page: Page, ws_app, ws_ser
 def test_what_the_browser_confirmed_exports_schema_valid(page: Page, ws_app, ws_server, tmp_path):
     doc = docs(ws_app)[0]
     name = "exporter"
-    open_workspace(page, ws_server, name, doc.uid)
+    open_workspace(page, ws_app, ws_server, name, doc.uid)
     press(page, "j", "a", "a", "x")
     go_to(page, "256 gigabytes", "n")
     press(page, "a")
@@ -520,7 +523,7 @@ def test_progress_mark_done_navigation_and_help(page: Page, ws_app, ws_server):
     all_docs = docs(ws_app)
     doc = all_docs[1]
     db = Stored(ws_app, "finisher", doc.uid)
-    open_workspace(page, ws_server, "finisher", doc.uid)
+    open_workspace(page, ws_app, ws_server, "finisher", doc.uid)
     expect(page.locator("#ws-progress")).to_contain_text(f"0 of {len(all_docs)} done")
     page.keyboard.press("?")
     expect(page.locator("#ws-help")).to_be_visible()

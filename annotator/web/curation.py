@@ -1,0 +1,201 @@
+"""Curation pages (curators and admins): the documents to curate, and one document with each
+annotator's items side by side, merged into the gold layer.
+
+Opening a document that has no gold layer yet pre-accepts its agreements. That happens once:
+afterwards the gold layer exists, so nothing a curator undid or removed is ever re-added
+behind their back ("Pre-accept agreements" does it again on request). Every write is a POST
+naming the gold version the page showed; htmx gets a message for #cur-status plus the board
+swapped out of band, a plain form a redirect back to the page. A refusal stores nothing and
+answers 4xx (409 when another curator changed gold first).
+"""
+from __future__ import annotations
+
+from math import ceil
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_login import current_user
+from markupsafe import Markup, escape
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer
+from sqlmodel import Session
+
+from .. import htmx
+from ..curating import Comparison, Item, compare, overview
+from ..gold import accept, finish, pre_accept, reject
+from ..db import get_db
+from ..layers import AnnotationError, NotFound, find_layer
+from ..models import GOLD, Document
+from ..services import labels_of
+from ..status import set_status
+from .auth import curator_required
+from .rendering import escape_text, pieces, quantity_summary
+from .workspace_forms import WHOLE
+
+bp = Blueprint("curation", __name__, url_prefix="/curate")
+PER_PAGE = 50
+CLAIM_PARTS = ("entity", "property", "condition", "time", "source")  # claim identity order after the quantity
+
+
+# --- pages ----------------------------------------------------------------------------------------
+
+@bp.get("/")
+@curator_required
+def index():
+    page = max(1, request.args.get("page", default=1, type=int) or 1)
+    total, rows = overview(get_db().request_session(), (page - 1) * PER_PAGE, PER_PAGE)
+    return render_template("curation/index.html", rows=rows, total=total, page=page,
+                           pages=max(1, ceil(total / PER_PAGE)))
+
+
+@bp.get("/<uid>")
+@curator_required
+def document(uid: str):
+    everyone = bool(request.args.get("all"))
+    message = _first_visit(uid)
+    session = get_db().request_session()
+    doc = _document(session, uid)
+    return render_template("curation/page.html", message=message, **board(session, doc, everyone))
+
+
+def _first_visit(uid: str) -> str | None:
+    """Pre-accept the agreements of a document whose gold layer does not exist yet."""
+    with get_db().reading() as s:
+        doc = _document(s, uid)
+        if find_layer(s, doc, GOLD) is not None or not compare(s, doc).to_pre_accept():
+            return None
+    try:
+        with get_db().writing() as s:
+            out = pre_accept(s, _document(s, uid), current_user.name, 0)
+    except (AnnotationError, IntegrityError):
+        return None  # another curator opened it at the same moment: their gold layer is shown
+    return f"{out.message}: every compared annotator had them. Undo in the gold workspace if needed."
+
+
+def board(session: Session, doc: Document, everyone: bool) -> dict:
+    """What the board shows: the comparison, the text with gold marks, the items by kind."""
+    comparison = compare(session, doc, everyone)
+    classes = current_app.extensions["annotator.label_classes"]
+    by_kind = {kind: [] for kind in ("span", "relation", "claim")}
+    for item in comparison.items:
+        by_kind[item.kind].append((item, describe(doc.text, item)))
+    return dict(doc=doc, comparison=comparison, everyone=everyone, by_kind=by_kind, labels=labels_of(current_app),
+                text=marked_text(doc.text, comparison, classes))
+
+
+def describe(text: str, item: Item) -> dict:
+    """The item's parts as plain strings (the template escapes them)."""
+    def side(ident):
+        return {"label": ident[2], "text": text[ident[0]:ident[1]]} if ident else None
+    if item.kind == "span":
+        return side(item.ident)
+    if item.kind == "relation":
+        return {"head": side(item.ident[0]), "label": item.ident[2], "child": side(item.ident[1])}
+    quantity, value, unit, qualifier, *links = item.ident
+    parts = [(name, side(ident)) for name, ident in zip(CLAIM_PARTS, links) if ident]
+    return {"quantity": side(quantity), "value": quantity_summary({"value": value, "unit": unit, "qualifier": qualifier}),
+            "parts": parts, "property_text": links[5], "modifiers": list(links[6])}
+
+
+def marked_text(text: str, comparison: Comparison, classes: dict[str, str]) -> Markup:
+    """Escaped text with a mark per stretch under gold spans (solid) or open span items
+    (dashed; red where they are in conflict)."""
+    spans = [{"start": s.start, "end": s.end, "label": s.label, "tip": f"{s.label} · in gold", "gold": True}
+             for s in (comparison.gold.spans.values() if comparison.gold else [])]
+    spans += [{"start": i.ident[0], "end": i.ident[1], "label": i.ident[2], "gold": False, "clash": i.state == "conflict",
+               "tip": f"{i.ident[2]} · {i.state} · {', '.join(sorted(i.rows))}"}
+              for i in comparison.items if i.kind == "span" and i.open]
+    out = []
+    for p in pieces(text, spans):
+        piece = escape_text(p.text)
+        if not p.spans:
+            out.append(piece)
+            continue
+        gold = [s for s in p.spans if s["gold"]]
+        lead = min(gold or p.spans, key=lambda s: (s["end"] - s["start"], s["label"]))
+        css = [classes.get(lead["label"], "lbl-other"), "cur-gold" if gold else "cur-open"]
+        css += ["cur-clash"] if any(s.get("clash") for s in p.spans) else []
+        out.append(f'<mark class="{" ".join(css)}" data-start="{p.start}" data-end="{p.end}" '
+                   f'data-tip="{escape(p.tip)}">{piece}</mark>')
+    return Markup("".join(out))
+
+
+# --- writes ---------------------------------------------------------------------------------------
+
+@bp.post("/<uid>/pre-accept")
+@curator_required
+def pre_accept_all(uid: str):
+    return _write(uid, lambda s, doc, user, seen, everyone: pre_accept(s, doc, user, seen, everyone).message)
+
+
+@bp.post("/<uid>/accept")
+@curator_required
+def accept_item(uid: str):
+    def run(s, doc, user, seen, everyone):
+        f = request.form
+        return accept(s, doc, user, seen, f.get("kind"), f.get("key"), f.get("annotator") or None).message
+    return _write(uid, run)
+
+
+@bp.post("/<uid>/reject")
+@curator_required
+def reject_item(uid: str):
+    return _write(uid, lambda s, doc, user, seen, everyone:
+                  reject(s, doc, user, seen, request.form.get("kind"), request.form.get("key")).message)
+
+
+@bp.post("/<uid>/status")
+@curator_required
+def status_set(uid: str):
+    def run(s, doc, user, seen, everyone):
+        wanted = request.form.get("status")
+        if wanted == "done":
+            finish(s, doc, user, seen, everyone)
+            return "Marked gold done"
+        if wanted == "in_progress":
+            set_status(s, doc, GOLD, user, seen, "in_progress")
+            return "Reopened gold for curation"
+        raise AnnotationError("ask for status done or in_progress")
+    return _write(uid, run)
+
+
+def _write(uid: str, action):
+    """Run action(session, doc, user, version seen, everyone) -> message in one write transaction."""
+    everyone = bool(request.form.get("all"))
+    try:
+        seen = _seen(request.form)
+        with get_db().writing() as s:
+            message = action(s, _document(s, uid, NotFound), current_user.name, seen, everyone)
+    except AnnotationError as exc:
+        return _refused(exc)
+    if not htmx:
+        return redirect(url_for(".document", uid=uid, all=1 if everyone else None), 303)
+    with get_db().reading() as s:
+        context = board(s, _document(s, uid), everyone)
+    return render_template("curation/_write.html", message=message, kind="ok", oob=True, **context)
+
+
+def _refused(exc: AnnotationError):
+    message = str(exc)
+    message = message[:1].upper() + message[1:]
+    if not htmx:
+        abort(exc.status, description=message)
+    conflict = exc.status == 409
+    return render_template("curation/_message.html", message=message, kind="conflict" if conflict else "error",
+                           conflict=conflict), exc.status
+
+
+def _seen(form) -> int:
+    raw = (form.get("version") or "").strip()
+    if not WHOLE.fullmatch(raw) or int(raw) < 0:
+        raise AnnotationError("the request did not say which version of the gold layer it saw; reload the page")
+    return int(raw)
+
+
+def _document(session: Session, uid: str, missing=None) -> Document:
+    doc = session.exec(select(Document).options(defer(Document.tokens)).where(Document.uid == uid)).scalars().first()
+    if doc is None:
+        if missing:
+            raise missing(f"there is no document with the id {uid!r}")
+        abort(404, description=f"There is no document with the id “{uid}” in this project.")
+    return doc
