@@ -1,6 +1,8 @@
 """The schema is Alembic's, on SQLite and PostgreSQL alike, and matches the models."""
 from __future__ import annotations
 
+import os
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -74,3 +76,64 @@ def test_layer_name_unique_per_document(any_app):
     with pytest.raises(IntegrityError):
         with db.writing() as s:
             s.add(Layer(document_id=doc.id, name="gold", kind="gold"))
+
+
+# --- one writer at a time ---------------------------------------------------------------------
+
+def _hold_gate(path: str, log: str, rounds: int) -> None:
+    """In a child process: take the gate, mark entry and exit in a shared log."""
+    import os
+    import time
+
+    from annotator.db import WriteGate
+
+    gate = WriteGate(path)
+    for _ in range(rounds):
+        with gate.held():
+            with open(log, "a") as f:
+                f.write(f"in {os.getpid()}\n")
+            time.sleep(0.005)
+            with open(log, "a") as f:
+                f.write(f"out {os.getpid()}\n")
+
+
+def test_write_gate_admits_one_process_at_a_time(tmp_path):
+    import multiprocessing
+
+    log = tmp_path / "log"
+    ctx = multiprocessing.get_context("spawn")
+    workers = [ctx.Process(target=_hold_gate, args=(str(tmp_path / "db.sqlite3"), str(log), 15)) for _ in range(3)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(60)
+        assert w.exitcode == 0
+    lines = log.read_text().split("\n")[:-1]
+    assert len(lines) == 3 * 15 * 2
+    for entry, exit_ in zip(lines[0::2], lines[1::2]):  # never two inside at once
+        assert entry.startswith("in ") and exit_ == "out " + entry[3:]
+
+
+def test_concurrent_writers_all_land_without_lock_errors(app):
+    import threading
+
+    db, errors = get_db(app), []
+
+    def writer(n: int) -> None:
+        try:
+            for i in range(20):
+                with db.writing() as s:
+                    s.add(Document(uid=f"w{n}-{i}", text=f"Writer {n}, document {i}.", lang="en", title="t", n_chars=10))
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with db.reading() as s:
+        assert len(s.exec(select(Document.uid)).scalars().all()) == 160
+    assert db.gate is not None and db.gate.path.endswith("annotator.sqlite3.write-lock")
+    assert os.path.exists(db.gate.path)
