@@ -17,7 +17,8 @@ from .changes import ChangeSet
 from .labels import LabelConfig
 from .layers import AnnotationError, NotFound, claim_version, record
 from .models import Claim, Document, Layer, Relation, Span, Suggestion, SuggestionDecision
-from .nlp.language import settled
+from .importing import reparse_imported_quantities
+from .nlp.language import PENDING, settled
 from .tokens import bounds, pack, tokenize, unpack
 
 QUANTITY_FIELDS = ("value", "value_max", "tolerance", "unit", "qualifier")
@@ -32,12 +33,17 @@ class Outcome:
 
 # --- checks ---------------------------------------------------------------------------------
 
-def ensure_tokens(session: Session, doc: Document) -> bytes:
-    """The document's packed tokens, computed and stored on first use (with its language)."""
+def ensure_tokens(session: Session, doc: Document, quantity_label: str = "QUANTITY") -> bytes:
+    """The document's packed tokens, computed and stored on first use (with its language,
+    and the imported quantities parsed again in it)."""
     if doc.tokens is None:
+        pending = doc.lang_source == PENDING
         doc.lang, doc.lang_source = settled(doc.text, doc.lang, doc.lang_source)
         doc.tokens = pack(tokenize(doc.text, doc.lang))
         session.add(doc)
+        if pending:
+            session.flush()
+            reparse_imported_quantities(session, {doc.id: doc.lang}, quantity_label)
     return doc.tokens
 
 

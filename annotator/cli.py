@@ -194,6 +194,9 @@ def export_cmd(db_url, layer, name, out_dir, fmt, split, as_json):
                    f"{sum(m['counts']['spans'].values())} spans; {m['changes']['added']} added, "
                    f"{m['changes']['modified']} modified, {m['changes']['removed']} removed since "
                    f"{m['changes']['previous'] or 'nothing'}).")
+    left_out = result.left_out.get("not_gold_done")
+    if left_out and not as_json:
+        click.echo(f"{left_out} document(s) left out: their gold layer is not marked done.")
 
 
 # --- validate -------------------------------------------------------------------------------
@@ -234,7 +237,8 @@ def show_cmd(doc_id, db_url, layer, as_json):
 
     app = make_app(db_url)
     database = open_project(app)
-    fill_missing_tokens(database)  # first use: tokens (and language) of documents imported without the pipeline
+    # first use: tokens and language of documents imported without the pipeline
+    fill_missing_tokens(database, quantity_label=labels_of(app).quantity_label)
     try:
         with database.reading() as session:
             record = get_record(session, doc_id, layer, labels_of(app).quantity_label)

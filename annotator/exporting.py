@@ -368,7 +368,7 @@ def export(db: Database, labels: LabelConfig, layer: str, name: str | None = Non
         raise ExportError(f"export name {name!r}: use letters, digits, '.', '_' and '-'")
     shares = parse_split(split)
     folder = Path(out_dir) / name
-    fill_missing_tokens(db)
+    fill_missing_tokens(db, quantity_label=labels.quantity_label)
     with locked(folder):
         for stale in folder.glob(".tmp-*"):
             shutil.rmtree(stale, ignore_errors=True)  # left by a crashed export; we hold the lock

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Callable, Iterable
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 
 from .db import Database
 from .labels import LabelConfig
@@ -220,6 +220,28 @@ def imported_suggestion(span: dict, text: str, lang: str, labels: LabelConfig) -
 
 
 QUANTITY_FIELDS = ("value", "value_max", "tolerance", "unit", "qualifier")
+
+
+def reparse_imported_quantities(session, langs: dict[int, str], quantity_label: str) -> int:
+    """Parse again, in the language now settled, the imported QUANTITY suggestions of
+    documents whose language was left for first use: "10.000" is ten thousand in
+    Portuguese and ten in English, so a value parsed before detection can be wrong."""
+    if not langs:
+        return 0
+    conn = session.connection()
+    rows = conn.execute(select(Suggestion.id, Suggestion.document_id, Suggestion.start, Suggestion.end)
+                        .where(Suggestion.document_id.in_(list(langs)), Suggestion.origin == "import",
+                               Suggestion.label == quantity_label)).all()
+    texts = dict(conn.execute(select(Document.id, Document.text)
+                              .where(Document.id.in_({r.document_id for r in rows}))).all()) if rows else {}
+    table = Suggestion.__table__
+    values = [{"sid": r.id, **dict(zip(QUANTITY_FIELDS, parsed_quantity(texts[r.document_id][r.start:r.end],
+                                                                           langs[r.document_id])))}
+              for r in rows]
+    if values:
+        session.connection().execute(table.update().where(table.c.id == bindparam("sid"))
+                                     .values({k: bindparam(k) for k in QUANTITY_FIELDS}), values)
+    return len(values)
 
 
 @lru_cache(maxsize=4096)

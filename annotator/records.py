@@ -15,7 +15,8 @@ from sqlalchemy import bindparam, func, select
 from sqlmodel import Session
 
 from .models import GOLD, RESERVED_LAYER_NAMES, SUGGESTIONS, AuditEvent, Claim, Document, Layer, Relation, Span, Suggestion
-from .nlp.language import settled
+from .importing import reparse_imported_quantities
+from .nlp.language import PENDING, settled
 from .tokens import pack, token_dicts, tokenize
 
 QUANTITY_FIELDS = ("value", "value_max", "tolerance", "unit", "qualifier")
@@ -43,7 +44,7 @@ class StoredTokensError(ValueError):
     """A document's stored token offsets do not fit its text."""
 
 
-def fill_missing_tokens(db, batch: int = 500) -> int:
+def fill_missing_tokens(db, batch: int = 500, quantity_label: str = "QUANTITY") -> int:
     """Tokenize documents imported without the pipeline (detecting their language first
     if that was left for first use), once, and keep the result.
 
@@ -56,16 +57,19 @@ def fill_missing_tokens(db, batch: int = 500) -> int:
                                 .where(Document.tokens.is_(None)).limit(batch)).all()
         if not rows:
             return done
-        values = []
+        values, detected = [], {}
         for r in rows:
             lang, source = settled(r.text, r.lang, r.lang_source)
             values.append({"doc_id": r.id, "tokens": pack(tokenize(r.text, lang)), "new_lang": lang,
                            "new_source": source})
+            if r.lang_source == PENDING:
+                detected[r.id] = lang
         with db.writing() as session:
             table = Document.__table__
             session.connection().execute(table.update().where(table.c.id == bindparam("doc_id"))
                                          .values(tokens=bindparam("tokens"), lang=bindparam("new_lang"),
                                                  lang_source=bindparam("new_source")), values)
+            reparse_imported_quantities(session, detected, quantity_label)
         done += len(rows)
 
 

@@ -155,6 +155,8 @@ def test_cli_gold_export_json(cli, tmp_path, curated_cli):
     shown = json.loads(result.output)
     assert shown["manifest"]["documents"] == 1 and shown["manifest"]["left_out"] == {"not_gold_done": 4}
     assert shown["manifest"]["curators"] == ["cora"] and shown["manifest"]["annotators"] == ["alice"]
+    said = cli("export", "--layer", "gold", "--out", tmp_path / "said", "--name", "gold-text")
+    assert said.exit_code == 0 and "4 document(s) left out: their gold layer is not marked done." in said.output
 
 
 @pytest.fixture

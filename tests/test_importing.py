@@ -213,3 +213,30 @@ def test_language_is_detected_on_first_use_without_the_pipeline(app, labels, tmp
     with get_db(app).reading() as s:
         doc = s.exec(select(Document).where(Document.uid == document_uid(text))).scalars().one()
     assert (doc.lang, doc.lang_source) == ("pt", "detected") and doc.tokens
+
+
+def test_imported_quantities_are_parsed_again_once_the_language_is_known(app, labels, tmp_path, cli):
+    """Without the pipeline nor a `lang`, "10.000" cannot be read until the language is
+    detected (ten thousand in Portuguese, ten in English): first use parses it again."""
+    from annotator.annotating import add_span
+
+    texts = ["A fabricante chinesa vendeu 10.000 unidades do acelerador no último trimestre, segundo a empresa.",
+             "A empresa brasileira comprou 2.500 servidores e anunciou um investimento recorde neste ano."]
+    rows = [{"text": t, "spans": [{"start": t.index(n), "end": t.index(n) + len(n), "label": "QUANTITY"}]}
+            for t, n in zip(texts, ("10.000 unidades", "2.500 servidores"))]
+    path = write_jsonl(tmp_path / "pt.jsonl", rows)
+    assert run(app, labels, path).new == 2
+
+    def stored():
+        with get_db(app).reading() as s:
+            return {t[:12]: v for t, v in s.exec(select(Document.text, Suggestion.value).join(Document)).all()}
+    assert stored() == {texts[0][:12]: 10.0, texts[1][:12]: 2.5}  # read before the language is known
+    # first use through the workspace (a span snapped to the tokens) for one document ...
+    with get_db(app).writing() as s:
+        doc = s.exec(select(Document).where(Document.uid == document_uid(texts[1]))).scalars().one()
+        add_span(s, labels, doc, "amy", "amy", 0, 2, 9, "ORG")
+    assert stored()[texts[1][:12]] == 2500.0
+    # ... and through `annotator show` (every document still waiting) for the other
+    url = app.config["DATABASE_URL"]
+    shown = json.loads(cli("show", document_uid(texts[0]), "--db", url, "--json").output)
+    assert shown["lang"] == "pt" and [s["value"] for s in shown["spans"]] == [10000.0]
