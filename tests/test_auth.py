@@ -19,7 +19,7 @@ TEXT = "Huawei makes the Ascend 910C in Shenzhen; it has 64 GB of memory."
 HX = {"HX-Request": "true"}
 TABLES = (Span, Relation, Claim, Layer, AuditEvent, SuggestionDecision, User)
 SAMPLE = {"uid": "doc1", "name": "alice", "token": "not-a-token", "filename": "css/app.css"}
-CURATOR_BLUEPRINTS = ("curation", "gold", "reports")
+CURATOR_BLUEPRINTS = ("curation", "gold", "reports", "users")  # users: admins only
 OWN_QUEUE = ("assignments.mine", "assignments.queue_status")  # an annotator's own queue
 
 

@@ -64,7 +64,9 @@ def test_serve_imports_seeds_and_lets_only_the_first_admin_in(tmp_path):
             token = re.search(r'name="csrf_token" value="([^"]+)"', resp.read().decode()).group(1)
         form = urllib.parse.urlencode({"csrf_token": token, "name": "boss", "password": "a long passphrase",
                                        "confirm": "a long passphrase"}).encode()
-        with browser.open(base + link, data=form, timeout=10) as resp:
+        with browser.open(base + link, data=form, timeout=10) as resp:  # on to the accounts page
+            assert 'data-user="boss"' in resp.read().decode() and resp.url == base + "/users/"
+        with browser.open(base + "/", timeout=10) as resp:
             body = resp.read().decode()
         assert "5</span> documents" in body and "Sophgo" in body and ">boss<" in body
         with pytest.raises(urllib.error.HTTPError) as gone:  # one time only

@@ -5,7 +5,7 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import assignments, auth, curation, documents, errors, filters, reports, workspace
+    from . import assignments, auth, curation, documents, errors, filters, reports, users, workspace
 
     auth.init_app(app)  # first: its login check runs before every other view
     filters.init_app(app)
@@ -14,4 +14,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(reports.bp)
     app.register_blueprint(assignments.bp)
     app.register_blueprint(curation.bp)
+    app.register_blueprint(users.bp)
     workspace.init_app(app)  # the annotator's own layer at /annotate/, the gold layer at /gold/

@@ -8,7 +8,7 @@ import secrets
 from functools import wraps
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
@@ -171,6 +171,5 @@ def setup(token: str):
         else:
             (Path(current_app.instance_path) / SETUP_TOKEN_FILE).unlink(missing_ok=True)
             login_user(account)
-            flash(f"Welcome, {name}: you are the admin of this project.")
-            return redirect(url_for("documents.index"))
+            return redirect(url_for("users.index"))  # the admin's next step: accounts for the team
     return render_template("auth/setup.html", error=error, name=name, token=token), 422 if error else 200

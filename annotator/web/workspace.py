@@ -132,7 +132,8 @@ def claim_form(uid: str):
 def span_add(uid: str):
     def run(s, labels, doc, name, seen):
         f = request.form
-        out = add_span(s, labels, doc, name, current_annotator(), seen, whole(f.get("start")), whole(f.get("end")), f.get("label"))
+        out = add_span(s, labels, doc, name, current_annotator(), seen, whole(f.get("start")), whole(f.get("end")),
+                       f.get("label"))
         return Done(f"Added {quote(s, doc, out.ids[0])}", focus=f"s{out.ids[0]}")
     return write(uid, run)
 
@@ -142,7 +143,8 @@ def span_update(uid: str, span_id: int):
     def run(s, labels, doc, name, seen):
         f = request.form
         start, end = (whole(f[k]) if f.get(k) else None for k in ("start", "end"))
-        update_span(s, labels, doc, name, current_annotator(), seen, span_id, label=f.get("label") or None, start=start, end=end)
+        update_span(s, labels, doc, name, current_annotator(), seen, span_id, label=f.get("label") or None,
+                    start=start, end=end)
         return Done(f"Changed to {quote(s, doc, span_id)}", focus=f"s{span_id}")
     return write(uid, run)
 
@@ -195,7 +197,8 @@ def suggestions_decide(uid: str):
 def relation_add(uid: str):
     def run(s, labels, doc, name, seen):
         f = request.form
-        add_relation(s, labels, doc, name, current_annotator(), seen, whole(f.get("head")), whole(f.get("child")), f.get("label"))
+        add_relation(s, labels, doc, name, current_annotator(), seen, whole(f.get("head")), whole(f.get("child")),
+                     f.get("label"))
         return Done(f"Added relation {f.get('label')}", close_form=True)
     return write(uid, run)
 
