@@ -17,7 +17,6 @@ the output is byte for byte what one process makes.
 from __future__ import annotations
 
 import fcntl
-import gc
 import hashlib
 import mmap
 import multiprocessing
@@ -40,6 +39,7 @@ from sqlmodel import Session
 
 from . import __version__
 from .db import Database, make_engine
+from .gc_pause import gc_paused
 from .interchange.brat_export import BratWriter
 from .interchange.conll import ConllWriter
 from .interchange.measeval_export import MeasEvalWriter
@@ -157,23 +157,6 @@ def next_version(previous: tuple[int, int, int] | None, prev_manifest: dict | No
     if changes["added"] or changes["removed"] or structural:
         return (major, minor + 1, 0)
     return (major, minor, patch + 1)
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Cyclic garbage collection off while records stream through.
-
-    A record is ~500 small dicts and lists without reference cycles, freed by reference
-    counting once written; the collector still ran ~2,500 times per 10,000 records,
-    re-scanning every live object on its full passes: 10-15% of an export.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 @contextmanager

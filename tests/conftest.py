@@ -6,6 +6,7 @@ import os
 import shutil
 import threading
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -165,22 +166,35 @@ def browser_type_launch_args(browser_type_launch_args):
                      "--disable-component-update", "--disable-sync", "--no-first-run"]}
 
 
-@pytest.fixture(scope="session")
-def live_app(tmp_path_factory, seeded_template):
-    folder = tmp_path_factory.mktemp("live")
+def seeded_copy(folder: Path, seeded_template: Path):
+    """An app on a copy of the seeded project in `folder`."""
     (folder / "instance").mkdir()
     shutil.copy(seeded_template, folder / "instance" / "annotator.sqlite3")
     return make_test_app(folder)
 
 
-@pytest.fixture(scope="session")
-def live_server(live_app):
-    server = make_server("127.0.0.1", 0, live_app, threaded=True)
+@contextmanager
+def serving(app):
+    """`app` on a loopback port in a thread, for the browser; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()
+
+
+@pytest.fixture(scope="session")
+def live_app(tmp_path_factory, seeded_template):
+    return seeded_copy(tmp_path_factory.mktemp("live"), seeded_template)
+
+
+@pytest.fixture(scope="session")
+def live_server(live_app):
+    with serving(live_app) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

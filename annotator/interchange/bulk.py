@@ -35,7 +35,7 @@ def insert_rows(conn, table: Table, columns: Sequence[str], rows: list[tuple]) -
     dialect = conn.dialect
     mark = _MARKS.get(dialect.paramstyle)
     if mark is None:  # pragma: no cover - the project runs on sqlite3 and psycopg only
-        raise NotImplementedError(f"bulk inserts need a positional paramstyle, not {dialect.paramstyle}")
+        raise RuntimeError(f"bulk inserts need a positional paramstyle, not {dialect.paramstyle}")
     quote = dialect.identifier_preparer.quote
     sql = (f"INSERT INTO {dialect.identifier_preparer.format_table(table)} "
            f"({', '.join(quote(c) for c in columns)}) VALUES ({', '.join([mark] * len(columns))})")

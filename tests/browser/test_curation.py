@@ -7,14 +7,11 @@ never sees these layers. Screenshots go to tests/artifacts/screenshots/.
 from __future__ import annotations
 
 import re
-import shutil
-import threading
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from annotator.annotating import add_span
 from annotator.curating import compare
@@ -23,7 +20,7 @@ from annotator.layers import find_layer
 from annotator.models import GOLD, AuditEvent, Document, Span
 from annotator.services import labels_of
 from annotator.status import set_status
-from tests.conftest import make_test_app
+from tests.conftest import seeded_copy, serving
 from tests.helpers import add_user, browser_log_in
 
 pytestmark = pytest.mark.browser
@@ -34,10 +31,7 @@ SHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
 
 @pytest.fixture(scope="module")
 def cur_app(tmp_path_factory, seeded_template):
-    folder = tmp_path_factory.mktemp("curation")
-    (folder / "instance").mkdir()
-    shutil.copy(seeded_template, folder / "instance" / "annotator.sqlite3")
-    app = make_test_app(folder)
+    app = seeded_copy(tmp_path_factory.mktemp("curation"), seeded_template)
     add_user(app, "chief", "curator")
     yield app
     get_db(app).dispose()
@@ -45,12 +39,8 @@ def cur_app(tmp_path_factory, seeded_template):
 
 @pytest.fixture(scope="module")
 def cur_server(cur_app):
-    server = make_server("127.0.0.1", 0, cur_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
+    with serving(cur_app) as url:
+        yield url
 
 
 def two_layers(app) -> Document:

@@ -5,19 +5,17 @@ Screenshots of the list and of a document go to tests/artifacts/screenshots/ for
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from annotator.db import get_db
 from annotator.importing import import_paths
 from annotator.models import Document
 from annotator.services import labels_of
-from tests.conftest import make_test_app
+from tests.conftest import make_test_app, serving
 from tests.helpers import add_user, browser_log_in
 
 pytestmark = pytest.mark.browser
@@ -57,12 +55,8 @@ def paged_server(tmp_path_factory):
                  "meta": {"title": f"Documento português {i}"}} for i in range(1, 4)]
     import_jsonl(app, folder, records, "paged.jsonl")
     add_user(app, "lead", "curator")
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
+    with serving(app) as url:
+        yield url
     get_db(app).dispose()
 
 

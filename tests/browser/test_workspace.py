@@ -9,15 +9,12 @@ tests/artifacts/screenshots/.
 from __future__ import annotations
 
 import json
-import shutil
-import threading
 from pathlib import Path
 
 import jsonschema
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from annotator.db import get_db
 from annotator.exporting import export
@@ -25,7 +22,7 @@ from annotator.importing import import_paths
 from annotator.models import AuditEvent, Claim, Document, Layer, Relation, Span, SuggestionDecision
 from annotator.schema import load_schema
 from annotator.services import labels_of
-from tests.conftest import make_test_app
+from tests.conftest import seeded_copy, serving
 from tests.helpers import browser_log_in, give
 
 pytestmark = pytest.mark.browser
@@ -42,9 +39,7 @@ ODD = ("Tim Cook 😀 visited Apple in London.\r\n"
 @pytest.fixture(scope="module")
 def ws_app(tmp_path_factory, seeded_template):
     folder = tmp_path_factory.mktemp("workspace")
-    (folder / "instance").mkdir()
-    shutil.copy(seeded_template, folder / "instance" / "annotator.sqlite3")
-    app = make_test_app(folder)
+    app = seeded_copy(folder, seeded_template)
     path = folder / "odd.jsonl"
     start = ODD.index("Apple")
     path.write_text(json.dumps({"text": ODD, "lang": "en", "meta": {"title": "Odd characters"},
@@ -56,12 +51,8 @@ def ws_app(tmp_path_factory, seeded_template):
 
 @pytest.fixture(scope="module")
 def ws_server(ws_app):
-    server = make_server("127.0.0.1", 0, ws_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
+    with serving(ws_app) as url:
+        yield url
 
 
 class Stored:
