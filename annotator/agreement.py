@@ -3,8 +3,9 @@
 Units: every token of every compared document is a unit, so a span one annotator marked
 and another missed counts as disagreement (label vs "O"), never silently dropped. Where one
 annotator's spans overlap, a token takes the label of the longest span over it (then the
-earliest, then by label name). Only documents that every compared annotator has marked
-done count. Span F1 is symmetric (2·matched / (|A| + |B|)); overlap matching pairs spans of
+earliest, then by label name). A document counts once two compared annotators marked it done
+(overlap k of n); an annotator who has not is a missing rating there, each pair is compared
+on the documents both finished. Span F1 is symmetric (2·matched / (|A| + |B|)); overlap matching pairs spans of
 the same label one to one, largest overlap first.
 """
 from __future__ import annotations
@@ -22,9 +23,12 @@ from .models import Claim, Document, Layer, Relation, Span
 from .tokens import tokenize, unpack
 
 OUTSIDE = "O"
-NOTE = ("Units are tokens: every token of each counted document is rated by every annotator, "
-        "so a span one annotator marked and another missed counts as disagreement. Only documents "
-        "that every compared annotator marked done are counted.")
+MISSING = -1  # the rating of an annotator who did not mark the document done
+NOTE = ("Units are tokens: every token of each counted document is rated by each annotator who marked "
+        "it done, so a span one annotator marked and another missed counts as disagreement. A document "
+        "counts once at least two compared annotators marked it done; each pair uses the documents both "
+        "marked done, Krippendorff's alpha every counted document (missing ratings allowed), Fleiss' kappa "
+        "only when every counted document has the same number of raters.")
 
 
 @dataclass
@@ -38,7 +42,7 @@ class Annotations:
 class Corpus:
     annotators: list[str]
     docs: list  # rows: id, uid, title, tokens, text, lang
-    layers: dict[tuple[int, str], Annotations]
+    layers: dict[tuple[int, str], Annotations]  # (document, annotator) for the layers marked done
     excluded: int
 
 
@@ -47,15 +51,16 @@ def load(session: Session, annotators: list[str] | None = None, labels: list[str
                                        .order_by(Layer.name)).scalars().all()
     if len(names) < 2:
         raise ValueError(f"agreement needs at least two annotators; found {len(names)}: {', '.join(names) or 'none'}")
+    # a document counts once two compared annotators have marked it done (overlap k of n)
     done = select(Layer.document_id).where(Layer.name.in_(names), Layer.status == "done") \
-        .group_by(Layer.document_id).having(func.count(func.distinct(Layer.name)) == len(names))
+        .group_by(Layer.document_id).having(func.count(func.distinct(Layer.name)) >= 2)
     touched = session.exec(select(func.count(func.distinct(Layer.document_id))).where(Layer.name.in_(names))).scalar_one()
     # plain column rows, not ORM objects: building tens of thousands of objects is most of the cost
     docs = session.exec(select(Document.id, Document.uid, Document.title, Document.tokens, Document.text, Document.lang)
                         .where(Document.id.in_(done)).order_by(Document.uid)).all()
     layers = {(l.document_id, l.name): l.id for l in session.exec(
         select(Layer.id, Layer.document_id, Layer.name)
-        .where(Layer.document_id.in_(select(done.subquery())), Layer.name.in_(names))).all()}
+        .where(Layer.document_id.in_(select(done.subquery())), Layer.name.in_(names), Layer.status == "done")).all()}
     by_layer = {layer_id: Annotations() for layer_id in layers.values()}
     keep = set(labels) if labels else None
     for s in session.exec(select(Span.layer_id, Span.start, Span.end, Span.label, Span.id, Span.value, Span.unit)
@@ -120,15 +125,21 @@ def cohen_kappa(a: np.ndarray, b: np.ndarray) -> float | None:
 
 
 def category_counts(ratings: np.ndarray) -> np.ndarray:
-    """units x categories: how many raters gave each category to each unit."""
-    categories = np.unique(ratings)
+    """units x categories: how many raters gave each category to each unit (MISSING not counted)."""
+    categories = [c for c in np.unique(ratings) if c != MISSING]
+    if not categories:
+        return np.zeros((ratings.shape[1], 0), dtype=np.int64)
     return np.stack([(ratings == c).sum(axis=0) for c in categories], axis=1)
 
 
 def fleiss_kappa(ratings: np.ndarray) -> float | None:
-    """ratings: raters x units, every unit rated by every rater."""
-    n = ratings.shape[0]
+    """ratings: raters x units (MISSING where a rater did not rate). Fleiss' kappa needs the
+    same number of ratings on every unit: None otherwise."""
     counts = category_counts(ratings)
+    per_unit = counts.sum(axis=1)
+    if per_unit.size == 0 or per_unit.min() != per_unit.max() or per_unit[0] < 2:
+        return None
+    n = int(per_unit[0])
     p_unit = ((counts ** 2).sum(axis=1) - n) / (n * (n - 1))
     p_cat = counts.sum(axis=0) / counts.sum()
     pe = float((p_cat ** 2).sum())
@@ -138,11 +149,15 @@ def fleiss_kappa(ratings: np.ndarray) -> float | None:
 
 
 def krippendorff_alpha(ratings: np.ndarray) -> float | None:
-    """Nominal alpha from the coincidence matrix; every unit is rated by all m raters."""
-    m = ratings.shape[0]
+    """Nominal alpha from the coincidence matrix; a unit may lack some raters' values
+    (MISSING), and only units with two values or more are pairable."""
     counts = category_counts(ratings).astype(float)
-    total = float(counts.sum())
-    observed_same = float((counts * (counts - 1)).sum() / (m - 1))
+    m = counts.sum(axis=1)
+    counts, m = counts[m >= 2], m[m >= 2]
+    total = float(m.sum())
+    if total == 0:
+        return None
+    observed_same = float(((counts * (counts - 1)).sum(axis=1) / (m - 1)).sum())
     by_cat = counts.sum(axis=0)
     expected_diff = float(total ** 2 - (by_cat ** 2).sum())
     if expected_diff == 0:
@@ -191,8 +206,10 @@ class PairTally:
     count_b: Counter = field(default_factory=Counter)
     relations: Counter = field(default_factory=Counter)
     claims: Counter = field(default_factory=Counter)
+    documents: int = 0
 
     def add_doc(self, a: Annotations, b: Annotations) -> None:
+        self.documents += 1
         self.count_a.update(s[2] for s in a.spans)
         self.count_b.update(s[2] for s in b.spans)
         keys_b = {(s[0], s[1], s[2]) for s in b.spans}
@@ -253,28 +270,34 @@ def agreement_report(session: Session, annotators: list[str] | None = None, labe
     rows: list[list[np.ndarray]] = [[] for _ in names]
     tallies = {pair: PairTally() for pair in combinations(names, 2)}
     per_doc = []
-    empty = Annotations()
     for doc in corpus.docs:
         tokens = unpack(doc.tokens) if doc.tokens is not None else tokenize(doc.text, doc.lang)
         starts, ends = [t[0] for t in tokens], [t[1] for t in tokens]
-        layers = [corpus.layers.get((doc.id, n), empty) for n in names]
-        doc_codes = np.stack([token_codes(starts, ends, layer.spans, codes) for layer in layers])
-        for i, row in enumerate(doc_codes):
-            rows[i].append(row)
+        layers = [corpus.layers.get((doc.id, n)) for n in names]  # None: not marked done by n
+        rated = [token_codes(starts, ends, layer.spans, codes) for layer in layers if layer is not None]
+        for i, layer in enumerate(layers):
+            rows[i].append(rated.pop(0) if layer is not None else np.full(len(tokens), MISSING, dtype=np.int32))
+        doc_codes = np.stack([rows[i][-1] for i, layer in enumerate(layers) if layer is not None])
         disagreeing = int((doc_codes != doc_codes[0]).any(axis=0).sum()) if len(tokens) else 0
-        per_doc.append({"id": doc.uid, "title": doc.title, "tokens": len(tokens), "tokens_disagreeing": disagreeing})
+        per_doc.append({"id": doc.uid, "title": doc.title, "tokens": len(tokens), "tokens_disagreeing": disagreeing,
+                        "annotators": [n for n, layer in zip(names, layers) if layer is not None]})
         for (x, y), tally in tallies.items():
-            tally.add_doc(layers[names.index(x)], layers[names.index(y)])
+            a, b = layers[names.index(x)], layers[names.index(y)]
+            if a is not None and b is not None:
+                tally.add_doc(a, b)
     all_labels = sorted(set(codes.names[1:]) | set(labels or []))
     order = [OUTSIDE] + all_labels
-    remap = np.array([order.index(name) for name in codes.names], dtype=np.int32)
+    remap = np.array([order.index(name) for name in codes.names] + [MISSING], dtype=np.int32)  # MISSING stays -1
     matrix = np.stack([remap[np.concatenate(r)] if r else np.zeros(0, dtype=np.int32) for r in rows])
     pairs = []
     for (x, y), tally in tallies.items():
         a, b = matrix[names.index(x)], matrix[names.index(y)]
-        pairs.append({"a": x, "b": y, "cohen_kappa": cohen_kappa(a, b) if a.size else None, **tally.report(all_labels)})
+        both = (a != MISSING) & (b != MISSING)
+        pairs.append({"a": x, "b": y, "documents": tally.documents,
+                      "cohen_kappa": cohen_kappa(a[both], b[both]) if both.any() else None,
+                      **tally.report(all_labels)})
     report = {
-        "annotators": names, "documents": len(corpus.docs), "documents_not_done_by_all": corpus.excluded,
+        "annotators": names, "documents": len(corpus.docs), "documents_done_by_fewer_than_two": corpus.excluded,
         "tokens": int(matrix.shape[1]), "labels": all_labels, "note": NOTE, "pairs": pairs,
         "overall": {
             "fleiss_kappa": fleiss_kappa(matrix) if matrix.size else None,
@@ -299,5 +322,6 @@ def confusion(matrix: np.ndarray, labels: list[str]) -> dict:
     second, summed over every pair."""
     table = np.zeros((len(labels), len(labels)), dtype=np.int64)
     for i, j in combinations(range(matrix.shape[0]), 2):
-        np.add.at(table, (matrix[i], matrix[j]), 1)
+        both = (matrix[i] != MISSING) & (matrix[j] != MISSING)
+        np.add.at(table, (matrix[i][both], matrix[j][both]), 1)
     return {"labels": labels, "rows": "first annotator of each pair", "matrix": table.tolist()}

@@ -11,8 +11,8 @@ def _fmt(value) -> str:
 
 def as_table(report: dict) -> str:
     lines = [f"Annotators: {', '.join(report['annotators'])}",
-             f"Documents counted: {report['documents']} (marked done by every annotator; "
-             f"{report['documents_not_done_by_all']} other document(s) left out); tokens: {report['tokens']}",
+             f"Documents counted: {report['documents']} (marked done by two annotators or more; "
+             f"{report['documents_done_by_fewer_than_two']} other document(s) left out); tokens: {report['tokens']}",
              "", report["note"], ""]
     overall = report["overall"]
     lines.append(f"Fleiss' kappa {_fmt(overall['fleiss_kappa'])}   Krippendorff's alpha {_fmt(overall['krippendorff_alpha'])}"

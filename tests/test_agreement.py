@@ -9,7 +9,7 @@ import pytest
 from sklearn.metrics import cohen_kappa_score
 from sqlalchemy import select
 
-from annotator.agreement import (OUTSIDE, Annotations, PairTally, agreement_report, cohen_kappa, fleiss_kappa,
+from annotator.agreement import (MISSING, OUTSIDE, Annotations, PairTally, agreement_report, cohen_kappa, fleiss_kappa,
                                  krippendorff_alpha, overlap_pairs, token_labels)
 from annotator.db import get_db
 from annotator.models import Claim, Document, Layer, Relation, Span
@@ -122,14 +122,16 @@ def make_corpus(app, docs: int, annotators: list[str], seed: int = 7, not_done: 
 
 
 def test_report_from_stored_layers_matches_independent_figures(app):
+    """cid has not finished doc0000: it still counts (ann and bob did), with cid's ratings
+    missing there, as with overlap k of n; each pair uses the documents both finished."""
     make_corpus(app, docs=12, annotators=["ann", "bob", "cid"], not_done="cid")
     with get_db(app).reading() as s:
         report = agreement_report(s)
-        docs = s.exec(select(Document).where(Document.uid != "doc0000").order_by(Document.uid)).scalars().all()
-    assert report["documents"] == 11 and report["documents_not_done_by_all"] == 1
+        docs = s.exec(select(Document).order_by(Document.uid)).scalars().all()
+    assert report["documents"] == 12 and report["documents_done_by_fewer_than_two"] == 0
     assert report["tokens"] == sum(len(d.tokens) // 8 for d in docs)
     codes = {l: i for i, l in enumerate([OUTSIDE] + report["labels"])}
-    # rebuild the unit ratings independently from the stored spans
+    # rebuild the unit ratings independently from the stored spans; nan: not rated
     from annotator.tokens import unpack
     rows = {name: [] for name in report["annotators"]}
     with get_db(app).reading() as s:
@@ -137,15 +139,42 @@ def test_report_from_stored_layers_matches_independent_figures(app):
             toks = unpack(doc.tokens)
             for name in rows:
                 layer = s.exec(select(Layer).where(Layer.document_id == doc.id, Layer.name == name)).scalars().one()
+                if layer.status != "done":
+                    rows[name].extend([np.nan] * len(toks))
+                    continue
                 labels = {(sp.start, sp.end): sp.label for sp in s.exec(select(Span).where(Span.layer_id == layer.id)).scalars()}
                 rows[name].extend(codes[labels.get(t, OUTSIDE)] for t in toks)
-    matrix = np.array(list(rows.values()))
+    matrix = np.array(list(rows.values()), dtype=float)
     assert report["overall"]["krippendorff_alpha"] == pytest.approx(
         krippendorff.alpha(reliability_data=matrix, level_of_measurement="nominal"))
-    pair = next(p for p in report["pairs"] if (p["a"], p["b"]) == ("ann", "bob"))
-    assert pair["cohen_kappa"] == pytest.approx(cohen_kappa_score(rows["ann"], rows["bob"]))
+    assert report["overall"]["fleiss_kappa"] is None  # 2 raters on doc0000, 3 elsewhere: not defined
+    for a, b, n in (("ann", "bob", 12), ("ann", "cid", 11), ("bob", "cid", 11)):
+        pair = next(p for p in report["pairs"] if (p["a"], p["b"]) == (a, b))
+        names = list(rows)
+        both = ~np.isnan(matrix[names.index(a)]) & ~np.isnan(matrix[names.index(b)])
+        x, y = np.array(rows[a])[both].astype(int), np.array(rows[b])[both].astype(int)
+        assert pair["documents"] == n and pair["cohen_kappa"] == pytest.approx(cohen_kappa_score(x, y))
     assert len(report["most_disagreement"]) <= 10
-    assert sum(map(sum, report["confusion"]["matrix"])) == report["tokens"] * 3
+    first = len(docs[0].tokens) // 8  # doc0000: only the ann/bob pair compares its tokens
+    assert sum(map(sum, report["confusion"]["matrix"])) == report["tokens"] * 3 - first * 2
+
+
+def test_a_document_only_one_annotator_finished_is_left_out(app):
+    make_corpus(app, docs=4, annotators=["ann", "bob"], not_done="bob")
+    with get_db(app).reading() as s:
+        report = agreement_report(s)
+    assert report["documents"] == 3 and report["documents_done_by_fewer_than_two"] == 1
+    assert report["pairs"][0]["documents"] == 3 and report["overall"]["fleiss_kappa"] is not None
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_krippendorff_alpha_with_missing_ratings_matches_the_package(seed):
+    rng = random.Random(300 + seed)
+    ratings = random_ratings(rng, rng.randrange(3, 6), rng.randrange(20, 300), rng.randrange(2, 6), rng.random())
+    missing = np.array([[rng.random() < 0.3 for _ in range(ratings.shape[1])] for _ in range(ratings.shape[0])])
+    ours = np.where(missing, MISSING, ratings)
+    expected = krippendorff.alpha(reliability_data=np.where(missing, np.nan, ratings), level_of_measurement="nominal")
+    assert krippendorff_alpha(ours) == pytest.approx(expected, abs=1e-9)
 
 
 def test_needs_two_annotators(app):

@@ -85,7 +85,7 @@ def test_iaa_on_two_imported_brat_folders(sqlite_xapp, cli):
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["annotators"] == ["ann1", "ann2"]
-    assert (report["documents"], report["documents_not_done_by_all"]) == (3, 1)
+    assert (report["documents"], report["documents_done_by_fewer_than_two"]) == (3, 1)
     [pair] = report["pairs"]
     exact, overlap = pair["span_f1"]["exact"], pair["span_f1"]["overlap"]
     assert (exact["micro"]["a"], exact["micro"]["b"], exact["micro"]["matched"]) == (15, 15, 12)
