@@ -156,7 +156,8 @@ def test_login_logout_and_no_open_redirect(project):
     assert evil.status_code == 302 and evil.headers["Location"] == "/"
     assert ">alice<" in client.get("/").get_data(as_text=True)
     assert client.post("/logout", headers={"X-CSRFToken": token}).status_code == 302
-    assert client.get("/").headers["Location"].startswith("/login")
+    assert client.get("/").headers["Location"] == "/login?next=/"  # back to the page asked for
+    assert client.get("/?page=2").headers["Location"] == "/login?next=/?page%3D2"
     back = log_in(project, project.test_client(), "alice")
     assert back.get("/annotate/doc1").status_code == 200
 

@@ -74,7 +74,7 @@ def require_login():
     """Every endpoint but login, setup and static files needs a logged-in user."""
     if request.endpoint in PUBLIC_ENDPOINTS or current_user.is_authenticated:
         return None
-    target = url_for("auth.login", next=request.full_path if request.method == "GET" else None)
+    target = url_for("auth.login", next=request.full_path.rstrip("?") if request.method == "GET" else None)
     if htmx:
         return "", 401, {"HX-Redirect": target}
     if request.method != "GET":
