@@ -12,7 +12,7 @@ from ..db import get_db
 from ..models import SUGGESTIONS, Document, Suggestion
 from ..records import get_record
 from ..services import labels_of
-from .identity import assigned_ids, current_annotator, is_curator, require_open
+from .identity import current_annotator, is_curator, require_open, visible_ids
 from .listing import document_page, languages, neighbours
 from .rendering import SPAN_FIELDS, pieces, suggestion_spans, text_html
 
@@ -26,18 +26,12 @@ def wants_fragment() -> bool:
     return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
 
 
-def _visible():
-    """The documents this user may see: all for curators, an annotator's assigned ones
-    (annotators work blind), as a subquery of ids or None for all."""
-    return None if is_curator() else assigned_ids(current_annotator())
-
-
 @bp.get("/")
 def index():
     page = request.args.get("page", default=1, type=int) or 1
     lang = request.args.get("lang", "").strip() or None
     session = get_db().request_session()
-    within = _visible()
+    within = visible_ids()
     listing = document_page(session, page, current_app.config["PAGE_SIZE"], lang, within)
     context = dict(listing=listing, labels=labels_of(current_app))
     if wants_fragment():
@@ -66,7 +60,7 @@ def view(uid: str):
     return render_template(
         "documents/view.html", doc=doc, labels=labels, text_html=marked, quantities=quantities,
         legend=Counter(s["label"] for s in spans), origins=Counter(s["origin"] for s in spans),
-        neighbours=neighbours(session, doc.id, _visible()))
+        neighbours=neighbours(session, doc.id, visible_ids()))
 
 
 @bp.get("/documents/<uid>/layers/<name>.json")

@@ -38,6 +38,12 @@ def assigned_ids(name: str):
     return select(Layer.document_id).where(Layer.name == name, Layer.assigned_at.is_not(None))
 
 
+def visible_ids():
+    """The documents this user may see, as a subquery of ids (an annotator's assigned ones:
+    annotators work blind), or None for all (curators and admins)."""
+    return None if is_curator() else assigned_ids(current_annotator())
+
+
 def may_open(session: Session, doc_id: int) -> bool:
     """Curators open every document; an annotator only those assigned to them."""
     if is_curator():

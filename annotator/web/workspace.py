@@ -19,7 +19,7 @@ from ..models import Document, Layer, Suggestion
 from ..services import labels_of
 from ..status import progress, set_status
 from ..suggestions import decide
-from .identity import GOLD, assigned_ids, current_annotator, is_curator, layer_name, require_open
+from .identity import GOLD, current_annotator, is_curator, layer_name, require_open, visible_ids
 from .listing import neighbours
 from .workspace_forms import claim_fields, claim_form_data, ids_field, relation_choice, whole
 from .workspace_views import claims, counters, excerpt, load_items, relations, render_blocks, span_groups, text_blocks
@@ -51,10 +51,11 @@ def start():
     assigned is told so, since annotators see only their own documents."""
     session = get_db().request_session()
     name = layer_name()
-    queued = [doc.uid for layer, doc in queue(session, name) if layer.status not in ("done", "skipped")]
+    assigned = queue(session, name)
+    queued = [doc.uid for layer, doc in assigned if layer.status not in ("done", "skipped")]
     uid = queued[0] if queued else None
     if uid is None and not is_curator():
-        return render_template("workspace/nothing.html", assigned=bool(queue(session, name)))
+        return render_template("workspace/nothing.html", assigned=bool(assigned))
     if uid is None:
         done = select(Layer.document_id).where(Layer.name == name, Layer.status == "done")
         uid = session.exec(select(Document.uid).where(Document.id.not_in(done)).order_by(Document.id).limit(1)).scalar()
@@ -77,13 +78,12 @@ def page(uid: str):
     items = load_items(session, doc, layer)
     classes = current_app.extensions["annotator.label_classes"]
     done, total = progress(session, name)
-    within = None if is_curator() else assigned_ids(name)
     return render_template(
         "workspace/page.html", doc=doc, labels=labels, layer=layer, name=name, oob=False, gold=name == GOLD,
         blocks=render_blocks(doc.text, bounds, items, classes), groups=span_groups(doc, bounds, items),
         counts=counters(session, doc, layer), relations=relations(session, doc, layer),
         claims=claims(session, doc, layer), done=done, total=total,
-        neighbours=neighbours(session, doc.id, within), status=layer.status if layer else "todo", urls=_urls(uid))
+        neighbours=neighbours(session, doc.id, visible_ids()), status=layer.status if layer else "todo", urls=_urls(uid))
 
 
 ID = 987654321  # stands for a row id in the URL templates the page's scripts fill in
