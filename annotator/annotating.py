@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from .changes import ChangeSet
 from .labels import LabelConfig
-from .layers import AnnotationError, NotFound, claim_version, record
+from .layers import AnnotationError, NotFound, claim_version, find_layer, record
 from .models import Claim, Document, Layer, Relation, Span, Suggestion, SuggestionDecision
 from .importing import reparse_imported_quantities
 from .nlp.language import PENDING, settled
@@ -29,6 +29,7 @@ class Outcome:
     layer: Layer
     ids: list[int]
     message: str = ""
+    span: dict | None = None  # the span as stored, when one was added or changed
 
 
 # --- checks ---------------------------------------------------------------------------------
@@ -87,15 +88,16 @@ def suggestion_of(session: Session, doc: Document, suggestion_id) -> Suggestion:
     return row
 
 
-def existing_span(session: Session, layer: Layer | None, start: int, end: int, label: str) -> Span | None:
+def existing_span(session: Session, layer: Layer | None, start: int, end: int, label: str) -> int | None:
+    """The id of the layer's span with exactly these offsets and label, if there is one."""
     if layer is None:
         return None
-    return session.exec(select(Span).where(Span.layer_id == layer.id, Span.start == start, Span.end == end,
-                                           Span.label == label)).scalars().first()
+    return session.exec(select(Span.id).where(Span.layer_id == layer.id, Span.start == start, Span.end == end,
+                                              Span.label == label)).scalar()
 
 
 def current_layer(session: Session, doc: Document, name: str) -> Layer | None:
-    return session.exec(select(Layer).where(Layer.document_id == doc.id, Layer.name == name)).scalars().first()
+    return find_layer(session, doc, name)
 
 
 # --- spans ----------------------------------------------------------------------------------
@@ -114,7 +116,7 @@ def add_span(session: Session, labels: LabelConfig, doc: Document, name: str, us
     changes = ChangeSet(session)
     span_id = changes.insert("span", values)
     record(session, layer, user, "add_span", changes, target=f"span:{span_id}", after=_brief(values, doc))
-    return Outcome(layer, [span_id])
+    return Outcome(layer, [span_id], span={**values, "id": span_id})
 
 
 def parsed_quantity(text: str, lang: str) -> dict:

@@ -28,11 +28,17 @@ def _restored(table: Table, row: dict) -> dict:
 
 
 class ChangeSet:
-    """Applies row changes inside the caller's transaction and remembers them."""
+    """Applies row changes inside the caller's transaction and remembers them. Each change
+    is one statement that also reads the row back (RETURNING), so the audit trail costs
+    no extra round trip."""
 
     def __init__(self, session: Session):
         self.session = session
         self.items: list[dict] = []
+
+    def _run(self, statement, table: Table) -> dict | None:
+        found = self.session.connection().execute(statement.returning(*table.c)).mappings().first()
+        return _jsonable(dict(found)) if found else None
 
     def _row(self, table: Table, row_id: int) -> dict | None:
         found = self.session.connection().execute(select(table).where(table.c.id == row_id)).mappings().first()
@@ -40,22 +46,21 @@ class ChangeSet:
 
     def insert(self, name: str, values: dict[str, Any]) -> int:
         table = TABLES[name]
-        row_id = self.session.connection().execute(insert(table).values(**values).returning(table.c.id)).scalar_one()
-        self.items.append({"table": name, "op": "insert", "before": None, "after": self._row(table, row_id)})
-        return row_id
+        after = self._run(insert(table).values(**values), table)
+        self.items.append({"table": name, "op": "insert", "before": None, "after": after})
+        return after["id"]
 
     def delete(self, name: str, row_id: int) -> dict:
         table = TABLES[name]
-        before = self._row(table, row_id)
-        self.session.connection().execute(delete(table).where(table.c.id == row_id))
+        before = self._run(delete(table).where(table.c.id == row_id), table)
         self.items.append({"table": name, "op": "delete", "before": before, "after": None})
         return before
 
     def update(self, name: str, row_id: int, **values) -> None:
         table = TABLES[name]
         before = self._row(table, row_id)
-        self.session.connection().execute(update(table).where(table.c.id == row_id).values(**values))
-        self.items.append({"table": name, "op": "update", "before": before, "after": self._row(table, row_id)})
+        after = self._run(update(table).where(table.c.id == row_id).values(**values), table)
+        self.items.append({"table": name, "op": "update", "before": before, "after": after})
 
 
 def inverse(changes: list[dict]) -> list[dict]:

@@ -3,7 +3,8 @@ atomically, and is refused when another tab or worker got there first. Every wri
 audit event; undoable ones can be undone and redone, as many steps as the layer has."""
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
 from .changes import ChangeSet, inverse, replay
@@ -27,7 +28,25 @@ class Forbidden(AnnotationError):
 
 
 def find_layer(session: Session, doc: Document, name: str) -> Layer | None:
-    return session.exec(select(Layer).where(Layer.document_id == doc.id, Layer.name == name)).scalars().first()
+    return layer_of(session, doc.id, name)
+
+
+def layer_of(session: Session, document_id: int, name: str) -> Layer | None:
+    """The layer `name` of a document, looked up once per session: a write asks for it
+    several times (access, checks, then claim_version), and claim_version keeps the object
+    current. Only found layers are remembered, so one created later is still found."""
+    key = ("layer", document_id, name)
+    layer = session.info.get(key)
+    if layer is None:
+        layer = session.exec(select(Layer).where(Layer.document_id == document_id, Layer.name == name)).scalars().first()
+        if layer is not None:
+            session.info[key] = layer
+    return layer
+
+
+def recorded_changes(session: Session) -> list[dict]:
+    """Every row change the audit events recorded in this session so far, in order."""
+    return [change for rows in session.info.get("recorded", ()) for change in rows]
 
 
 def claim_version(session: Session, doc: Document, name: str, seen: int) -> Layer:
@@ -43,16 +62,20 @@ def claim_version(session: Session, doc: Document, name: str, seen: int) -> Laye
                       status="in_progress", version=0)
         session.add(layer)
         session.flush()
+        session.info[("layer", doc.id, name)] = layer
+    # one statement bumps and reads back (RETURNING: SQLite >= 3.35 and PostgreSQL)
     bumped = session.execute(
         update(Layer).where(Layer.id == layer.id, Layer.version == seen)
-        .values(version=Layer.version + 1, updated_at=utcnow(),
-                status=_status_after_edit(layer.status))
-    ).rowcount
-    if bumped != 1:
+        .values(version=Layer.version + 1, updated_at=utcnow(), status=_status_after_edit(layer.status))
+        .returning(Layer.version, Layer.status, Layer.updated_at),
+        execution_options={"synchronize_session": False},
+    ).first()
+    if bumped is None:
         session.refresh(layer)
         raise Conflict(f"this document was changed elsewhere (another tab or window) since you loaded it: "
                        f"it is at version {layer.version}, you had {seen}. Reload to see the latest; nothing was saved.")
-    session.refresh(layer)
+    for key, value in bumped._mapping.items():
+        set_committed_value(layer, key, value)
     return layer
 
 
@@ -60,19 +83,24 @@ def _status_after_edit(status: str) -> str:
     return "in_progress" if status == "todo" else status
 
 
+DISCARD_REDO = (update(AuditEvent.__table__).where(AuditEvent.layer_id == bindparam("layer"), AuditEvent.state == "undone")
+                .values(state="discarded"))
+
+
 def record(session: Session, layer: Layer, user: str, action: str, changes: ChangeSet | None = None,
            target: str | None = None, before: dict | None = None, after: dict | None = None,
-           undoable: bool = True) -> AuditEvent:
-    """Write the audit event; a new undoable action ends the redo history."""
+           undoable: bool = True) -> None:
+    """Write the audit event; a new undoable action ends the redo history. One plain insert
+    (no ORM object to flush): every write of the workspace pays for it."""
+    conn = session.connection()
     if undoable:
-        session.execute(update(AuditEvent).where(AuditEvent.layer_id == layer.id, AuditEvent.state == "undone")
-                        .values(state="discarded"))
-    event = AuditEvent(user=user, action=action, document_id=layer.document_id, layer_id=layer.id, target=target,
-                       before=before, after=after, changes=changes.items if changes else None,
-                       state="applied" if undoable else None)
-    session.add(event)
-    session.flush()
-    return event
+        conn.execute(DISCARD_REDO, {"layer": layer.id})
+    rows = changes.items if changes else None
+    conn.execute(insert(AuditEvent.__table__), {
+        "at": utcnow(), "user": user, "action": action, "document_id": layer.document_id, "layer_id": layer.id,
+        "target": target, "before": before, "after": after, "changes": rows,
+        "state": "applied" if undoable else None})
+    session.info.setdefault("recorded", []).append(rows or [])
 
 
 def undo(session: Session, doc: Document, name: str, user: str, seen: int) -> AuditEvent:
@@ -100,10 +128,12 @@ def redo(session: Session, doc: Document, name: str, user: str, seen: int) -> Au
     return event
 
 
+HISTORY = (select(AuditEvent.state, func.count())  # built once: the workspace asks on every request
+           .where(AuditEvent.layer_id == bindparam("layer"), AuditEvent.state.in_(("applied", "undone")))
+           .group_by(AuditEvent.state))
+
+
 def history(session: Session, layer: Layer | None) -> dict[str, int]:
     """How many steps can be undone and redone right now."""
-    if layer is None:
-        return {"undo": 0, "redo": 0}
-    rows = session.exec(select(AuditEvent.state).where(AuditEvent.layer_id == layer.id,
-                                                       AuditEvent.state.in_(["applied", "undone"]))).scalars().all()
-    return {"undo": rows.count("applied"), "redo": rows.count("undone")}
+    counts = dict(session.connection().execute(HISTORY, {"layer": layer.id}).all()) if layer is not None else {}
+    return {"undo": counts.get("applied", 0), "redo": counts.get("undone", 0)}

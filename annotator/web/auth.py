@@ -12,6 +12,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import bindparam, select
 
 from .. import htmx
 from ..accounts import AccountError, Throttled, authenticate, check_name, check_password, create_user, has_admin
@@ -26,10 +27,13 @@ PUBLIC_ENDPOINTS = {"auth.login", "auth.setup", "static", "htmx_js.static"}
 SETUP_TOKEN_FILE = "setup_token"
 
 
+ACCOUNT_BY_ID = select(User.id, User.name, User.role, User.active).where(User.id == bindparam("id"))
+
+
 class Account(UserMixin):
     """The logged-in user as Flask-Login sees it: a detached copy, no session attached."""
 
-    def __init__(self, user: User):
+    def __init__(self, user):
         self.id, self.name, self.role, self.active = user.id, user.name, user.role, user.active
 
     @property
@@ -65,9 +69,11 @@ def init_app(app) -> None:
 
 @login_manager.user_loader
 def load_user(user_id: str) -> Account | None:
-    with get_db().reading() as session:
-        user = session.get(User, int(user_id)) if user_id.isdigit() else None
-        return Account(user) if user is not None and user.active else None
+    if not user_id.isdigit():
+        return None
+    with get_db().engine.connect() as conn:  # every request asks: one plain select, no ORM session
+        user = conn.execute(ACCOUNT_BY_ID, {"id": int(user_id)}).first()
+    return Account(user) if user is not None and user.active else None
 
 
 def require_login():

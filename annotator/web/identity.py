@@ -13,6 +13,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlmodel import Session
 
+from ..layers import layer_of
 from ..models import Layer
 
 CURATOR_ROLES = ("curator", "admin")
@@ -48,8 +49,8 @@ def may_open(session: Session, doc_id: int) -> bool:
     """Curators open every document; an annotator only those assigned to them."""
     if is_curator():
         return True
-    query = assigned_ids(current_annotator()).where(Layer.document_id == doc_id).limit(1)
-    return session.exec(query).first() is not None
+    layer = layer_of(session, doc_id, current_annotator())  # the row a write reads next anyway
+    return layer is not None and layer.assigned_at is not None
 
 
 def require_open(session: Session, doc_id: int) -> None:

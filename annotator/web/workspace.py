@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request, url_for
 from sqlalchemy import select
-from sqlalchemy.orm import defer
 
 from ..annotating import add_span, current_layer, delete_span, document_tokens, span_in_layer, update_span
 from ..assigning import queue
@@ -22,8 +21,9 @@ from ..suggestions import decide
 from .identity import GOLD, current_annotator, is_curator, layer_name, require_open, visible_ids
 from .listing import neighbours
 from .workspace_forms import claim_fields, claim_form_data, ids_field, relation_choice, whole
-from .workspace_views import claims, counters, excerpt, load_items, relations, render_blocks, span_groups, text_blocks
-from .workspace_writes import Done, document, nudged, quote, refused, write
+from .workspace_reads import document_by_uid, whole_layer
+from .workspace_views import claims, counters, excerpt, items_of, relations, render_blocks, span_groups, text_blocks
+from .workspace_writes import Done, document, nudged, quote, quoted, refused, write
 
 bp = Blueprint("workspace", __name__, url_prefix="/annotate")
 
@@ -68,22 +68,23 @@ def start():
 @bp.get("/<uid>")
 def page(uid: str):
     session = get_db().request_session()
-    doc = session.exec(select(Document).options(defer(Document.tokens)).where(Document.uid == uid)).scalars().first()
+    doc = document_by_uid(session, uid)
     if doc is None:
         abort(404, description=f"There is no document with the id “{uid}” in this project.")
     require_open(session, doc.id)
     name, labels = layer_name(), labels_of(current_app)
     layer = current_layer(session, doc, name)
     bounds = text_blocks(doc.text)
-    items = load_items(session, doc, layer)
+    rows = whole_layer(session, doc, layer)
+    items = items_of(doc, rows)
     classes = current_app.extensions["annotator.label_classes"]
     done, total = progress(session, name)
     return render_template(
         "workspace/page.html", doc=doc, labels=labels, layer=layer, name=name, oob=False, gold=name == GOLD,
         blocks=render_blocks(doc.text, bounds, items, classes), groups=span_groups(doc, bounds, items),
-        counts=counters(session, doc, layer), relations=relations(session, doc, layer),
-        claims=claims(session, doc, layer), done=done, total=total,
-        neighbours=neighbours(session, doc.id, visible_ids()), status=layer.status if layer else "todo", urls=_urls(uid))
+        counts=counters(session, doc, layer, rows), relations=relations(doc, rows), claims=claims(doc, rows),
+        done=done, total=total, neighbours=neighbours(session, doc.id, visible_ids()),
+        status=layer.status if layer else "todo", urls=_urls(uid))
 
 
 ID = 987654321  # stands for a row id in the URL templates the page's scripts fill in
@@ -134,7 +135,7 @@ def span_add(uid: str):
         f = request.form
         out = add_span(s, labels, doc, name, current_annotator(), seen, whole(f.get("start")), whole(f.get("end")),
                        f.get("label"))
-        return Done(f"Added {quote(s, doc, out.ids[0])}", focus=f"s{out.ids[0]}")
+        return Done(f"Added {quoted(doc, out.span)}", focus=f"s{out.ids[0]}")
     return write(uid, run)
 
 

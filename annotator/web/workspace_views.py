@@ -15,16 +15,19 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_left, bisect_right
+from collections import Counter
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from functools import lru_cache
 
 from markupsafe import Markup, escape
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlmodel import Session
 
-from ..layers import history
-from ..models import AuditEvent, Claim, Document, Layer, Relation, Span, Suggestion, SuggestionDecision
+from ..models import Document, Layer, Span, Suggestion
 from .rendering import escape_text
+from ..layers import history
+from .workspace_reads import LayerRows, pending_counts, span_counts
 
 BLOCK_MAX = 2400
 LINE_BREAKS = re.compile(r"[\r\n]+")
@@ -72,13 +75,21 @@ def blocks_touching(bounds: list[tuple[int, int]], ranges) -> list[int]:
 
 # --- items: confirmed spans and pending suggestions -------------------------------------------
 
-@dataclass
-class Item:
-    key: str          # "s12" (span) or "g34" (pending suggestion)
+class Item(NamedTuple):
+    """A confirmed span of the layer or a pending suggestion, as a mark. The fields come in
+    reading order (start, longer first, spans before suggestions, label), so a list of
+    items sorts as plain tuples: a 200 KB document has thousands of them per request."""
     start: int
-    end: int
+    neg_end: int   # -end
+    rank: int      # 0 a confirmed span, 1 a pending suggestion
     label: str
+    id: int
+    end: int
     claim: bool = False
+
+    @property
+    def key(self) -> str:
+        return f"{'sg'[self.rank]}{self.id}"  # "s12" (span) or "g34" (suggestion)
 
     @property
     def word(self) -> str:
@@ -86,29 +97,16 @@ class Item:
 
     @property
     def confirmed(self) -> bool:
-        return self.key[0] == "s"
+        return self.rank == 0
 
 
-def load_items(session: Session, doc: Document, layer: Layer | None, lo: int | None = None,
-               hi: int | None = None) -> list[Item]:
-    """Spans of the layer and still-pending suggestions, optionally only those overlapping [lo, hi)."""
-    items: list[Item] = []
-    if layer is not None:
-        query = select(Span.id, Span.start, Span.end, Span.label).where(Span.layer_id == layer.id)
-        if lo is not None:
-            query = query.where(Span.start < hi, Span.end > lo)
-        with_claim = set(session.exec(select(Claim.quantity_id).where(Claim.layer_id == layer.id)).scalars())
-        items += [Item(f"s{i}", s, e, lab, i in with_claim) for i, s, e, lab in session.exec(query).all()]
-    query = select(Suggestion.id, Suggestion.start, Suggestion.end, Suggestion.label).where(
-        Suggestion.document_id == doc.id)
-    if layer is not None:
-        decided = select(SuggestionDecision.suggestion_id).where(SuggestionDecision.layer_id == layer.id)
-        query = query.where(Suggestion.id.not_in(decided))
-    if lo is not None:
-        query = query.where(Suggestion.start < hi, Suggestion.end > lo)
+def items_of(doc: Document, rows: LayerRows) -> list[Item]:
+    """The layer's spans and the pending suggestions as marks, in reading order."""
     size = len(doc.text)
-    items += [Item(f"g{i}", s, e, lab) for i, s, e, lab in session.exec(query).all() if 0 <= s < e <= size]
-    items.sort(key=lambda it: (it.start, -it.end, it.key[0] != "s", it.label))
+    with_claim = rows.quantity_ids
+    items = [Item(r.start, -r.end, 0, r.label, r.id, r.end, r.id in with_claim) for r in rows.spans]
+    items += [Item(s, -e, 1, lab, i, e) for i, s, e, lab in rows.pending if 0 <= s < e <= size]
+    items.sort()
     return items
 
 
@@ -154,18 +152,26 @@ def render_blocks(text: str, bounds: list[tuple[int, int]], items: list[Item], c
                   which: list[int] | None = None, oob: bool = False) -> Markup:
     """The blocks (all, or those in `which`), items dealt to the blocks they overlap first."""
     indexes = range(len(bounds)) if which is None else which
-    starts = [b[0] for b in bounds]
-    per_block: dict[int, list[Item]] = {}
-    for it in items:
-        first = max(0, bisect_right(starts, it.start) - 1)
-        last = max(first, bisect_left(starts, it.end) - 1)
-        for i in range(first, last + 1):
-            per_block.setdefault(i, []).append(it)
+    per_block = _deal(bounds, items)
     palette = tuple(sorted(classes.items()))
     return Markup("".join(_cached_block(text[bounds[i][0]:bounds[i][1]], i, bounds[i][0], oob, palette,
-                                        tuple((it.key, it.start, it.end, it.label, it.claim)
-                                              for it in per_block.get(i, ())))
+                                        tuple(per_block.get(i, ())))
                           for i in indexes))
+
+
+def _deal(bounds: list[tuple[int, int]], items: list[Item]) -> dict[int, list[Item]]:
+    """{block index: the items overlapping it}, in one walk: items come sorted by start."""
+    per_block: dict[int, list[Item]] = {}
+    block, last = 0, len(bounds) - 1
+    for it in items:
+        while block < last and bounds[block + 1][0] <= it.start:
+            block += 1
+        per_block.setdefault(block, []).append(it)
+        spill = block + 1
+        while spill <= last and bounds[spill][0] < it.end:  # an item across a block boundary
+            per_block.setdefault(spill, []).append(it)
+            spill += 1
+    return per_block
 
 
 @lru_cache(maxsize=16384)
@@ -174,8 +180,7 @@ def _cached_block(piece: str, index: int, start: int, oob: bool, palette: tuple,
     the items over it. Annotators of one document share most blocks (the same pending
     suggestions), and a write changes a few, so a re-render mostly hits this cache
     (about 16,000 blocks: five 200 KB documents)."""
-    spans = [Item(*it) for it in items]
-    return block_html(piece, index, (start, start + len(piece)), spans, dict(palette), oob, base=start)
+    return block_html(piece, index, (start, start + len(piece)), list(items), dict(palette), oob, base=start)
 
 
 # --- the side panel -----------------------------------------------------------------------------
@@ -206,7 +211,7 @@ def span_groups(doc: Document, bounds: list[tuple[int, int]], items: list[Item],
             continue
         block = max(0, bisect_right(starts, it.start) - 1)
         if block in groups:
-            groups[block].append(PanelSpan(int(it.key[1:]), it.key, it.start, it.end, it.label,
+            groups[block].append(PanelSpan(it.id, it.key, it.start, it.end, it.label,
                                            excerpt(doc.text[it.start:it.end]), it.claim))
     return groups
 
@@ -228,44 +233,36 @@ class Counters:
         return sum(self.confirmed.values())
 
 
-def counters(session: Session, doc: Document, layer: Layer | None) -> Counters:
-    query = select(Suggestion.label, func.count()).where(Suggestion.document_id == doc.id)
-    if layer is not None:
-        decided = select(SuggestionDecision.suggestion_id).where(SuggestionDecision.layer_id == layer.id)
-        query = query.where(Suggestion.id.not_in(decided))
-    pending = dict(session.exec(query.group_by(Suggestion.label)).all())
-    confirmed = {}
-    if layer is not None:
-        confirmed = dict(session.exec(select(Span.label, func.count()).where(Span.layer_id == layer.id)
-                                      .group_by(Span.label)).all())
+def counters(session: Session, doc: Document, layer: Layer | None, rows: LayerRows | None = None) -> Counters:
+    """The palette's and panel's counts; from `rows` when they hold the whole layer."""
+    if rows is not None and rows.complete:
+        pending = Counter(r.label for r in rows.pending)
+        confirmed = Counter(r.label for r in rows.spans)
+    else:
+        pending, confirmed = pending_counts(session, doc, layer), span_counts(session, layer)
     steps = history(session, layer)
-    return Counters(layer.version if layer else 0, pending, confirmed, steps["undo"], steps["redo"])
+    return Counters(layer.version if layer else 0, dict(pending), dict(confirmed), steps["undo"], steps["redo"])
 
 
-def relations(session: Session, doc: Document, layer: Layer | None) -> list[dict]:
-    if layer is None:
-        return []
-    spans = {s.id: s for s in session.exec(select(Span).where(Span.layer_id == layer.id)).scalars()}
-    rows = session.exec(select(Relation).where(Relation.layer_id == layer.id).order_by(Relation.id)).scalars()
+def relations(doc: Document, rows: LayerRows) -> list[dict]:
+    spans = {s.id: s for s in rows.spans}
     out = []
-    for rel in rows:
+    for rel in rows.relations or ():
         head, child = spans.get(rel.head_id), spans.get(rel.child_id)
         if head and child:
             out.append({"id": rel.id, "label": rel.label, "head": _side(doc, head), "child": _side(doc, child)})
     return sorted(out, key=lambda r: (r["head"]["start"], r["child"]["start"], r["label"]))
 
 
-def _side(doc: Document, span: Span) -> dict:
+def _side(doc: Document, span) -> dict:
     return {"id": span.id, "key": f"s{span.id}", "label": span.label, "start": span.start,
             "text": excerpt(doc.text[span.start:span.end], 40)}
 
 
-def claims(session: Session, doc: Document, layer: Layer | None) -> list[dict]:
-    if layer is None:
-        return []
-    spans = {s.id: s for s in session.exec(select(Span).where(Span.layer_id == layer.id)).scalars()}
+def claims(doc: Document, rows: LayerRows) -> list[dict]:
+    spans = {s.id: s for s in rows.spans}
     out = []
-    for claim in session.exec(select(Claim).where(Claim.layer_id == layer.id)).scalars():
+    for claim in rows.claims or ():
         quantity = spans.get(claim.quantity_id)
         if quantity is None:
             continue
@@ -309,15 +306,3 @@ def touched(session: Session, changes: list[dict]) -> Touched:
     if quantity_ids:
         out.ranges += session.exec(select(Span.start, Span.end).where(Span.id.in_(quantity_ids))).all()
     return out
-
-
-def newest_event_id(session: Session, layer_id: int | None) -> int:
-    if layer_id is None:
-        return 0
-    return session.exec(select(func.max(AuditEvent.id)).where(AuditEvent.layer_id == layer_id)).scalar() or 0
-
-
-def changes_since(session: Session, layer_id: int, after_id: int) -> list[dict]:
-    rows = session.exec(select(AuditEvent.changes).where(AuditEvent.layer_id == layer_id, AuditEvent.id > after_id)
-                        .order_by(AuditEvent.id)).scalars().all()
-    return [change for row in rows for change in (row or [])]

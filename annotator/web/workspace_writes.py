@@ -13,20 +13,19 @@ from dataclasses import dataclass
 from typing import Callable
 
 from flask import current_app, render_template, request
-from sqlalchemy import select
-from sqlalchemy.orm import defer
 from sqlmodel import Session
 
 from ..annotating import current_layer, span_in_layer
 from ..db import get_db
-from ..layers import AnnotationError, Forbidden, NotFound, find_layer
+from ..layers import AnnotationError, Forbidden, NotFound, recorded_changes
 from ..models import Document
 from ..services import labels_of
 from ..status import progress
-from .identity import current_annotator, layer_name, may_open
+from .identity import layer_name, may_open
 from .workspace_forms import read_version
-from .workspace_views import (blocks_touching, changes_since, claims, counters, excerpt, load_items, newest_event_id,
-                              relations, render_blocks, span_groups, text_blocks, touched)
+from .workspace_reads import LayerRows, document_by_uid, layer_range, whole_layer
+from .workspace_views import (blocks_touching, claims, counters, excerpt, items_of, relations, render_blocks,
+                              span_groups, text_blocks, touched)
 
 WHOLE_TEXT_AFTER = 40  # blocks touched by one write before the whole text is swapped instead
 
@@ -53,36 +52,36 @@ def write(uid: str, action: Action):
         seen = read_version(request.form)
         with db.writing() as s:
             doc = document(s, uid)
-            before = find_layer(s, doc, name)
-            mark = newest_event_id(s, before.id if before else None)
             done = action(s, labels, doc, name, seen)
-            layer = find_layer(s, doc, name)
-            changes = done.changes if done.changes is not None else changes_since(s, layer.id, mark)
-            hit = touched(s, changes)
+            hit = touched(s, done.changes if done.changes is not None else recorded_changes(s))
     except AnnotationError as exc:
         return refused(exc)
-    return _answer(uid, name, done, hit)
+    return _answer(doc, name, done, hit)
 
 
-def _answer(uid: str, name: str, done: Done, hit):
-    """The message plus every fragment the write changed, for out-of-band swaps."""
+def _answer(doc: Document, name: str, done: Done, hit):
+    """The message plus every fragment the write changed, for out-of-band swaps. `doc` is
+    the write's (read-only from here on); the rest is read after the commit."""
     classes = current_app.extensions["annotator.label_classes"]
     with get_db().reading() as s:
-        doc = document(s, uid, checked=True)
         layer = current_layer(s, doc, name)
         bounds = text_blocks(doc.text)
         which = blocks_touching(bounds, hit.ranges)
         whole = len(which) > WHOLE_TEXT_AFTER  # one swap of the text beats hundreds of block swaps
-        items = []
+        around = (bounds[which[0]][0], bounds[which[-1]][1]) if which else (0, 0)
         if whole:
-            items, which = load_items(s, doc, layer), None
-        elif which:
-            items = load_items(s, doc, layer, bounds[which[0]][0], bounds[which[-1]][1])
+            rows, which = whole_layer(s, doc, layer, links=hit.links), None
+        elif hit.links:  # the panel lists every relation and claim, the text only changed blocks
+            rows = whole_layer(s, doc, layer, pending_in=around)
+        else:
+            rows = layer_range(s, doc, layer, *around) if which else LayerRows()
+        items = items_of(doc, rows)
         context = dict(doc=doc, labels=labels_of(current_app), oob=True, message=done.message, kind=done.kind,
                        whole=whole, blocks=render_blocks(doc.text, bounds, items, classes, which, oob=not whole),
-                       groups=span_groups(doc, bounds, items, which), counts=counters(s, doc, layer),
-                       relations=relations(s, doc, layer) if hit.links else None,
-                       claims=claims(s, doc, layer) if hit.links else None, close_form=done.close_form)
+                       groups=span_groups(doc, bounds, items, which),
+                       counts=counters(s, doc, layer, rows),
+                       relations=relations(doc, rows) if hit.links else None,
+                       claims=claims(doc, rows) if hit.links else None, close_form=done.close_form)
         if done.status:
             context.update(zip(("done", "total"), progress(s, name)), status=layer.status, status_changed=True)
         html = render_template("workspace/_write.html", **context)
@@ -99,8 +98,7 @@ def refused(exc: AnnotationError):
 
 def document(session: Session, uid: str, checked: bool = False) -> Document:
     """The document `uid`, if this user may open it (`checked`: the write already asked)."""
-    # tokens (~8 bytes a token) load only if a write needs them to snap offsets
-    doc = session.exec(select(Document).options(defer(Document.tokens)).where(Document.uid == uid)).scalars().first()
+    doc = document_by_uid(session, uid)  # tokens (~8 bytes a token) load only if a write snaps offsets
     if doc is None:
         raise NotFound(f"there is no document with the id {uid!r}")
     if not checked and not may_open(session, doc.id):
@@ -110,7 +108,11 @@ def document(session: Session, uid: str, checked: bool = False) -> Document:
 
 def quote(session: Session, doc: Document, span_id) -> str:
     span = span_in_layer(session, current_layer(session, doc, layer_name()), span_id)
-    return f"{span.label} “{excerpt(doc.text[span.start:span.end], 50)}”"
+    return quoted(doc, {"label": span.label, "start": span.start, "end": span.end})
+
+
+def quoted(doc: Document, span: dict) -> str:
+    return f"{span['label']} “{excerpt(doc.text[span['start']:span['end']], 50)}”"
 
 
 def nudged(tokens: list[tuple[int, int]], start: int, end: int, edge, step) -> tuple[int, int]:
