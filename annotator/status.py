@@ -6,7 +6,7 @@ the workspace walks back annotations, never the "done" mark.
 """
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlmodel import Session
 
 from .layers import AnnotationError, claim_version, find_layer, record
@@ -29,14 +29,15 @@ def set_status(session: Session, doc: Document, name: str, user: str, seen: int,
     return layer
 
 
+ASSIGNED_PROGRESS = select(func.count(), func.count().filter(Layer.status == "done")).where(
+    Layer.name == bindparam("name"), Layer.assigned_at.is_not(None))  # built once: every workspace page asks
+
+
 def progress(session: Session, name: str) -> tuple[int, int]:
     """(documents done, documents to do) for annotator `name`: their assignments once a
     curator has assigned them any, otherwise every document of the project."""
-    assigned = session.exec(select(func.count()).select_from(Layer)
-                            .where(Layer.name == name, Layer.assigned_at.is_not(None))).scalar_one()
+    assigned, done = session.connection().execute(ASSIGNED_PROGRESS, {"name": name}).one()
     if assigned:
-        done = session.exec(select(func.count()).select_from(Layer).where(
-            Layer.name == name, Layer.assigned_at.is_not(None), Layer.status == "done")).scalar_one()
         return done, assigned
     done = session.exec(select(func.count()).select_from(Layer)
                         .where(Layer.name == name, Layer.status == "done")).scalar_one()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, exists, func, select
 from sqlalchemy.orm import defer
 from sqlmodel import Session
 
@@ -19,13 +19,14 @@ NO_LAYER = 0  # no layer has this id: with it, every suggestion is pending
 
 DOCUMENT_BY_UID = select(Document).options(defer(Document.tokens)).where(Document.uid == bindparam("uid"))
 
-SPAN_COLUMNS = (Span.id, Span.start, Span.end, Span.label, Span.value, Span.unit, Span.qualifier, Span.meta)
+_carries_claim = exists().where(Claim.quantity_id == Span.id).label("claim")
+SPAN_COLUMNS = (Span.id, Span.start, Span.end, Span.label, Span.value, Span.unit, Span.qualifier, Span.meta,
+                _carries_claim)
 SPANS = select(*SPAN_COLUMNS).where(Span.layer_id == bindparam("layer"))
 SPANS_IN = SPANS.where(Span.start < bindparam("hi"), Span.end > bindparam("lo"))
 SPAN_COUNTS = select(Span.label, func.count()).where(Span.layer_id == bindparam("layer")).group_by(Span.label)
 
 CLAIMS = select(*Claim.__table__.c).where(Claim.layer_id == bindparam("layer")).order_by(Claim.id)
-QUANTITY_IDS = select(Claim.quantity_id).where(Claim.layer_id == bindparam("layer"))
 RELATIONS = (select(Relation.id, Relation.head_id, Relation.child_id, Relation.label)
              .where(Relation.layer_id == bindparam("layer")).order_by(Relation.id))
 
@@ -54,8 +55,7 @@ def document_by_uid(session: Session, uid: str) -> Document | None:
 @dataclass
 class LayerRows:
     """A layer's rows as the workspace shows them: all of them, or those over [lo, hi)."""
-    spans: list = field(default_factory=list)
-    quantity_ids: set[int] = field(default_factory=set)   # spans that carry a claim
+    spans: list = field(default_factory=list)             # with `claim`: the span carries one
     pending: list = field(default_factory=list)           # suggestions not yet decided
     claims: list | None = None                            # None: not read
     relations: list | None = None
@@ -77,9 +77,6 @@ def whole_layer(session: Session, doc: Document, layer: Layer | None, links: boo
         if links:
             rows.claims = _run(session, CLAIMS, **key).all()
             rows.relations = _run(session, RELATIONS, **key).all()
-            rows.quantity_ids = {c.quantity_id for c in rows.claims}
-        else:
-            rows.quantity_ids = set(_run(session, QUANTITY_IDS, **key).scalars())
     else:
         rows.claims, rows.relations = ([], []) if links else (None, None)
     return rows
@@ -91,7 +88,6 @@ def layer_range(session: Session, doc: Document, layer: Layer | None, lo: int, h
     rows = LayerRows(pending=_run(session, PENDING_IN, **key, doc=doc.id).all())
     if layer is not None:
         rows.spans = _run(session, SPANS_IN, **key).all()
-        rows.quantity_ids = set(_run(session, QUANTITY_IDS, **key).scalars())
     return rows
 
 

@@ -103,8 +103,7 @@ class Item(NamedTuple):
 def items_of(doc: Document, rows: LayerRows) -> list[Item]:
     """The layer's spans and the pending suggestions as marks, in reading order."""
     size = len(doc.text)
-    with_claim = rows.quantity_ids
-    items = [Item(r.start, -r.end, 0, r.label, r.id, r.end, r.id in with_claim) for r in rows.spans]
+    items = [Item(r.start, -r.end, 0, r.label, r.id, r.end, bool(r.claim)) for r in rows.spans]
     items += [Item(s, -e, 1, lab, i, e) for i, s, e, lab in rows.pending if 0 <= s < e <= size]
     items.sort()
     return items
@@ -218,30 +217,34 @@ def span_groups(doc: Document, bounds: list[tuple[int, int]], items: list[Item],
 
 @dataclass
 class Counters:
+    """The numbers the page shows. `pending` and `confirmed` are None when a write's answer
+    leaves them out (they did not change), and their fragments are not swapped."""
     version: int
-    pending: dict[str, int] = field(default_factory=dict)
-    confirmed: dict[str, int] = field(default_factory=dict)
+    pending: dict[str, int] | None = field(default_factory=dict)
+    confirmed: dict[str, int] | None = field(default_factory=dict)
     undo: int = 0
     redo: int = 0
 
     @property
     def pending_total(self) -> int:
-        return sum(self.pending.values())
+        return sum((self.pending or {}).values())
 
     @property
     def confirmed_total(self) -> int:
-        return sum(self.confirmed.values())
+        return sum((self.confirmed or {}).values())
 
 
-def counters(session: Session, doc: Document, layer: Layer | None, rows: LayerRows | None = None) -> Counters:
-    """The palette's and panel's counts; from `rows` when they hold the whole layer."""
+def counters(session: Session, doc: Document, layer: Layer | None, rows: LayerRows | None = None,
+             changed: Touched | None = None) -> Counters:
+    """The page's counts: from `rows` when they hold the whole layer, else read; for a
+    write's answer (`changed`), only the counts the write could have changed."""
     if rows is not None and rows.complete:
-        pending = Counter(r.label for r in rows.pending)
-        confirmed = Counter(r.label for r in rows.spans)
+        pending, confirmed = dict(Counter(r.label for r in rows.pending)), dict(Counter(r.label for r in rows.spans))
     else:
-        pending, confirmed = pending_counts(session, doc, layer), span_counts(session, layer)
+        pending = pending_counts(session, doc, layer) if changed is None or changed.suggestions else None
+        confirmed = span_counts(session, layer) if changed is None or changed.spans else None
     steps = history(session, layer)
-    return Counters(layer.version if layer else 0, dict(pending), dict(confirmed), steps["undo"], steps["redo"])
+    return Counters(layer.version if layer else 0, pending, confirmed, steps["undo"], steps["redo"])
 
 
 def relations(doc: Document, rows: LayerRows) -> list[dict]:
@@ -281,7 +284,9 @@ def claims(doc: Document, rows: LayerRows) -> list[dict]:
 @dataclass
 class Touched:
     ranges: list[tuple[int, int]] = field(default_factory=list)
-    links: bool = False   # relations or claims (or what they show) changed
+    links: bool = False        # relations or claims (or what they show) changed
+    suggestions: bool = False  # a suggestion was decided or undecided: pending counts changed
+    spans: bool = False        # a span was added or removed: the span count changed
 
 
 def touched(session: Session, changes: list[dict]) -> Touched:
@@ -294,8 +299,10 @@ def touched(session: Session, changes: list[dict]) -> Touched:
         if table == "span":
             out.ranges += [(r["start"], r["end"]) for r in rows]
             out.links = out.links or change["op"] != "insert"
+            out.spans = out.spans or change["op"] != "update"
         elif table == "suggestiondecision":
             suggestion_ids.update(r["suggestion_id"] for r in rows)
+            out.suggestions = True
         elif table in ("relation", "claim"):
             out.links = True
             if table == "claim":

@@ -18,7 +18,7 @@ from sqlmodel import Session
 from ..annotating import current_layer, span_in_layer
 from ..db import get_db
 from ..layers import AnnotationError, Forbidden, NotFound, recorded_changes
-from ..models import Document
+from ..models import Document, Layer
 from ..services import labels_of
 from ..status import progress
 from .identity import layer_name, may_open
@@ -46,7 +46,8 @@ Action = Callable[[Session, object, Document, str, int], Done]
 
 def write(uid: str, action: Action):
     """Run `action` (session, labels, doc, layer name, version seen) -> Done in one write
-    transaction, find what its recorded row changes touched, and answer with that."""
+    transaction, read what its recorded row changes touched in the same transaction (so
+    the answer shows exactly this write's state), and render the answer after the commit."""
     name, labels, db = layer_name(), labels_of(current_app), get_db()
     try:
         seen = read_version(request.form)
@@ -54,37 +55,42 @@ def write(uid: str, action: Action):
             doc = document(s, uid)
             done = action(s, labels, doc, name, seen)
             hit = touched(s, done.changes if done.changes is not None else recorded_changes(s))
+            state = _changed(s, doc, current_layer(s, doc, name), name, done, hit)
     except AnnotationError as exc:
         return refused(exc)
-    return _answer(doc, name, done, hit)
+    return _answer(state, done)
 
 
-def _answer(doc: Document, name: str, done: Done, hit):
-    """The message plus every fragment the write changed, for out-of-band swaps. `doc` is
-    the write's (read-only from here on); the rest is read after the commit."""
+def _changed(s: Session, doc: Document, layer: Layer, name: str, done: Done, hit) -> dict:
+    """The rows behind every fragment the write changed, read before the commit."""
+    bounds = text_blocks(doc.text)
+    which = blocks_touching(bounds, hit.ranges)
+    whole = len(which) > WHOLE_TEXT_AFTER  # one swap of the text beats hundreds of block swaps
+    around = (bounds[which[0]][0], bounds[which[-1]][1]) if which else (0, 0)
+    if whole:
+        rows, which = whole_layer(s, doc, layer, links=hit.links), None
+    elif hit.links:  # the panel lists every relation and claim, the text only changed blocks
+        rows = whole_layer(s, doc, layer, pending_in=around)
+    else:
+        rows = layer_range(s, doc, layer, *around) if which else LayerRows()
+    state = dict(doc=doc, bounds=bounds, which=which, whole=whole, rows=rows, links=hit.links,
+                 counts=counters(s, doc, layer, rows, changed=hit))
+    if done.status:
+        state.update(zip(("done", "total"), progress(s, name)), status=layer.status, status_changed=True)
+    return state
+
+
+def _answer(state: dict, done: Done):
+    """The message plus every fragment the write changed, for out-of-band swaps."""
+    doc, bounds, which, whole, rows = (state.pop(k) for k in ("doc", "bounds", "which", "whole", "rows"))
+    links = state.pop("links")
+    items = items_of(doc, rows)
     classes = current_app.extensions["annotator.label_classes"]
-    with get_db().reading() as s:
-        layer = current_layer(s, doc, name)
-        bounds = text_blocks(doc.text)
-        which = blocks_touching(bounds, hit.ranges)
-        whole = len(which) > WHOLE_TEXT_AFTER  # one swap of the text beats hundreds of block swaps
-        around = (bounds[which[0]][0], bounds[which[-1]][1]) if which else (0, 0)
-        if whole:
-            rows, which = whole_layer(s, doc, layer, links=hit.links), None
-        elif hit.links:  # the panel lists every relation and claim, the text only changed blocks
-            rows = whole_layer(s, doc, layer, pending_in=around)
-        else:
-            rows = layer_range(s, doc, layer, *around) if which else LayerRows()
-        items = items_of(doc, rows)
-        context = dict(doc=doc, labels=labels_of(current_app), oob=True, message=done.message, kind=done.kind,
-                       whole=whole, blocks=render_blocks(doc.text, bounds, items, classes, which, oob=not whole),
-                       groups=span_groups(doc, bounds, items, which),
-                       counts=counters(s, doc, layer, rows),
-                       relations=relations(doc, rows) if hit.links else None,
-                       claims=claims(doc, rows) if hit.links else None, close_form=done.close_form)
-        if done.status:
-            context.update(zip(("done", "total"), progress(s, name)), status=layer.status, status_changed=True)
-        html = render_template("workspace/_write.html", **context)
+    html = render_template(
+        "workspace/_write.html", doc=doc, labels=labels_of(current_app), oob=True, message=done.message,
+        kind=done.kind, whole=whole, blocks=render_blocks(doc.text, bounds, items, classes, which, oob=not whole),
+        groups=span_groups(doc, bounds, items, which), relations=relations(doc, rows) if links else None,
+        claims=claims(doc, rows) if links else None, close_form=done.close_form, **state)
     headers = {"HX-Trigger-After-Swap": json.dumps({"ws-focus": {"key": done.focus}})} if done.focus else {}
     return html, 200, headers
 
