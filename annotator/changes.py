@@ -4,6 +4,8 @@ that refer to a re-created row still find it)."""
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
+from itertools import groupby
 from typing import Any
 
 from sqlalchemy import Table, delete, insert, select, update
@@ -19,12 +21,13 @@ def _jsonable(row: dict) -> dict:
 
 
 def _restored(table: Table, row: dict) -> dict:
-    out = {}
-    for key, value in row.items():
-        if value is not None and key in table.c and "DateTime" in type(table.c[key].type).__name__:
-            value = datetime.fromisoformat(value)
-        out[key] = value
-    return out
+    dates = _date_columns(table)
+    return {k: (datetime.fromisoformat(v) if v is not None and k in dates else v) for k, v in row.items()}
+
+
+@lru_cache(maxsize=None)
+def _date_columns(table: Table) -> frozenset[str]:
+    return frozenset(c.name for c in table.c if "DateTime" in type(c.type).__name__)
 
 
 class ChangeSet:
@@ -69,15 +72,24 @@ def inverse(changes: list[dict]) -> list[dict]:
             for c in reversed(changes)]
 
 
+BATCH = 500  # rows per IN (...) list, well under every database's parameter limit
+
+
 def replay(session: Session, changes: list[dict]) -> None:
-    """Apply recorded changes again, rows keeping their ids."""
+    """Apply recorded changes again, rows keeping their ids. Runs of inserts or deletes on
+    one table go out as one statement each (per BATCH rows): undoing "accept all" on a long
+    document replays thousands of rows."""
     conn = session.connection()
-    for change in changes:
-        table = TABLES[change["table"]]
-        if change["op"] == "insert":
-            conn.execute(insert(table).values(**_restored(table, change["after"])))
-        elif change["op"] == "delete":
-            conn.execute(delete(table).where(table.c.id == change["before"]["id"]))
+    for (name, op), run in groupby(changes, key=lambda c: (c["table"], c["op"])):
+        table = TABLES[name]
+        run = list(run)
+        if op == "insert":
+            conn.execute(insert(table), [_restored(table, c["after"]) for c in run])
+        elif op == "delete":
+            ids = [c["before"]["id"] for c in run]
+            for i in range(0, len(ids), BATCH):
+                conn.execute(delete(table).where(table.c.id.in_(ids[i:i + BATCH])))
         else:
-            row = _restored(table, change["after"])
-            conn.execute(update(table).where(table.c.id == row["id"]).values(**row))
+            for change in run:
+                row = _restored(table, change["after"])
+                conn.execute(update(table).where(table.c.id == row["id"]).values(**row))

@@ -46,6 +46,7 @@ def defaults(instance_path: str) -> dict:
         # to pay back the start-up cost of the extra process.
         "NLP_PROCESSES": min(2, os.cpu_count() or 1),
         "NLP_MULTIPROCESS_MIN_DOCS": 200,
+        "SERVER_TIMING": False,  # a Server-Timing header on every response (web/timing.py)
     }
 
 

@@ -92,14 +92,19 @@ def _accept(session: Session, changes: ChangeSet, layer, suggestions: list[Sugge
     return {sugg.id: same[(sugg.start, sugg.end, sugg.label)] for sugg in suggestions}
 
 
+UNIQUE = {"span": ("layer_id", "start", "end", "label"), "suggestiondecision": ("layer_id", "suggestion_id")}
+
+
 def insert_rows(changes: ChangeSet, name: str, rows: list[dict]) -> list[int]:
-    """ChangeSet.insert for many rows in one statement (RETURNING the rows, in order): accepting
-    3,000 suggestions is two statements instead of 12,000. Returns the new ids."""
+    """ChangeSet.insert for many rows in a few statements (RETURNING the rows): accepting
+    3,000 suggestions is a handful of statements instead of 12,000. Returns the new ids in
+    the order of `rows`, matched on the table's unique key: asking the database to keep the
+    order (sort_by_parameter_order) makes SQLite send one row per statement."""
     if not rows:
         return []
-    table = TABLES[name]
-    result = changes.session.connection().execute(
-        insert(table).returning(*table.c, sort_by_parameter_order=True), rows)
-    inserted = [_jsonable(dict(row)) for row in result.mappings()]
+    table, unique = TABLES[name], UNIQUE[name]
+    result = changes.session.connection().execute(insert(table).returning(*table.c), rows)
+    by_key = {tuple(row[k] for k in unique): _jsonable(dict(row)) for row in result.mappings()}
+    inserted = [by_key[tuple(row[k] for k in unique)] for row in rows]
     changes.items.extend({"table": name, "op": "insert", "before": None, "after": row} for row in inserted)
     return [row["id"] for row in inserted]

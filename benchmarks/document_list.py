@@ -195,10 +195,11 @@ def _annotator_command() -> list[str]:
 
 
 @contextmanager
-def gunicorn(db_path: Path | None, instance: Path, url: str | None = None, workers: int = 1, threads: int = 1):
+def gunicorn(db_path: Path | None, instance: Path, url: str | None = None, workers: int = 1, threads: int = 1,
+             env: dict[str, str] | None = None):
     """`annotator serve` (gunicorn) on a free port of 127.0.0.1, for SQLite at db_path or `url`."""
     port = _free_port()
-    env = {**os.environ, "ANNOTATOR_INSTANCE_PATH": str(instance)}
+    env = {**os.environ, **(env or {}), "ANNOTATOR_INSTANCE_PATH": str(instance)}
     env.pop("DATABASE_URL", None)
     cmd = _annotator_command() + ["serve", "--db", url or f"sqlite:///{db_path}", "--no-seed", "--host", "127.0.0.1",
                                   "--port", str(port), "--workers", str(workers), "--threads", str(threads)]

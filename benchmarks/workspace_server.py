@@ -7,8 +7,19 @@ and a 200 KB seed-built document (3,500 suggestions). Ten client threads, each i
 annotator with a kept-alive connection, time: rendering the workspace of each document, and
 saving one span (each client writes its own layer, so no save is refused as stale). Each
 client logs in through the login form as an annotator account made beforehand, with both
-documents assigned to it.
-Targets (p95): render 3 KB < 50 ms, render 200 KB < 300 ms, save < 30 ms.
+documents assigned to it. The clients send their next request as soon as the last one is
+answered (no pause), so the server runs saturated for the whole measurement.
+
+Two times per request:
+- server: the app's own time from its Server-Timing header (the server runs with
+  SERVER_TIMING on), from the moment a worker thread takes the request to the response:
+  cookies, login, CSRF, the view, the database (the write lock included) and the template,
+  and the CPU it shares with the other requests in its process;
+- client: what the client waited, which adds the loopback round trip and the time the
+  request queued for a free worker. At saturation that queue is most of it: ten clients on
+  two cores wait for each other whatever the server does, so this figure is reported but
+  the targets are the server's.
+Targets (server p95): render 3 KB < 50 ms, render 200 KB < 300 ms, save < 30 ms.
 """
 from __future__ import annotations
 
@@ -38,6 +49,7 @@ PG_ADMIN = os.environ.get("ANNOTATOR_TEST_PG", "postgresql+psycopg://postgres@12
 TARGETS_MS = {"render 3 KB": 50.0, "render 200 KB": 300.0, "save span": 30.0}
 PASSWORD = "bench-password"
 FORM_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+SERVER_TIMING = re.compile(r"app;dur=([0-9.]+)")
 
 
 def add_short_document(url: str, instance: Path) -> None:
@@ -64,6 +76,7 @@ class Client:
         self.token = ""
         self.version = 0
         self.body = ""  # the last answer, for callers that read a version or a token from it
+        self.server_ms: float | None = None  # the last answer's Server-Timing, when the server sends one
         self.log_in(name, password)
 
     def log_in(self, name: str, password: str) -> None:
@@ -88,6 +101,8 @@ class Client:
         raw = response.read()
         elapsed = (time.perf_counter() - started) * 1000
         self.body = raw.decode("utf-8", "replace")
+        timing = SERVER_TIMING.search(response.getheader("Server-Timing") or "")
+        self.server_ms = float(timing.group(1)) if timing else None
         for cookie in response.msg.get_all("Set-Cookie") or []:
             key, _, value = cookie.split(";", 1)[0].partition("=")
             if value:
@@ -116,6 +131,7 @@ def add_annotators(url: str, instance: Path, names: list[str], overlap: int | No
 
 def run_case(port: int, clients: int, requests: int, case: str, spans_at: list[tuple[int, int]]) -> dict:
     samples: list[float] = []
+    server: list[float] = []
     statuses: dict[str, int] = {}
     lock = threading.Lock()
     barrier = threading.Barrier(clients)
@@ -135,6 +151,8 @@ def run_case(port: int, clients: int, requests: int, case: str, spans_at: list[t
                 status, ms = client.request("GET", f"/annotate/{uid}")
             with lock:
                 samples.append(ms)
+                if client.server_ms is not None:
+                    server.append(client.server_ms)
                 statuses[str(status)] = statuses.get(str(status), 0) + 1
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
@@ -144,26 +162,33 @@ def run_case(port: int, clients: int, requests: int, case: str, spans_at: list[t
     for t in threads:
         t.join()
     wall = time.perf_counter() - started
+    if len(server) != len(samples):
+        raise RuntimeError("the server sent no Server-Timing header: is SERVER_TIMING on?")
+    return {"n": len(samples), **_percentiles("server", server), **_percentiles("client", samples),
+            "requests_per_s": round(len(samples) / wall, 1), "statuses": statuses}
+
+
+def _percentiles(prefix: str, samples: list[float]) -> dict:
     ordered = sorted(samples)
-    return {"n": len(samples), "median_ms": round(statistics.median(ordered), 1),
-            "p95_ms": round(ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)], 1),
-            "max_ms": round(ordered[-1], 1), "requests_per_s": round(len(samples) / wall, 1), "statuses": statuses}
+    return {f"{prefix}_median_ms": round(statistics.median(ordered), 1),
+            f"{prefix}_p95_ms": round(ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)], 1),  # nearest rank
+            f"{prefix}_max_ms": round(ordered[-1], 1)}
 
 
 def word_offsets(text_: str) -> list[tuple[int, int]]:
     return [m.span() for m in re.finditer(r"[A-Za-z]{3,}", text_)]
 
 
-def measure(url: str, instance: Path, clients: int, requests: int) -> dict:
+def measure(url: str, instance: Path, clients: int, requests: int, cases=tuple(TARGETS_MS)) -> dict:
     build_long(Path("unused"), instance, url)
     add_short_document(url, instance)
     _, body = variant(0)
     spans_at = word_offsets(body)
     add_annotators(url, instance, [f"bench{i}" for i in range(clients)] + ["warmup"])
     results = {}
-    with gunicorn(None, instance, url=url, workers=2, threads=4) as port:
+    with gunicorn(None, instance, url=url, workers=2, threads=4, env={"ANNOTATOR_SERVER_TIMING": "true"}) as port:
         Client(port, "warmup").request("GET", "/annotate/long-200kb")
-        for case in TARGETS_MS:
+        for case in cases:
             results[case] = run_case(port, clients, requests, case, spans_at)
     return results
 
@@ -187,19 +212,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=10)
     parser.add_argument("--requests", type=int, default=30, help="requests per client and case")
     parser.add_argument("--no-pg", action="store_true")
+    parser.add_argument("--case", action="append", choices=list(TARGETS_MS), help="only this case (repeatable)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     figures: dict = {"clients": args.clients, "requests_per_client": args.requests, "server": "gunicorn 2 workers x 4 threads"}
     with tempfile.TemporaryDirectory() as tmp:
-        figures["sqlite"] = measure(f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", Path(tmp) / "instance", args.clients, args.requests)
+        figures["sqlite"] = measure(f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", Path(tmp) / "instance", args.clients, args.requests,
+                                     args.case or tuple(TARGETS_MS))
     if not args.no_pg:
         with throwaway_pg() as url, tempfile.TemporaryDirectory() as tmp:
-            figures["postgresql"] = measure(url, Path(tmp) / "instance", args.clients, args.requests)
-    targets = [Target(f"{db}: {case} p95", figures[db][case]["p95_ms"], "<=", limit, "ms")
-               for db in ("sqlite", "postgresql") if db in figures for case, limit in TARGETS_MS.items()]
-    path = write_result("workspace_server", figures, targets, machine=machine_info(), started=started,
-                        notes=["Latency seen by the client on loopback (server time plus a little), per request."])
-    lines = [f"{db:<10} {case:<14} median {r['median_ms']:>7} ms  p95 {r['p95_ms']:>7} ms  {r['requests_per_s']:>6} req/s  {r['statuses']}"
+            figures["postgresql"] = measure(url, Path(tmp) / "instance", args.clients, args.requests,
+                                     args.case or tuple(TARGETS_MS))
+    targets = [Target(f"{db}: {case} server p95", figures[db][case]["server_p95_ms"], "<=", limit, "ms")
+               for db in ("sqlite", "postgresql") if db in figures for case, limit in TARGETS_MS.items()
+               if case in figures[db]]
+    notes = ["server_*: the app's own time per request (Server-Timing), with 10 clients sending without pause.",
+             "client_*: what each client waited on loopback, the queue for a free worker included."]
+    path = write_result("workspace_server", figures, targets, machine=machine_info(), started=started, notes=notes)
+    lines = [f"{db:<10} {case:<14} server median {r['server_median_ms']:>6} p95 {r['server_p95_ms']:>6} ms | "
+             f"client median {r['client_median_ms']:>6} p95 {r['client_p95_ms']:>6} ms | {r['requests_per_s']:>6} req/s  "
+             f"{r['statuses']}"
              for db in ("sqlite", "postgresql") if db in figures for case, r in figures[db].items()]
     print_summary("workspace_server", lines, targets, path)
     return exit_code(targets)

@@ -222,3 +222,36 @@ def test_every_change_is_an_audit_event(env):
     assert [e.action for e in events] == ["add_span", "update_span", "delete_span", "undo"]
     assert all(e.user == "alice" and e.at and e.layer_id for e in events)
     assert events[1].before["label"] == "PERSON" and events[1].after["label"] == "ORG"
+
+
+def test_accept_all_on_many_suggestions_undoes_and_redoes_exactly(any_app):
+    """Bulk accept inserts spans and decisions a few statements at a time and undo/redo
+    replay them in batches: more suggestions than one batch, ids and rows kept exactly."""
+    text = " ".join(f"w{i}" for i in range(1200))
+    db = get_db(any_app)
+    with db.writing() as s:
+        doc = Document(uid="doc1", text=text, lang="en", title="t", n_chars=len(text), tokens=pack(tokenize(text, "en")))
+        s.add(doc)
+        s.flush()
+        starts = [i for i in range(len(text)) if text[i] == "w"]
+        s.add_all([Suggestion(document_id=doc.id, start=a, end=text.index(" ", a) if " " in text[a:] else len(text),
+                              label=("ORG", "PRODUCT")[n % 2], origin="model") for n, a in enumerate(starts)])
+    ctx = Ctx(any_app)
+
+    def state():
+        with db.reading() as s:
+            spans = sorted((r.id, r.start, r.end, r.label, r.suggestion_id) for r in s.exec(select(Span)).scalars())
+            decisions = sorted((r.suggestion_id, r.span_id, r.decision) for r in s.exec(select(SuggestionDecision)).scalars())
+            suggs = {r.id: (r.start, r.end, r.label) for r in s.exec(select(Suggestion)).scalars()}
+        return spans, decisions, suggs
+
+    ctx.run(decide, "accepted")
+    spans, decisions, suggs = state()
+    assert len(spans) == len(decisions) == 1200
+    by_id = {sid: (a, b, lab) for sid, a, b, lab, _ in spans}
+    assert all(by_id[span_id] == suggs[sugg_id] for sugg_id, span_id, _ in decisions)  # ids matched to their rows
+    assert all(text[a:b] == f"w{n}" for n, (_, a, b, _, _) in enumerate(sorted(spans, key=lambda r: r[1])))
+    ctx.undo()
+    assert state()[:2] == ([], [])
+    ctx.redo()
+    assert state()[:2] == (spans, decisions)

@@ -5,7 +5,7 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import assignments, auth, curation, documents, errors, filters, reports, users, workspace
+    from . import assignments, auth, curation, documents, errors, filters, reports, timing, users, workspace
 
     auth.init_app(app)  # first: its login check runs before every other view
     filters.init_app(app)
@@ -16,3 +16,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(curation.bp)
     app.register_blueprint(users.bp)
     workspace.init_app(app)  # the annotator's own layer at /annotate/, the gold layer at /gold/
+    timing.init_app(app)

@@ -46,8 +46,9 @@ Action = Callable[[Session, object, Document, str, int], Done]
 
 def write(uid: str, action: Action):
     """Run `action` (session, labels, doc, layer name, version seen) -> Done in one write
-    transaction, read what its recorded row changes touched in the same transaction (so
-    the answer shows exactly this write's state), and render the answer after the commit."""
+    transaction, find what its recorded row changes touched, and answer with that. The
+    answer's rows are read after the commit: the write lock is held for the write alone
+    (ten annotators saving at once queue on it)."""
     name, labels, db = layer_name(), labels_of(current_app), get_db()
     try:
         seen = read_version(request.form)
@@ -55,14 +56,17 @@ def write(uid: str, action: Action):
             doc = document(s, uid)
             done = action(s, labels, doc, name, seen)
             hit = touched(s, done.changes if done.changes is not None else recorded_changes(s))
-            state = _changed(s, doc, current_layer(s, doc, name), name, done, hit)
+            layer = current_layer(s, doc, name)
     except AnnotationError as exc:
         return refused(exc)
+    with db.reading() as s:
+        state = _changed(s, doc, layer, name, done, hit)
     return _answer(state, done)
 
 
 def _changed(s: Session, doc: Document, layer: Layer, name: str, done: Done, hit) -> dict:
-    """The rows behind every fragment the write changed, read before the commit."""
+    """The rows behind every fragment the write changed. `doc` and `layer` are the write's,
+    as committed: the answer's counts and version are this write's."""
     bounds = text_blocks(doc.text)
     which = blocks_touching(bounds, hit.ranges)
     whole = len(which) > WHOLE_TEXT_AFTER  # one swap of the text beats hundreds of block swaps
