@@ -99,8 +99,26 @@ def record(session: Session, layer: Layer, user: str, action: str, changes: Chan
     conn.execute(insert(AuditEvent.__table__), {
         "at": utcnow(), "user": user, "action": action, "document_id": layer.document_id, "layer_id": layer.id,
         "target": target, "before": before, "after": after, "changes": rows,
-        "state": "applied" if undoable else None})
+        "state": "applied" if undoable else None, "request_key": session.info.get("request_key")})
     session.info.setdefault("recorded", []).append(rows or [])
+
+
+def already_stored(session: Session, layer: Layer | None, key: str) -> bool:
+    """Whether the write the page named `key` is stored in this layer already (a retry after
+    its answer was lost). Conflict if it is, but other writes have come after it: the page
+    then shows a state it never saw and must reload."""
+    if layer is None:
+        return False
+    conn = session.connection()
+    mine = conn.execute(select(func.max(AuditEvent.id)).where(AuditEvent.layer_id == layer.id,
+                                                               AuditEvent.request_key == key)).scalar()
+    if mine is None:
+        return False
+    newest = conn.execute(select(func.max(AuditEvent.id)).where(AuditEvent.layer_id == layer.id)).scalar()
+    if newest != mine:
+        raise Conflict("your change was saved before the connection dropped, but this document has been changed "
+                       "elsewhere since. Reload to see both.")
+    return True
 
 
 def undo(session: Session, doc: Document, name: str, user: str, seen: int) -> AuditEvent:

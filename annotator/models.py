@@ -193,7 +193,8 @@ class AuditEvent(SQLModel, table=True):
     """
 
     __table_args__ = (Index("ix_auditevent_document_at", "document_id", "at"),
-                      Index("ix_auditevent_layer_state", "layer_id", "state"))
+                      Index("ix_auditevent_layer_state", "layer_id", "state"),
+                      Index("ix_auditevent_request_key", "request_key"))
 
     id: Optional[int] = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow)
@@ -206,3 +207,6 @@ class AuditEvent(SQLModel, table=True):
     after: Optional[dict] = Field(default=None, sa_column=Column(JSON, nullable=True))
     changes: Optional[list] = Field(default=None, sa_column=Column(JSON, nullable=True))
     state: Optional[str] = Field(default=None, max_length=16)
+    # The page's name for the write that made this event, so a retried write whose first
+    # attempt was stored (the answer was lost on the way) is recognised, not refused.
+    request_key: Optional[str] = Field(default=None, max_length=64)

@@ -366,3 +366,49 @@ def test_rejecting_two_suggestions_that_share_one_span(ws):
     assert [s[3] for s in ws.spans()] == ["Apple"]
     with ws.db.reading() as s:
         assert sorted(s.exec(select(SuggestionDecision.decision)).scalars().all()) == ["accepted", "accepted"]
+
+
+# --- retries whose first attempt was stored -------------------------------------------------
+
+def _keyed(ws, path, key, attempt, **data):
+    data.setdefault("version", ws.version())
+    return ws.client.post(f"/annotate/doc1{path}", data=data,
+                          headers={**HX, "X-WS-Write": key, "X-WS-Attempt": str(attempt)})
+
+
+def test_a_retry_of_a_stored_write_is_answered_as_saved_and_stores_nothing_twice(ws):
+    start = TEXT.index("Cook")
+    seen = ws.version()
+    first = _keyed(ws, "/spans", "page1234-7", 1, start=start, end=start + 4, label="PERSON", version=seen)
+    assert first.status_code == 200
+    after_first = ws.counts()
+    # the answer was lost: the page sends the same write again, with the version it had
+    retry = _keyed(ws, "/spans", "page1234-7", 2, start=start, end=start + 4, label="PERSON", version=seen)
+    assert retry.status_code == 200
+    body = unescape(retry.get_data(as_text=True))
+    assert "first attempt had reached the server" in body
+    assert f'value="{seen + 1}"' in body  # the page takes the stored write's version
+    assert ws.counts() == after_first  # one span, one audit event
+
+
+def test_a_retry_after_other_writes_asks_for_a_reload(ws):
+    seen = ws.version()
+    start = TEXT.index("Cook")
+    assert _keyed(ws, "/spans", "page1234-8", 1, start=start, end=start + 4, label="PERSON", version=seen).status_code == 200
+    ws.span("London", "GPE")  # another tab, in between
+    after = ws.counts()
+    retry = _keyed(ws, "/spans", "page1234-8", 2, start=start, end=start + 4, label="PERSON", version=seen)
+    assert retry.status_code == 409
+    assert "saved before the connection dropped" in unescape(retry.get_data(as_text=True))
+    assert ws.counts() == after
+
+
+def test_a_retry_never_stored_is_written_normally(ws):
+    start = TEXT.index("Cook")
+    before = ws.counts()
+    retry = _keyed(ws, "/spans", "page1234-9", 3, start=start, end=start + 4, label="PERSON")
+    assert retry.status_code == 200 and "Added PERSON" in unescape(retry.get_data(as_text=True))
+    assert ws.counts()["Span"] == before["Span"] + 1
+    # a key that is not a key is ignored: the write runs as any other
+    bad = _keyed(ws, "/spans", "x" * 65, 2, start=TEXT.index("Tim"), end=TEXT.index("Tim") + 3, label="PERSON")
+    assert bad.status_code == 200

@@ -8,6 +8,7 @@ span lists, the counters, the history buttons and the new version. A refused wri
 from __future__ import annotations
 
 import json
+import re
 from bisect import bisect_left
 from dataclasses import dataclass
 from typing import Callable
@@ -17,16 +18,17 @@ from sqlmodel import Session
 
 from ..annotating import current_layer, span_in_layer
 from ..db import get_db
-from ..layers import AnnotationError, Forbidden, NotFound, recorded_changes
+from ..layers import AnnotationError, Forbidden, NotFound, already_stored, recorded_changes
 from ..models import Document, Layer
 from ..services import labels_of
 from ..status import progress
 from .identity import layer_name, may_open
 from .workspace_forms import read_version
 from .workspace_reads import LayerRows, document_by_uid, layer_range, whole_layer
-from .workspace_views import (blocks_touching, claims, counters, excerpt, items_of, relations, render_blocks,
-                              span_groups, text_blocks, touched)
+from .workspace_views import (Touched, blocks_touching, claims, counters, excerpt, items_of, relations,
+                              render_blocks, span_groups, text_blocks, touched)
 
+WRITE_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")
 WHOLE_TEXT_AFTER = 40  # blocks touched by one write before the whole text is swapped instead
 
 
@@ -50,18 +52,38 @@ def write(uid: str, action: Action):
     answer's rows are read after the commit: the write lock is held for the write alone
     (ten annotators saving at once queue on it)."""
     name, labels, db = layer_name(), labels_of(current_app), get_db()
+    key = write_key()
     try:
         seen = read_version(request.form)
         with db.writing() as s:
             doc = document(s, uid)
-            done = action(s, labels, doc, name, seen)
-            hit = touched(s, done.changes if done.changes is not None else recorded_changes(s))
+            s.info["request_key"] = key  # recorded on the write's audit events
+            if key and request.headers.get("X-WS-Attempt", "1") != "1" and already_stored(
+                    s, current_layer(s, doc, name), key):
+                done, hit = _stored_before(doc)
+            else:
+                done = action(s, labels, doc, name, seen)
+                hit = touched(s, done.changes if done.changes is not None else recorded_changes(s))
             layer = current_layer(s, doc, name)
     except AnnotationError as exc:
         return refused(exc)
     with db.reading() as s:
         state = _changed(s, doc, layer, name, done, hit)
     return _answer(state, done)
+
+
+def write_key() -> str | None:
+    """The page's name for this write (X-WS-Write), the same on every attempt."""
+    key = request.headers.get("X-WS-Write", "")
+    return key if WRITE_KEY.fullmatch(key) else None
+
+
+def _stored_before(doc: Document) -> tuple[Done, Touched]:
+    """A retry whose first attempt was stored: nothing is written again, and the answer
+    brings the whole page up to date (the first answer never arrived)."""
+    return (Done("Saved (the first attempt had reached the server; its answer was lost on the way)", status=True,
+                 changes=[]),
+            Touched(ranges=[(0, len(doc.text))], links=True, suggestions=True, spans=True))
 
 
 def _changed(s: Session, doc: Document, layer: Layer, name: str, done: Done, hit) -> dict:

@@ -8,6 +8,10 @@
    - A network error or timeout (htmx:sendError / htmx:timeout) keeps the write at the head of
      the queue, says so on the page and retries with backoff (1 s, 2 s, 4 s ... 30 s; the first
      wait is #ws's data-retry-ms when set).
+   - Every write carries a key of its own (X-WS-Write, the same on every attempt) and retries
+     say which attempt they are (X-WS-Attempt): when the connection dropped after the server
+     stored a write but before its answer arrived, the retry is recognised and answered as
+     saved instead of being refused as stale.
    - 409: another tab or window changed the layer first. Nothing was stored; the queue stops
      and the page offers to reload. 422/404: refused with the server's message, nothing stored.
    - Leaving the page with unsent writes asks first. */
@@ -17,6 +21,8 @@
   const queue = [];
   let running = false, frozen = false, attempt = 0, lastStatus = 0, nextJob = 1, afterNetworkError = false;
   const RETRYABLE = new Set([0, 502, 503, 504]);
+  // this page's prefix for write keys: random, so two tabs or two loads never share a key
+  const PAGE = Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, "0")).join("");
 
   function root() { return document.getElementById("ws"); }
   function version() { const v = document.getElementById("ws-version"); return v ? v.value : ""; }
@@ -88,7 +94,7 @@
 
   function send(job) {  // the one place every write leaves the page
     const values = Object.assign({}, job.values, { version: version() });
-    const headers = { "X-WS-Job": String(job.id) };
+    const headers = { "X-WS-Job": String(job.id), "X-WS-Write": `${PAGE}-${job.id}`, "X-WS-Attempt": String(attempt + 1) };
     const csrf = document.querySelector('meta[name="csrf-token"]');  // arrives with accounts
     if (csrf) headers["X-CSRFToken"] = csrf.content;
     lastStatus = 0;

@@ -425,6 +425,38 @@ def test_network_error_is_shown_and_retried_until_saved(page: Page, ws_app, ws_s
     assert len(db.rows(AuditEvent)) == 2  # each change stored once
 
 
+
+def test_a_write_stored_before_the_connection_dropped_is_not_sent_twice(page: Page, ws_app, ws_server):
+    """The server stores the accept, then the answer is lost: the page retries, the server
+    recognises the write by its key and answers as saved; nothing is stored twice and no
+    conflict is shown."""
+    doc = docs(ws_app)[4]
+    db = Stored(ws_app, "lostanswer", doc.uid)
+    open_workspace(page, ws_app, ws_server, "lostanswer", doc.uid)
+    lost = []
+
+    def store_then_drop(route):
+        if lost:
+            route.continue_()
+            return
+        lost.append(route.fetch().status)  # the server answers; the page never sees it
+        route.abort("connectionreset")
+
+    page.evaluate("document.getElementById('ws').dataset.retryMs = 150")
+    page.route("**/decide", store_then_drop)
+    page.keyboard.press("j")
+    page.keyboard.press("a")
+    saved(page, timeout=10000)
+    expect(page.locator("#ws-status")).to_contain_text("first attempt had reached the server")
+    expect(page.locator("#ws-save")).to_have_text("All changes saved")
+    assert lost == [200]
+    assert len(db.spans()) == 1 and len(db.rows(AuditEvent)) == 1
+    expect(page.locator("#doc-text mark.is-span")).to_have_count(1)
+    page.keyboard.press("j")
+    page.keyboard.press("a")  # the page's version is current: the next write goes through
+    saved(page)
+    assert len(db.spans()) == 2
+
 # --- offsets ------------------------------------------------------------------------------------
 
 def test_offsets_are_code_points_after_emoji_accents_crlf_and_tabs(page: Page, ws_app, ws_server):

@@ -1,0 +1,29 @@
+"""audit events remember the page's key for the write that made them
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-11-23 22:50:00.000000
+"""
+from typing import Sequence, Union
+
+from alembic import op
+import sqlalchemy as sa
+import sqlmodel
+
+
+revision: str = '0004'
+down_revision: Union[str, None] = '0003'
+branch_labels: Union[str, Sequence[str], None] = None
+depends_on: Union[str, Sequence[str], None] = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('auditevent', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('request_key', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True))
+        batch_op.create_index('ix_auditevent_request_key', ['request_key'], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('auditevent', schema=None) as batch_op:
+        batch_op.drop_index('ix_auditevent_request_key')
+        batch_op.drop_column('request_key')
