@@ -71,7 +71,7 @@ def init_app(app) -> None:
 def load_user(user_id: str) -> Account | None:
     if not user_id.isdigit():
         return None
-    with get_db().engine.connect() as conn:  # every request asks: one plain select, no ORM session
+    with get_db().autocommit() as conn:  # every request asks: one plain select, no ORM session
         user = conn.execute(ACCOUNT_BY_ID, {"id": int(user_id)}).first()
     return Account(user) if user is not None and user.active else None
 
