@@ -10,7 +10,9 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
 from .changes import ChangeSet
@@ -34,9 +36,16 @@ class Outcome:
 
 # --- checks ---------------------------------------------------------------------------------
 
+STORED_TOKENS = select(Document.tokens).where(Document.id == bindparam("id"))
+SAME_SPAN = select(Span.id).where(Span.layer_id == bindparam("layer"), Span.start == bindparam("start"),
+                                  Span.end == bindparam("end"), Span.label == bindparam("label"))
+
+
 def ensure_tokens(session: Session, doc: Document, quantity_label: str = "QUANTITY") -> bytes:
     """The document's packed tokens, computed and stored on first use (with its language,
     and the imported quantities parsed again in it)."""
+    if "tokens" in sa_inspect(doc).unloaded:  # deferred by the workspace: one prebuilt select
+        set_committed_value(doc, "tokens", session.connection().execute(STORED_TOKENS, {"id": doc.id}).scalar())
     if doc.tokens is None:
         pending = doc.lang_source == PENDING
         doc.lang, doc.lang_source = settled(doc.text, doc.lang, doc.lang_source)
@@ -92,8 +101,8 @@ def existing_span(session: Session, layer: Layer | None, start: int, end: int, l
     """The id of the layer's span with exactly these offsets and label, if there is one."""
     if layer is None:
         return None
-    return session.exec(select(Span.id).where(Span.layer_id == layer.id, Span.start == start, Span.end == end,
-                                              Span.label == label)).scalar()
+    return session.connection().execute(SAME_SPAN, {"layer": layer.id, "start": start, "end": end,
+                                                      "label": label}).scalar()
 
 
 def current_layer(session: Session, doc: Document, name: str) -> Layer | None:

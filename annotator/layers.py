@@ -49,6 +49,12 @@ def recorded_changes(session: Session) -> list[dict]:
     return [change for rows in session.info.get("recorded", ()) for change in rows]
 
 
+# one statement bumps and reads back (RETURNING: SQLite >= 3.35 and PostgreSQL), built once
+BUMP = (update(Layer.__table__).where(Layer.id == bindparam("b_id"), Layer.version == bindparam("b_seen"))
+        .values(version=Layer.version + 1, updated_at=bindparam("b_now"), status=bindparam("b_status"))
+        .returning(Layer.version, Layer.status, Layer.updated_at))
+
+
 def claim_version(session: Session, doc: Document, name: str, seen: int) -> Layer:
     """The layer to write, its version bumped from `seen`; Conflict if `seen` is stale.
 
@@ -63,13 +69,8 @@ def claim_version(session: Session, doc: Document, name: str, seen: int) -> Laye
         session.add(layer)
         session.flush()
         session.info[("layer", doc.id, name)] = layer
-    # one statement bumps and reads back (RETURNING: SQLite >= 3.35 and PostgreSQL)
-    bumped = session.execute(
-        update(Layer).where(Layer.id == layer.id, Layer.version == seen)
-        .values(version=Layer.version + 1, updated_at=utcnow(), status=_status_after_edit(layer.status))
-        .returning(Layer.version, Layer.status, Layer.updated_at),
-        execution_options={"synchronize_session": False},
-    ).first()
+    bumped = session.connection().execute(BUMP, {"b_id": layer.id, "b_seen": seen, "b_now": utcnow(),
+                                                 "b_status": _status_after_edit(layer.status)}).first()
     if bumped is None:
         session.refresh(layer)
         raise Conflict(f"this document was changed elsewhere (another tab or window) since you loaded it: "
@@ -87,6 +88,9 @@ DISCARD_REDO = (update(AuditEvent.__table__).where(AuditEvent.layer_id == bindpa
                 .values(state="discarded"))
 
 
+NEW_EVENT = insert(AuditEvent.__table__)
+
+
 def record(session: Session, layer: Layer, user: str, action: str, changes: ChangeSet | None = None,
            target: str | None = None, before: dict | None = None, after: dict | None = None,
            undoable: bool = True) -> None:
@@ -96,7 +100,7 @@ def record(session: Session, layer: Layer, user: str, action: str, changes: Chan
     if undoable:
         conn.execute(DISCARD_REDO, {"layer": layer.id})
     rows = changes.items if changes else None
-    conn.execute(insert(AuditEvent.__table__), {
+    conn.execute(NEW_EVENT, {
         "at": utcnow(), "user": user, "action": action, "document_id": layer.document_id, "layer_id": layer.id,
         "target": target, "before": before, "after": after, "changes": rows,
         "state": "applied" if undoable else None, "request_key": session.info.get("request_key")})
