@@ -10,18 +10,17 @@ bytes, and exporting unchanged data mints no new version.
 
 Documents go through in chunks (export_chunks.py), in worker processes for a large export
 of jsonl or brat; here their lines are hashed and written in order as they come back, and
-the files of a writer that works in parts get their final names.
+the files of a writer that works in parts get their final names. Versions, and listing a
+finished version folder: export_versions.py.
 """
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import re
 import shutil
 import tempfile
 from collections import Counter
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import partial
@@ -35,6 +34,8 @@ from . import __version__
 from .db import Database
 from .export_chunks import (PARALLEL_MIN_DOCUMENTS, Chunk, ExportError, Plan, Tally, check, chunk_data,  # noqa: F401
                             dump, produce_chunks, worker_count)
+from .export_versions import (changes_since, list_files, locked, next_version, published_versions, read_index,
+                              read_only, same_content, version_name)
 from .gc_pause import gc_paused
 from .interchange.brat_files import BratWriter
 from .interchange.conll import ConllWriter
@@ -62,9 +63,7 @@ WRITERS = {
 }
 FORMATS = ("jsonl", *WRITERS)
 SPLITS = ("train", "dev", "test")
-VERSION_DIR = re.compile(r"^v(\d+)\.(\d+)\.(\d+)$")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-CHANGED_IDS_LISTED = 50
 CHUNK_DOCUMENTS = 250  # documents built, validated and serialised together (a worker's task)
 
 
@@ -101,65 +100,6 @@ def split_of(record_id: str, split: dict[str, float]) -> str:
         if point < bound:
             return name
     return SPLITS[-1]
-
-
-# --- versions -----------------------------------------------------------------------------
-
-def published_versions(folder: Path) -> list[tuple[int, int, int]]:
-    if not folder.is_dir():
-        return []
-    found = (VERSION_DIR.match(p.name) for p in folder.iterdir() if p.is_dir())
-    return sorted(tuple(int(x) for x in m.groups()) for m in found if m)
-
-
-def version_name(version: tuple[int, int, int]) -> str:
-    return "v{}.{}.{}".format(*version)
-
-
-def next_version(previous: tuple[int, int, int] | None, prev_manifest: dict | None, manifest: dict) -> tuple[int, int, int]:
-    """major: the schema's major version changed; minor: documents added or removed, or the
-    labels, format or split changed; patch: only annotations of existing documents changed."""
-    if previous is None or prev_manifest is None:
-        return (1, 0, 0)
-    major, minor, patch = previous
-    old_schema = prev_manifest.get("schema", {}).get("id", "")
-    if old_schema.rsplit("/", 1)[-1].split(".")[0] != schema_id().rsplit("/", 1)[-1].split(".")[0]:
-        return (major + 1, 0, 0)
-    changes = manifest["changes"]
-    structural = any(prev_manifest.get(k) != manifest.get(k) for k in ("format", "split")) or \
-        prev_manifest.get("labels", {}).get("sha256") != manifest["labels"]["sha256"]
-    if changes["added"] or changes["removed"] or structural:
-        return (major, minor + 1, 0)
-    return (major, minor, patch + 1)
-
-
-@contextmanager
-def locked(folder: Path) -> Iterator[None]:
-    """One export of a name at a time, across processes."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def read_index(version_dir: Path) -> dict[str, str]:
-    path = version_dir / "index.tsv"
-    if not path.exists():
-        return {}
-    rows = (line.split("\t") for line in path.read_text().splitlines() if line)
-    return {rid: digest for rid, digest in rows}
-
-
-def changes_since(old: dict[str, str], new: dict[str, str], previous: str | None) -> dict:
-    added = sorted(set(new) - set(old))
-    removed = sorted(set(old) - set(new))
-    modified = sorted(k for k in set(new) & set(old) if new[k] != old[k])
-    return {"previous": previous, "added": len(added), "removed": len(removed), "modified": len(modified),
-            "added_ids": added[:CHANGED_IDS_LISTED], "removed_ids": removed[:CHANGED_IDS_LISTED],
-            "modified_ids": modified[:CHANGED_IDS_LISTED]}
 
 
 # --- the export ---------------------------------------------------------------------------
@@ -238,7 +178,7 @@ def _export_locked(db, labels, layer, name, folder, tmp, fmt, shares, progress, 
                                         version_name(previous) if previous else None)
     if writer:
         manifest[fmt] = writer.report()
-    if prev_manifest and _same_content(prev_manifest, manifest):
+    if prev_manifest and same_content(prev_manifest, manifest):
         return ExportResult(None, version_name(previous), True, prev_manifest, scope.left_out)
     version = version_name(next_version(previous, prev_manifest, manifest))
     manifest["version"] = version[1:]
@@ -248,14 +188,14 @@ def _export_locked(db, labels, layer, name, folder, tmp, fmt, shares, progress, 
     # whole file again (~200 MB for 10,000 documents) would only repeat that work
     if fmt == "jsonl":
         known["data.jsonl"] = (manifest["records_sha256"], (tmp / "data.jsonl").stat().st_size)
-    _list_files(tmp, manifest, known)
+    list_files(tmp, manifest, known)
     (tmp / "schema.json").write_bytes(schema_bytes())
     (tmp / "index.tsv").write_text("".join(f"{rid}\t{h}\n" for rid, h in written.index.items()))
     (tmp / "manifest.json").write_bytes(orjson.dumps(manifest, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2) + b"\n")
     final = folder / version
     if final.exists():  # cannot happen under the lock; never overwrite a published version
         raise ExportError(f"{final} already exists")
-    _read_only(tmp, made_read_only)  # published files are read-only: a version is never edited
+    read_only(tmp, made_read_only)  # published files are read-only: a version is never edited
     os.rename(tmp, final)
     return ExportResult(final, version, False, manifest, scope.left_out)
 
@@ -341,74 +281,3 @@ def _write_parts(files: dict, data, sizes: list[int], parts: list[str]) -> None:
     with memoryview(data) as view:
         for start, size, part in zip(accumulate(sizes, initial=0), sizes, parts):
             files[f"{part}.jsonl"].write(view[start:start + size])
-
-
-def _same_content(old: dict, new: dict) -> bool:
-    keys = ("records_sha256", "format", "layer")
-    return all(old.get(k) == new.get(k) for k in keys) and \
-        old.get("schema", {}).get("sha256") == new["schema"]["sha256"] and \
-        old.get("labels", {}).get("sha256") == new["labels"]["sha256"] and \
-        (old.get("split") or {}).get("shares") == (new.get("split") or {}).get("shares")
-
-
-def _list_files(version: Path, manifest: dict, known: dict[str, tuple[str, int]]) -> None:
-    """manifest["files"]: each file's sha256 and size, and one entry per writer's folder,
-    whose <name>.sha256 (sha256sum's format) lists every file in it, rather than thousands
-    of manifest entries. `known`: (sha256, size) by path in the version, for files whose
-    writer hashed them as it wrote them."""
-    folders = {}
-    for folder in sorted(p for p in version.iterdir() if p.is_dir()):
-        files = sorted(_files_under(folder, version), key=_path_parts)  # as paths sort: part by part
-        sums = [known.get(f) or (_file_sha(version / f), (version / f).stat().st_size) for f in files]
-        listing = version / f"{folder.name}.sha256"
-        listing.write_text("".join(f"{sha}  {f}\n" for f, (sha, _) in zip(files, sums)))
-        folders[f"{folder.name}/"] = {"files": len(files), "bytes": sum(size for _, size in sums),
-                                      "listing": listing.name}
-    manifest["files"] = {p.name: {"sha256": known[p.name][0] if p.name in known else _file_sha(p),
-                                  "bytes": p.stat().st_size}
-                         for p in sorted(version.iterdir()) if p.is_file()}
-    manifest["files"].update(folders)
-    if "data.jsonl" in manifest["files"]:
-        manifest["data_sha256"] = manifest["files"]["data.jsonl"]["sha256"]
-
-
-def _path_parts(path: str) -> list[str]:
-    return path.split("/")
-
-
-def _files_under(folder: Path, version: Path) -> Iterator[str]:
-    """Paths (relative to the version, '/'-separated) of every file below `folder`, read
-    from the directory entries alone (no stat per file)."""
-    return (path for path, is_dir in _entries(folder, version) if not is_dir)
-
-
-def _entries(folder: Path, version: Path) -> Iterator[tuple[str, bool]]:
-    """(path relative to the version, is a folder) of everything below `folder`, depth first,
-    each folder after its contents."""
-    skip = len(str(version)) + 1
-    with os.scandir(folder) as entries:
-        for entry in entries:
-            if entry.is_dir(follow_symlinks=False):
-                yield from _entries(Path(entry.path), version)
-                yield entry.path[skip:], True
-            elif entry.is_file(follow_symlinks=False):
-                yield entry.path[skip:], False
-
-
-def _read_only(version: Path, done: set[str]) -> None:
-    """Every file and folder in the version read-only, but for the files in `done` (paths
-    relative to the version): their writer created them so."""
-    for path, is_dir in _entries(version, version):
-        if is_dir:
-            os.chmod(version / path, 0o555)
-        elif path not in done:
-            os.chmod(version / path, 0o444)
-    version.chmod(0o755)
-
-
-def _file_sha(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
