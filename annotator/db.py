@@ -9,7 +9,9 @@ concurrent writers turned a 30 ms save into a 350 ms one at the 95th percentile.
 """
 from __future__ import annotations
 
+import json
 import os
+import re
 import threading
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -20,6 +22,7 @@ try:
 except ImportError:  # pragma: no cover - not on POSIX: SQLite's busy timeout alone
     fcntl = None
 
+import orjson
 from flask import current_app, g
 from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine, make_url
@@ -40,11 +43,29 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+# orjson reads integers past 64 bits as floats; SQLite hands over text, psycopg bytes
+_LONG_INTEGER = {str: re.compile(r"\d{19}"), bytes: re.compile(rb"\d{19}")}
+
+
+def load_json(text: str | bytes):
+    """JSON columns as read: orjson, about five times faster than the json module (an export
+    reads a meta object per span). What orjson would read otherwise (integers past 64 bits)
+    or refuses (NaN, lone surrogates) is left to the json module, so the values are the same
+    either way."""
+    if _LONG_INTEGER[type(text)].search(text):
+        return json.loads(text)
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def make_engine(url: str) -> Engine:
     url = normalise_url(url)
     if not is_sqlite(url):
-        return create_engine(url, pool_pre_ping=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        return create_engine(url, pool_pre_ping=True, json_deserializer=load_json)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                           json_deserializer=load_json)
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn, _record):

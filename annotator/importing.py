@@ -18,6 +18,7 @@ from .labels import LabelConfig
 from .models import Document, Suggestion
 from .nlp.language import PENDING, UNDETERMINED_ISO, detect_language
 from .reading import FileRead, Incoming, Problem, collect_paths, read_file
+from .token_arrays import Tokenized, keep_arrays
 from .tokens import pack
 
 FLUSH_DOCUMENTS = 2000  # documents per transaction (always whole files)
@@ -152,6 +153,8 @@ def _store(db: Database, records: list[Incoming], labels: LabelConfig, prehighli
             kept = [i for i, row in enumerate(doc_rows) if row["uid"] not in raced]
             doc_rows, suggestion_rows = [doc_rows[i] for i in kept], [suggestion_rows[i] for i in kept]
         ids = _insert_documents(conn, doc_rows) if doc_rows else []
+        keep_arrays(conn, [Tokenized(doc_id, row["uid"], row["text"], row["tokens"])
+                           for doc_id, row in zip(ids, doc_rows)])  # tokens come with their array
         flat = [_suggestion_row(doc_id, s) for doc_id, rows in zip(ids, suggestion_rows) for s in rows]
         if flat:
             _insert_suggestions(conn, flat)

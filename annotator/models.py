@@ -79,6 +79,18 @@ class Document(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class TokenArray(SQLModel, table=True):
+    """A document's token array as exported records carry it, made and validated once when
+    its tokens were stored (see token_arrays.py); `seal` binds it to those tokens and to
+    the schema it passed."""
+
+    document_id: Optional[int] = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("document.id", ondelete="CASCADE"), primary_key=True))
+    schema_sha256: str = Field(max_length=64)
+    seal: str = Field(max_length=64)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
 class Suggestion(SQLModel, table=True):
     """Machine output (pre-highlight or an import's pre-annotation). Never edited in place."""
 

@@ -7,16 +7,17 @@ through the ORM's instrumentation) was about half of its time.
 from __future__ import annotations
 
 import operator
-from array import array
 from itertools import groupby
 from typing import Callable, Iterator
 
 from sqlalchemy import bindparam, func, select
 from sqlmodel import Session
 
-from .models import GOLD, RESERVED_LAYER_NAMES, SUGGESTIONS, AuditEvent, Claim, Document, Layer, Relation, Span, Suggestion
+from .models import (GOLD, RESERVED_LAYER_NAMES, SUGGESTIONS, AuditEvent, Claim, Document, Layer, Relation, Span,
+                     Suggestion, TokenArray)
 from .importing import reparse_imported_quantities
 from .nlp.language import PENDING, settled
+from .token_arrays import StoredTokensError, Tokenized, checked_count, export_tokens, keep_arrays
 from .tokens import pack, token_dicts, tokenize
 
 QUANTITY_FIELDS = ("value", "value_max", "tolerance", "unit", "qualifier")
@@ -24,6 +25,8 @@ REQUIRED_QUANTITY_FIELDS = ("value", "unit", "qualifier")
 # What a record needs of a document (every column but the bookkeeping ones).
 DOCUMENT_COLUMNS = (Document.id, Document.uid, Document.text, Document.lang, Document.meta, Document.title,
                     Document.source, Document.pipeline, Document.tokens)
+# ... and for an export, the document's kept token array (token_arrays.py), if any.
+EXPORT_COLUMNS = (*DOCUMENT_COLUMNS, TokenArray.seal, TokenArray.data)
 # Unpacked by position in suggestion_spans(); keep the two in step.
 SUGGESTION_COLUMNS = (Suggestion.document_id, Suggestion.start, Suggestion.end, Suggestion.label, Suggestion.origin,
                       Suggestion.score, Suggestion.value, Suggestion.value_max, Suggestion.tolerance, Suggestion.unit,
@@ -40,10 +43,6 @@ class UnknownLayer(LookupError):
     pass
 
 
-class StoredTokensError(ValueError):
-    """A document's stored token offsets do not fit its text."""
-
-
 def fill_missing_tokens(db, batch: int = 500, quantity_label: str = "QUANTITY") -> int:
     """Tokenize documents imported without the pipeline (detecting their language first
     if that was left for first use), once, and keep the result.
@@ -53,7 +52,7 @@ def fill_missing_tokens(db, batch: int = 500, quantity_label: str = "QUANTITY") 
     done = 0
     while True:
         with db.reading() as session:
-            rows = session.exec(select(Document.id, Document.text, Document.lang, Document.lang_source)
+            rows = session.exec(select(Document.id, Document.uid, Document.text, Document.lang, Document.lang_source)
                                 .where(Document.tokens.is_(None)).limit(batch)).all()
         if not rows:
             return done
@@ -69,6 +68,8 @@ def fill_missing_tokens(db, batch: int = 500, quantity_label: str = "QUANTITY") 
             session.connection().execute(table.update().where(table.c.id == bindparam("doc_id"))
                                          .values(tokens=bindparam("tokens"), lang=bindparam("new_lang"),
                                                  lang_source=bindparam("new_source")), values)
+            keep_arrays(session.connection(), [Tokenized(r.id, r.uid, r.text, v["tokens"])
+                                               for r, v in zip(rows, values)])
             reparse_imported_quantities(session, detected, quantity_label)
         done += len(rows)
 
@@ -85,33 +86,30 @@ def record_tokens(doc) -> list[dict]:
 
 
 def checked_tokens(doc) -> list[dict]:
-    """record_tokens(), refusing offsets that do not fit the text.
+    """record_tokens(), refusing offsets that do not fit the text (checked on the packed
+    numbers, before ~450 token objects are made)."""
+    packed = _stored_tokens(doc)
+    checked_count(packed, len(doc.text), doc.uid)
+    return token_dicts(packed)
 
-    The check rides along as the token objects are made: a token that does not fit is left
-    out, and then the list comes up short. That costs a comparison per token, where the
-    consistency check's passes over ~450 finished dicts per record cost five times as much.
-    """
-    flat = array("I")  # unsigned: no offset can be negative
-    flat.frombytes(_stored_tokens(doc))
-    pairs, length = iter(flat), len(doc.text)
-    tokens = [{"start": start, "end": end} for start, end in zip(pairs, pairs) if start < end <= length]
-    if 2 * len(tokens) != len(flat):
-        raise StoredTokensError(f"record {doc.uid}: stored token offsets outside the text (length {length}), "
-                                "empty or unpaired")
-    return tokens
+
+def sealed_tokens(doc):
+    """checked_tokens() for an export: the document's kept array where its seal holds (a
+    row of EXPORT_COLUMNS)."""
+    return export_tokens(doc, _stored_tokens(doc))
 
 
 def span_json(text: str, row, quantity_label: str) -> dict:
-    out = {"start": row.start, "end": row.end, "label": row.label, "text": text[row.start:row.end],
-           "origin": row.origin}
-    if getattr(row, "score", None) is not None:
-        out["score"] = row.score
-    if row.label == quantity_label:
+    """A layer's span (a row of SPAN_COLUMNS or a Span) as exported. Spans carry no score:
+    only suggestions have one (suggestion_spans)."""
+    start, end = row.start, row.end
+    out = {"start": start, "end": end, "label": row.label, "text": text[start:end], "origin": row.origin}
+    if out["label"] == quantity_label:
         for key in QUANTITY_FIELDS:
             value = getattr(row, key)
             if value is not None or key in REQUIRED_QUANTITY_FIELDS:
                 out[key] = value
-    meta = getattr(row, "meta", None)
+    meta = row.meta
     if meta:
         out["meta"] = meta
     return out
@@ -145,8 +143,8 @@ def suggestion_spans(text: str, rows: list[tuple], quantity_label: str) -> list[
     the same keys, far fewer lookups and calls (there are ~50 per document). Suggestions
     carry no meta."""
     spans = []
-    for i, (_doc_id, start, end, label, origin, score, value, value_max, tolerance, unit, qualifier) in enumerate(rows, 1):
-        span_id = f"s{i}"
+    for span_id, (_doc_id, start, end, label, origin, score, value, value_max, tolerance, unit, qualifier) \
+            in zip(span_ids(len(rows)), rows):
         if label == quantity_label:
             out = {"id": span_id, "start": start, "end": end, "label": label, "text": text[start:end],
                    "origin": origin, "value": value, "unit": unit, "qualifier": qualifier}
@@ -163,6 +161,16 @@ def suggestion_spans(text: str, rows: list[tuple], quantity_label: str) -> list[
     return spans
 
 
+_SPAN_IDS: list[str] = []
+
+
+def span_ids(n: int) -> list[str]:
+    """s1, s2, ...: made once and shared, not formatted again for every span of every record."""
+    while len(_SPAN_IDS) < n:
+        _SPAN_IDS.extend(f"s{i}" for i in range(len(_SPAN_IDS) + 1, 2 * len(_SPAN_IDS) + 65))
+    return _SPAN_IDS
+
+
 def layer_record(doc, layer, spans: list, relations: list, claims: list, quantity_label: str,
                  annotators: list[str], tokens: list[dict] | None = None) -> dict:
     """Spans numbered in text order; relations and claims refer to those numbers.
@@ -170,8 +178,8 @@ def layer_record(doc, layer, spans: list, relations: list, claims: list, quantit
     `layer` needs a `name`; spans, relations and claims are rows of their *_COLUMNS (or
     ORM objects)."""
     record = base_record(doc, layer.name, annotators, tokens)
-    spans = sorted(spans, key=lambda r: (r.start, r.end, r.label))
-    ids = {row.id: f"s{i}" for i, row in enumerate(spans, 1)}
+    spans = sorted(spans, key=_SPAN_ORDER)
+    ids = dict(zip(map(_ID, spans), span_ids(len(spans))))
     record["spans"] = [{"id": ids[r.id], **span_json(doc.text, r, quantity_label)} for r in spans]
     rels = sorted(relations, key=lambda r: (ids[r.head_id], ids[r.child_id], r.label))
     record["relations"] = [
@@ -181,6 +189,10 @@ def layer_record(doc, layer, spans: list, relations: list, claims: list, quantit
     claims = sorted(claims, key=lambda c: _span_order(ids[c.quantity_id]))
     record["claims"] = [claim_json(f"c{i}", c, ids) for i, c in enumerate(claims, 1)]
     return record
+
+
+_SPAN_ORDER = operator.attrgetter("start", "end", "label")
+_ID = operator.attrgetter("id")
 
 
 def _span_order(span_id: str) -> int:
@@ -239,12 +251,17 @@ def gold_curators(session: Session) -> list[str]:
 # --- records --------------------------------------------------------------------------------
 
 def iter_records(session: Session, layer: str, quantity_label: str, batch: int = 500,
-                 uids: list[str] | None = None, after: str = "", through: str | None = None) -> Iterator[dict]:
+                 uids: list[str] | None = None, after: str = "", through: str | None = None,
+                 sealed: bool = False) -> Iterator[dict]:
     """Records of one layer, ordered by document uid (stable across databases): every one,
     those of `uids`, or those after uid `after` up to `through` (a chunk of an export).
 
-    Their tokens are checked against the text as they are unpacked (StoredTokensError)."""
-    query = layer_documents_query(layer).order_by(Document.uid)
+    Their tokens are checked against the text as they are unpacked (StoredTokensError).
+    `sealed`: a record's tokens may be its document's kept array (token_arrays.SealedArray),
+    for an export, which validates the rest of the record and splices the array's bytes."""
+    query = layer_documents_query(layer, EXPORT_COLUMNS if sealed else DOCUMENT_COLUMNS).order_by(Document.uid)
+    if sealed:
+        query = query.outerjoin(TokenArray, TokenArray.document_id == Document.id)
     if uids is not None:
         query = query.where(Document.uid.in_(uids))
     if through is not None:
@@ -256,7 +273,7 @@ def iter_records(session: Session, layer: str, quantity_label: str, batch: int =
             return
         # a run of uids is a range: its suggestions need no list of ids (unless only some
         # documents of the range were asked for)
-        yield from _records_for(session, docs, layer, quantity_label, checked_tokens,
+        yield from _records_for(session, docs, layer, quantity_label, sealed_tokens if sealed else checked_tokens,
                                 after=last if uids is None else None)
         if len(docs) < batch:
             return
@@ -305,7 +322,8 @@ def fetch_layer_batch(session: Session, ids: list[int], layer: str) -> tuple[dic
     groups = []
     for model, columns in ((Span, SPAN_COLUMNS), (Relation, RELATION_COLUMNS), (Claim, CLAIM_COLUMNS)):
         bucket: dict[int, list] = {i: [] for i in layer_ids}
-        for row in conn.execute(select(*columns).where(model.layer_id.in_(layer_ids))):
+        # all(): one fetch for the batch, not one per row
+        for row in conn.execute(select(*columns).where(model.layer_id.in_(layer_ids))).all():
             bucket[row.layer_id].append(row)
         groups.append(bucket)
     return layers, *groups

@@ -1,6 +1,4 @@
-"""brat standoff out: `annotator export --format brat`, a .txt and an .ann per document.
-
-    brat/<name>.txt, brat/<name>.ann     (brat/train/, brat/dev/, brat/test/ with --split)
+"""brat standoff out: the lines of the .ann files of `annotator export --format brat`.
 
 Annotations imported from brat keep their ids, attributes, normalisations and notes and
 go back to the file of their annotation set, so an import followed by an export gives the
@@ -12,77 +10,19 @@ import reads them back as the same claims (brat.add_claims), so a modifier attri
 claim no longer has is not written back.
 A document with several annotation sets gets one file pair per set; annotations made in
 the tool join the first set's file. Files are named after the annotation set when that
-name is free in the folder, otherwise after the document id.
+name is free in the folder, otherwise after the document id (brat_files.py writes them).
 """
 from __future__ import annotations
 
-import os
 import re
 from collections import Counter
-from pathlib import Path
 from typing import NamedTuple
 
 HAS_QUANTITY, HAS_PROPERTY, QUALIFIES = "HAS_QUANTITY", "HAS_PROPERTY", "QUALIFIES"
 _BREAK = r"\r\n\u2028\u2029\x0b\x0c\x1c\x1d\x1e\x85"  # what str.splitlines() breaks at
 _LINE_BREAK = re.compile(f"[{_BREAK}]")
 _BETWEEN_BREAKS = re.compile(f"[^{_BREAK}]+")
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]{0,150}$")
 _ORDER = {"T": 0, "R": 1, "A": 2, "M": 2, "N": 3, "#": 4}
-
-
-class BratWriter:
-    def __init__(self, labels, folder: Path):
-        self.root = folder / "brat"
-        self.root.mkdir()
-        self.names: dict[Path, set[str]] = {}
-        self.stats: Counter = Counter()
-        self.claim_words = ClaimWords(labels.quantity_label, frozenset(labels.modifiers))
-
-    def add(self, record: dict, part: str | None) -> None:
-        folder = self.root / part if part else self.root
-        if folder not in self.names:
-            folder.mkdir(exist_ok=True)
-            self.names[folder] = set()
-        text = record["text"].encode("utf-8")
-        files = ann_files(record, self.stats, self.claim_words)
-        for set_name, lines in files:
-            name = f"{folder}/{self._name(folder, set_name, record['id'], len(files))}"
-            write_new(f"{name}.txt", text)
-            write_new(f"{name}.ann", "".join(f"{line}\n" for line in lines).encode("utf-8"))
-            self.stats["files"] += 1
-        self.stats["documents"] += 1
-
-    def _name(self, folder: Path, set_name: str | None, uid: str, n_files: int) -> str:
-        used = self.names[folder]
-        for name in (set_name, uid if n_files == 1 else f"{uid}.{set_name}", f"{uid}.{len(used)}"):
-            if name and _SAFE_NAME.match(name) and name not in used:
-                used.add(name)
-                return name
-        raise ValueError(f"no free file name for document {uid}")  # pragma: no cover - uids are unique
-
-    def write(self, folder: Path) -> None:
-        pass  # files are written as records arrive
-
-    def report(self) -> dict:
-        return {"documents": self.stats["documents"], "files": self.stats["files"] * 2,
-                "annotation_sets": self.stats["sets"],
-                "spans_split_at_line_breaks": self.stats["split"],
-                "claim_links_written_as_relations": self.stats["claim_links"],
-                "modifiers_written_as_attributes": self.stats["modifiers"],
-                "spans_without_text_left_out": self.stats["empty"]}
-
-
-def write_new(path: str, data: bytes) -> None:
-    """A new file in three system calls (open, write, close): Path.write_bytes makes six
-    (it also stats the file, asks whether it is a terminal and where it is), and an export
-    writes two files per document."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-    finally:
-        os.close(fd)
 
 
 class ClaimWords(NamedTuple):

@@ -20,6 +20,7 @@ from ..labels import LabelConfig
 from ..models import GOLD, AuditEvent, Claim, Document, Layer, Relation, Span, Suggestion, User, utcnow
 from ..nlp.language import detect_language
 from ..reading import Problem
+from ..token_arrays import Tokenized, keep_arrays
 from ..tokens import pack
 from .bulk import bound, insert_rows, json_text, new_ids
 from .existing import clear, occupied
@@ -209,6 +210,7 @@ def _insert_documents(conn, rows: list[dict], doc_ids: dict[str, int], now) -> t
     table = Document.__table__
     docs = [{k: v for k, v in row.items() if k != "suggestions"} | {"created_at": now} for row in rows]
     doc_ids.update((uid, doc_id) for doc_id, uid in conn.execute(insert(table).returning(table.c.id, table.c.uid), docs))
+    keep_arrays(conn, [Tokenized(doc_ids[row["uid"]], row["uid"], row["text"], row["tokens"]) for row in rows])
     fields = ("start", "end", "label", "origin", "pipeline", "pipeline_version", "score", *QUANTITY_FIELDS)
     suggestions = [{"document_id": doc_ids[row["uid"]], **{k: s.get(k) for k in fields}}
                    for row in rows for s in row["suggestions"]]
