@@ -179,14 +179,17 @@ def word_offsets(text_: str) -> list[tuple[int, int]]:
     return [m.span() for m in re.finditer(r"[A-Za-z]{3,}", text_)]
 
 
-def measure(url: str, instance: Path, clients: int, requests: int, cases=tuple(TARGETS_MS)) -> dict:
+def measure(url: str, instance: Path, clients: int, requests: int, cases=tuple(TARGETS_MS),
+            server: tuple[int, int] = (2, 4)) -> dict:
     build_long(Path("unused"), instance, url)
     add_short_document(url, instance)
     _, body = variant(0)
     spans_at = word_offsets(body)
     add_annotators(url, instance, [f"bench{i}" for i in range(clients)] + ["warmup"])
     results = {}
-    with gunicorn(None, instance, url=url, workers=2, threads=4, env={"ANNOTATOR_SERVER_TIMING": "true"}) as port:
+    workers, threads = server
+    with gunicorn(None, instance, url=url, workers=workers, threads=threads,
+                  env={"ANNOTATOR_SERVER_TIMING": "true"}) as port:
         Client(port, "warmup").request("GET", "/annotate/long-200kb")
         for case in cases:
             results[case] = run_case(port, clients, requests, case, spans_at)
@@ -213,16 +216,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=30, help="requests per client and case")
     parser.add_argument("--no-pg", action="store_true")
     parser.add_argument("--case", action="append", choices=list(TARGETS_MS), help="only this case (repeatable)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (annotator serve's default: 2)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker (annotator serve's default: 4)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    figures: dict = {"clients": args.clients, "requests_per_client": args.requests, "server": "gunicorn 2 workers x 4 threads"}
+    figures: dict = {"clients": args.clients, "requests_per_client": args.requests, "server": f"gunicorn {args.workers} workers x {args.threads} threads"}
     with tempfile.TemporaryDirectory() as tmp:
         figures["sqlite"] = measure(f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", Path(tmp) / "instance", args.clients, args.requests,
-                                     args.case or tuple(TARGETS_MS))
+                                     args.case or tuple(TARGETS_MS), (args.workers, args.threads))
     if not args.no_pg:
         with throwaway_pg() as url, tempfile.TemporaryDirectory() as tmp:
             figures["postgresql"] = measure(url, Path(tmp) / "instance", args.clients, args.requests,
-                                     args.case or tuple(TARGETS_MS))
+                                     args.case or tuple(TARGETS_MS), (args.workers, args.threads))
     targets = [Target(f"{db}: {case} server p95", figures[db][case]["server_p95_ms"], "<=", limit, "ms")
                for db in ("sqlite", "postgresql") if db in figures for case, limit in TARGETS_MS.items()
                if case in figures[db]]
