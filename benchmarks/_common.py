@@ -40,9 +40,23 @@ def machine_info() -> dict:
         "cpu_model": _cpu_model(),
         "memory_gb": _memory_gb(),
         "load_average": [round(x, 2) for x in os.getloadavg()],
+        "core_speed_ms": core_speed_ms(),
         "packages": {name: _version(name) for name in PACKAGES},
         "git": _git_state(),
     }
+
+
+def core_speed_ms(n: int = 2_000_000) -> float:
+    """Milliseconds one core takes for a fixed pure-Python loop (best of three), taken with
+    every result: the machines are shared, and the same code measured ~1.6x slower here
+    from one hour to the next, so a result says how fast a core was while it ran."""
+    best = float("inf")
+    for _ in range(3):
+        started, total = time.perf_counter(), 0
+        for i in range(n):
+            total += i
+        best = min(best, time.perf_counter() - started)
+    return round(best * 1000, 1)
 
 
 def _cpu_model() -> str | None:
