@@ -31,6 +31,9 @@ def find_layer(session: Session, doc: Document, name: str) -> Layer | None:
     return layer_of(session, doc.id, name)
 
 
+LAYER_BY_NAME = select(Layer).where(Layer.document_id == bindparam("doc"), Layer.name == bindparam("name"))
+
+
 def layer_of(session: Session, document_id: int, name: str) -> Layer | None:
     """The layer `name` of a document, looked up once per session: a write asks for it
     several times (access, checks, then claim_version), and claim_version keeps the object
@@ -38,7 +41,7 @@ def layer_of(session: Session, document_id: int, name: str) -> Layer | None:
     key = ("layer", document_id, name)
     layer = session.info.get(key)
     if layer is None:
-        layer = session.exec(select(Layer).where(Layer.document_id == document_id, Layer.name == name)).scalars().first()
+        layer = session.exec(LAYER_BY_NAME, params={"doc": document_id, "name": name}).scalars().first()
         if layer is not None:
             session.info[key] = layer
     return layer
