@@ -15,9 +15,7 @@ from math import ceil
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup, escape
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import defer
 from sqlmodel import Session
 
 from .. import htmx
@@ -31,6 +29,7 @@ from ..status import set_status
 from .auth import curator_required
 from .rendering import escape_text, pieces, quantity_summary
 from .workspace_forms import WHOLE
+from .workspace_reads import document_by_uid
 
 bp = Blueprint("curation", __name__, url_prefix="/curate")
 PER_PAGE = 50
@@ -193,7 +192,7 @@ def _seen(form) -> int:
 
 
 def _document(session: Session, uid: str, missing=None) -> Document:
-    doc = session.exec(select(Document).options(defer(Document.tokens)).where(Document.uid == uid)).scalars().first()
+    doc = document_by_uid(session, uid)
     if doc is None:
         if missing:
             raise missing(f"there is no document with the id {uid!r}")

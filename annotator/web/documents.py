@@ -5,7 +5,6 @@ from collections import Counter
 
 from flask import Blueprint, abort, current_app, render_template, request
 from sqlalchemy import select
-from sqlalchemy.orm import defer
 
 from .. import htmx
 from ..db import get_db
@@ -15,6 +14,7 @@ from ..services import labels_of
 from .identity import current_annotator, is_curator, require_open, visible_ids
 from .listing import document_page, languages, neighbours
 from .rendering import SPAN_FIELDS, pieces, suggestion_spans, text_html
+from .workspace_reads import document_by_uid
 
 bp = Blueprint("documents", __name__)
 # plain rows, not ORM objects: a long document has thousands of suggestions
@@ -47,7 +47,7 @@ def index():
 @bp.get("/documents/<uid>")
 def view(uid: str):
     session = get_db().request_session()
-    doc = session.exec(select(Document).options(defer(Document.tokens)).where(Document.uid == uid)).scalars().first()
+    doc = document_by_uid(session, uid)
     if doc is None:
         abort(404, description=f"There is no document with the id “{uid}” in this project.")
     require_open(session, doc.id)
