@@ -4,6 +4,8 @@ One service call inside one write transaction; then a status message for #ws-sta
 the fragments the write changed, swapped out of band: the touched text blocks and their
 span lists, the counters, the history buttons and the new version. A refused write answers
 4xx with the service's message and stores nothing (409 when another tab got there first).
+A retry (X-WS-Attempt above 1) of a write already stored under the page's key (X-WS-Write)
+is answered as saved, without writing again: its first answer was lost on the way.
 """
 from __future__ import annotations
 
