@@ -11,7 +11,7 @@ from ..db import get_db
 from ..models import SUGGESTIONS, Document, Suggestion
 from ..records import get_record
 from ..services import labels_of
-from .identity import current_annotator, is_curator, require_open, visible_ids
+from .identity import current_annotator, is_curator, only_assigned_to, require_open, visible_ids
 from .listing import document_page, languages, neighbours
 from .rendering import SPAN_FIELDS, pieces, suggestion_spans, text_html
 from .workspace_reads import document_by_uid
@@ -60,7 +60,7 @@ def view(uid: str):
     return render_template(
         "documents/view.html", doc=doc, labels=labels, text_html=marked, quantities=quantities,
         legend=Counter(s["label"] for s in spans), origins=Counter(s["origin"] for s in spans),
-        neighbours=neighbours(session, doc.id, visible_ids()))
+        neighbours=neighbours(session, doc.id, only_assigned_to()))
 
 
 @bp.get("/documents/<uid>/layers/<name>.json")

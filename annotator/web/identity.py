@@ -39,10 +39,16 @@ def assigned_ids(name: str):
     return select(Layer.document_id).where(Layer.name == name, Layer.assigned_at.is_not(None))
 
 
+def only_assigned_to() -> str | None:
+    """The annotator whose assigned documents are all this user may see (annotators work
+    blind), or None: curators and admins see every document."""
+    return None if is_curator() else current_annotator()
+
+
 def visible_ids():
-    """The documents this user may see, as a subquery of ids (an annotator's assigned ones:
-    annotators work blind), or None for all (curators and admins)."""
-    return None if is_curator() else assigned_ids(current_annotator())
+    """The documents this user may see, as a subquery of ids, or None for all."""
+    name = only_assigned_to()
+    return None if name is None else assigned_ids(name)
 
 
 def may_open(session: Session, doc_id: int) -> bool:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlmodel import Session
 
-from ..models import Document, Suggestion
+from ..models import Document, Layer, Suggestion
 
 ROW_COLUMNS = (Document.id, Document.uid, Document.title, Document.lang, Document.n_chars, Document.n_suggestions)
 
@@ -72,11 +72,18 @@ def languages(session: Session, within=None) -> list[tuple[str, int]]:
     return [(lang, n) for lang, n in session.exec(query).all()]
 
 
-def neighbours(session: Session, doc_id: int, within=None) -> dict[str, tuple[str, str] | None]:
+_ASSIGNED = select(Layer.document_id).where(Layer.name == bindparam("name"), Layer.assigned_at.is_not(None))
+_BEFORE = (select(Document.uid, Document.title).where(Document.id < bindparam("doc"))
+           .order_by(Document.id.desc()).limit(1))
+_AFTER = select(Document.uid, Document.title).where(Document.id > bindparam("doc")).order_by(Document.id).limit(1)
+NEIGHBOURS = {False: (_BEFORE, _AFTER),  # built once: every document page asks
+              True: (_BEFORE.where(Document.id.in_(_ASSIGNED)), _AFTER.where(Document.id.in_(_ASSIGNED)))}
+
+
+def neighbours(session: Session, doc_id: int, assigned_to: str | None = None) -> dict[str, tuple[str, str] | None]:
     """(uid, title) of the documents before and after `doc_id` in list order, among the
-    ids of the subquery `within` when given (an annotator's assigned documents)."""
-    where = [Document.id.in_(within)] if within is not None else []
-    before = (select(Document.uid, Document.title).where(Document.id < doc_id, *where)
-              .order_by(Document.id.desc()).limit(1))
-    after = select(Document.uid, Document.title).where(Document.id > doc_id, *where).order_by(Document.id).limit(1)
-    return {"prev": session.exec(before).first(), "next": session.exec(after).first()}
+    documents assigned to annotator `assigned_to` when given."""
+    before, after = NEIGHBOURS[assigned_to is not None]
+    params = {"doc": doc_id, "name": assigned_to}
+    conn = session.connection()
+    return {"prev": conn.execute(before, params).first(), "next": conn.execute(after, params).first()}

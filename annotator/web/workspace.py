@@ -7,6 +7,7 @@ through workspace_writes.write(), which answers with the changed fragments or a 
 from __future__ import annotations
 
 from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request, url_for
+from markupsafe import Markup
 from sqlalchemy import select
 
 from ..annotating import add_span, current_layer, delete_span, document_tokens, span_in_layer, update_span
@@ -18,11 +19,12 @@ from ..models import Document, Layer, Suggestion
 from ..services import labels_of
 from ..status import progress, set_status
 from ..suggestions import decide
-from .identity import GOLD, current_annotator, is_curator, layer_name, require_open, visible_ids
+from .identity import GOLD, current_annotator, is_curator, layer_name, only_assigned_to, require_open
 from .listing import neighbours
 from .workspace_forms import claim_fields, claim_form_data, ids_field, relation_choice, whole
 from .workspace_reads import document_by_uid, whole_layer
-from .workspace_views import claims, counters, excerpt, items_of, relations, render_blocks, span_groups, text_blocks
+from .workspace_views import (claims, counters, excerpt, group_runs, items_of, relations, render_blocks, span_groups,
+                              text_blocks)
 from .workspace_writes import Done, document, nudged, quote, quoted, refused, write
 
 bp = Blueprint("workspace", __name__, url_prefix="/annotate")
@@ -34,6 +36,17 @@ def init_app(app: Flask) -> None:
     to itself."""
     app.register_blueprint(bp)
     app.register_blueprint(bp, name=GOLD, url_prefix="/gold")
+    app.add_template_global(help_overlay)
+    app.add_template_filter(group_runs)
+
+
+def help_overlay() -> Markup:
+    """The shortcut overlay: it depends on the label configuration alone, which is fixed
+    for the app's lifetime, so it is rendered once per app instead of on every page."""
+    cache = current_app.extensions.setdefault("annotator.help_overlay", {})
+    if "html" not in cache:
+        cache["html"] = Markup(render_template("workspace/_help.html", labels=labels_of(current_app)))
+    return cache["html"]
 
 
 @bp.before_request
@@ -83,7 +96,7 @@ def page(uid: str):
         "workspace/page.html", doc=doc, labels=labels, layer=layer, name=name, oob=False, gold=name == GOLD,
         blocks=render_blocks(doc.text, bounds, items, classes), groups=span_groups(doc, bounds, items),
         counts=counters(session, doc, layer, rows), relations=relations(doc, rows), claims=claims(doc, rows),
-        done=done, total=total, neighbours=neighbours(session, doc.id, visible_ids()),
+        done=done, total=total, neighbours=neighbours(session, doc.id, only_assigned_to()),
         status=layer.status if layer else "todo", urls=_urls(uid))
 
 
