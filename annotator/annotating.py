@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from .changes import ChangeSet
 from .labels import LabelConfig
-from .layers import AnnotationError, NotFound, claim_version, find_layer, record
+from .layers import AnnotationError, claim_version, find_layer, record
 from .models import Claim, Document, Layer, Relation, Span, Suggestion, SuggestionDecision
 from .importing import reparse_imported_quantities
 from .nlp.language import PENDING, settled

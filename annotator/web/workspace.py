@@ -23,8 +23,8 @@ from .identity import GOLD, current_annotator, is_curator, layer_name, only_assi
 from .listing import neighbours
 from .workspace_forms import claim_fields, claim_form_data, ids_field, relation_choice, whole
 from .workspace_reads import document_by_uid, whole_layer
-from .workspace_views import (claims, counters, excerpt, group_runs, items_of, relations, render_blocks, span_groups,
-                              text_blocks)
+from .workspace_panel import claims, counters, excerpt, group_runs, relations, span_groups
+from .workspace_views import items_of, render_blocks, text_blocks
 from .workspace_writes import Done, document, nudged, quote, quoted, refused, write
 
 bp = Blueprint("workspace", __name__, url_prefix="/annotate")

@@ -17,7 +17,8 @@ from ..layers import AnnotationError
 from ..linking import CLAIM_LINKS
 from ..models import Claim, Document, Layer, Span
 from ..nlp.units import canonical_units
-from .workspace_views import excerpt, text_blocks
+from .workspace_panel import excerpt
+from .workspace_views import text_blocks
 
 WHOLE = re.compile(r"-?\d{1,12}")
 # Labels the default configuration uses for a claim's parts; a project without them simply

@@ -27,8 +27,8 @@ from ..status import progress
 from .identity import layer_name, may_open
 from .workspace_forms import read_version
 from .workspace_reads import LayerRows, document_by_uid, layer_range, whole_layer
-from .workspace_views import (Touched, blocks_touching, claims, counters, excerpt, items_of, relations,
-                              render_blocks, span_groups, text_blocks, touched)
+from .workspace_panel import claims, counters, excerpt, relations, span_groups
+from .workspace_views import Touched, blocks_touching, items_of, render_blocks, text_blocks, touched
 
 WRITE_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")
 WHOLE_TEXT_AFTER = 40  # blocks touched by one write before the whole text is swapped instead
