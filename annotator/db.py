@@ -60,6 +60,9 @@ def load_json(text: str | bytes):
         return json.loads(text)
 
 
+MMAP_BYTES = 1 << 30  # address space, not memory: the kernel's page cache backs it
+
+
 def make_engine(url: str) -> Engine:
     url = normalise_url(url)
     if not is_sqlite(url):
@@ -71,7 +74,10 @@ def make_engine(url: str) -> Engine:
     def _pragmas(dbapi_conn, _record):
         dbapi_conn.isolation_level = None  # let the begin hook below issue BEGIN itself
         cur = dbapi_conn.cursor()
-        for pragma in ("journal_mode=WAL", "busy_timeout=30000", "synchronous=NORMAL", "foreign_keys=ON"):
+        # mmap_size: reads map the file's pages instead of copying each into SQLite's own
+        # cache (an export reads the whole file; its document rows came a third faster)
+        for pragma in ("journal_mode=WAL", "busy_timeout=30000", "synchronous=NORMAL", "foreign_keys=ON",
+                       f"mmap_size={MMAP_BYTES}"):
             cur.execute(f"PRAGMA {pragma}")
         cur.close()
 

@@ -98,7 +98,7 @@ class Chunk:
     digests: list[str] = field(default_factory=list)  # index.tsv: sha256 prefix of each line
     sizes: list[int] = field(default_factory=list)  # bytes of each record's line
     tally: Tally = field(default_factory=Tally)
-    data: bytes = b""  # the lines, one after the other
+    lines: list[bytes] = field(default_factory=list)  # the serialised records, in order
     path: str | None = None  # ... or the file a worker process wrote them to instead
     records: list[dict] | None = None  # only for a format writer, never across processes
     written: object = None  # what a part writer wrote for these records (its report)
@@ -120,7 +120,8 @@ def build_chunk(session: Session, plan: Plan, bounds: tuple[str, str], tag: str 
                 limit_check: Callable[[dict], None] | None = None) -> Chunk:
     """Build, validate and serialise the records of the documents with a uid after
     bounds[0] up to bounds[1], in uid order (and write their files, for a part writer)."""
-    chunk, lines = Chunk(records=[] if plan.keep_records else None), []
+    chunk = Chunk(records=[] if plan.keep_records else None)
+    lines = chunk.lines
     writer = plan.part_writer(tag) if plan.part_writer else None
     after, through = bounds
     try:
@@ -141,7 +142,6 @@ def build_chunk(session: Session, plan: Plan, bounds: tuple[str, str], tag: str 
                 writer.add(record, plan.part_of(record["id"]) if plan.part_of else None)
     except StoredTokensError as exc:
         raise ExportError(str(exc)) from exc
-    chunk.data = b"".join(lines)
     chunk.written = writer.report() if writer else None
     return chunk
 
@@ -150,7 +150,7 @@ def build_chunk(session: Session, plan: Plan, bounds: tuple[str, str], tag: str 
 def chunk_data(chunk: Chunk) -> Iterator[bytes | mmap.mmap]:
     """A chunk's lines, read from a worker's file without copying them; the file goes after."""
     if chunk.path is None:
-        yield chunk.data
+        yield b"".join(chunk.lines)
         return
     try:
         with open(chunk.path, "rb") as handle:
@@ -226,6 +226,6 @@ def _worker_chunk(task: tuple[tuple[str, str], str]) -> Chunk:
         chunk = build_chunk(session, _worker_plan, bounds, tag)
     path = _worker_plan.scratch / f".chunk-{int(tag):06d}"
     with open(path, "wb") as handle:
-        handle.write(chunk.data)
-    chunk.data, chunk.path = b"", str(path)
+        handle.writelines(chunk.lines)  # no joined copy of the chunk's ~5 MB
+    chunk.lines, chunk.path = [], str(path)
     return chunk

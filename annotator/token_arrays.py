@@ -14,10 +14,11 @@ schema: the record with an empty token array against the whole schema (every oth
 the required keys, no extra keys), and the array itself, validated when it was made. That
 split is exact only because the schema's top level constrains each field on its own (no
 keyword there relates one field to another): `can_split` checks this on the schema, and
-without it no kept array is used. Every export also checks the stored token offsets against
-the text again (on the packed numbers, cheaply) and checks the seal: an array made from
-other tokens, under another schema, or altered since is refused, and that record's tokens
-are built and validated in full as before.
+without it no kept array is used. Every export checks the seal, which also binds the length
+of the text the offsets were checked against when the array was made: while it holds, the
+offsets are known to fit the text; an array made from other tokens, for a text of another
+length, under another schema, or altered since is refused, and that record's offsets are
+checked and its tokens built and validated in full as before.
 """
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ TOKENS_POINTER = "#/properties/tokens"
 PER_FIELD_KEYWORDS = {"$schema", "$id", "$comment", "title", "description", "$defs", "type", "required",
                       "properties", "additionalProperties"}
 FILL_BATCH = 500
+SEAL_FORMAT = "2"  # 2: the seal binds the text length too (migration 0006 drops older arrays)
 
 
 class StoredTokensError(ValueError):
@@ -84,10 +86,10 @@ def checked_count(packed: bytes | None, length: int, uid: str) -> int:
     return len(pairs)
 
 
-def seal(packed: bytes, data: bytes) -> str:
-    """Binds an array to the schema it passed and to the tokens it was made from."""
-    digest = hashlib.sha256(schema_sha256().encode())
-    digest.update(len(packed).to_bytes(8, "little"))
+def seal(packed: bytes, data: bytes, length: int) -> str:
+    """Binds an array to the schema it passed, to the tokens it was made from and to the
+    length of the text those tokens were checked against."""
+    digest = hashlib.sha256(f"{schema_sha256()}:{SEAL_FORMAT}:{length}:{len(packed)}:".encode())
     digest.update(packed)
     digest.update(data)
     return digest.hexdigest()
@@ -133,13 +135,14 @@ def export_tokens(doc, packed: bytes) -> SealedArray | list[dict]:
     """A record's tokens for an export, from the document's packed tokens. `doc` has text
     and uid, and the kept array's seal and data (None when there is none).
 
-    The offsets are checked against the text every time (StoredTokensError); the kept array
-    is used only if its seal holds, otherwise the token objects are built here and the
-    record is validated with them in full.
+    The kept array is used while its seal holds: it was made from exactly these offsets,
+    checked then against a text of this length (the text of a document never changes).
+    Otherwise the offsets are checked here (StoredTokensError) and the token objects built,
+    and the record is validated with them in full.
     """
-    count = checked_count(packed, len(doc.text), doc.uid)
-    if doc.data is not None and can_split() and doc.seal == seal(packed, doc.data):
-        return SealedArray(doc.data, count)
+    if doc.data is not None and can_split() and doc.seal == seal(packed, doc.data, len(doc.text)):
+        return SealedArray(doc.data, len(packed) // 8)  # 8 bytes a token: two uint32
+    checked_count(packed, len(doc.text), doc.uid)
     return token_dicts(packed)
 
 
@@ -162,7 +165,7 @@ def array_rows(docs) -> list[dict]:
             data = make_array(doc.text, doc.tokens, doc.uid)
         except ValueError:
             continue
-        rows.append({"document_id": doc.id, "schema_sha256": schema_sha256(), "seal": seal(doc.tokens, data),
+        rows.append({"document_id": doc.id, "schema_sha256": schema_sha256(), "seal": seal(doc.tokens, data, len(doc.text)),
                      "data": data})
     return rows
 

@@ -37,8 +37,9 @@ def schema_version() -> str:
     return schema_id().rsplit("/", 1)[-1]
 
 
+@lru_cache(maxsize=1)
 def schema_sha256() -> str:
-    return hashlib.sha256(schema_bytes()).hexdigest()
+    return hashlib.sha256(schema_bytes()).hexdigest()  # every kept token array's seal starts with it
 
 
 @lru_cache(maxsize=1)
