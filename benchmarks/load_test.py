@@ -2,7 +2,7 @@
 
     .venv/bin/python -m benchmarks.load_test [--seconds 60] [--requests 20000] [--clients 10] [--db both]
 
-`annotator serve` (gunicorn, 2 workers x 4 threads) on a project of 20 seed variants (about
+`annotator serve` (gunicorn, 2 workers x 2 threads, its defaults) on a project of 20 seed variants (about
 3 KB each, tokens stored), two annotators per document. Each of the ten clients logs in through
 the login form, reads its queue (/assignments/mine) and the layer version of each of its
 documents, then saves spans (POST /annotate/<uid>/spans, htmx headers, CSRF token) round-robin
@@ -208,7 +208,7 @@ def percentile(ordered: list[float], p: float) -> float:
 def measure(url: str, instance: Path, clients: int, seconds: float, requests: int) -> dict:
     names = [f"load{i:02d}" for i in range(clients)]
     tokens = build(url, instance, names)
-    with gunicorn(None, instance, url=url, workers=2, threads=4) as port:
+    with gunicorn(None, instance, url=url, workers=2, threads=2) as port:
         tallies, wall = run_clients(port, names, tokens, Budget(seconds, requests))
     counts = stored(url, instance, names)
     mismatches = compare(tallies, counts)
@@ -248,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started, machine = time.perf_counter(), machine_info()
     figures: dict = {"clients": args.clients, "seconds_asked": args.seconds, "requests_cap": args.requests,
-                     "documents": DOCUMENTS, "overlap": OVERLAP, "server": "gunicorn 2 workers x 4 threads"}
+                     "documents": DOCUMENTS, "overlap": OVERLAP, "server": "gunicorn 2 workers x 2 threads"}
     if args.db in ("sqlite", "both"):
         with tempfile.TemporaryDirectory() as tmp:
             figures["sqlite"] = measured(f"sqlite:///{Path(tmp) / 'load.sqlite3'}", Path(tmp) / "instance", args)
