@@ -200,8 +200,9 @@ def main(argv: list[str] | None = None) -> int:
     notes = ["CPU times count this process and its finished children (the worker processes).",
              "The breakdown run is one process (workers=0): timers in worker processes would not reach this one. "
              "'other' in it: hashing, writing data.jsonl, index and manifest, publishing, "
-             "generator overhead and the timers themselves. In the record building stage: the token offsets' "
-             "check against the text (on the packed offsets) and the check of each kept token array's seal.",
+             "generator overhead and the timers themselves. In the record building stage: the check of each "
+             "kept token array's seal, which vouches that its offsets fit the text (a record without a holding "
+             "seal has its offsets checked there and its token objects built).",
              "Validation: each record against the whole schema with its kept token array left out, that array "
              "having been validated against the schema's definition of `tokens` when it was kept "
              "(token_arrays_at_storage_s); a record whose array is missing or refused is validated whole."]

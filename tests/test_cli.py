@@ -121,6 +121,8 @@ def test_import_and_export_on_postgresql(cli, pg_url, tmp_path):
     assert cli("export", "--db", pg_url, "--out", out).exit_code == 0
     [record] = [orjson.loads(l) for l in (out / "suggestions" / "v1.0.0" / "data.jsonl").read_bytes().splitlines()]
     assert record["spans"][0]["text"] == "Huawei" and record["tokens"]
+    shown = cli("show", "--db", pg_url, record["id"], "--layer", "suggestions", "--json")
+    assert shown.exit_code == 0 and orjson.loads(shown.output) == record  # one document's rows, read by id
 
 
 def test_seeds_path_exists():
