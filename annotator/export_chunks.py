@@ -26,9 +26,9 @@ from sqlmodel import Session
 
 from .db import Database, make_engine
 from .gc_pause import gc_paused
-from .records import StoredTokensError, iter_records
+from .records import iter_records
 from .schema import consistency_errors, fast_validator, schema_errors
-from .token_arrays import SealedArray, as_fragment
+from .token_arrays import SealedArray, StoredTokensError, as_fragment
 
 PARALLEL_MIN_DOCUMENTS = 2_000  # below this, starting worker processes costs more than it saves
 MAX_WORKERS = 4  # past a few, hashing the lines in the exporting process is the limit

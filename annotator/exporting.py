@@ -42,7 +42,8 @@ from .interchange.conll import ConllWriter
 from .interchange.measeval_export import MeasEvalWriter
 from .labels import LabelConfig
 from .models import GOLD
-from .records import count_documents, export_uids, fill_missing_tokens, gold_curators
+from .record_rows import count_documents, export_uids, gold_curators
+from .records import fill_missing_tokens
 from .schema import schema_bytes, schema_id, schema_sha256
 from .spacy_format import SpacyWriter
 from .token_arrays import fill_token_arrays
