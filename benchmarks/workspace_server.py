@@ -8,7 +8,9 @@ annotator with a kept-alive connection, time: rendering the workspace of each do
 saving one span (each client writes its own layer, so no save is refused as stale). Each
 client logs in through the login form as an annotator account made beforehand, with both
 documents assigned to it. The clients send their next request as soon as the last one is
-answered (no pause), so the server runs saturated for the whole measurement.
+answered (no pause), so the server runs saturated for the whole measurement. In each case all
+clients log in first (a login hashes a password), then each sends WARMUP_REQUESTS untimed
+requests (their server times are reported apart, as `warmup`), then the timed ones.
 
 Two times per request:
 - server: the app's own time from its Server-Timing header (the server runs with
