@@ -6,7 +6,8 @@ Builds a SQLite project (schema from the packaged migrations, rows bulk-inserted
 SQLAlchemy Core, a few suggestions per document, no spaCy), prints the query plan of every
 statement the list page runs, then serves the project with `annotator serve` (gunicorn, one
 worker, one thread) on 127.0.0.1 and times GET requests over one kept-alive connection; the
-same URLs are also timed in-process through Flask's test client. Writes
+same URLs are also timed in-process through Flask's test client. Both log in first, as an
+admin (who sees every document), through the login form. Writes
 benchmarks/results/document_list.json (the shared format of benchmarks/_common.py) and
 prints a summary. `--db PATH` keeps the generated database at PATH and reuses it on the
 next run when it already holds `--docs` documents; `--extra-index` adds PROPOSED_INDEX
@@ -38,6 +39,8 @@ from ._common import ROOT, Target, exit_code, machine_info, print_summary, write
 from ._corpus import variant
 
 TARGET_MS = 200.0
+ADMIN, PASSWORD = "bench-admin", "benchmark-only-password"  # a throwaway project
+FORM_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 LABELS = ["ORG", "PRODUCT", "MODEL", "QUANTITY", "GPE", "DATE", "PERSON"]
 WORD = re.compile(r"[A-Z][\w’-]+|\d[\d.,]*")
 LONG_CHARS, LONG_SPANS = 200_000, 3_500
@@ -81,6 +84,26 @@ def _app(instance: Path, db_path: Path):
     from annotator import create_app
 
     return create_app({"INSTANCE_PATH": str(instance), "DATABASE_URL": f"sqlite:///{db_path}"})
+
+
+def ensure_admin(app) -> None:
+    """The account the timed requests log in as: an admin sees every document in the list."""
+    from annotator.accounts import create_user, find_user
+    from annotator.db import get_db
+
+    with get_db(app).writing() as session:
+        if find_user(session, ADMIN) is None:
+            create_user(session, ADMIN, "admin", PASSWORD)
+
+
+def logged_in_test_client(app):
+    """Flask's test client, logged in through the login form (every page needs a login)."""
+    client = app.test_client()
+    token = FORM_TOKEN.search(client.get("/login").get_data(as_text=True)).group(1)
+    response = client.post("/login", data={"name": ADMIN, "password": PASSWORD, "csrf_token": token})
+    if response.status_code != 302:
+        raise RuntimeError(f"could not log in as {ADMIN}: {response.status}")
+    return client
 
 
 def _generated_here(db_path: Path) -> bool:
@@ -161,13 +184,14 @@ def capture_sql(engine):
         event.remove(engine, "before_cursor_execute", before)
 
 
-def query_plans(app, url: str) -> list[dict]:
-    """EXPLAIN QUERY PLAN of every statement one GET of `url` runs on SQLite."""
+def query_plans(app, client, url: str) -> list[dict]:
+    """EXPLAIN QUERY PLAN of every statement one GET of `url` (by a logged-in test client)
+    runs on SQLite."""
     from annotator.db import get_db
 
     engine = get_db(app).engine
     with capture_sql(engine) as seen:
-        response = app.test_client().get(url)
+        response = client.get(url)
         assert response.status_code == 200, response.status
     plans = []
     with engine.connect() as conn:
@@ -310,14 +334,19 @@ def main(argv: list[str] | None = None) -> int:
             with sqlite3.connect(db_path) as conn:
                 conn.execute(PROPOSED_INDEX)
         app = _app(instance, db_path)
+        ensure_admin(app)
         todo = cases(app)
-        plans = {name: query_plans(app, url) for name, (url, headers) in todo.items() if not headers}
-        results, client = {}, app.test_client()
+        client = logged_in_test_client(app)
+        plans = {name: query_plans(app, client, url) for name, (url, headers) in todo.items() if not headers}
+        results = {}
         with gunicorn(db_path, instance) as port:
+            from .workspace_server import Client  # logs in through the form, keeps the cookies
+
+            cookie = "; ".join(f"{k}={v}" for k, v in Client(port, ADMIN, PASSWORD).cookies.items())
             for name, (url, headers) in todo.items():
                 # a fresh connection per case: gunicorn drops one idle for more than 2 s
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-                served, size = time_requests(over_http(conn, url, headers), args.requests)
+                served, size = time_requests(over_http(conn, url, {**headers, "Cookie": cookie}), args.requests)
                 conn.close()
                 local, _ = time_requests(in_process(client, url, headers), args.requests)
                 results[name] = {"url": url, "headers": headers, "bytes": size, "gunicorn": served,
