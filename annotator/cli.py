@@ -481,8 +481,8 @@ def iaa_cmd(db_url, fmt, out_file, labels, annotators):
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int)
 @click.option("--threads", default=2, show_default=True, type=int,
-              help="Requests each worker runs at once. Python runs one thread of a process at a time, so "
-                   "more threads than this mostly interleave requests: each takes longer, none is served sooner.")
+              help="Requests each worker runs at once. A process runs Python in one thread at a time, so more "
+                   "threads mostly interleave requests: each takes longer and none is answered sooner.")
 @click.option("--dev", is_flag=True, help="Flask's development server with the debugger off.")
 @click.option("--no-seed", is_flag=True, help="Do not import the seed articles into an empty database.")
 def serve_cmd(db_url, host, port, workers, threads, dev, no_seed):
