@@ -26,7 +26,10 @@ def run_gunicorn(app, host: str, port: int, workers: int, threads: int) -> None:
     # database connections lazily (the engine's pool is created empty before the fork).
     freeze_heap()
     GunicornApp(app, {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
-                      "worker_class": "gthread", "accesslog": "-", "timeout": 120}).run()
+                      "worker_class": "gthread", "accesslog": "-", "timeout": 120,
+                      # no management socket in the user's home (gunicorn 25+ opens one by default):
+                      # nothing here uses it, and two servers of one user would share its path
+                      "control_socket_disable": True}).run()
 
 
 def freeze_heap() -> None:

@@ -47,7 +47,10 @@ def test_serve_imports_seeds_and_lets_only_the_first_admin_in(tmp_path):
     """A fresh project: seeds imported, every page behind the login, and a one-time setup
     link printed at start that creates the first admin (and then stops working)."""
     port = free_port()
-    env = {**os.environ, "ANNOTATOR_INSTANCE_PATH": str(tmp_path / "instance"), "ANNOTATOR_NLP_PROCESSES": "1"}
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**os.environ, "ANNOTATOR_INSTANCE_PATH": str(tmp_path / "instance"), "ANNOTATOR_NLP_PROCESSES": "1",
+           "HOME": str(home)}
     env.pop("DATABASE_URL", None)
     proc = subprocess.Popen([sys.executable, "-m", "annotator.cli", "serve", "--port", str(port), "--workers", "1"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -84,3 +87,4 @@ def test_serve_imports_seeds_and_lets_only_the_first_admin_in(tmp_path):
             proc.wait()
         reader.join(timeout=5)
     assert "imported the seeds" in "".join(lines)
+    assert not list(home.iterdir()), "the server left files in the user's home (a control socket?)"
