@@ -13,6 +13,7 @@ from .layers import AnnotationError, claim_version, record
 from .models import Claim, Document, Relation
 
 CLAIM_LINKS = ("entity_id", "property_id", "condition_id", "time_id", "source_id")
+PROPERTY_TEXT_MAX = Claim.__table__.c.property_text.type.length  # the column's width (PostgreSQL enforces it)
 
 
 # --- relations ------------------------------------------------------------------------------
@@ -105,6 +106,8 @@ def save_claim(session: Session, labels: LabelConfig, doc: Document, name: str, 
     value = check_value(form.get("value"))
     unit, canonical = check_unit(form.get("unit"))
     prop_text = (form.get("property_text") or "").strip() or None
+    if prop_text and len(prop_text) > PROPERTY_TEXT_MAX:
+        raise AnnotationError(f"the measured property as text: {PROPERTY_TEXT_MAX} characters at most")
     layer = claim_version(session, doc, name, seen)
     changes = ChangeSet(session)
     meta = dict(quantity.meta or {})

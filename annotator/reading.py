@@ -98,13 +98,20 @@ def read_file(path: Path, labels: LabelConfig) -> FileRead:
 
 
 def decode(data: bytes, path: str) -> tuple[str, Problem | None]:
-    """UTF-8 (a leading byte-order mark is dropped); anything else is refused with the line."""
+    """UTF-8 (a leading byte-order mark is dropped); anything else is refused with the line.
+    So is text holding NUL (U+0000): valid UTF-8, but what UTF-16 or a binary file looks like
+    read as UTF-8, and no database stores it in text (PostgreSQL refuses it)."""
     try:
-        return data.decode("utf-8-sig"), None
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         return "", Problem(path, line, f"not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start} "
                                         "(convert the file to UTF-8 first)")
+    nul = text.find("\x00")
+    if nul >= 0:
+        return "", Problem(path, text.count("\n", 0, nul) + 1, f"NUL character (U+0000) at offset {nul}: this looks "
+                                                               "like UTF-16 or a binary file (convert it to UTF-8 text)")
+    return text, None
 
 
 def first_line_title(text: str, markdown: bool = False) -> str:
@@ -136,6 +143,9 @@ def read_jsonl(text: str, result: FileRead, labels: LabelConfig) -> None:
         except orjson.JSONDecodeError as exc:
             result.problems.append(Problem(result.path, lineno, f"malformed JSON: {exc}"))
             continue
+        if escapes_nul(line, obj):
+            result.problems.append(Problem(result.path, lineno, NUL_IN_JSON))
+            continue
         record, problems = check_record(obj, labels)
         if problems:
             result.problems.extend(Problem(result.path, lineno, p) for p in problems)
@@ -144,6 +154,25 @@ def read_jsonl(text: str, result: FileRead, labels: LabelConfig) -> None:
             result.records.append(record)
     if not result.records and not result.problems:
         result.problems.append(Problem(result.path, None, "no records in file"))
+
+
+NUL_IN_JSON = "a value holds a NUL character (\\u0000), which cannot be stored as text"
+
+
+def escapes_nul(line: str, obj) -> bool:
+    """Whether a parsed JSON line holds NUL in a string: only the escape \\u0000 can put it
+    there (JSON forbids the raw character), so most lines are cleared by one search."""
+    return "\\u0000" in line and _holds_nul(obj)
+
+
+def _holds_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(map(_holds_nul, value.keys())) or any(map(_holds_nul, value.values()))
+    if isinstance(value, list):
+        return any(map(_holds_nul, value))
+    return False
 
 
 def check_record(obj, labels: LabelConfig) -> tuple[Incoming | None, list[str]]:

@@ -199,3 +199,18 @@ def test_the_one_time_setup_link_creates_the_first_admin_only(app):
     assert ">boss<" in client.get("/").get_data(as_text=True)
     assert app.test_client().get(f"/setup/{token}").status_code == 404  # used up
     assert issue_setup_token(app) is None  # an admin exists: no new link
+
+
+def test_forms_holding_nul_characters_are_refused_on_every_database(any_app):
+    """PostgreSQL stores no NUL in text, nor takes one as a query parameter: a form holding
+    one is refused with the reason before any view reads it, on every page."""
+    add_user(any_app, "alice")
+    before = counts(any_app)
+    client = any_app.test_client()
+    token = csrf_token(client)
+    response = client.post("/login", data={"name": "ali\x00ce", "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 422 and "NUL character (U+0000)" in response.get_data(as_text=True)
+    assert client.get("/").status_code == 302  # not logged in
+    assert counts(any_app) == before
+    log_in(any_app, client, "alice")  # the same form without it works
+    assert client.get("/").status_code == 200

@@ -84,6 +84,8 @@ BAD_RECORDS = [
     ({"text": "abc", "spans": [{"start": 0, "end": 2, "label": "ORG", "text": "xx"}]}, "does not match"),
     ({"text": "abc", "spans": [{"start": "0", "end": 2, "label": "ORG"}]}, "must be integers"),
     ({"text": "abc", "lang": "not a language!"}, "not a language code"),
+    ({"text": "abc\u0000def"}, "NUL character"),  # PostgreSQL stores no NUL in text
+    ({"text": "abc", "meta": {"title": "a\u0000b"}}, "NUL character"),
 ]
 
 
@@ -119,6 +121,7 @@ def test_other_files_still_import_when_one_is_refused(app, labels, tmp_path):
     ("empty.txt", b"", "empty document"),
     ("blank.md", b"  \n\t\n", "empty document"),
     ("nothing.jsonl", b"\n\n", "no records"),
+    ("utf16.txt", "Huawei Ascend".encode("utf-16-le"), "NUL character"),  # no BOM: valid UTF-8, NULs
 ])
 def test_bad_files(app, labels, tmp_path, name, payload, message):
     path = tmp_path / name
@@ -240,3 +243,14 @@ def test_imported_quantities_are_parsed_again_once_the_language_is_known(app, la
     url = app.config["DATABASE_URL"]
     shown = json.loads(cli("show", document_uid(texts[0]), "--db", url, "--json").output)
     assert shown["lang"] == "pt" and [s["value"] for s in shown["spans"]] == [10000.0]
+
+
+def test_text_with_nul_characters_is_refused_on_every_database(any_app, tmp_path):
+    """UTF-16 without a byte-order mark decodes as UTF-8 with NULs in it: refused with the
+    line, never a database error (PostgreSQL cannot store NUL in text)."""
+    app, labels = any_app, labels_of(any_app)
+    path = tmp_path / "notes.txt"
+    path.write_bytes("Sophgo\nSC11 FP300".encode("utf-16-le"))
+    report = run(app, labels, path)
+    assert report.refused_files == [str(path)] and count(app, Document) == 0
+    assert f"{path}:1: NUL character (U+0000) at offset 1" in str(report.problems[0])

@@ -184,6 +184,7 @@ def test_prodigy_spans_and_relations(xapp, tmp_path):
 
 BAD = [
     ("{broken", "malformed JSON"),
+    ({"text": "Huawei", "meta": {"note": "a\u0000b"}}, "NUL character"),
     ({"text": "abc", "spans": [{"start": 1, "end": 9, "label": "ORG"}]}, "out of range"),
     ({"text": "Huawei", "spans": [{"start": 0, "end": 6, "label": "ORG", "text": "Huawe"}]}, "does not match"),
     ({"text": "Huawei Nvidia", "spans": [{"id": "s1", "start": 0, "end": 6, "label": "ORG"}],

@@ -17,7 +17,7 @@ import orjson
 
 from ..labels import LabelConfig
 from ..nlp.language import normalise_lang
-from ..reading import Problem, first_line_title
+from ..reading import NUL_IN_JSON, Problem, escapes_nul, first_line_title
 from .incoming import (PARSE, QUANTITY_FIELDS, LayerDoc, offsets_problem, quantity_problem,
                        relation_problem)
 from .labelmap import Unknowns
@@ -41,6 +41,9 @@ def read_jsonl(path: str, text: str, labels: LabelConfig, unknowns: Unknowns) ->
             obj = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
             out.problems.append(Problem(path, lineno, f"malformed JSON: {exc}"))
+            continue
+        if escapes_nul(line, obj):
+            out.problems.append(Problem(path, lineno, NUL_IN_JSON))
             continue
         if isinstance(obj, dict) and obj.get("answer", "accept") != "accept":
             out.skipped += 1

@@ -19,6 +19,7 @@ from ..models import Document, Layer, Suggestion
 from ..services import labels_of
 from ..status import progress, set_status
 from ..suggestions import decide
+from .errors import NUL_MESSAGE, holds_nul
 from .identity import GOLD, current_annotator, is_curator, layer_name, only_assigned_to, require_open
 from .listing import neighbours
 from .workspace_forms import claim_fields, claim_form_data, ids_field, relation_choice, whole
@@ -53,6 +54,12 @@ def help_overlay() -> Markup:
 def only_curators_edit_gold():
     if request.blueprint == GOLD and not is_curator():
         abort(403, description="Only curators and admins edit the gold layer.")
+
+
+@bp.before_request
+def refuse_nul_characters():
+    if holds_nul():  # errors.py refuses these for every other page
+        return refused(AnnotationError(NUL_MESSAGE))
 
 
 # --- pages --------------------------------------------------------------------------------------
