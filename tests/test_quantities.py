@@ -13,8 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from spacy.tokens import Doc
 
+from annotator.nlp.pipeline import blank_pipeline, multilanguage_pipeline
 from annotator.nlp.quantities import QUANTITY_KEY, QuantityComponent, add_quantity_ruler, normalise
 from annotator.nlp.units import QUALIFIERS, canonical_units, load_table
+from annotator.tokens import from_doc, snap
 
 ROOT = Path(__file__).resolve().parent.parent
 SCIENCE = ROOT / "tests" / "data" / "quantities_science.jsonl"
@@ -169,9 +171,41 @@ def test_normalise_scientific_forms(text, value, unit, qualifier, extra):
     ("50,000", "en", 50000), ("10.000", "pt", 10000), ("1,1", "pt", 1.1), ("1,1", "en", 1.1),
     ("10.000", "en", 10.0), ("1.234.567,89", "de", 1234567.89), ("1,234.5", "pt", 1234.5),
     ("12\u202f500", "fr", 12500), ("1,5 Millionen", "de", 1.5e6), ("0,5", "es", 0.5),
+    ("10 000", "ru", 10000), ("3 000,5", "fr", 3000.5), ("12 345", "sv", 12345),  # a plain space groups there
+    ("10万", "ja", 1e5), ("3亿", "zh", 3e8), ("1만", "ko", 1e4),
 ])
 def test_number_conventions_follow_the_language(text, lang, value):
     assert normalise(text, lang)["value"] == pytest.approx(value)
+
+
+JA = "ソフトバンクは256GBのメモリを搭載した。価格は約10万円です。"
+
+
+@pytest.mark.parametrize("lang,text,surface,value,unit", [
+    ("ja", JA, "256GB", 256, "GB"), ("ja", JA, "10万", 1e5, None),
+    ("zh", "华为发布了配备256GB内存的新芯片，价格约为1万美元。", "256GB", 256, "GB"),
+    ("th", "หน่วยความจำ 256 GB ราคาประมาณ 10,000 ดอลลาร์", "256 GB", 256, "GB"),
+    ("vi", "Huawei công bố chip mới, giá khoảng 10.000 đô la.", "10.000", 10000, None),
+])
+def test_languages_spacy_cannot_segment_here_still_get_their_quantities(lang, text, surface, value, unit):
+    """A number touching letters of a script written without spaces is not glued into a
+    name, and the multi-language fallback still reads numbers by the text's own language."""
+    nlp = blank_pipeline(lang)
+    add_quantity_ruler(nlp, lang=lang)
+    q = covering(nlp(text).user_data[QUANTITY_KEY], text, surface)
+    assert (text[q["start"]:q["end"]], q["unit"]) == (surface, unit) and q["value"] == pytest.approx(value)
+
+
+def test_scripts_written_without_spaces_get_a_token_per_letter_in_the_fallback_tokenizer():
+    text = "ソフトバンクは256GBのメモリ。ทำหน่วยความจำ 5 GB"
+    tokens = from_doc(multilanguage_pipeline()(text))
+    pieces = [text[a:b] for a, b in tokens]
+    assert pieces[:8] == ["ソ", "フ", "ト", "バ", "ン", "ク", "は", "256GB"]
+    assert pieces[-3:] == ["จำ", "5", "GB"]
+    assert "ทำ" in pieces and "จำ" in pieces and "น่" in pieces  # marks stay with their letter
+    assert "".join(pieces) == text.replace(" ", "") and all(a < b for a, b in tokens)
+    start = text.index("メモリ")
+    assert snap(tokens, start, start + 3) == (start, start + 3)  # a selection stays on the letters chosen
 
 
 @pytest.mark.parametrize("text", ["H800", "910B", "R1", "V3", "A800", "SC11", "FP300", "CO2", "p53", "14C", "", "   ", "abc"])

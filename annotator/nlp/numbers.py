@@ -17,9 +17,24 @@ NEGATIVE = "-\u2212\u2013"
 _GROUP_SPACES = "\u00a0\u2009\u202f"  # no-break, thin and narrow no-break spaces group thousands
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺\u2212\u2013", "0123456789-+--")
 
+# Scripts written without spaces between words (Thai, Lao, Myanmar, Khmer, kana, CJK
+# ideographs): a number or unit touching their letters is not glued into a name ("に256GBの").
+UNSPACED = "\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff" \
+           "\uf900-\ufaff\uff66-\uff9f"
+GLUE = rf"[^\W{UNSPACED}]"  # a word character that would glue a number or unit into a name: H800, 5G
+_UNSPACED_RE = re.compile(f"[{UNSPACED}]")
+
+
+def glues(ch: str) -> bool:
+    """Whether a character next to a number makes it part of a word or code."""
+    return ch.isalnum() and not _UNSPACED_RE.match(ch)
+
+
 NUM = rf"[0-9]+(?:[.,{_GROUP_SPACES}][0-9]+)*"
 NUM_RE = re.compile(NUM)
-_SEPARATOR = re.compile(rf"[.,{_GROUP_SPACES}]")
+# Where a plain space groups thousands too ("10 000", "3 000,5"): groups of exactly three.
+SPACED_NUM_RE = re.compile(rf"(?<![0-9])[0-9]{{1,3}}(?: [0-9]{{3}})+(?:[.,][0-9]+)?(?![0-9])|{NUM}")
+_SEPARATOR = re.compile(rf"[.,{_GROUP_SPACES} ]")
 _SUP = "[⁰¹²³⁴⁵⁶⁷⁸⁹]"
 # "× 10^5", "×10−5", "× 10⁵" or, where a PDF lost the superscript, "× 105" (one or two digits
 # not starting with 0, so "3 × 100 mL" stays a product).

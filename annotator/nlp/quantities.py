@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from .numbers import (NON_NUMBER_RE, NUM_RE, SIGNS, count_noun_after, in_link, is_label_or_date, paren_tolerance,
-                      read_core, share_list_units, word_value)
+from .numbers import (NON_NUMBER_RE, NUM_RE, SIGNS, SPACED_NUM_RE, count_noun_after, glues, in_link, is_label_or_date,
+                      paren_tolerance, read_core, share_list_units, word_value)
 from .units import WINDOW, Lexicon, lexicon_for
 
 QUANTITY_KEY = "claim_quantities"
@@ -97,7 +97,7 @@ class Grammar:
         return found
 
     def _cores(self, text: str):
-        digits = [("digits", m) for m in NUM_RE.finditer(text)]
+        digits = [("digits", m) for m in (SPACED_NUM_RE if self.lex.space_groups else NUM_RE).finditer(text)]
         words = [("words", m) for m in self.lex.word_re.finditer(text)]
         return sorted(digits + words, key=lambda item: item[1].start()) if words else digits
 
@@ -249,9 +249,9 @@ def _left_ok(text: str, start: int) -> bool:
         return True
     prev = text[start - 1]
     before = text[start - 2] if start >= 2 else " "
-    if prev.isalnum() or prev in "_@#/\\^&)]":
+    if glues(prev) or prev in "_@#/\\^&)]":
         return False
-    if prev in ".'’-‐–\u2212+(" and before.isalnum():
+    if prev in ".'’-‐–\u2212+(" and glues(before):
         return False  # v1.2, Fig.3, COVID-19, F(1, 23)
     return not (prev in ",:" and before.isdigit())
 
@@ -261,7 +261,7 @@ def _right_ok(text: str, end: int, q: Quantity) -> bool:
     if end >= len(text):
         return True
     nxt, after = text[end], text[end + 1:end + 2]
-    if nxt.isalnum() or nxt == "_" or (nxt in "/:.," and after.isdigit()) or (nxt in "×✕" and q.unit is None):
+    if glues(nxt) or nxt == "_" or (nxt in "/:.," and after.isdigit()) or (nxt in "×✕" and q.unit is None):
         return False  # 14C, 5G, 1st, 24/7, 63×/1.4
     if nxt in "-‐" and (after.isalpha() or after in "([") and q.unit is None:
         return False  # chemical locants and modifiers: 2-methyl, 4-(dimethylamino), 24-well
@@ -288,16 +288,18 @@ class QuantityComponent:
         return doc
 
 
-@Language.factory(FACTORY, default_config={"strict": False})
-def make_quantity_component(nlp: Language, name: str, strict: bool) -> QuantityComponent:
-    return QuantityComponent(nlp.lang, strict=strict)
+@Language.factory(FACTORY, default_config={"strict": False, "lang": None})
+def make_quantity_component(nlp: Language, name: str, strict: bool, lang: str | None) -> QuantityComponent:
+    return QuantityComponent(lang or nlp.lang, strict=strict)
 
 
-def add_quantity_ruler(nlp: Language, strict: bool = False) -> QuantityComponent:
-    """Add the quantity component at the end of any pipeline (once)."""
+def add_quantity_ruler(nlp: Language, strict: bool = False, lang: str | None = None) -> QuantityComponent:
+    """Add the quantity component at the end of any pipeline (once). `lang`: the texts'
+    language when the pipeline is another's (the multi-language fallback for a language
+    spaCy cannot tokenize here still reads Vietnamese "10.000" as ten thousand)."""
     if FACTORY in nlp.pipe_names:
         return nlp.get_pipe(FACTORY)
-    return nlp.add_pipe(FACTORY, name=FACTORY, last=True, config={"strict": strict})
+    return nlp.add_pipe(FACTORY, name=FACTORY, last=True, config={"strict": strict, "lang": lang})
 
 
 def aligned(doc: Doc, found: list[Quantity]) -> list[dict]:

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from .numbers import GLUE
+
 TABLE_PATH = Path(__file__).resolve().parent.parent / "data" / "units.json"
 QUALIFIERS = (None, "up_to", "approx", "more_than", "less_than", "at_least", "at_most")
 # A unit may carry a power: m2, m^2, m², s−1, L-1 (not "m-10" or "m-1.5", which start a range).
@@ -59,7 +61,7 @@ def _alternation(forms, words: bool, reverse: bool = False, bounded: bool = Fals
     out = []
     for f in sorted(set(forms), key=len, reverse=True):
         p = _pattern(f, words, reverse)
-        out.append(p + r"(?!\w)" if bounded and f[:1].isalnum() else p)
+        out.append(p + rf"(?!{GLUE})" if bounded and f[:1].isalnum() else p)
     return "|".join(out) or "(?!)"
 
 
@@ -88,6 +90,7 @@ class Lexicon:
         ctx = table["context"]
         self.lang = lang
         self.decimal_comma = lang in ctx["decimal_comma_languages"]
+        self.space_groups = lang in ctx.get("space_group_languages", ())
         self._build_units(table["units"], lang)
         self._build_scales(table["scales"], lang)
         self._build_qualifiers(table["qualifiers"], lang)
@@ -114,8 +117,8 @@ class Lexicon:
         for form in self.names:
             for ch in {form[0].lower(), form[0].upper()}:
                 plain[ch].append((form, rf"(?i:{_pattern(form, True)})"))
-        self._units = {ch: _by_length(alts, rf"(?P<exp>{EXPONENT})?(?!\w)") for ch, alts in plain.items()}
-        self._powered = {ch: _by_length(alts, rf"(?P<exp>{EXPONENT})(?!\w)") for ch, alts in powered.items()}
+        self._units = {ch: _by_length(alts, rf"(?P<exp>{EXPONENT})?(?!{GLUE})") for ch, alts in plain.items()}
+        self._powered = {ch: _by_length(alts, rf"(?P<exp>{EXPONENT})(?!{GLUE})") for ch, alts in powered.items()}
         self.prefix_rev = re.compile(rf"\s?(?P<cur>{_alternation(self.prefixes, False, True, True)})")
 
     def match_unit(self, text: str, pos: int, powered: bool = False) -> re.Match | None:
@@ -180,9 +183,9 @@ class Lexicon:
                 self.currency_scale.setdefault(form, entry["factor"])
             for form in entry.get("attached", []):
                 self.attached_scale.setdefault(form, entry["factor"])
-        self.scale_re = re.compile(rf"\s?(?P<scale>(?i:{_alternation(self.scale_factor, True)}))(?!\w)")
-        self.currency_scale_re = re.compile(rf"\s?(?P<scale>{_alternation(self.currency_scale, False)})(?!\w)")
-        self.attached_scale_re = re.compile(rf"(?P<scale>{_alternation(self.attached_scale, False)})(?!\w)")
+        self.scale_re = re.compile(rf"\s?(?P<scale>(?i:{_alternation(self.scale_factor, True)}))(?!{GLUE})")
+        self.currency_scale_re = re.compile(rf"\s?(?P<scale>{_alternation(self.currency_scale, False)})(?!{GLUE})")
+        self.attached_scale_re = re.compile(rf"(?P<scale>{_alternation(self.attached_scale, False)})(?!{GLUE})")
 
     def _build_qualifiers(self, qualifiers: dict, lang: str) -> None:
         self.qualifier_of = {}
