@@ -37,9 +37,9 @@ UNSPACED_MARKS = ("\u0e31\u0e33-\u0e3a\u0e47-\u0e4e\u0eb1\u0eb3-\u0ebc\u0ec8-\u0
 def blank_pipeline(lang: str) -> Language:
     """spacy.blank(lang), or the multi-language tokenizer when spaCy lacks that language
     (or it needs an optional segmenter that is not installed)."""
+    if lang == "xx":
+        return multilanguage_pipeline()
     try:
-        if lang == "xx":
-            raise LookupError("the multi-language pipeline is built below")
         nlp = spacy.blank(lang)
         nlp("1 a")  # some languages only fail on first use (missing segmenter)
         return nlp
