@@ -165,8 +165,8 @@ def array_rows(docs) -> list[dict]:
             data = make_array(doc.text, doc.tokens, doc.uid)
         except ValueError:
             continue
-        rows.append({"document_id": doc.id, "schema_sha256": schema_sha256(), "seal": seal(doc.tokens, data, len(doc.text)),
-                     "data": data})
+        rows.append({"document_id": doc.id, "schema_sha256": schema_sha256(),
+                     "seal": seal(doc.tokens, data, len(doc.text)), "data": data})
     return rows
 
 

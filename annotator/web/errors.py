@@ -32,7 +32,6 @@ def server_error(error: InternalServerError):
                                    "if it keeps failing, tell whoever runs this installation."), 500
 
 
-
 def holds_nul() -> bool:
     """Whether the request's form has a NUL character in any value."""
     return request.method == "POST" and any("\x00" in value for _, values in request.form.lists() for value in values)
