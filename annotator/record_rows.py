@@ -21,7 +21,7 @@ DOCUMENT_COLUMNS = (Document.id, Document.uid, Document.text, Document.lang, Doc
                     Document.source, Document.pipeline, Document.tokens)
 # ... and for an export, the document's kept token array (token_arrays.py), if any.
 EXPORT_COLUMNS = (*DOCUMENT_COLUMNS, TokenArray.seal, TokenArray.data)
-# Unpacked by position in suggestion_spans(); keep the two in step.
+# Unpacked by position in records.suggestion_spans(); keep the two in step.
 SUGGESTION_COLUMNS = (Suggestion.document_id, Suggestion.start, Suggestion.end, Suggestion.label, Suggestion.origin,
                       Suggestion.score, Suggestion.value, Suggestion.value_max, Suggestion.tolerance, Suggestion.unit,
                       Suggestion.qualifier)
