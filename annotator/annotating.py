@@ -18,12 +18,10 @@ from sqlmodel import Session
 from .changes import ChangeSet
 from .labels import LabelConfig
 from .layers import AnnotationError, claim_version, find_layer, record
-from .models import Claim, Document, Layer, Relation, Span, Suggestion, SuggestionDecision
+from .models import QUANTITY_FIELDS, Claim, Document, Layer, Relation, Span, Suggestion, SuggestionDecision
 from .importing import reparse_imported_quantities
 from .nlp.language import PENDING, settled
 from .tokens import bounds, pack, tokenize, unpack
-
-QUANTITY_FIELDS = ("value", "value_max", "tolerance", "unit", "qualifier")
 
 
 @dataclass

@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, insert, select
 
 from .db import Database
 from .labels import LabelConfig
-from .models import Document, Suggestion
+from .models import QUANTITY_FIELDS, Document, Suggestion
 from .nlp.language import PENDING, UNDETERMINED_ISO, detect_language
 from .reading import FileRead, Incoming, Problem, collect_paths, read_file
 from .token_arrays import Tokenized, keep_arrays
@@ -220,9 +220,6 @@ def imported_suggestion(span: dict, text: str, lang: str, labels: LabelConfig) -
     if span["label"] == labels.quantity_label:
         row.update(zip(QUANTITY_FIELDS, parsed_quantity(text[span["start"]:span["end"]], lang)))
     return row
-
-
-QUANTITY_FIELDS = ("value", "value_max", "tolerance", "unit", "qualifier")
 
 
 def reparse_imported_quantities(session, langs: dict[int, str], quantity_label: str) -> int:

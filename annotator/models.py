@@ -91,6 +91,10 @@ class TokenArray(SQLModel, table=True):
     data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
+# The columns a QUANTITY span or suggestion carries beyond its offsets and label.
+QUANTITY_FIELDS = ("value", "value_max", "tolerance", "unit", "qualifier")
+
+
 class Suggestion(SQLModel, table=True):
     """Machine output (pre-highlight or an import's pre-annotation). Never edited in place."""
 

@@ -8,7 +8,7 @@ from typing import Callable, Iterator
 from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
-from .models import GOLD, SUGGESTIONS, Document, Layer, TokenArray
+from .models import GOLD, QUANTITY_FIELDS, SUGGESTIONS, Document, Layer, TokenArray
 from .importing import reparse_imported_quantities
 from .nlp.language import PENDING, settled
 from .record_rows import (DOCUMENT_COLUMNS, EXPORT_COLUMNS, fetch_document_batch, fetch_layer_batch,
@@ -16,7 +16,6 @@ from .record_rows import (DOCUMENT_COLUMNS, EXPORT_COLUMNS, fetch_document_batch
 from .token_arrays import Tokenized, checked_count, export_tokens, keep_arrays
 from .tokens import pack, token_dicts, tokenize
 
-QUANTITY_FIELDS = ("value", "value_max", "tolerance", "unit", "qualifier")
 REQUIRED_QUANTITY_FIELDS = ("value", "unit", "qualifier")
 
 
@@ -196,7 +195,6 @@ def claim_json(claim_id: str, claim, ids: dict[int, str]) -> dict:
     return out
 
 
-
 # --- records --------------------------------------------------------------------------------
 
 def iter_records(session: Session, layer: str, quantity_label: str, batch: int = 500,
@@ -227,8 +225,6 @@ def iter_records(session: Session, layer: str, quantity_label: str, batch: int =
         if len(docs) < batch:
             return
         last = docs[-1].uid
-
-
 
 
 def _records_for(session: Session, docs: list, layer: str, quantity_label: str,

@@ -13,9 +13,7 @@ from .annotating import Outcome, current_layer, delete_span_rows, suggestion_of
 from .changes import TABLES, ChangeSet, _jsonable
 from .labels import LabelConfig
 from .layers import AnnotationError, claim_version, record
-from .models import Document, Span, Suggestion, SuggestionDecision
-
-QUANTITY_FIELDS = ("value", "value_max", "tolerance", "unit", "qualifier")
+from .models import QUANTITY_FIELDS, Document, Span, Suggestion, SuggestionDecision
 
 
 def pending(session: Session, doc: Document, layer_id: int | None, label: str | None = None) -> list[Suggestion]:

@@ -14,9 +14,9 @@ from functools import cached_property, lru_cache
 import orjson
 
 from ..labels import LabelConfig
+from ..models import QUANTITY_FIELDS
 from ..reading import document_uid
 
-QUANTITY_FIELDS = ("value", "value_max", "tolerance", "unit", "qualifier")
 PARSE = "parse_quantity"  # a QUANTITY span whose value our normaliser reads in the document's language
 CLAIM_REFS = ("quantity", "entity", "property", "condition", "time", "source")
 SpanKey = tuple[int, int, str]
