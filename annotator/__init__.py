@@ -12,8 +12,8 @@ from pathlib import Path
 from flask import Flask, Blueprint
 from flask_htmx import HTMX
 
-from . import config as cfg
-from .db import Database
+from annotator import config as cfg
+from annotator.db import Database
 
 __version__ = "0.1.0"
 
@@ -45,10 +45,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     htmx.init_app(app)
     _register_htmx_assets(app)
 
-    from .labels import load_label_config
+    from annotator.labels import load_label_config
     app.extensions["annotator.labels"] = load_label_config(app.config["LABELS_FILE"])
 
-    from .web import register_blueprints
+    from annotator.web import register_blueprints
     register_blueprints(app)
     return app
 

@@ -28,7 +28,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
-from .config import PACKAGE_DIR
+from annotator.config import PACKAGE_DIR
 
 
 def is_sqlite(url: str) -> bool:

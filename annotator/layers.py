@@ -7,8 +7,8 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
-from .changes import ChangeSet, inverse, replay
-from .models import GOLD, AuditEvent, Document, Layer, utcnow
+from annotator.annotate.changes import ChangeSet, inverse, replay
+from annotator.models import GOLD, AuditEvent, Document, Layer, utcnow
 
 
 class AnnotationError(Exception):

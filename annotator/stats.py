@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from .models import Document, Layer, Span, Suggestion
+from annotator.models import Document, Layer, Span, Suggestion
 
 
 def project_stats(session: Session) -> dict:

@@ -29,9 +29,9 @@ from typing import Iterator, NamedTuple
 import orjson
 from sqlalchemy import delete, insert, or_, select
 
-from .models import Document, TokenArray
-from .schema import load_schema, schema_sha256
-from .tokens import token_dicts
+from annotator.models import Document, TokenArray
+from annotator.schema import load_schema, schema_sha256
+from annotator.tokens import token_dicts
 
 TOKENS_POINTER = "#/properties/tokens"
 # Top-level keywords that constrain each property separately (or nothing at all).

@@ -63,7 +63,7 @@ def from_doc(doc) -> list[Token]:
 
 @lru_cache(maxsize=32)
 def tokenizer_for(lang: str):
-    from .nlp.pipeline import blank_pipeline
+    from annotator.nlp.pipeline import blank_pipeline
 
     return blank_pipeline(lang).tokenizer
 

@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = time.perf_counter()
     from annotator import create_app
-    from annotator.agreement import agreement_report
+    from annotator.review.agreement import agreement_report
     from annotator.db import ensure_schema, get_db
 
     names = [f"annotator{i}" for i in range(1, args.annotators + 1)]

@@ -88,8 +88,8 @@ def project(folder: Path, docs: list[tuple[str, str]] | None):
 
     from annotator import create_app
     from annotator.models import Document
-    from annotator.reading import document_uid
-    from annotator.services import labels_of, open_project
+    from annotator.formats.text import document_uid
+    from annotator.project import labels_of, open_project
     from annotator.tokens import pack
 
     app = create_app({"INSTANCE_PATH": str(folder / "instance"), "NLP_PROCESSES": 1})
@@ -118,8 +118,8 @@ def keep_token_arrays(db) -> None:
 
 def run(template: Path, work: Path, brat: Path, label_map: Path, n: int) -> tuple[Timing, Timing, dict]:
     """Import the folder into a copy of the template project, then export it as brat."""
-    from annotator.exporting import export
-    from annotator.interchange.layer_import import import_layer
+    from annotator.export.publish import export
+    from annotator.ingest.pipeline import import_layer
 
     (work / "instance").mkdir(parents=True)
     if template.exists():

@@ -48,7 +48,7 @@ def write_records(folder: Path, n: int, with_lang: bool = False) -> Path:
 def fresh_project(folder: Path):
     """A migrated, empty SQLite project, as `annotator import` would open it."""
     from annotator import create_app
-    from annotator.services import labels_of, open_project
+    from annotator.project import labels_of, open_project
 
     app = create_app({"INSTANCE_PATH": str(folder), "NLP_PROCESSES": 1})
     return app, open_project(app), labels_of(app)
@@ -69,7 +69,7 @@ def warm(folder: Path) -> dict:
 def run_import(folder: Path, records: Path) -> tuple[Timing, dict]:
     from sqlalchemy import func, select
 
-    from annotator.importing import import_paths, parsed_quantity
+    from annotator.ingest.documents import import_paths, parsed_quantity
     from annotator.models import Document, Suggestion
 
     app, db, labels = fresh_project(folder)
@@ -91,7 +91,7 @@ def run_import(folder: Path, records: Path) -> tuple[Timing, dict]:
 @contextmanager
 def stage_timers(watch: Stopwatch):
     """Wrap the import's stages in timers (for one breakdown run, never the timed ones)."""
-    import annotator.importing as imp
+    import annotator.ingest.documents as imp
 
     originals = {name: getattr(imp, name) for name in ("read_file", "_existing_uids", "detect_language",
                                                        "imported_suggestion", "_store")}
@@ -118,7 +118,7 @@ def stage_timers(watch: Stopwatch):
 
 def sqlite_floor(folder: Path, records: Path) -> float:
     """Plain sqlite3: the same documents and spans, one WAL transaction, executemany."""
-    from annotator.reading import document_uid
+    from annotator.formats.text import document_uid
 
     rows = [orjson.loads(line) for line in records.read_bytes().splitlines()]
     conn = sqlite3.connect(folder / "plain.sqlite3", isolation_level=None)

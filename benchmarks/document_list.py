@@ -88,7 +88,7 @@ def _app(instance: Path, db_path: Path):
 
 def ensure_admin(app) -> None:
     """The account the timed requests log in as: an admin sees every document in the list."""
-    from annotator.accounts import create_user, find_user
+    from annotator.team.accounts import create_user, find_user
     from annotator.db import get_db
 
     with get_db(app).writing() as session:

@@ -47,8 +47,8 @@ def build_project(folder: Path, n: int):
 
     from annotator import create_app
     from annotator.models import Document, Suggestion
-    from annotator.reading import document_uid
-    from annotator.services import labels_of, open_project
+    from annotator.formats.text import document_uid
+    from annotator.project import labels_of, open_project
     from annotator.tokens import pack
 
     app = create_app({"INSTANCE_PATH": str(folder / "instance"), "NLP_PROCESSES": 1})
@@ -103,7 +103,7 @@ def keep_token_arrays(db) -> Timing | None:
 
 
 def run_export(db, labels, out: Path, name: str, workers: int | None = None) -> tuple[Timing, dict]:
-    from annotator.exporting import export
+    from annotator.export.publish import export
 
     timing, result = timed(lambda: export(db, labels, "suggestions", name=name, out_dir=out, workers=workers))
     if result.unchanged or result.path is None:
@@ -114,11 +114,11 @@ def run_export(db, labels, out: Path, name: str, workers: int | None = None) -> 
 @contextmanager
 def stage_timers(watch: Stopwatch):
     """Time the export's stages by wrapping the functions that do them (breakdown run only)."""
-    import annotator.exporting as exporting
-    import annotator.records as records
+    import annotator.export.publish as exporting
+    import annotator.export.records as records
 
     try:  # where the records are checked and serialised (exporting.py in older code)
-        import annotator.export_chunks as chunks
+        import annotator.export.chunks as chunks
     except ImportError:
         chunks = exporting
 
@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(tmp)
         setup, (app, db, labels, n_suggestions) = timed(lambda: build_project(tmp, args.documents))
         arrays = keep_token_arrays(db)
-        from annotator.exporting import worker_count
+        from annotator.export.publish import worker_count
         from annotator.schema import fast_validator
         fast_validator()  # compiling the schema is a one-off per process: not part of a run
         workers = worker_count(args.workers, args.documents, db, in_process=False)

@@ -55,9 +55,9 @@ def our_import(folder: Path, docs: Path) -> tuple[Timing, dict]:
     from sqlalchemy import func, select
 
     from annotator import create_app
-    from annotator.importing import import_paths
+    from annotator.ingest.documents import import_paths
     from annotator.models import Document, Suggestion
-    from annotator.services import labels_of, open_project, prehighlighter_for
+    from annotator.project import labels_of, open_project, prehighlighter_for
 
     app = create_app({"INSTANCE_PATH": str(folder / "instance"), "NLP_PROCESSES": PROCESSES})
     db = open_project(app)

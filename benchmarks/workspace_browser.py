@@ -77,8 +77,8 @@ def build(db_path: Path, instance: Path, url: str | None = None) -> dict:
     document and its suggestions."""
     from annotator import create_app
     from annotator.db import ensure_schema, get_db
-    from annotator.accounts import create_user, find_user
-    from annotator.assigning import assign
+    from annotator.team.accounts import create_user, find_user
+    from annotator.team.assignments import assign
     from annotator.models import Document, Suggestion
     from annotator.tokens import pack
 

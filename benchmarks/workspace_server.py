@@ -130,8 +130,8 @@ def add_annotators(url: str, instance: Path, names: list[str], overlap: int | No
     `overlap` annotators per document (default: every document to everyone), made on the
     database before the server starts: annotators open only what is assigned to them."""
     from annotator import create_app
-    from annotator.accounts import create_user
-    from annotator.assigning import assign
+    from annotator.team.accounts import create_user
+    from annotator.team.assignments import assign
     from annotator.db import get_db
 
     app = create_app({"INSTANCE_PATH": str(instance), "DATABASE_URL": url})

@@ -16,7 +16,7 @@ from werkzeug.serving import make_server
 
 from annotator import create_app
 from annotator.db import ensure_schema, get_db
-from annotator.services import labels_of, prehighlighter_for
+from annotator.project import labels_of, prehighlighter_for
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -119,7 +119,7 @@ def prehighlighter(tmp_path_factory):
 @pytest.fixture(scope="session")
 def seeded_template(tmp_path_factory, prehighlighter):
     """A SQLite project with the seeds imported once; tests get a copy."""
-    from annotator.importing import import_paths
+    from annotator.ingest.documents import import_paths
 
     folder = tmp_path_factory.mktemp("seeded")
     app = make_test_app(folder)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from annotator.accounts import create_user, find_user
+from annotator.team.accounts import create_user, find_user
 from annotator.db import get_db
 
 PASSWORD = "correct horse battery"
@@ -36,7 +36,7 @@ def log_in(app, client, name: str, role: str = "annotator"):
 def give(app, name: str, uids: list[str] | None = None) -> None:
     """Assign documents (all when `uids` is None) to annotator `name`, creating the account:
     annotators see only what is assigned to them."""
-    from annotator.assigning import assign
+    from annotator.team.assignments import assign
 
     add_user(app, name)
     with get_db(app).writing() as s:

@@ -6,7 +6,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from annotator.accounts import AccountError, Throttled, authenticate, create_user
+from annotator.team.accounts import AccountError, Throttled, authenticate, create_user
 from annotator.db import get_db
 from annotator.models import User
 

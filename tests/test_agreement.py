@@ -9,7 +9,7 @@ import pytest
 from sklearn.metrics import cohen_kappa_score
 from sqlalchemy import select
 
-from annotator.agreement import (MISSING, OUTSIDE, Annotations, PairTally, agreement_report, cohen_kappa, fleiss_kappa,
+from annotator.review.agreement import (MISSING, OUTSIDE, Annotations, PairTally, agreement_report, cohen_kappa, fleiss_kappa,
                                  krippendorff_alpha, overlap_pairs, token_labels)
 from annotator.db import get_db
 from annotator.models import Claim, Document, Layer, Relation, Span

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from annotator.annotating import add_span, delete_span, update_span
+from annotator.annotate.spans import add_span, delete_span, update_span
 from annotator.db import get_db
 from annotator.layers import AnnotationError, Conflict, find_layer, history, redo, undo
-from annotator.linking import add_relation, delete_claim, delete_relation, save_claim
+from annotator.annotate.links import add_relation, delete_claim, delete_relation, save_claim
 from annotator.models import AuditEvent, Claim, Document, Layer, Relation, Span, Suggestion, SuggestionDecision
-from annotator.services import labels_of
-from annotator.suggestions import decide, pending
+from annotator.project import labels_of
+from annotator.annotate.suggestions import decide, pending
 from annotator.tokens import pack, tokenize
 
 TEXT = "Tim Cook 😀 visited Apple in London.\r\nSophgo’s SC11 FP300 has 256 GB of high-bandwidth memory."

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from annotator.accounts import create_user
-from annotator.assigning import AssignmentError, assign, queue, reassign, stale
+from annotator.team.accounts import create_user
+from annotator.team.assignments import AssignmentError, assign, queue, reassign, stale
 from annotator.db import get_db
 from annotator.models import Document, Layer, Span, utcnow
 from tests.helpers import PASSWORD, log_in
@@ -91,7 +91,7 @@ def test_assign_command(app, cli):
 
 
 def test_progress_counts_assignments_once_there_are_any(app):
-    from annotator.status import progress
+    from annotator.annotate.status import progress
 
     people(app, "a", "b")
     docs(app, 6)

@@ -9,10 +9,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from annotator.assigning import assign
+from annotator.team.assignments import assign
 from annotator.db import get_db
 from annotator.models import AuditEvent, Document, Layer, utcnow
-from annotator.status import set_status
+from annotator.annotate.status import set_status
 from tests.helpers import add_user, log_in
 
 ANNOTATORS = ["ann1", "ann2", "ann3", "ann4", "ann5"]

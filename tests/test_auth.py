@@ -8,7 +8,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from annotator.accounts import set_active
+from annotator.team.accounts import set_active
 from annotator.db import get_db
 from annotator.models import AuditEvent, Claim, Document, Layer, Relation, Span, SuggestionDecision, User
 from annotator.tokens import pack, tokenize

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from annotator.db import get_db
-from annotator.interchange.layer_import import LayerImportError
-from annotator.linking import save_claim
+from annotator.ingest.pipeline import LayerImportError
+from annotator.annotate.links import save_claim
 from annotator.models import Claim, Document, Layer, Span
-from annotator.services import labels_of
+from annotator.project import labels_of
 
 from .test_brat import ann_lines, exported_files
 from .test_layer_import import (DATA, annotations, records, run_export, run_import, sqlite_xapp, xapp)  # noqa: F401
@@ -149,7 +149,7 @@ def test_a_modifier_taken_off_in_the_tool_is_not_written_back(sqlite_xapp, tmp_p
 
 
 def test_a_condition_only_one_annotator_marked_makes_the_claims_differ():
-    from annotator.agreement import Annotations, PairTally
+    from annotator.review.agreement import Annotations, PairTally
 
     quantity = {"entity": None, "property": None, "property_text": None, "modifiers": ()}
     a = Annotations(spans=[(0, 5, "QUANTITY", 1, 5.0, "GB"), (6, 12, "CONDITION", 2, None, None)],

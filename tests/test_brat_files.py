@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from annotator.interchange.brat_export import ClaimWords
-from annotator.interchange.brat_files import BratPart, pick_name, write_new
+from annotator.formats.brat.lines import ClaimWords
+from annotator.formats.brat.writer import BratPart, pick_name, write_new
 
 from .test_layer_import import run_export, run_import, sqlite_xapp  # noqa: F401 - fixtures
 
@@ -19,7 +19,7 @@ TEXTS = ["Huawei shipped 10,000 Ascend 910C chips.", "Nvidia sells the H800 in C
 
 @pytest.fixture
 def one_document_chunks(monkeypatch):
-    import annotator.exporting as exporting
+    import annotator.export.publish as exporting
 
     monkeypatch.setattr(exporting, "CHUNK_DOCUMENTS", 1)  # every document its own task
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from annotator.db import get_db
-from annotator.exporting import export
-from annotator.services import labels_of
+from annotator.export.publish import export
+from annotator.project import labels_of
 
 from .test_layer_import import at, records, run_export, run_import, sqlite_xapp, write_jsonl, xapp  # noqa: F401 - fixtures
 

@@ -6,15 +6,15 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from annotator.annotating import add_span
-from annotator.curating import compare
+from annotator.annotate.spans import add_span
+from annotator.review.comparison import compare
 from annotator.db import get_db
-from annotator.gold import accept, finish, pre_accept, reject
+from annotator.review.gold import accept, finish, pre_accept, reject
 from annotator.layers import AnnotationError, Conflict, NotFound, find_layer, undo
-from annotator.linking import add_relation, save_claim
+from annotator.annotate.links import add_relation, save_claim
 from annotator.models import GOLD, AuditEvent, Claim, Document, Layer, Relation, Span
-from annotator.services import labels_of
-from annotator.status import set_status
+from annotator.project import labels_of
+from annotator.annotate.status import set_status
 from annotator.tokens import pack, tokenize
 from tests.helpers import log_in
 

@@ -11,11 +11,11 @@ from jsonschema import Draft202012Validator
 from sqlalchemy import select, update
 
 from annotator.db import get_db
-from annotator.exporting import ExportError, export, split_of
-from annotator.importing import import_paths
+from annotator.export.publish import ExportError, export, split_of
+from annotator.ingest.documents import import_paths
 from annotator.models import Claim, Document, Layer, Relation, Span, Suggestion
 from annotator.schema import load_schema, schema_id
-from annotator.services import labels_of
+from annotator.project import labels_of
 
 from .conftest import SEEDS, make_test_app
 
@@ -185,7 +185,7 @@ def test_gold_exports_only_gold_done_documents(seeded_app, tmp_path):
 
 @pytest.fixture
 def small_chunks(monkeypatch):
-    import annotator.exporting as exporting
+    import annotator.export.publish as exporting
 
     monkeypatch.setattr(exporting, "CHUNK_DOCUMENTS", 2)  # five seeds: three tasks
 
@@ -219,7 +219,7 @@ def test_stored_tokens_outside_the_text_are_refused(seeded_app, tmp_path, small_
 
 
 def test_worker_count(seeded_app, tmp_path):
-    from annotator.exporting import PARALLEL_MIN_DOCUMENTS, worker_count
+    from annotator.export.publish import PARALLEL_MIN_DOCUMENTS, worker_count
 
     db = get_db(seeded_app)
     assert worker_count(None, 5, db, in_process=False) == 0  # too small to be worth it
@@ -244,7 +244,7 @@ def test_worker_processes_on_sqlite_and_postgresql(any_app, tmp_path, small_chun
 
 
 def test_annotator_validate_accepts_an_export_and_names_a_broken_record(seeded_app, tmp_path):
-    from annotator.validation import validate_file
+    from annotator.export.validation import validate_file
 
     result = do_export(seeded_app, tmp_path)
     assert validate_file(result.path / "data.jsonl") == ([], 5)

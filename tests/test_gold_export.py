@@ -14,14 +14,14 @@ import pytest
 from jsonschema import Draft202012Validator
 from sqlalchemy import select
 
-from annotator.annotating import add_span
+from annotator.annotate.spans import add_span
 from annotator.db import get_db
-from annotator.exporting import export
+from annotator.export.publish import export
 from annotator.layers import find_layer
 from annotator.models import Document, Layer
 from annotator.schema import load_schema
-from annotator.services import labels_of
-from annotator.status import set_status
+from annotator.project import labels_of
+from annotator.annotate.status import set_status
 
 
 def seed_docs(app) -> list[Document]:
@@ -136,7 +136,7 @@ def test_other_layers_name_their_annotator_and_no_curators(curated, tmp_path):
 
 
 def test_gold_export_in_worker_processes_is_byte_identical(curated, tmp_path, monkeypatch):
-    import annotator.exporting as exporting
+    import annotator.export.publish as exporting
 
     app, _ = curated
     monkeypatch.setattr(exporting, "CHUNK_DOCUMENTS", 1)  # a task per document

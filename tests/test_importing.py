@@ -6,10 +6,10 @@ import pytest
 from sqlalchemy import func, select
 
 from annotator.db import get_db
-from annotator.importing import import_paths
+from annotator.ingest.documents import import_paths
 from annotator.models import Document, Suggestion
-from annotator.reading import document_uid
-from annotator.services import labels_of
+from annotator.formats.text import document_uid
+from annotator.project import labels_of
 
 
 def count(app, model) -> int:
@@ -182,7 +182,7 @@ def test_prehighlight_stores_origin_and_pipeline(seeded_app):
 
 def test_a_concurrent_import_of_the_same_text_is_skipped_not_an_error(any_app, tmp_path, monkeypatch):
     """Another import stores a text between our lookup and our write: we skip it, no crash."""
-    import annotator.importing as importing
+    import annotator.ingest.documents as importing
 
     app, labels = any_app, labels_of(any_app)
     path = write_jsonl(tmp_path / "d.jsonl", [{"text": "Shared text."}, {"text": "Only ours."}])
@@ -201,7 +201,7 @@ def test_a_concurrent_import_of_the_same_text_is_skipped_not_an_error(any_app, t
 
 
 def test_language_is_detected_on_first_use_without_the_pipeline(app, labels, tmp_path):
-    from annotator.exporting import export
+    from annotator.export.publish import export
 
     text = "A empresa chinesa anunciou uma transição completa para aceleradores de computação da Huawei."
     path = write_jsonl(tmp_path / "pt.jsonl", [{"text": text}, {"text": "Given language.", "lang": "en"}])
@@ -221,7 +221,7 @@ def test_language_is_detected_on_first_use_without_the_pipeline(app, labels, tmp
 def test_imported_quantities_are_parsed_again_once_the_language_is_known(app, labels, tmp_path, cli):
     """Without the pipeline nor a `lang`, "10.000" cannot be read until the language is
     detected (ten thousand in Portuguese, ten in English): first use parses it again."""
-    from annotator.annotating import add_span
+    from annotator.annotate.spans import add_span
 
     texts = ["A fabricante chinesa vendeu 10.000 unidades do acelerador no último trimestre, segundo a empresa.",
              "A empresa brasileira comprou 2.500 servidores e anunciou um investimento recorde neste ano."]

@@ -8,15 +8,15 @@ import orjson
 import pytest
 from sqlalchemy import func, select
 
-from annotator.annotating import add_span
+from annotator.annotate.spans import add_span
 from annotator.db import get_db
-from annotator.exporting import export
-from annotator.importing import import_paths
-from annotator.interchange.layer_import import LayerImportError, import_layer
-from annotator.linking import add_relation, save_claim
+from annotator.export.publish import export
+from annotator.ingest.documents import import_paths
+from annotator.ingest.pipeline import LayerImportError, import_layer
+from annotator.annotate.links import add_relation, save_claim
 from annotator.models import AuditEvent, Claim, Document, Layer, Relation, Span, User
-from annotator.reading import document_uid
-from annotator.services import labels_of
+from annotator.formats.text import document_uid
+from annotator.project import labels_of
 
 from .conftest import make_test_app
 

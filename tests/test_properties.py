@@ -13,10 +13,10 @@ from sqlalchemy import func, select
 
 from annotator.cli import main
 from annotator.db import get_db
-from annotator.exporting import export
+from annotator.export.publish import export
 from annotator.models import Document, Suggestion
-from annotator.reading import document_uid
-from annotator.services import labels_of
+from annotator.formats.text import document_uid
+from annotator.project import labels_of
 
 from .conftest import make_test_app
 

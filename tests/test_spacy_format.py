@@ -10,9 +10,9 @@ import spacy
 from spacy.tokens import DocBin
 
 from annotator.db import get_db
-from annotator.exporting import export
-from annotator.importing import import_paths
-from annotator.services import labels_of
+from annotator.export.publish import export
+from annotator.ingest.documents import import_paths
+from annotator.project import labels_of
 
 
 def test_docbin_round_trip(seeded_app, tmp_path):

@@ -9,12 +9,12 @@ import pytest
 from sqlalchemy import delete, func, select, update
 
 from annotator.db import get_db
-from annotator.exporting import ExportError, check, dump, export
-from annotator.importing import import_paths
+from annotator.export.publish import ExportError, check, dump, export
+from annotator.ingest.documents import import_paths
 from annotator.models import Document, TokenArray
-from annotator.records import get_record, iter_records
+from annotator.export.records import get_record, iter_records
 from annotator.schema import load_schema
-from annotator.services import labels_of
+from annotator.project import labels_of
 from annotator.token_arrays import (SealedArray, StoredTokensError, export_tokens, fill_token_arrays, make_array,
                                     seal, splits, token_dicts)
 from annotator.tokens import pack

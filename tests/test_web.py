@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import event, func, select
 
 from annotator.db import get_db
-from annotator.importing import import_paths
+from annotator.ingest.documents import import_paths
 from annotator.models import Document, Suggestion
-from annotator.services import labels_of
+from annotator.project import labels_of
 from tests.helpers import curator
 
 XSS_SCRIPT = "<script>alert(1)</script>"

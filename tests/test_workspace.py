@@ -15,7 +15,7 @@ from annotator.db import get_db
 from annotator.layers import find_layer
 from annotator.models import AuditEvent, Claim, Document, Layer, Relation, Span, Suggestion, SuggestionDecision
 from annotator.tokens import pack, tokenize
-from annotator.web.workspace_views import text_blocks
+from annotator.web.workspace.views import text_blocks
 from tests.helpers import give, log_in
 
 TEXT = ("Tim Cook 😀 visited Apple in London.\r\n\r\n"
@@ -342,7 +342,7 @@ def test_forms_refuse_spans_of_another_layer_or_the_wrong_label(ws):
 
 
 def test_a_write_touching_many_blocks_swaps_the_whole_text_once(ws, monkeypatch):
-    from annotator.web import workspace_writes
+    from annotator.web.workspace import writes as workspace_writes
 
     one = ws.ok("/decide", decision="accepted", ids=ws.suggestion("ORG")).get_data(as_text=True)
     assert 'id="doc-text"' not in one and re.findall(r'id="b-\d+"[^>]*hx-swap-oob', one)

@@ -16,11 +16,11 @@ import spacy
 from spacy.language import Language
 from spacy.util import compile_infix_regex
 
-from .. import __version__
-from ..labels import LabelConfig
-from ..tokens import Token, from_doc
-from .numbers import UNSPACED
-from .quantities import QUANTITY_KEY, add_quantity_ruler
+from annotator import __version__
+from annotator.labels import LabelConfig
+from annotator.tokens import Token, from_doc
+from annotator.nlp.numbers import UNSPACED
+from annotator.nlp.quantities import QUANTITY_KEY, add_quantity_ruler
 
 UNNEEDED_COMPONENTS = ["parser", "lemmatizer", "tagger", "attribute_ruler", "senter"]
 GAZETTEER_ID = "gazetteer"

@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from .numbers import (NON_NUMBER_RE, NUM_RE, SIGNS, SPACED_NUM_RE, count_noun_after, glues, in_link, is_label_or_date,
+from annotator.nlp.numbers import (NON_NUMBER_RE, NUM_RE, SIGNS, SPACED_NUM_RE, count_noun_after, glues, in_link, is_label_or_date,
                       paren_tolerance, read_core, share_list_units, word_value)
-from .units import WINDOW, Lexicon, lexicon_for
+from annotator.nlp.units import WINDOW, Lexicon, lexicon_for
 
 QUANTITY_KEY = "claim_quantities"
 FACTORY = "claim_quantities"

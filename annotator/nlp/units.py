@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from .numbers import GLUE
+from annotator.nlp.numbers import GLUE
 
 TABLE_PATH = Path(__file__).resolve().parent.parent / "data" / "units.json"
 QUALIFIERS = (None, "up_to", "approx", "more_than", "less_than", "at_least", "at_most")

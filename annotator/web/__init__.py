@@ -5,7 +5,8 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import assignments, auth, curation, documents, errors, filters, reports, timing, users, workspace
+    from annotator.web import assignments, auth, curation, documents, errors, filters, reports, timing, users
+    from annotator.web.workspace import routes as workspace
 
     auth.init_app(app)  # first: its login check runs before every other view
     filters.init_app(app)

@@ -16,14 +16,14 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import defer
 
-from .. import htmx
-from ..assigning import AssignmentError, assign, is_empty, queue, reassign, stale
-from ..db import get_db
-from ..layers import AnnotationError, NotFound
-from ..models import Document, Layer, User, utcnow
-from ..status import set_status
-from .auth import curator_required
-from .workspace_forms import read_version
+from annotator import htmx
+from annotator.team.assignments import AssignmentError, assign, is_empty, queue, reassign, stale
+from annotator.db import get_db
+from annotator.layers import AnnotationError, NotFound
+from annotator.models import Document, Layer, User, utcnow
+from annotator.annotate.status import set_status
+from annotator.web.auth import curator_required
+from annotator.web.workspace.forms import read_version
 
 bp = Blueprint("assignments", __name__, url_prefix="/assignments")
 DEFAULT_STALE_DAYS = 7.0

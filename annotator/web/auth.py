@@ -14,11 +14,11 @@ from flask_login import LoginManager, UserMixin, current_user, login_user, logou
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import bindparam, select
 
-from .. import htmx
-from ..accounts import AccountError, Throttled, authenticate, check_name, check_password, create_user, has_admin
-from ..db import get_db
-from ..models import User
-from .identity import safe_next
+from annotator import htmx
+from annotator.team.accounts import AccountError, Throttled, authenticate, check_name, check_password, create_user, has_admin
+from annotator.db import get_db
+from annotator.models import User
+from annotator.web.identity import safe_next
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()

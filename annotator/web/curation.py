@@ -18,18 +18,18 @@ from markupsafe import Markup, escape
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from .. import htmx
-from ..curating import Comparison, Item, compare, overview
-from ..gold import accept, finish, pre_accept, reject
-from ..db import get_db
-from ..layers import AnnotationError, NotFound, find_layer
-from ..models import GOLD, Document
-from ..services import labels_of
-from ..status import set_status
-from .auth import curator_required
-from .rendering import escape_text, pieces, quantity_summary
-from .workspace_forms import WHOLE
-from .workspace_reads import document_by_uid
+from annotator import htmx
+from annotator.review.comparison import Comparison, Item, compare, overview
+from annotator.review.gold import accept, finish, pre_accept, reject
+from annotator.db import get_db
+from annotator.layers import AnnotationError, NotFound, find_layer
+from annotator.models import GOLD, Document
+from annotator.project import labels_of
+from annotator.annotate.status import set_status
+from annotator.web.auth import curator_required
+from annotator.web.rendering import escape_text, pieces, quantity_summary
+from annotator.web.workspace.forms import WHOLE
+from annotator.web.workspace.reads import document_by_uid
 
 bp = Blueprint("curation", __name__, url_prefix="/curate")
 PER_PAGE = 50

@@ -6,15 +6,15 @@ from collections import Counter
 from flask import Blueprint, abort, current_app, render_template, request
 from sqlalchemy import select
 
-from .. import htmx
-from ..db import get_db
-from ..models import SUGGESTIONS, Document, Suggestion
-from ..records import get_record
-from ..services import labels_of
-from .identity import current_annotator, is_curator, only_assigned_to, require_open, visible_ids
-from .listing import document_page, languages, neighbours
-from .rendering import SPAN_FIELDS, pieces, suggestion_spans, text_html
-from .workspace_reads import document_by_uid
+from annotator import htmx
+from annotator.db import get_db
+from annotator.models import SUGGESTIONS, Document, Suggestion
+from annotator.export.records import get_record
+from annotator.project import labels_of
+from annotator.web.identity import current_annotator, is_curator, only_assigned_to, require_open, visible_ids
+from annotator.web.listing import document_page, languages, neighbours
+from annotator.web.rendering import SPAN_FIELDS, pieces, suggestion_spans, text_html
+from annotator.web.workspace.reads import document_by_uid
 
 bp = Blueprint("documents", __name__)
 # plain rows, not ORM objects: a long document has thousands of suggestions

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from flask import Flask, current_app
 from markupsafe import Markup, escape
 
-from ..services import labels_of
+from annotator.project import labels_of
 
 COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})|[a-zA-Z]{1,30}")
 FALLBACK_COLOUR = "#c8c8c8"

@@ -13,8 +13,8 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlmodel import Session
 
-from ..layers import layer_of
-from ..models import Layer
+from annotator.layers import layer_of
+from annotator.models import Layer
 
 CURATOR_ROLES = ("curator", "admin")
 GOLD = "gold"  # the gold layer's name, and the name of the workspace registered at /gold/

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import bindparam, func, select
 from sqlmodel import Session
 
-from ..models import Document, Layer, Suggestion
+from annotator.models import Document, Layer, Suggestion
 
 ROW_COLUMNS = (Document.id, Document.uid, Document.title, Document.lang, Document.n_chars, Document.n_suggestions)
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request, url_for
 
-from ..agreement import agreement_report
-from ..agreement_output import _fmt
-from ..db import get_db
-from .auth import curator_required
+from annotator.review.agreement import agreement_report
+from annotator.review.agreement_formats import _fmt
+from annotator.db import get_db
+from annotator.web.auth import curator_required
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 

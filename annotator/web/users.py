@@ -6,10 +6,10 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from ..accounts import AccountError, create_user, list_users, set_active
-from ..db import get_db
-from ..models import ROLES
-from .auth import roles_required
+from annotator.team.accounts import AccountError, create_user, list_users, set_active
+from annotator.db import get_db
+from annotator.models import ROLES
+from annotator.web.auth import roles_required
 
 bp = Blueprint("users", __name__, url_prefix="/users")
 admin_required = roles_required("admin")

@@ -13,13 +13,13 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from annotator.annotating import add_span
-from annotator.curating import compare
+from annotator.annotate.spans import add_span
+from annotator.review.comparison import compare
 from annotator.db import get_db
 from annotator.layers import find_layer
 from annotator.models import GOLD, AuditEvent, Document, Span
-from annotator.services import labels_of
-from annotator.status import set_status
+from annotator.project import labels_of
+from annotator.annotate.status import set_status
 from tests.conftest import seeded_copy, serving
 from tests.helpers import add_user, browser_log_in
 

@@ -12,9 +12,9 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from annotator.db import get_db
-from annotator.importing import import_paths
+from annotator.ingest.documents import import_paths
 from annotator.models import Document
-from annotator.services import labels_of
+from annotator.project import labels_of
 from tests.conftest import make_test_app, serving
 from tests.helpers import add_user, browser_log_in
 

@@ -11,12 +11,12 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from annotator.agreement import agreement_report
+from annotator.review.agreement import agreement_report
 from annotator.db import get_db
-from annotator.exporting import export
+from annotator.export.publish import export
 from annotator.models import GOLD, Document, Layer, Span
 from annotator.schema import load_schema
-from annotator.services import labels_of
+from annotator.project import labels_of
 from tests.conftest import seeded_copy, serving
 from tests.helpers import PASSWORD, add_user, browser_log_in
 

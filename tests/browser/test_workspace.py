@@ -17,11 +17,11 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from annotator.db import get_db
-from annotator.exporting import export
-from annotator.importing import import_paths
+from annotator.export.publish import export
+from annotator.ingest.documents import import_paths
 from annotator.models import AuditEvent, Claim, Document, Layer, Relation, Span, SuggestionDecision
 from annotator.schema import load_schema
-from annotator.services import labels_of
+from annotator.project import labels_of
 from tests.conftest import seeded_copy, serving
 from tests.helpers import browser_log_in, give
 

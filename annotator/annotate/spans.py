@@ -1,0 +1,190 @@
+"""What an annotator can do to their layer: spans, suggestions, relations, claims.
+
+Each function runs inside the caller's write transaction, checks everything before it
+changes anything (a refused request stores nothing), claims the layer version it was
+given, records its row changes in one audit event and returns what the page needs.
+Offsets are code points; the server snaps them outward to its own token boundaries.
+"""
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, select
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import Session
+
+from annotator.annotate.changes import ChangeSet
+from annotator.labels import LabelConfig
+from annotator.layers import AnnotationError, claim_version, find_layer, record
+from annotator.models import QUANTITY_FIELDS, Claim, Document, Layer, Relation, Span, Suggestion, SuggestionDecision
+from annotator.ingest.documents import reparse_imported_quantities
+from annotator.nlp.language import PENDING, settled
+from annotator.tokens import bounds, pack, tokenize, unpack
+
+
+@dataclass
+class Outcome:
+    layer: Layer
+    ids: list[int]
+    message: str = ""
+    span: dict | None = None  # the span as stored, when one was added or changed
+
+
+# --- checks ---------------------------------------------------------------------------------
+
+STORED_TOKENS = select(Document.tokens).where(Document.id == bindparam("id"))
+SAME_SPAN = select(Span.id).where(Span.layer_id == bindparam("layer"), Span.start == bindparam("start"),
+                                  Span.end == bindparam("end"), Span.label == bindparam("label"))
+
+
+def ensure_tokens(session: Session, doc: Document, quantity_label: str = "QUANTITY") -> bytes:
+    """The document's packed tokens, computed and stored on first use (with its language,
+    and the imported quantities parsed again in it)."""
+    if "tokens" in sa_inspect(doc).unloaded:  # deferred by the workspace: one prebuilt select
+        set_committed_value(doc, "tokens", session.connection().execute(STORED_TOKENS, {"id": doc.id}).scalar())
+    if doc.tokens is None:
+        pending = doc.lang_source == PENDING
+        doc.lang, doc.lang_source = settled(doc.text, doc.lang, doc.lang_source)
+        doc.tokens = pack(tokenize(doc.text, doc.lang))
+        session.add(doc)
+        if pending:
+            session.flush()
+            reparse_imported_quantities(session, {doc.id: doc.lang}, quantity_label)
+    return doc.tokens
+
+
+def document_tokens(session: Session, doc: Document) -> list[tuple[int, int]]:
+    return unpack(ensure_tokens(session, doc))
+
+
+def snap(session: Session, doc: Document, start, end) -> tuple[int, int]:
+    """Check offsets and snap them to whole tokens: widened over a token cut in the middle,
+    trimmed of the spaces a selection picked up at either end."""
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, end)):
+        raise AnnotationError("start and end must be whole numbers (code-point offsets)")
+    if not 0 <= start < end <= len(doc.text):
+        raise AnnotationError(f"offsets {start}..{end} are not on this document "
+                              f"(need 0 <= start < end <= {len(doc.text)})")
+    starts, ends = bounds(ensure_tokens(session, doc))
+    first = bisect_right(ends, start)          # first token ending after start
+    last = bisect_left(starts, end) - 1        # last token starting before end
+    if first > last:
+        raise AnnotationError(f"the selection {start}..{end} holds no word (only spaces or nothing)")
+    return starts[first], ends[last]
+
+
+def known_label(labels: LabelConfig, label) -> str:
+    if label not in labels.entities:
+        raise AnnotationError(f"unknown label {label!r}; known: {', '.join(labels.entity_labels)}")
+    return label
+
+
+def span_in_layer(session: Session, layer: Layer | None, span_id) -> Span:
+    span = session.get(Span, span_id) if isinstance(span_id, int) else None
+    if span is None or layer is None or span.layer_id != layer.id:
+        raise AnnotationError(f"span {span_id!r} is not in this layer of this document")
+    return span
+
+
+def suggestion_of(session: Session, doc: Document, suggestion_id) -> Suggestion:
+    row = session.get(Suggestion, suggestion_id) if isinstance(suggestion_id, int) else None
+    if row is None or row.document_id != doc.id:
+        raise AnnotationError(f"suggestion {suggestion_id!r} is not on this document")
+    return row
+
+
+def existing_span(session: Session, layer: Layer | None, start: int, end: int, label: str) -> int | None:
+    """The id of the layer's span with exactly these offsets and label, if there is one."""
+    if layer is None:
+        return None
+    return session.connection().execute(SAME_SPAN, {"layer": layer.id, "start": start, "end": end,
+                                                      "label": label}).scalar()
+
+
+def current_layer(session: Session, doc: Document, name: str) -> Layer | None:
+    return find_layer(session, doc, name)
+
+
+# --- spans ----------------------------------------------------------------------------------
+
+def add_span(session: Session, labels: LabelConfig, doc: Document, name: str, user: str, seen: int,
+             start, end, label) -> Outcome:
+    label = known_label(labels, label)
+    start, end = snap(session, doc, start, end)
+    before_layer = current_layer(session, doc, name)
+    if existing_span(session, before_layer, start, end, label):
+        raise AnnotationError(f"{label} {doc.text[start:end]!r} is already marked")
+    layer = claim_version(session, doc, name, seen)
+    values = {"layer_id": layer.id, "start": start, "end": end, "label": label, "origin": "manual", "meta": {}}
+    if label == labels.quantity_label:
+        values.update(parsed_quantity(doc.text[start:end], doc.lang))
+    changes = ChangeSet(session)
+    span_id = changes.insert("span", values)
+    record(session, layer, user, "add_span", changes, target=f"span:{span_id}", after=_brief(values, doc))
+    return Outcome(layer, [span_id], span={**values, "id": span_id})
+
+
+def parsed_quantity(text: str, lang: str) -> dict:
+    from annotator.nlp.quantities import normalise
+
+    parsed = normalise(text, lang) or {}
+    return {k: parsed.get(k) for k in QUANTITY_FIELDS}
+
+
+def update_span(session: Session, labels: LabelConfig, doc: Document, name: str, user: str, seen: int,
+                span_id, label=None, start=None, end=None) -> Outcome:
+    span = span_in_layer(session, current_layer(session, doc, name), span_id)
+    new_label = known_label(labels, label) if label is not None else span.label
+    new_start, new_end = snap(session, doc, span.start if start is None else start, span.end if end is None else end)
+    if (new_start, new_end, new_label) == (span.start, span.end, span.label):
+        raise AnnotationError("nothing to change")
+    if existing_span(session, current_layer(session, doc, name), new_start, new_end, new_label):
+        raise AnnotationError(f"{new_label} {doc.text[new_start:new_end]!r} is already marked")
+    if span.label == labels.quantity_label and new_label != span.label and _claims_on(session, span.id):
+        raise AnnotationError("this quantity carries a claim; delete the claim before relabelling it")
+    layer = claim_version(session, doc, name, seen)
+    values = {"start": new_start, "end": new_end, "label": new_label}
+    if new_label == labels.quantity_label and (new_start, new_end) != (span.start, span.end):
+        values.update(parsed_quantity(doc.text[new_start:new_end], doc.lang))
+    elif new_label != labels.quantity_label:
+        values.update({k: None for k in QUANTITY_FIELDS})
+    before = _brief(span.model_dump(), doc)
+    changes = ChangeSet(session)
+    changes.update("span", span.id, **values)
+    record(session, layer, user, "update_span", changes, target=f"span:{span.id}", before=before,
+           after=_brief({**span.model_dump(), **values}, doc))
+    return Outcome(layer, [span.id])
+
+
+def _claims_on(session: Session, span_id: int) -> list[Claim]:
+    return session.exec(select(Claim).where(Claim.quantity_id == span_id)).scalars().all()
+
+
+def delete_span(session: Session, doc: Document, name: str, user: str, seen: int, span_id) -> Outcome:
+    span = span_in_layer(session, current_layer(session, doc, name), span_id)
+    layer = claim_version(session, doc, name, seen)
+    changes = ChangeSet(session)
+    delete_span_rows(session, changes, span)
+    record(session, layer, user, "delete_span", changes, target=f"span:{span.id}", before=_brief(span.model_dump(), doc))
+    return Outcome(layer, [span.id])
+
+
+def delete_span_rows(session: Session, changes: ChangeSet, span: Span) -> None:
+    """A span goes with what depends on it, each step recorded so undo brings all back."""
+    for rel in session.exec(select(Relation).where((Relation.head_id == span.id) | (Relation.child_id == span.id))).scalars():
+        changes.delete("relation", rel.id)
+    for claim in _claims_on(session, span.id):
+        changes.delete("claim", claim.id)
+    for key in ("entity_id", "property_id", "condition_id", "time_id", "source_id"):
+        column = getattr(Claim, key)
+        for claim in session.exec(select(Claim).where(column == span.id)).scalars():
+            changes.update("claim", claim.id, **{key: None})
+    for decision in session.exec(select(SuggestionDecision).where(SuggestionDecision.span_id == span.id)).scalars():
+        changes.delete("suggestiondecision", decision.id)  # the suggestion is pending again
+    changes.delete("span", span.id)
+
+
+def _brief(row: dict, doc: Document) -> dict:
+    return {"start": row["start"], "end": row["end"], "label": row["label"], "text": doc.text[row["start"]:row["end"]]}

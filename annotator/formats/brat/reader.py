@@ -1,0 +1,323 @@
+"""brat standoff in: folders of .txt + .ann pairs into a layer.
+
+Kept: text-bound annotations (T) as spans, relations (R), attributes (A, and the older M),
+normalisations (N) and notes (#). Attributes, normalisations and notes go into the meta of
+the span or relation they annotate, under "brat", with the original ids and the
+annotation set (the .ann file's name), so the brat export writes the same lines back:
+
+    span.meta = {"brat": [{"set": "doc-1", "id": "T3", "attributes": [{"id": "A1", "name": "Negated"}],
+                           "normalizations": [{"id": "N1", "type": "Reference", "ref": "Wikidata:Q95",
+                                               "text": "Google"}],
+                           "notes": [{"id": "#1", "type": "AnnotatorNotes", "text": "check"}]}]}
+
+Offsets are code points of the .txt as stored (CRLF kept, a byte-order mark counted), and
+every T line's text must equal the document's at its offsets. Fragments separated only by
+whitespace (brat splits a selection at line breaks) are one span; other discontinuous
+annotations are refused unless split_discontinuous, which stores each piece as a span and
+joins them with FRAGMENT relations. Several .ann files over copies of one text (one file
+per annotation set) become one document. Events (E) and equivalences (*) are refused.
+
+Claims come back from their MeasEval-style links (add_claims, once per whole document):
+HAS_QUANTITY / HAS_PROPERTY / QUALIFIES relations and modifier attributes on a QUANTITY
+span, the way the brat export writes a claim. MeasEval's own names (Quantity, HasQuantity,
+...) are mapped by default, as for MeasEval TSV.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from annotator.labels import LabelConfig
+from annotator.formats.text import Problem, first_line_title
+from annotator.formats.brat.lines import HAS_PROPERTY, HAS_QUANTITY, QUALIFIES
+from annotator.contents import PARSE, LayerDoc, relation_problem
+from annotator.formats.labelmap import FRAGMENT, Unknowns
+from annotator.ingest.pipeline import FileDocs, collect, read_text
+
+_OFFSETS = re.compile(r"^\d+ \d+(?:;\d+ \d+)*$")
+_ID = re.compile(r"^[TRAMN#]\d+$|^#\d*$")
+CLAIM_LINKS = (HAS_QUANTITY, HAS_PROPERTY, QUALIFIES)
+PROPERTY = "PROPERTY"  # the label of a measured property (MeasEval's MeasuredProperty maps to it)
+
+
+def read_brat(paths: list[str], labels: LabelConfig, unknowns: Unknowns,
+              split_discontinuous: bool = False) -> tuple[list[FileDocs], list[Problem]]:
+    paths = [str(Path(p).with_suffix(".ann")) if p.endswith(".txt") and Path(p).is_file() else p for p in paths]
+    anns, problems = collect(paths, ".ann", "brat standoff")
+    texts = {ann: _text_beside(ann) for ann in anns}
+    set_names = _set_names(anns, texts)
+    out = []
+    for ann in anns:
+        text, problem = texts[ann]
+        if problem:
+            out.append(FileDocs(str(ann), problems=[problem]))
+            continue
+        out.append(read_pair(ann, text, set_names[ann], labels, unknowns, split_discontinuous))
+    return out, problems
+
+
+def _text_beside(ann: Path) -> tuple[str | None, Problem | None]:
+    txt = ann.with_suffix(".txt")
+    text, problem = read_text(txt, bom=True)
+    if problem and not txt.is_file():  # asked only on failure: one stat less per file
+        problem = Problem(str(ann), None, f"no {txt.name} beside it: brat keeps each text in a .txt of the same name")
+    return text, problem
+
+
+def add_claims(doc: LayerDoc, labels: LabelConfig) -> None:
+    """Claims read back from MeasEval-style links, as the brat export writes them.
+
+    A QUANTITY span with a HAS_QUANTITY or QUALIFIES link into it, or with a claim modifier
+    as a binary attribute, is a claim: its property is the HAS_QUANTITY head labelled
+    PROPERTY (or linked from an entity by HAS_PROPERTY); its entity the head of that
+    HAS_PROPERTY, else the other HAS_QUANTITY head; its condition the head of a QUALIFIES
+    link into the quantity, else into the property, else into the entity; its modifiers the
+    binary attributes named like claim modifiers. Of several candidates the first in the
+    text is taken. Runs on a whole document (every annotation set of it), so a quantity
+    gets one claim however many files link it.
+    """
+    heads: dict[tuple, list] = {}
+    for rel in doc.relations:
+        if rel["label"] in CLAIM_LINKS:
+            heads.setdefault((rel["child"], rel["label"]), []).append(rel["head"])
+    modifiers = set(labels.modifiers)
+    for span in doc.spans:
+        if span["label"] != labels.quantity_label:
+            continue
+        quantity = span["key"]
+        mods = sorted({a["name"] for e in span["meta"].get("brat", []) for a in e.get("attributes", [])
+                       if "value" not in a and a["name"] in modifiers})
+        links = sorted(heads.get((quantity, HAS_QUANTITY), []))
+        if not (links or mods or (quantity, QUALIFIES) in heads):
+            continue
+        prop = next((h for h in links if h[2] == PROPERTY or (h, HAS_PROPERTY) in heads), None)
+        owners = heads.get((prop, HAS_PROPERTY))
+        entity = min(owners) if owners else next((h for h in links if h != prop), None)
+        conditions = heads.get((quantity, QUALIFIES)) or heads.get((prop, QUALIFIES)) or heads.get((entity, QUALIFIES))
+        doc.claims.append({"quantity": quantity, "entity": entity, "property": prop, "property_text": None,
+                           "condition": min(conditions) if conditions else None, "time": None, "source": None,
+                           "modifiers": mods, "meta": {}})
+
+
+def _set_names(anns: list[Path], texts: dict) -> dict[Path, str]:
+    """Each file's annotation set: its name, made unique among the files of one text."""
+    names, used = {}, set()
+    for ann in anns:
+        text = texts[ann][0]
+        name, n = ann.stem, 1
+        while (text, name) in used:
+            n += 1
+            name = f"{ann.stem}~{n}"
+        used.add((text, name))
+        names[ann] = name
+    return names
+
+
+def read_pair(ann: Path, text: str, set_name: str, labels: LabelConfig, unknowns: Unknowns,
+              split: bool) -> FileDocs:
+    path = str(ann)
+    doc = LayerDoc(text=text, source=path[:-4] + ".txt", title=first_line_title(text))
+    result = FileDocs(path, uids={doc.uid})
+    body, problem = read_text(ann)
+    if problem:
+        result.problems.append(problem)
+        return result
+    parser = _Parser(path, text, set_name, labels, unknowns, split)
+    parser.read(body)
+    parser.finish(doc)
+    result.problems += sorted(parser.problems, key=lambda p: p.line or 0)
+    if not parser.problems:
+        result.docs.append(doc)
+    return result
+
+
+class _Parser:
+    """One .ann file: T lines first collected, references resolved at the end."""
+
+    def __init__(self, path: str, text: str, set_name: str, labels: LabelConfig, unknowns: Unknowns, split: bool):
+        self.path, self.text, self.set, self.labels, self.unknowns, self.split = path, text, set_name, labels, unknowns, split
+        self.quantity_label = labels.quantity_label
+        self.problems: list[Problem] = []
+        self.entities: dict[str, dict] = {}   # T id -> {pieces, label, entry}
+        self.relations: dict[str, dict] = {}  # R id -> {label, args, line, entry}
+        self.extras: list[tuple] = []          # (line, kind, id, fields) of A/M, N, #
+        self.seen_ids: set[str] = set()
+        self.refused: set[str] = set()        # ids of lines already reported: no second message
+
+    def fail(self, lineno: int, message: str) -> None:
+        self.problems.append(Problem(self.path, lineno, message))
+
+    def read(self, body: str) -> None:
+        handlers = {"T": self._entity, "R": self._relation}
+        extra, seen, refused = self._extra, self.seen_ids, self.refused
+        for lineno, line in enumerate(body.split("\n"), 1):
+            if line.endswith("\r"):
+                line = line[:-1]
+            ident, tab, rest = line.partition("\t")
+            if not tab or not _ID.match(ident) or ident in seen:
+                self._bad_id(lineno, line, ident, tab)
+                continue
+            seen.add(ident)
+            refused.add(ident)  # until its line has been read without a problem
+            handlers.get(ident[0], extra)(lineno, ident, rest)
+
+    def _bad_id(self, lineno: int, line: str, ident: str, tab: str) -> None:
+        if not line.strip():
+            return
+        if not tab:
+            return self.fail(lineno, "expected an id, a tab and the annotation (brat standoff)")
+        if ident == "*" or ident.startswith("E"):
+            what = "equivalence sets (*)" if ident == "*" else "events (E lines)"
+            return self.fail(lineno, f"{what} are not supported; remove them or convert them to relations first")
+        if ident in self.seen_ids:
+            return self.fail(lineno, f"id {ident} is used twice in this file")
+        self.fail(lineno, f"unknown annotation id {ident!r} (expected T, R, A, M, N or # and a number)")
+
+    def _entity(self, lineno: int, ident: str, rest: str) -> None:
+        head, tab, span_text = rest.partition("\t")
+        parts = head.split(" ")
+        if tab and len(parts) == 3 and parts[0] and parts[1].isdecimal() and parts[2].isdecimal():
+            start, end = int(parts[1]), int(parts[2])  # the usual line: one stretch, checked here
+            if start < end <= len(self.text) and self.text[start:end] == span_text:
+                self._keep(lineno, ident, parts[0], [(start, end)], {"set": self.set, "id": ident})
+                return None
+        self._general_entity(lineno, ident, head, tab, span_text)
+
+    def _keep(self, lineno: int, ident: str, label: str, pieces: list, entry: dict) -> None:
+        self.refused.discard(ident)
+        self.entities[ident] = {"pieces": pieces, "label": self.unknowns.entity(label, (self.path, lineno)),
+                                "entry": entry}
+
+    def _general_entity(self, lineno: int, ident: str, head: str, tab: str, span_text: str) -> None:
+        """Any T line, with a message for whatever is wrong with it."""
+        label, _, offsets = head.partition(" ")
+        if not tab or not label or not _OFFSETS.match(offsets):
+            return self.fail(lineno, f"{ident}: expected 'TYPE START END[;START END...]', a tab and the text")
+        numbers = [int(x) for x in offsets.replace(";", " ").split(" ")]
+        pieces = list(zip(numbers[0::2], numbers[1::2]))
+        # each piece inside the text and not empty, none before the end of the one before
+        if numbers[-1] > len(self.text) or not all(
+                numbers[i] < numbers[i + 1] if i % 2 == 0 else numbers[i] <= numbers[i + 1]
+                for i in range(len(numbers) - 1)):
+            return self.fail(lineno, f"{ident}: offsets {offsets} are not ordered stretches inside the text "
+                                     f"({len(self.text)} characters; offsets count code points)")
+        written = " ".join(self.text[s:e] for s, e in pieces)  # brat joins fragment texts with a space
+        if span_text != written:
+            return self.fail(lineno, f"{ident}: text {span_text!r} differs from the document's {written!r} at "
+                                     f"{offsets} (offsets count code points of the .txt as stored, CRLF included)")
+        joined = self._joined(pieces)
+        if len(joined) > 1 and not self.split:
+            return self.fail(lineno, f"{ident}: discontinuous annotation ({offsets}); a span is one stretch of "
+                                     "text here: use --split-discontinuous to store each piece as a span joined "
+                                     f"by {FRAGMENT} relations")
+        entry = {"set": self.set, "id": ident}
+        if len(pieces) > 1:
+            entry["offsets"] = offsets
+        self._keep(lineno, ident, label, joined, entry)
+
+    def _joined(self, pieces: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """Fragments separated only by whitespace are one stretch (brat splits at line breaks)."""
+        out = [pieces[0]]
+        for s, e in pieces[1:]:
+            if not self.text[out[-1][1]:s].strip():
+                out[-1] = (out[-1][0], e)
+            else:
+                out.append((s, e))
+        return out
+
+    def _relation(self, lineno: int, ident: str, rest: str) -> None:
+        parts = rest.split()
+        args = [p.partition(":") for p in parts[1:]]
+        if len(parts) != 3 or any(not sep or not role or not target for role, sep, target in args):
+            return self.fail(lineno, f"{ident}: expected 'TYPE Arg1:T1 Arg2:T2'")
+        entry = {"set": self.set, "id": ident}
+        if args[0][0] != "Arg1" or args[1][0] != "Arg2":
+            entry["roles"] = [args[0][0], args[1][0]]
+        self.refused.discard(ident)
+        self.relations[ident] = {"label": self.unknowns.relation(parts[0], (self.path, lineno)),
+                                 "args": [args[0][2], args[1][2]], "line": lineno, "entry": entry}
+
+    def _extra(self, lineno: int, ident: str, rest: str) -> None:
+        head, tab, note = rest.partition("\t")
+        parts = head.split(" ")
+        kind = ident[0]
+        if kind in "AM" and len(parts) in (2, 3) and not tab:
+            item = {"id": ident, "name": self.unknowns.attribute(parts[0], (self.path, lineno))}
+            if len(parts) == 3:
+                item["value"] = parts[2]
+            self.extras.append((lineno, "attributes", parts[1], item))
+        elif kind == "N" and len(parts) == 3 and tab and ":" in parts[2]:
+            self.extras.append((lineno, "normalizations", parts[1],
+                                {"id": ident, "type": parts[0], "ref": parts[2], "text": note}))
+        elif kind == "#" and len(parts) == 2 and tab:
+            self.extras.append((lineno, "notes", parts[1], {"id": ident, "type": parts[0], "text": note}))
+        else:
+            shapes = {"A": "NAME TARGET [VALUE]", "M": "NAME TARGET [VALUE]", "N": "TYPE TARGET DB:ID<tab>TEXT",
+                      "#": "TYPE TARGET<tab>TEXT"}
+            return self.fail(lineno, f"{ident}: expected '{shapes[kind]}'")
+        self.refused.discard(ident)
+
+    def finish(self, doc: LayerDoc) -> None:
+        """The file's spans and relations into `doc`."""
+        self._attach_extras()
+        first_piece: dict[str, dict] = {}  # T id -> its (first) span
+        for ident, ent in self.entities.items():
+            if len(ent["pieces"]) == 1:
+                (start, end), = ent["pieces"]
+                span = {"key": ident, "start": start, "end": end, "label": ent["label"],
+                        "meta": {"brat": [ent["entry"]]}}
+                if ent["label"] == self.quantity_label:
+                    span[PARSE] = True  # valued once the document's language is known (layer_store)
+                first_piece[ident] = span
+                doc.spans.append(span)
+            else:
+                first_piece[ident] = self._fragments(doc, ident, ent)
+        for ident, rel in self.relations.items():
+            self._add_relation(doc, ident, rel, first_piece)
+
+    def _fragments(self, doc: LayerDoc, ident: str, ent: dict) -> dict:
+        """One span per piece of a discontinuous annotation, consecutive pieces joined by FRAGMENT."""
+        spans = []
+        for k, (start, end) in enumerate(ent["pieces"]):
+            entry = {**ent["entry"], "fragment": 0} if k == 0 else {"set": self.set, "id": ident, "fragment": k}
+            span = {"key": (ident, k), "start": start, "end": end, "label": ent["label"], "meta": {"brat": [entry]}}
+            if ent["label"] == self.quantity_label:
+                span[PARSE] = True
+            spans.append(span)
+        doc.spans += spans
+        for a, b in zip(spans, spans[1:]):
+            doc.relations.append({"head": a["key"], "child": b["key"], "label": FRAGMENT,
+                                  "meta": {"brat": [{"set": self.set, "fragment_of": ident}]}})
+        return spans[0]
+
+    def _add_relation(self, doc: LayerDoc, ident: str, rel: dict, first_piece: dict) -> None:
+        ends = []
+        for target in rel["args"]:
+            if target in self.refused:
+                continue
+            if target not in first_piece:
+                self.fail(rel["line"], f"{ident}: {target} is not a text-bound annotation (T) of this file")
+            else:
+                ends.append(first_piece[target])
+        if len(ends) < 2:
+            return
+        problem = relation_problem(self.labels, rel["label"], ends[0]["label"], ends[1]["label"])
+        if problem:
+            return self.fail(rel["line"], f"{ident}: {problem}")
+        doc.relations.append({"head": ends[0]["key"], "child": ends[1]["key"], "label": rel["label"],
+                              "meta": {"brat": [rel["entry"]]}})
+
+    def _attach_extras(self) -> None:
+        """Attributes, normalisations and notes into the entry of what they annotate."""
+        for lineno, kind, target, item in self.extras:
+            owner = self.entities.get(target) or self.relations.get(target)
+            if owner is None and target in self.refused:
+                continue
+            if owner is None:
+                self.fail(lineno, f"{item['id']}: {target} is not a T or R annotation of this file")
+                continue
+            items = owner["entry"].setdefault(kind, [])
+            if kind == "attributes" and any(a["name"] == item["name"] for a in items):
+                self.fail(lineno, f"{item['id']}: {target} already has attribute {item['name']}")
+                continue
+            items.append(item)

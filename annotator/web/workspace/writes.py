@@ -1,0 +1,166 @@
+"""How a workspace write runs and what it answers.
+
+One service call inside one write transaction; then a status message for #ws-status plus
+the fragments the write changed, swapped out of band: the touched text blocks and their
+span lists, the counters, the history buttons and the new version. A refused write answers
+4xx with the service's message and stores nothing (409 when another tab got there first).
+A retry (X-WS-Attempt above 1) of a write already stored under the page's key (X-WS-Write)
+is answered as saved, without writing again: its first answer was lost on the way.
+"""
+from __future__ import annotations
+
+import json
+import re
+from bisect import bisect_left
+from dataclasses import dataclass
+from typing import Callable
+
+from flask import current_app, render_template, request
+from sqlmodel import Session
+
+from annotator.annotate.spans import current_layer, span_in_layer
+from annotator.db import get_db
+from annotator.layers import AnnotationError, Forbidden, NotFound, already_stored, recorded_changes
+from annotator.models import Document, Layer
+from annotator.project import labels_of
+from annotator.annotate.status import progress
+from annotator.web.identity import layer_name, may_open
+from annotator.web.workspace.forms import read_version
+from annotator.web.workspace.reads import LayerRows, document_by_uid, layer_range, whole_layer
+from annotator.web.workspace.panel import claims, counters, excerpt, relations, span_groups
+from annotator.web.workspace.views import Touched, blocks_touching, items_of, render_blocks, text_blocks, touched
+
+WRITE_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")
+WHOLE_TEXT_AFTER = 40  # blocks touched by one write before the whole text is swapped instead
+
+
+@dataclass
+class Done:
+    """What a write tells the page besides the fragments: a message, the item to focus."""
+    message: str
+    focus: str | None = None
+    kind: str = "ok"
+    changes: list | None = None  # undo/redo replay another event's rows
+    status: bool = False
+    close_form: bool = False
+
+
+Action = Callable[[Session, object, Document, str, int], Done]
+
+
+def write(uid: str, action: Action):
+    """Run `action` (session, labels, doc, layer name, version seen) -> Done in one write
+    transaction, find what its recorded row changes touched, and answer with that. On
+    SQLite the answer's rows are read after the commit, so the database-wide write lock is
+    held for the write alone (ten annotators saving at once queue on it); on PostgreSQL,
+    which locks only the layer's row, in the same transaction (fewer round trips)."""
+    name, labels, db = layer_name(), labels_of(current_app), get_db()
+    key = write_key()
+    try:
+        seen = read_version(request.form)
+        with db.writing() as s:
+            doc = document(s, uid)
+            s.info["request_key"] = key  # recorded on the write's audit events
+            if key and request.headers.get("X-WS-Attempt", "1") != "1" and already_stored(
+                    s, current_layer(s, doc, name), key):
+                done, hit = _stored_before(doc)
+            else:
+                done = action(s, labels, doc, name, seen)
+                hit = touched(s, done.changes if done.changes is not None else recorded_changes(s))
+            layer = current_layer(s, doc, name)
+            state = None if db.locks_whole_file else _changed(s, doc, layer, name, done, hit)
+    except AnnotationError as exc:
+        return refused(exc)
+    if state is None:
+        with db.reading() as s:
+            state = _changed(s, doc, layer, name, done, hit)
+    return _answer(state, done)
+
+
+def write_key() -> str | None:
+    """The page's name for this write (X-WS-Write), the same on every attempt."""
+    key = request.headers.get("X-WS-Write", "")
+    return key if WRITE_KEY.fullmatch(key) else None
+
+
+def _stored_before(doc: Document) -> tuple[Done, Touched]:
+    """A retry whose first attempt was stored: nothing is written again, and the answer
+    brings the whole page up to date (the first answer never arrived)."""
+    return (Done("Saved (the first attempt had reached the server; its answer was lost on the way)", status=True,
+                 changes=[]),
+            Touched(ranges=[(0, len(doc.text))], links=True, suggestions=True, spans=True))
+
+
+def _changed(s: Session, doc: Document, layer: Layer, name: str, done: Done, hit) -> dict:
+    """The rows behind every fragment the write changed. `doc` and `layer` are the write's,
+    as committed: the answer's counts and version are this write's."""
+    bounds = text_blocks(doc.text)
+    which = blocks_touching(bounds, hit.ranges)
+    whole = len(which) > WHOLE_TEXT_AFTER  # one swap of the text beats hundreds of block swaps
+    around = (bounds[which[0]][0], bounds[which[-1]][1]) if which else (0, 0)
+    if whole:
+        rows, which = whole_layer(s, doc, layer, links=hit.links), None
+    elif hit.links:  # the panel lists every relation and claim, the text only changed blocks
+        rows = whole_layer(s, doc, layer, pending_in=around)
+    else:
+        rows = layer_range(s, doc, layer, *around) if which else LayerRows()
+    state = dict(doc=doc, bounds=bounds, which=which, whole=whole, rows=rows, links=hit.links,
+                 counts=counters(s, doc, layer, rows, changed=hit))
+    if done.status:
+        state.update(zip(("done", "total"), progress(s, name)), status=layer.status, status_changed=True)
+    return state
+
+
+def _answer(state: dict, done: Done):
+    """The message plus every fragment the write changed, for out-of-band swaps."""
+    doc, bounds, which, whole, rows = (state.pop(k) for k in ("doc", "bounds", "which", "whole", "rows"))
+    links = state.pop("links")
+    items = items_of(doc, rows)
+    classes = current_app.extensions["annotator.label_classes"]
+    html = render_template(
+        "workspace/_write.html", doc=doc, labels=labels_of(current_app), oob=True, message=done.message,
+        kind=done.kind, whole=whole, blocks=render_blocks(doc.text, bounds, items, classes, which, oob=not whole),
+        groups=span_groups(doc, bounds, items, which), relations=relations(doc, rows) if links else None,
+        claims=claims(doc, rows) if links else None, close_form=done.close_form, **state)
+    headers = {"HX-Trigger-After-Swap": json.dumps({"ws-focus": {"key": done.focus}})} if done.focus else {}
+    return html, 200, headers
+
+
+def refused(exc: AnnotationError):
+    conflict = exc.status == 409
+    message = str(exc)
+    return render_template("workspace/_message.html", message=message[:1].upper() + message[1:],
+                           kind="conflict" if conflict else "error", conflict=conflict), exc.status
+
+
+def document(session: Session, uid: str, checked: bool = False) -> Document:
+    """The document `uid`, if this user may open it (`checked`: the write already asked)."""
+    doc = document_by_uid(session, uid)  # tokens (~8 bytes a token) load only if a write snaps offsets
+    if doc is None:
+        raise NotFound(f"there is no document with the id {uid!r}")
+    if not checked and not may_open(session, doc.id):
+        raise Forbidden("this document is not assigned to you")
+    return doc
+
+
+def quote(session: Session, doc: Document, span_id) -> str:
+    span = span_in_layer(session, current_layer(session, doc, layer_name()), span_id)
+    return quoted(doc, {"label": span.label, "start": span.start, "end": span.end})
+
+
+def quoted(doc: Document, span: dict) -> str:
+    return f"{span['label']} “{excerpt(doc.text[span['start']:span['end']], 50)}”"
+
+
+def nudged(tokens: list[tuple[int, int]], start: int, end: int, edge, step) -> tuple[int, int]:
+    if edge not in ("start", "end") or step not in (-1, 1):
+        raise AnnotationError("move the start or the end of a span by one word (step -1 or 1)")
+    if edge == "start":
+        i = bisect_left([t[1] for t in tokens], start + 1) + step  # the token holding `start`, moved
+        if not 0 <= i < len(tokens) or tokens[i][0] >= end:
+            raise AnnotationError("the span cannot start there (it keeps at least one word)")
+        return tokens[i][0], end
+    i = bisect_left([t[1] for t in tokens], end) + step  # the token ending at `end`, moved
+    if not 0 <= i < len(tokens) or tokens[i][1] <= start:
+        raise AnnotationError("the span cannot end there (it keeps at least one word)")
+    return start, tokens[i][1]
