@@ -1,29 +1,141 @@
-"""Annotations read from another tool's file, checked and waiting to be stored in a layer.
+"""A layer's contents: its spans, relations and claims, the one shape every stage holds them in.
 
-A LayerDoc holds one document's text and the spans, relations and claims a file gives it.
-Readers refer to spans by any key of their own (brat ids, record ids, offsets); unique()
-then folds spans with the same offsets and label into one (a layer holds a span once),
-keeping every key's meta, so references from relations and claims still resolve.
+Items carry the attribute names of their table's columns, so a row read from the database
+(SPAN_COLUMNS, RELATION_COLUMNS, CLAIM_COLUMNS) and an item a reader made from a file are
+used alike: an import fingerprints both to see whether a file says anything new, agreement
+and curation compare them, the export turns them into records (schema/build.py). Before a
+reader's items are stored their `id`s are the reader's own keys (brat ids, record ids,
+offsets); relations and claims refer to spans by those keys, as stored rows do by row id.
+
+Incoming is a document as a file brings it: its text, what is known of it, and its contents.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import cached_property
+from typing import Any
 
 import orjson
+from sqlalchemy import select
 
-from annotator.labels import LabelConfig
-from annotator.models import QUANTITY_FIELDS
-from annotator.formats.text import document_uid
+from annotator.models import CLAIM_LINKS, QUANTITY_FIELDS, Claim, Relation, Span, Suggestion, document_uid
 
-PARSE = "parse_quantity"  # a QUANTITY span whose value our normaliser reads in the document's language
-CLAIM_REFS = ("quantity", "entity", "property", "condition", "time", "source")
-SpanKey = tuple[int, int, str]
+# The columns of each item, in one place: the database reads, the bulk inserts and the
+# items below all follow them.
+SPAN_FIELDS = ("id", "start", "end", "label", "origin", *QUANTITY_FIELDS, "meta", "suggestion_id")
+RELATION_FIELDS = ("id", "head_id", "child_id", "label", "meta")
+CLAIM_FIELDS = ("id", "quantity_id", *CLAIM_LINKS, "property_text", "modifiers", "meta")
+SPAN_COLUMNS = (Span.layer_id, *(getattr(Span, name) for name in SPAN_FIELDS))
+RELATION_COLUMNS = (Relation.layer_id, *(getattr(Relation, name) for name in RELATION_FIELDS))
+CLAIM_COLUMNS = (Claim.layer_id, *(getattr(Claim, name) for name in CLAIM_FIELDS))
+# A suggestion as a record shows it, unpacked by position in schema/build.py (suggestion_spans).
+SUGGESTION_COLUMNS = (Suggestion.document_id, Suggestion.start, Suggestion.end, Suggestion.label, Suggestion.origin,
+                      Suggestion.score, *(getattr(Suggestion, name) for name in QUANTITY_FIELDS))
+
+SpanKey = tuple[int, int, str]  # what identifies a span in a layer: (start, end, label)
+
+
+@dataclass(slots=True)
+class SpanItem:
+    id: Any
+    start: int
+    end: int
+    label: str
+    origin: str = "import"
+    value: float | None = None
+    value_max: float | None = None
+    tolerance: float | None = None
+    unit: str | None = None
+    qualifier: str | None = None
+    meta: dict = field(default_factory=dict)
+    suggestion_id: int | None = None
+    parse: bool = False  # value fields still to be read by the normaliser, once the language is known
+
+    @property
+    def key(self) -> SpanKey:
+        return (self.start, self.end, self.label)
+
+
+@dataclass(slots=True)
+class RelationItem:
+    head_id: Any
+    child_id: Any
+    label: str
+    meta: dict = field(default_factory=dict)
+    id: Any = None
+
+
+@dataclass(slots=True)
+class ClaimItem:
+    quantity_id: Any
+    entity_id: Any = None
+    property_id: Any = None
+    property_text: str | None = None
+    condition_id: Any = None
+    time_id: Any = None
+    source_id: Any = None
+    modifiers: list = field(default_factory=list)
+    meta: dict = field(default_factory=dict)
+    id: Any = None
 
 
 @dataclass
-class LayerDoc:
+class Contents:
+    """Spans, relations and claims of one layer of one document (items or rows alike)."""
+
+    spans: list = field(default_factory=list)
+    relations: list = field(default_factory=list)
+    claims: list = field(default_factory=list)
+
+    def span_keys(self) -> dict[Any, SpanKey]:
+        """Each span's (start, end, label) by its id."""
+        return {s.id: (s.start, s.end, s.label) for s in self.spans}
+
+    def counts(self) -> dict[str, int]:
+        return {"spans": len(self.spans), "relations": len(self.relations), "claims": len(self.claims)}
+
+    def fingerprint(self, extra=None) -> bytes:
+        """What the contents say, without ids, origins or order: equal fingerprints, equal
+        layers. `extra`: anything else the layer keeps that must count (JSON-serialisable)."""
+        key = self.span_keys()
+        ref = lambda value: list(key[value]) if value is not None else None  # noqa: E731
+        rows = {
+            "spans": [[s.start, s.end, s.label, [_number(getattr(s, k)) for k in QUANTITY_FIELDS], s.meta or {}]
+                      for s in self.spans],
+            "relations": [[ref(r.head_id), ref(r.child_id), r.label, r.meta or {}] for r in self.relations],
+            "claims": [[[ref(c.quantity_id), *(ref(getattr(c, k)) for k in CLAIM_LINKS)], c.property_text,
+                        sorted(c.modifiers or []), c.meta or {}] for c in self.claims],
+        }
+        lines = [b"%s:%s" % (kind.encode(), b"|".join(sorted(orjson.dumps(item, option=orjson.OPT_SORT_KEYS)
+                                                             for item in items)))
+                 for kind, items in rows.items()]
+        if extra:
+            lines.append(b"extra:" + orjson.dumps(extra, option=orjson.OPT_SORT_KEYS))
+        return b"\n".join(lines)
+
+
+def _number(value):
+    """50000 and 50000.0 are one value (a file may write either; the database keeps floats)."""
+    return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def load_contents(conn, layer_ids: list[int], chunk: int = 500) -> dict[int, Contents]:
+    """The contents of these layers as plain column rows (not ORM objects: an export or an
+    agreement report reads every row once and never writes), by layer id."""
+    out = {layer_id: Contents() for layer_id in layer_ids}
+    for columns, kind in ((SPAN_COLUMNS, "spans"), (RELATION_COLUMNS, "relations"), (CLAIM_COLUMNS, "claims")):
+        table_layer = columns[0]
+        for i in range(0, len(layer_ids), chunk):
+            # all(): one fetch for the batch, not one per row
+            for row in conn.execute(select(*columns).where(table_layer.in_(layer_ids[i:i + chunk]))).all():
+                getattr(out[row.layer_id], kind).append(row)
+    return out
+
+
+@dataclass
+class Incoming:
+    """A document as a file brings it, checked and waiting to be stored."""
+
     text: str
     source: str                      # the file, for messages and a new document's `source`
     line: int | None = None          # where in the file (JSONL records)
@@ -32,158 +144,16 @@ class LayerDoc:
     lang: str | None = None
     lang_source: str = "import"      # "detected" when a reader had to detect it
     meta: dict = field(default_factory=dict)   # a new document's meta
-    spans: list[dict] = field(default_factory=list)      # key, start, end, label, meta, quantity fields
-    relations: list[dict] = field(default_factory=list)  # head, child (span keys), label, meta
-    claims: list[dict] = field(default_factory=list)     # CLAIM_REFS (span keys), property_text, modifiers, meta
-    sources: list[str] = field(default_factory=list)     # every file:line that contributed
+    contents: Contents = field(default_factory=Contents)
+    sets: list[str] = field(default_factory=list)     # annotation sets (brat files) it came as, in order
+    sources: list[str] = field(default_factory=list)  # every file:line that contributed
 
     @cached_property
     def uid(self) -> str:
+        # cached: an import asks several times (lookup, de-duplication, the row), and
+        # hashing each text every time cost ~0.2 s per 10,000 seed-sized records
         return document_uid(self.text)
 
     @property
     def where(self) -> str:
         return f"{self.source}:{self.line}" if self.line else self.source
-
-    def counts(self) -> dict:
-        return {"spans": len(self.spans), "relations": len(self.relations), "claims": len(self.claims)}
-
-
-def offsets_problem(text: str, start, end) -> str | None:
-    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, end)):
-        return "'start' and 'end' must be integers"
-    if not 0 <= start < end <= len(text):
-        return (f"offsets {start}..{end} out of range for a text of {len(text)} characters "
-                "(need 0 <= start < end <= length; offsets count Unicode code points)")
-    return None
-
-
-def quantity_problem(values: dict, labels: LabelConfig) -> str | None:
-    """Value fields given by a file (our own records): numbers, and a known qualifier."""
-    for key in ("value", "value_max", "tolerance"):
-        v = values.get(key)
-        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)):
-            return f"'{key}' must be a finite number or null"
-    unit = values.get("unit")
-    if unit is not None and (not isinstance(unit, str) or len(unit) > 64):
-        return "'unit' must be a string of at most 64 characters or null"
-    qualifier = values.get("qualifier")
-    if qualifier is not None and qualifier not in labels.qualifiers:
-        return f"unknown qualifier {qualifier!r} (known: {', '.join(labels.qualifiers)})"
-    return None
-
-
-def parsed_quantity(text: str, lang: str | None) -> dict:
-    """Value, unit and qualifier of a QUANTITY span read by our normaliser."""
-    return dict(_parsed(text, lang or "en"))
-
-
-@lru_cache(maxsize=8192)
-def _parsed(text: str, lang: str) -> tuple:
-    # a corpus repeats its quantities ("50 %", "2 GB"): each is read once per import process
-    from annotator.nlp.quantities import normalise
-
-    parsed = normalise(text, lang) or {}
-    return tuple((k, parsed.get(k)) for k in QUANTITY_FIELDS)
-
-
-def fill_quantities(doc: LayerDoc, lang: str) -> None:
-    """Value, unit and qualifier of the QUANTITY spans that came without them."""
-    for span in doc.spans:
-        if span.pop(PARSE, False):
-            span.update(_parsed(doc.text[span["start"]:span["end"]], lang or "en"))  # (key, value) pairs
-
-
-def relation_problem(labels: LabelConfig, label: str, head: str, child: str) -> str | None:
-    if label not in labels.relations or labels.relation_allowed(label, head, child):
-        return None  # unknown labels are reported once, by the Unknowns collector
-    pairs = ", ".join(f"{h}->{c}" for h, c in labels.relations[label]["pairs"])
-    return f"relation {label} is not allowed from {head} to {child} (allowed: {pairs})"
-
-
-def merge_meta(first: dict, second: dict) -> dict:
-    """Meta of two records of one annotation: lists joined (without repeats), objects merged,
-    and for anything else the first value kept."""
-    out = dict(first)
-    for key, value in second.items():
-        mine = out.get(key)
-        if key not in out:
-            out[key] = value
-        elif isinstance(mine, list) and isinstance(value, list):
-            out[key] = mine + [v for v in value if v not in mine]
-        elif isinstance(mine, dict) and isinstance(value, dict):
-            out[key] = merge_meta(mine, value)
-    return out
-
-
-def unique(doc: LayerDoc) -> LayerDoc:
-    """Spans keyed by (start, end, label), relations by (head, child, label); repeats merged.
-
-    Works on the document's own dicts (readers make fresh ones): a corpus has ~20 of them
-    per document, and copying each was a good part of reading it.
-    """
-    spans: dict[SpanKey, dict] = {}
-    key_of: dict = {}
-    for span in doc.spans:
-        key = (span["start"], span["end"], span["label"])
-        key_of[span["key"]] = key
-        if key in spans:
-            spans[key]["meta"] = merge_meta(spans[key]["meta"], span.get("meta") or {})
-        else:
-            span["key"], span["meta"] = key, span.get("meta") or {}
-            spans[key] = span
-    relations: dict[tuple, dict] = {}
-    for rel in doc.relations:
-        head, child = key_of[rel["head"]], key_of[rel["child"]]
-        rkey = (head, child, rel["label"])
-        if rkey in relations:
-            relations[rkey]["meta"] = merge_meta(relations[rkey]["meta"], rel.get("meta") or {})
-        else:
-            rel["head"], rel["child"], rel["meta"] = head, child, rel.get("meta") or {}
-            relations[rkey] = rel
-    for claim in doc.claims:
-        for ref in CLAIM_REFS:
-            claim[ref] = key_of[claim[ref]] if claim.get(ref) is not None else None
-    doc.spans = sorted(spans.values(), key=lambda s: s["key"])
-    doc.relations = list(relations.values())
-    return doc
-
-
-def merged(docs: list[LayerDoc]) -> LayerDoc:
-    """Several files' annotations of one text (annotation sets, copies) as one document."""
-    first = docs[0]
-    if len(docs) == 1:
-        first.sources = [first.where]
-        return unique(first)
-    lang_from = next((d for d in docs if d.lang), first)
-    out = LayerDoc(text=first.text, source=first.source, line=first.line, claimed_id=first.claimed_id,
-                   title=first.title, lang=lang_from.lang, lang_source=lang_from.lang_source, meta=first.meta,
-                   sources=[d.where for d in docs])
-    for doc in docs:
-        doc = unique(doc)  # keys are offsets now, the same in every copy
-        out.spans += doc.spans
-        out.relations += doc.relations
-        out.claims += doc.claims
-    return unique(out)
-
-
-def fingerprint(spans: list[dict], relations: list[dict], claims: list[dict]) -> bytes:
-    """What the annotations say, without ids or origins: equal fingerprints, equal layers.
-
-    spans: start, end, label, meta, quantity fields; relations/claims refer to span keys.
-    """
-    rows = {
-        "spans": [[s["start"], s["end"], s["label"], [_number(s.get(k)) for k in QUANTITY_FIELDS], s.get("meta") or {}]
-                  for s in spans],
-        "relations": [[list(r["head"]), list(r["child"]), r["label"], r.get("meta") or {}] for r in relations],
-        "claims": [[[list(c[k]) if c.get(k) else None for k in CLAIM_REFS], c.get("property_text"),
-                    sorted(c.get("modifiers") or []), c.get("meta") or {}] for c in claims],
-    }
-    rows = {kind: sorted(orjson.dumps(item, option=orjson.OPT_SORT_KEYS) for item in items)
-            for kind, items in rows.items()}
-    return b"\n".join(b"%s:%s" % (kind.encode(), b"|".join(items)) for kind, items in rows.items())
-
-
-def _number(value):
-    """50000 and 50000.0 are one value (a file may write either; the database keeps floats)."""
-    return float(value) if isinstance(value, int) and not isinstance(value, bool) else value

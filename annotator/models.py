@@ -6,6 +6,7 @@ relations and claims belong to a layer. Offsets are Python code points, end excl
 """
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timezone
 from typing import Any, Optional
 
@@ -55,6 +56,12 @@ class LoginFailure(SQLModel, table=True):
     address: str = Field(max_length=64)
 
 
+def document_uid(text: str) -> str:
+    """A document's public id, derived from its text: equal texts are one document,
+    whatever file they came from."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
 class Document(SQLModel, table=True):
     # The list pages by id and by (lang, id): narrow indexes let SQLite skip pages without
     # stepping through rows that carry whole texts.
@@ -93,6 +100,10 @@ class TokenArray(SQLModel, table=True):
 
 # The columns a QUANTITY span or suggestion carries beyond its offsets and label.
 QUANTITY_FIELDS = ("value", "value_max", "tolerance", "unit", "qualifier")
+# The parts of a claim, each a span of its layer (or, for the property, a text): the claim's
+# columns are these names with "_id" (CLAIM_LINKS, the optional ones).
+CLAIM_ROLES = ("quantity", "entity", "property", "condition", "time", "source")
+CLAIM_LINKS = tuple(f"{role}_id" for role in CLAIM_ROLES[1:])
 
 
 class Suggestion(SQLModel, table=True):

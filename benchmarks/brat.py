@@ -88,7 +88,7 @@ def project(folder: Path, docs: list[tuple[str, str]] | None):
 
     from annotator import create_app
     from annotator.models import Document
-    from annotator.formats.text import document_uid
+    from annotator.models import document_uid
     from annotator.project import labels_of, open_project
     from annotator.tokens import pack
 

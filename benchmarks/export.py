@@ -47,7 +47,7 @@ def build_project(folder: Path, n: int):
 
     from annotator import create_app
     from annotator.models import Document, Suggestion
-    from annotator.formats.text import document_uid
+    from annotator.models import document_uid
     from annotator.project import labels_of, open_project
     from annotator.tokens import pack
 

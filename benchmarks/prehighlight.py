@@ -55,7 +55,7 @@ def our_import(folder: Path, docs: Path) -> tuple[Timing, dict]:
     from sqlalchemy import func, select
 
     from annotator import create_app
-    from annotator.ingest.documents import import_paths
+    from annotator.ingest.pipeline import import_paths
     from annotator.models import Document, Suggestion
     from annotator.project import labels_of, open_project, prehighlighter_for
 

@@ -85,7 +85,7 @@ def _prf(p: float, r: float) -> dict:
 def pipelines(blank: bool):
     import spacy
 
-    from annotator.nlp.quantities import add_quantity_ruler
+    from annotator.nlp.component import add_quantity_ruler
 
     cache = {}
 
@@ -99,7 +99,7 @@ def pipelines(blank: bool):
 
 
 def rule_predictions(docs: list[dict], get) -> tuple[list, list]:
-    from annotator.nlp.quantities import QUANTITY_KEY
+    from annotator.nlp.component import QUANTITY_KEY
 
     spans, found = [], []
     for d in docs:

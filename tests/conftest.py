@@ -119,7 +119,7 @@ def prehighlighter(tmp_path_factory):
 @pytest.fixture(scope="session")
 def seeded_template(tmp_path_factory, prehighlighter):
     """A SQLite project with the seeds imported once; tests get a copy."""
-    from annotator.ingest.documents import import_paths
+    from annotator.ingest.pipeline import import_paths
 
     folder = tmp_path_factory.mktemp("seeded")
     app = make_test_app(folder)

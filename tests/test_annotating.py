@@ -12,7 +12,8 @@ from annotator.annotate.links import add_relation, delete_claim, delete_relation
 from annotator.models import AuditEvent, Claim, Document, Layer, Relation, Span, Suggestion, SuggestionDecision
 from annotator.project import labels_of
 from annotator.annotate.suggestions import decide, pending
-from annotator.tokens import pack, tokenize
+from annotator.tokens import pack
+from annotator.nlp.tokenizer import tokenize
 
 TEXT = "Tim Cook 😀 visited Apple in London.\r\nSophgo’s SC11 FP300 has 256 GB of high-bandwidth memory."
 

@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from annotator.team.accounts import set_active
 from annotator.db import get_db
 from annotator.models import AuditEvent, Claim, Document, Layer, Relation, Span, SuggestionDecision, User
-from annotator.tokens import pack, tokenize
+from annotator.tokens import pack
+from annotator.nlp.tokenizer import tokenize
 from annotator.web.auth import PUBLIC_ENDPOINTS, issue_setup_token
 from tests.helpers import PASSWORD, add_user, csrf_token, curator, give, log_in
 

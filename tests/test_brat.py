@@ -130,9 +130,9 @@ def test_label_map_and_unknown_names(sqlite_xapp, tmp_path):
     assert [s.label for s in spans_of(app)] == ["ORG", "PRODUCT"]
     assert spans_of(app)[0].meta["brat"][0]["attributes"] == [{"id": "A2", "name": "Certainty", "value": "Neutral"}]
     (tmp_path / "wrong.json").write_text('{"entities": {"Chip": "CHIP"}}')
-    from annotator.ingest.pipeline import LayerImportError
+    from annotator.ingest.pipeline import ImportRequestError
     import pytest
-    with pytest.raises(LayerImportError, match="'CHIP'"):
+    with pytest.raises(ImportRequestError, match="'CHIP'"):
         run_import(app, [BRAT / "foreign"], fmt="brat", label_map=tmp_path / "wrong.json")
 
 

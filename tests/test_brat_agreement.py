@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from annotator.db import get_db
-from annotator.ingest.pipeline import LayerImportError
+from annotator.ingest.pipeline import ImportRequestError
 from annotator.annotate.links import save_claim
 from annotator.models import Claim, Document, Layer, Span
 from annotator.project import labels_of
@@ -106,7 +106,7 @@ def test_layers_stay_in_progress_unless_asked(sqlite_xapp):
     assert statuses(sqlite_xapp, "ann1") == {"in_progress"}
     again = run_import(sqlite_xapp, [ANN1], layer="ann1", fmt="brat", status="done")
     assert again.stored.unchanged == 4 and statuses(sqlite_xapp, "ann1") == {"done"}  # identical: only marked
-    with pytest.raises(LayerImportError, match="unknown status 'finished'"):
+    with pytest.raises(ImportRequestError, match="unknown status 'finished'"):
         run_import(sqlite_xapp, [ANN1], layer="ann1", fmt="brat", status="finished")
 
 

@@ -15,7 +15,8 @@ from annotator.annotate.links import add_relation, save_claim
 from annotator.models import GOLD, AuditEvent, Claim, Document, Layer, Relation, Span
 from annotator.project import labels_of
 from annotator.annotate.status import set_status
-from annotator.tokens import pack, tokenize
+from annotator.tokens import pack
+from annotator.nlp.tokenizer import tokenize
 from tests.helpers import log_in
 
 TEXT = "Huawei makes the Ascend 910C in Shenzhen. Sophgo’s SC11 FP300 has 256 GB of memory."

@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 
 from annotator.db import get_db
 from annotator.export.publish import ExportError, export, split_of
-from annotator.ingest.documents import import_paths
+from annotator.ingest.pipeline import import_paths
 from annotator.models import Claim, Document, Layer, Relation, Span, Suggestion
 from annotator.schema import load_schema, schema_id
 from annotator.project import labels_of

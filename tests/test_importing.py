@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import func, select
 
 from annotator.db import get_db
-from annotator.ingest.documents import import_paths
+from annotator.ingest.pipeline import import_paths
 from annotator.models import Document, Suggestion
-from annotator.formats.text import document_uid
+from annotator.models import document_uid
 from annotator.project import labels_of
 
 
@@ -80,7 +80,7 @@ BAD_RECORDS = [
     ({"text": "abc", "spans": [{"start": 2, "end": 9, "label": "ORG"}]}, "out of range"),
     ({"text": "abc", "spans": [{"start": 2, "end": 2, "label": "ORG"}]}, "out of range"),
     ({"text": "abc", "spans": [{"start": -1, "end": 2, "label": "ORG"}]}, "out of range"),
-    ({"text": "abc", "spans": [{"start": 0, "end": 2, "label": "NOPE"}]}, "unknown label 'NOPE'"),
+    ({"text": "abc", "spans": [{"start": 0, "end": 2, "label": "NOPE"}]}, "unknown entity type 'NOPE'"),
     ({"text": "abc", "spans": [{"start": 0, "end": 2, "label": "ORG", "text": "xx"}]}, "does not match"),
     ({"text": "abc", "spans": [{"start": "0", "end": 2, "label": "ORG"}]}, "must be integers"),
     ({"text": "abc", "lang": "not a language!"}, "not a language code"),
@@ -182,11 +182,11 @@ def test_prehighlight_stores_origin_and_pipeline(seeded_app):
 
 def test_a_concurrent_import_of_the_same_text_is_skipped_not_an_error(any_app, tmp_path, monkeypatch):
     """Another import stores a text between our lookup and our write: we skip it, no crash."""
-    import annotator.ingest.documents as importing
+    import annotator.ingest.store as importing
 
     app, labels = any_app, labels_of(any_app)
     path = write_jsonl(tmp_path / "d.jsonl", [{"text": "Shared text."}, {"text": "Only ours."}])
-    real_lookup = importing._existing_uids
+    real_lookup = importing.present_uids
 
     def lookup_then_race(db, uids):
         found = real_lookup(db, uids)
@@ -194,7 +194,7 @@ def test_a_concurrent_import_of_the_same_text_is_skipped_not_an_error(any_app, t
             s.add(Document(uid=document_uid("Shared text."), text="Shared text.", lang="en", title="x", n_chars=12))
         return found
 
-    monkeypatch.setattr(importing, "_existing_uids", lookup_then_race)
+    monkeypatch.setattr(importing, "present_uids", lookup_then_race)
     report = run(app, labels, path)
     assert report.ok and (report.new, report.present) == (1, 1)
     assert count(app, Document) == 2

@@ -11,11 +11,11 @@ from sqlalchemy import func, select
 from annotator.annotate.spans import add_span
 from annotator.db import get_db
 from annotator.export.publish import export
-from annotator.ingest.documents import import_paths
-from annotator.ingest.pipeline import LayerImportError, import_layer
+from annotator.ingest.pipeline import import_paths
+from annotator.ingest.pipeline import ImportRequestError, import_layer
 from annotator.annotate.links import add_relation, save_claim
 from annotator.models import AuditEvent, Claim, Document, Layer, Relation, Span, User
-from annotator.formats.text import document_uid
+from annotator.models import document_uid
 from annotator.project import labels_of
 
 from .conftest import make_test_app
@@ -274,7 +274,7 @@ def test_replace_ends_the_undo_history_of_the_layer(sqlite_xapp, tmp_path):
 def test_gold_and_reserved_layer_names(sqlite_xapp, tmp_path):
     app = sqlite_xapp
     path = write_jsonl(tmp_path / "a.jsonl", [our_record()])
-    with pytest.raises(LayerImportError, match="reserved"):
+    with pytest.raises(ImportRequestError, match="reserved"):
         run_import(app, [path], layer="suggestions")
     assert run_import(app, [path], layer="gold").ok
     with get_db(app).reading() as session:

@@ -15,7 +15,7 @@ from annotator.cli import main
 from annotator.db import get_db
 from annotator.export.publish import export
 from annotator.models import Document, Suggestion
-from annotator.formats.text import document_uid
+from annotator.models import document_uid
 from annotator.project import labels_of
 
 from .conftest import make_test_app

@@ -13,10 +13,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from spacy.tokens import Doc
 
-from annotator.nlp.pipeline import blank_pipeline, multilanguage_pipeline
-from annotator.nlp.quantities import QUANTITY_KEY, QuantityComponent, add_quantity_ruler, normalise
+from annotator.nlp.tokenizer import blank_pipeline, multilanguage_pipeline
+from annotator.nlp.quantities import normalise
+from annotator.nlp.component import QUANTITY_KEY, QuantityComponent, add_quantity_ruler
 from annotator.nlp.units import QUALIFIERS, canonical_units, load_table
-from annotator.tokens import from_doc, snap
+from annotator.tokens import snap
+from annotator.nlp.tokenizer import from_doc
 
 ROOT = Path(__file__).resolve().parent.parent
 SCIENCE = ROOT / "tests" / "data" / "quantities_science.jsonl"

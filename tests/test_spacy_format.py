@@ -11,7 +11,7 @@ from spacy.tokens import DocBin
 
 from annotator.db import get_db
 from annotator.export.publish import export
-from annotator.ingest.documents import import_paths
+from annotator.ingest.pipeline import import_paths
 from annotator.project import labels_of
 
 

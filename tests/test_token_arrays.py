@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, select, update
 
 from annotator.db import get_db
 from annotator.export.publish import ExportError, check, dump, export
-from annotator.ingest.documents import import_paths
+from annotator.ingest.pipeline import import_paths
 from annotator.models import Document, TokenArray
 from annotator.export.records import get_record, iter_records
 from annotator.schema import load_schema

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import event, func, select
 
 from annotator.db import get_db
-from annotator.ingest.documents import import_paths
+from annotator.ingest.pipeline import import_paths
 from annotator.models import Document, Suggestion
 from annotator.project import labels_of
 from tests.helpers import curator

@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from annotator.db import get_db
 from annotator.layers import find_layer
 from annotator.models import AuditEvent, Claim, Document, Layer, Relation, Span, Suggestion, SuggestionDecision
-from annotator.tokens import pack, tokenize
+from annotator.tokens import pack
+from annotator.nlp.tokenizer import tokenize
 from annotator.web.workspace.views import text_blocks
 from tests.helpers import give, log_in
 

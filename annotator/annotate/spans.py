@@ -19,9 +19,10 @@ from annotator.annotate.changes import ChangeSet
 from annotator.labels import LabelConfig
 from annotator.layers import AnnotationError, claim_version, find_layer, record
 from annotator.models import QUANTITY_FIELDS, Claim, Document, Layer, Relation, Span, Suggestion, SuggestionDecision
-from annotator.ingest.documents import reparse_imported_quantities
-from annotator.nlp.language import PENDING, settled
-from annotator.tokens import bounds, pack, tokenize, unpack
+from annotator.ingest.first_use import ensure_tokens
+from annotator.nlp.quantities import parsed_quantity
+from annotator.tokens import bounds, pack, unpack
+from annotator.nlp.tokenizer import tokenize
 
 
 @dataclass
@@ -34,32 +35,15 @@ class Outcome:
 
 # --- checks ---------------------------------------------------------------------------------
 
-STORED_TOKENS = select(Document.tokens).where(Document.id == bindparam("id"))
 SAME_SPAN = select(Span.id).where(Span.layer_id == bindparam("layer"), Span.start == bindparam("start"),
                                   Span.end == bindparam("end"), Span.label == bindparam("label"))
 
 
-def ensure_tokens(session: Session, doc: Document, quantity_label: str = "QUANTITY") -> bytes:
-    """The document's packed tokens, computed and stored on first use (with its language,
-    and the imported quantities parsed again in it)."""
-    if "tokens" in sa_inspect(doc).unloaded:  # deferred by the workspace: one prebuilt select
-        set_committed_value(doc, "tokens", session.connection().execute(STORED_TOKENS, {"id": doc.id}).scalar())
-    if doc.tokens is None:
-        pending = doc.lang_source == PENDING
-        doc.lang, doc.lang_source = settled(doc.text, doc.lang, doc.lang_source)
-        doc.tokens = pack(tokenize(doc.text, doc.lang))
-        session.add(doc)
-        if pending:
-            session.flush()
-            reparse_imported_quantities(session, {doc.id: doc.lang}, quantity_label)
-    return doc.tokens
+def document_tokens(session: Session, doc: Document, quantity_label: str | None) -> list[tuple[int, int]]:
+    return unpack(ensure_tokens(session, doc, quantity_label))
 
 
-def document_tokens(session: Session, doc: Document) -> list[tuple[int, int]]:
-    return unpack(ensure_tokens(session, doc))
-
-
-def snap(session: Session, doc: Document, start, end) -> tuple[int, int]:
+def snap(session: Session, doc: Document, start, end, quantity_label: str | None) -> tuple[int, int]:
     """Check offsets and snap them to whole tokens: widened over a token cut in the middle,
     trimmed of the spaces a selection picked up at either end."""
     if not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, end)):
@@ -67,7 +51,7 @@ def snap(session: Session, doc: Document, start, end) -> tuple[int, int]:
     if not 0 <= start < end <= len(doc.text):
         raise AnnotationError(f"offsets {start}..{end} are not on this document "
                               f"(need 0 <= start < end <= {len(doc.text)})")
-    starts, ends = bounds(ensure_tokens(session, doc))
+    starts, ends = bounds(ensure_tokens(session, doc, quantity_label))
     first = bisect_right(ends, start)          # first token ending after start
     last = bisect_left(starts, end) - 1        # last token starting before end
     if first > last:
@@ -112,7 +96,7 @@ def current_layer(session: Session, doc: Document, name: str) -> Layer | None:
 def add_span(session: Session, labels: LabelConfig, doc: Document, name: str, user: str, seen: int,
              start, end, label) -> Outcome:
     label = known_label(labels, label)
-    start, end = snap(session, doc, start, end)
+    start, end = snap(session, doc, start, end, labels.quantity_label)
     before_layer = current_layer(session, doc, name)
     if existing_span(session, before_layer, start, end, label):
         raise AnnotationError(f"{label} {doc.text[start:end]!r} is already marked")
@@ -126,18 +110,12 @@ def add_span(session: Session, labels: LabelConfig, doc: Document, name: str, us
     return Outcome(layer, [span_id], span={**values, "id": span_id})
 
 
-def parsed_quantity(text: str, lang: str) -> dict:
-    from annotator.nlp.quantities import normalise
-
-    parsed = normalise(text, lang) or {}
-    return {k: parsed.get(k) for k in QUANTITY_FIELDS}
-
-
 def update_span(session: Session, labels: LabelConfig, doc: Document, name: str, user: str, seen: int,
                 span_id, label=None, start=None, end=None) -> Outcome:
     span = span_in_layer(session, current_layer(session, doc, name), span_id)
     new_label = known_label(labels, label) if label is not None else span.label
-    new_start, new_end = snap(session, doc, span.start if start is None else start, span.end if end is None else end)
+    new_start, new_end = snap(session, doc, span.start if start is None else start,
+                              span.end if end is None else end, labels.quantity_label)
     if (new_start, new_end, new_label) == (span.start, span.end, span.label):
         raise AnnotationError("nothing to change")
     if existing_span(session, current_layer(session, doc, name), new_start, new_end, new_label):

@@ -80,7 +80,7 @@ def import_cmd(paths, db_url, layer, fmt, text_dir, split_discontinuous, label_m
                no_prehighlight, as_json):
     """Import .txt, .md and .jsonl files or directories (recursively); with --layer, import annotations
     (our records, Prodigy, brat, MeasEval) into a layer."""
-    from annotator.ingest.documents import import_paths
+    from annotator.ingest.pipeline import import_paths
     from annotator.project import labels_of, open_project, prehighlighter_for
 
     if layer is None and (fmt or text_dir or split_discontinuous or label_map or replace or done):
@@ -112,13 +112,13 @@ def import_cmd(paths, db_url, layer, fmt, text_dir, split_discontinuous, label_m
 
 def _import_layer(database, labels, highlighter, paths, layer, fmt, text_dir, split_discontinuous, label_map,
                   replace, done, as_json, bar):
-    from annotator.ingest.pipeline import LayerImportError, import_layer
+    from annotator.ingest.pipeline import ImportRequestError, import_layer
 
     try:
         report = import_layer(database, list(paths), labels, layer, fmt, replace=replace, label_map=label_map,
                               text_dir=text_dir, split_discontinuous=split_discontinuous, prehighlighter=highlighter,
                               status="done" if done else None, on_total=bar.start, progress=bar.update)
-    except LayerImportError as exc:
+    except ImportRequestError as exc:
         raise click.ClickException(str(exc)) from exc
     bar.finish()
     if as_json:
@@ -232,13 +232,14 @@ def validate_cmd(files, as_json):
 @click.option("--json", "as_json", is_flag=True, help="Print the record exactly as exported.")
 def show_cmd(doc_id, db_url, layer, as_json):
     """Print one document record of one layer."""
-    from annotator.export.records import fill_missing_tokens, get_record
+    from annotator.export.records import get_record
+    from annotator.ingest.first_use import settle_all
     from annotator.project import labels_of, open_project
 
     app = make_app(db_url)
     database = open_project(app)
     # first use: tokens and language of documents imported without the pipeline
-    fill_missing_tokens(database, quantity_label=labels_of(app).quantity_label)
+    settle_all(database, labels_of(app).quantity_label)
     try:
         with database.reading() as session:
             record = get_record(session, doc_id, layer, labels_of(app).quantity_label)
@@ -488,7 +489,7 @@ def iaa_cmd(db_url, fmt, out_file, labels, annotators):
 def serve_cmd(db_url, host, port, workers, threads, dev, no_seed):
     """Serve the web app (gunicorn); an empty project gets the seed articles first."""
     from annotator.db import get_db
-    from annotator.ingest.documents import import_paths
+    from annotator.ingest.pipeline import import_paths
     from annotator.project import labels_of, open_project, prehighlighter_for
     from annotator.stats import project_stats
 

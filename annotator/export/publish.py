@@ -43,7 +43,7 @@ from annotator.formats.measeval.writer import MeasEvalWriter
 from annotator.labels import LabelConfig
 from annotator.models import GOLD
 from annotator.export.rows import count_documents, export_uids, gold_curators
-from annotator.export.records import fill_missing_tokens
+from annotator.ingest.first_use import settle_all
 from annotator.schema import schema_bytes, schema_id, schema_sha256
 from annotator.formats.spacy_docbin import SpacyWriter
 from annotator.token_arrays import fill_token_arrays
@@ -117,7 +117,7 @@ def export(db: Database, labels: LabelConfig, layer: str, name: str | None = Non
         raise ExportError(f"export name {name!r}: use letters, digits, '.', '_' and '-'")
     shares = parse_split(split)
     folder = Path(out_dir) / name
-    fill_missing_tokens(db, quantity_label=labels.quantity_label)
+    settle_all(db, labels.quantity_label)
     fill_token_arrays(db)
     with locked(folder):
         for stale in folder.glob(".tmp-*"):

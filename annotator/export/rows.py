@@ -13,24 +13,15 @@ from itertools import groupby
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from annotator.models import (GOLD, RESERVED_LAYER_NAMES, SUGGESTIONS, AuditEvent, Claim, Document, Layer, Relation, Span,
-                     Suggestion, TokenArray)
+from annotator.contents import SUGGESTION_COLUMNS, Contents, load_contents
+from annotator.models import GOLD, RESERVED_LAYER_NAMES, SUGGESTIONS, AuditEvent, Document, Layer, Suggestion, TokenArray
 
 # What a record needs of a document (every column but the bookkeeping ones).
 DOCUMENT_COLUMNS = (Document.id, Document.uid, Document.text, Document.lang, Document.meta, Document.title,
                     Document.source, Document.pipeline, Document.tokens)
 # ... and for an export, the document's kept token array (token_arrays.py), if any.
 EXPORT_COLUMNS = (*DOCUMENT_COLUMNS, TokenArray.seal, TokenArray.data)
-# Unpacked by position in records.suggestion_spans(); keep the two in step.
-SUGGESTION_COLUMNS = (Suggestion.document_id, Suggestion.start, Suggestion.end, Suggestion.label, Suggestion.origin,
-                      Suggestion.score, Suggestion.value, Suggestion.value_max, Suggestion.tolerance, Suggestion.unit,
-                      Suggestion.qualifier)
 LAYER_COLUMNS = (Layer.id, Layer.document_id, Layer.name)
-SPAN_COLUMNS = (Span.id, Span.layer_id, Span.start, Span.end, Span.label, Span.origin, Span.value, Span.value_max,
-                Span.tolerance, Span.unit, Span.qualifier, Span.meta)
-RELATION_COLUMNS = (Relation.id, Relation.layer_id, Relation.head_id, Relation.child_id, Relation.label, Relation.meta)
-CLAIM_COLUMNS = (Claim.id, Claim.layer_id, Claim.quantity_id, Claim.entity_id, Claim.property_id, Claim.property_text,
-                 Claim.condition_id, Claim.time_id, Claim.source_id, Claim.modifiers, Claim.meta)
 
 
 # --- which documents a layer exports --------------------------------------------------------
@@ -114,21 +105,13 @@ def plain_rows(conn, query) -> list[tuple]:
         cursor.close()
 
 
-def fetch_layer_batch(session: Session, ids: list[int], layer: str) -> tuple[dict, dict, dict, dict]:
+def fetch_layer_batch(session: Session, ids: list[int], layer: str) -> tuple[dict, dict[int, Contents]]:
     """The layer `layer` of these documents (rows of LAYER_COLUMNS by document id) and its
-    span, relation and claim rows, grouped by layer id."""
+    contents, by layer id."""
     conn = session.connection()
     layers = {row.document_id: row for row in conn.execute(
         select(*LAYER_COLUMNS).where(Layer.document_id.in_(ids), Layer.name == layer))}
-    layer_ids = [row.id for row in layers.values()]
-    groups = []
-    for model, columns in ((Span, SPAN_COLUMNS), (Relation, RELATION_COLUMNS), (Claim, CLAIM_COLUMNS)):
-        bucket: dict[int, list] = {i: [] for i in layer_ids}
-        # all(): one fetch for the batch, not one per row
-        for row in conn.execute(select(*columns).where(model.layer_id.in_(layer_ids))).all():
-            bucket[row.layer_id].append(row)
-        groups.append(bucket)
-    return layers, *groups
+    return layers, load_contents(conn, [row.id for row in layers.values()])
 
 
 def layer_annotators(session: Session, ids: list[int]) -> dict[int, list[str]]:

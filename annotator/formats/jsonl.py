@@ -1,40 +1,46 @@
-"""JSONL annotations: the project's own export records, and Prodigy's task format.
+"""JSONL in: the project's own export records, and Prodigy's task format, record by record.
 
-One reader takes both, record by record:
+One reader for every JSONL import, of documents and of layers alike:
 - our records (docs/records.md): spans with ids, relations by span id (`head`, `child`),
   claims; QUANTITY spans bring their value, unit and qualifier;
 - Prodigy: spans with start/end/label, relations with `head_span`/`child_span` objects
   (Prodigy's `head`/`child` token indices are ignored), `answer` other than "accept"
   skips the task; QUANTITY spans get their value from our normaliser.
 Fields of an export record that describe the export itself (tokens, layer, annotators,
-pipeline) are ignored: the layer is the one named on the command line.
+pipeline) are ignored. A line with a problem is reported with its number and stores nothing.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from pathlib import Path
 
 import orjson
 
-from annotator.labels import LabelConfig
-from annotator.nlp.language import normalise_lang
-from annotator.formats.text import NUL_IN_JSON, Problem, escapes_nul, first_line_title
-from annotator.contents import (PARSE, QUANTITY_FIELDS, LayerDoc, offsets_problem, quantity_problem,
-                       relation_problem)
+from annotator.contents import ClaimItem, Incoming, RelationItem, SpanItem
+from annotator.formats.checks import offsets_problem, quantity_problem, relation_problem
+from annotator.formats.files import TITLE_MAX, FileRead, first_line_title, read_text
 from annotator.formats.labelmap import Unknowns
+from annotator.labels import LabelConfig
+from annotator.models import CLAIM_ROLES, QUANTITY_FIELDS
+from annotator.nlp.language import normalise_lang
+from annotator.problems import Problem
 
+SUFFIXES = (".jsonl",)
 EXPORT_ONLY_META = ("pipeline",)
+NUL_IN_JSON = "a value holds a NUL character (\\u0000), which cannot be stored as text"
 
 
-@dataclass
-class JsonlRead:
-    docs: list[LayerDoc] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-    skipped: int = 0  # Prodigy tasks answered reject or ignore
+def read_jsonl_file(path: Path, labels: LabelConfig, unknowns: Unknowns) -> FileRead:
+    text, problem = read_text(path)
+    if problem:
+        return FileRead(str(path), problems=[problem])
+    return read_jsonl(str(path), text, labels, unknowns)
 
 
-def read_jsonl(path: str, text: str, labels: LabelConfig, unknowns: Unknowns) -> JsonlRead:
-    out = JsonlRead()
-    for lineno, line in enumerate(text.split("\n"), 1):  # "\n" only: texts may hold other breaks
+def read_jsonl(path: str, text: str, labels: LabelConfig, unknowns: Unknowns) -> FileRead:
+    out = FileRead(path)
+    # split on "\n" only: a record's text may hold \r, \u2028 and other line breaks inside
+    # its JSON string, and those must not be taken for record boundaries
+    for lineno, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
         try:
@@ -50,39 +56,55 @@ def read_jsonl(path: str, text: str, labels: LabelConfig, unknowns: Unknowns) ->
             continue
         doc, problems = read_record(obj, path, lineno, labels, unknowns)
         out.problems += [Problem(path, lineno, p) for p in problems]
-        if doc is not None and not problems:
-            out.docs.append(doc)
+        if doc is not None:
+            out.uids.add(doc.uid)
+            if not problems:
+                out.docs.append(doc)
     if not out.docs and not out.problems and not out.skipped:
         out.problems.append(Problem(path, None, "no records in file"))
     return out
 
 
-def read_record(obj, path: str, lineno: int, labels: LabelConfig, unknowns: Unknowns) -> tuple[LayerDoc | None, list[str]]:
+def escapes_nul(line: str, obj) -> bool:
+    """Whether a parsed JSON line holds NUL in a string: only the escape \\u0000 can put it
+    there (JSON forbids the raw character), so most lines are cleared by one search."""
+    return "\\u0000" in line and _holds_nul(obj)
+
+
+def _holds_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(map(_holds_nul, value.keys())) or any(map(_holds_nul, value.values()))
+    if isinstance(value, list):
+        return any(map(_holds_nul, value))
+    return False
+
+
+def read_record(obj, path: str, lineno: int, labels: LabelConfig, unknowns: Unknowns) -> tuple[Incoming | None, list[str]]:
     if not isinstance(obj, dict):
         return None, [f"expected a JSON object, got {type(obj).__name__}"]
     text = obj.get("text")
-    if not isinstance(text, str) or not text.strip():
-        return None, ["missing 'text'" if text is None else "'text' must be a non-empty string"]
-    meta = obj.get("meta", {})
-    lang = obj.get("lang")
-    claimed = obj.get("id")
+    if not isinstance(text, str):
+        return None, ["missing 'text'" if text is None else f"'text' must be a string, got {type(text).__name__}"]
+    if not text.strip():
+        return None, ["empty 'text'"]
+    meta, lang, claimed = obj.get("meta", {}), obj.get("lang"), obj.get("id")
     problems = []
     if not isinstance(meta, dict):
         problems.append("'meta' must be an object")
     if lang is not None and normalise_lang(lang) is None:
         problems.append(f"'lang' {lang!r} is not a language code")
-    if claimed is not None and not isinstance(claimed, (str, int)):
+    if claimed is not None and (not isinstance(claimed, (str, int)) or isinstance(claimed, bool)):
         problems.append("'id' must be a string or a number")
     if problems:
         return None, problems
     meta = {k: v for k, v in meta.items() if k not in EXPORT_ONLY_META}
     title = meta.pop("title", None)
-    source = meta.pop("source", None)
-    doc = LayerDoc(text=text, source=path, line=lineno, claimed_id=str(claimed) if claimed is not None else None,
-                   title=(title if isinstance(title, str) and title.strip() else first_line_title(text))[:200],
+    doc = Incoming(text=text, source=path, line=lineno, claimed_id=str(claimed) if claimed is not None else None,
+                   title=(title if isinstance(title, str) and title.strip() else first_line_title(text))[:TITLE_MAX],
                    lang=normalise_lang(lang) if lang else None, meta=meta)
-    if source:
-        doc.meta["source"] = source
+    doc.sources = [doc.where]
     if doc.claimed_id and doc.claimed_id != doc.uid:
         doc.meta["source_id"] = doc.claimed_id
     where = (path, lineno)
@@ -92,8 +114,8 @@ def read_record(obj, path: str, lineno: int, labels: LabelConfig, unknowns: Unkn
     return doc, problems
 
 
-def _spans(spans, doc: LayerDoc, labels, unknowns: Unknowns, where, problems: list[str]) -> dict:
-    """Spans into doc.spans; returns the checked span dicts by their record id."""
+def _spans(spans, doc: Incoming, labels, unknowns: Unknowns, where, problems: list[str]) -> dict:
+    """Spans into the document's contents; returns the checked spans by their record id."""
     if spans is None:
         return {}
     if not isinstance(spans, list):
@@ -105,20 +127,23 @@ def _spans(spans, doc: LayerDoc, labels, unknowns: Unknowns, where, problems: li
         if not isinstance(span, dict):
             problems.append(f"{at}: expected an object")
             continue
+        sid = span.get("id", i)
+        if not isinstance(sid, (str, int)) or isinstance(sid, bool):
+            problems.append(f"{at}: 'id' must be a string or a number")
+            continue
         checked = _span(span, doc, labels, unknowns, where, at, problems)
         if checked is None:
             continue
-        sid = span.get("id", i)
         if sid in by_id:
             problems.append(f"{at}: id {sid!r} is repeated")
             continue
         by_id[sid] = checked
-        doc.spans.append(checked)
+        doc.contents.spans.append(checked)
     return by_id
 
 
-def _span(span: dict, doc: LayerDoc, labels: LabelConfig, unknowns: Unknowns, where, at: str,
-          problems: list[str]) -> dict | None:
+def _span(span: dict, doc: Incoming, labels: LabelConfig, unknowns: Unknowns, where, at: str,
+          problems: list[str]) -> SpanItem | None:
     start, end, label = span.get("start"), span.get("end"), span.get("label")
     problem = offsets_problem(doc.text, start, end)
     if problem is None and not isinstance(label, str):
@@ -135,14 +160,17 @@ def _span(span: dict, doc: LayerDoc, labels: LabelConfig, unknowns: Unknowns, wh
         problems.append(f"{at}: {problem}")
         return None
     label = unknowns.entity(label, where)
-    checked = {"key": span.get("id", at), "start": start, "end": end, "label": label, "meta": dict(meta)}
+    item = SpanItem(span.get("id", at), start, end, label, meta=dict(meta))
     if label == labels.quantity_label:
-        given = any(k in span for k in QUANTITY_FIELDS)
-        checked.update({k: span.get(k) for k in QUANTITY_FIELDS} if given else {PARSE: True})
-    return checked
+        if any(k in span for k in QUANTITY_FIELDS):
+            for k in QUANTITY_FIELDS:
+                setattr(item, k, span.get(k))
+        else:
+            item.parse = True
+    return item
 
 
-def _relations(relations, doc: LayerDoc, by_id: dict, labels, unknowns: Unknowns, where, problems: list[str]) -> None:
+def _relations(relations, doc: Incoming, by_id: dict, labels, unknowns: Unknowns, where, problems: list[str]) -> None:
     if relations is None:
         return
     if not isinstance(relations, list):
@@ -157,25 +185,24 @@ def _relations(relations, doc: LayerDoc, by_id: dict, labels, unknowns: Unknowns
         if None in ends:
             continue
         head, child = ends
-        if head["key"] == child["key"]:
+        if head.id == child.id:
             problems.append(f"{at}: a relation needs two different spans")
             continue
         label = unknowns.relation(rel["label"], where)
-        problem = relation_problem(labels, label, head["label"], child["label"])
+        problem = relation_problem(labels, label, head.label, child.label)
         if problem:
             problems.append(f"{at}: {problem}")
             continue
         meta = rel.get("meta", {})
-        doc.relations.append({"head": head["key"], "child": child["key"], "label": label,
-                              "meta": dict(meta) if isinstance(meta, dict) else {}})
+        doc.contents.relations.append(RelationItem(head.id, child.id, label, dict(meta) if isinstance(meta, dict) else {}))
 
 
-def _end(rel: dict, side: str, doc, by_id: dict, labels, unknowns, where, at: str, problems: list[str]) -> dict | None:
+def _end(rel: dict, side: str, doc, by_id: dict, labels, unknowns, where, at: str, problems: list[str]) -> SpanItem | None:
     """One end of a relation: our span id, or Prodigy's span object (added if new)."""
     prodigy = rel.get(f"{side}_span")
     if prodigy is None:
         ref = rel.get(side)
-        if ref not in by_id:
+        if not _is_key(ref) or ref not in by_id:
             problems.append(f"{at}: no span has id {ref!r}")
             return None
         return by_id[ref]
@@ -186,19 +213,23 @@ def _end(rel: dict, side: str, doc, by_id: dict, labels, unknowns, where, at: st
     label = prodigy.get("label")
     mapped = unknowns.map.entity(label) if isinstance(label, str) else None
     for span in by_id.values():
-        if (span["start"], span["end"]) == (start, end) and mapped in (None, span["label"]):
+        if (span.start, span.end) == (start, end) and mapped in (None, span.label):
             return span
     if label is None:
         problems.append(f"{at}_span: no span at {start}..{end} in 'spans', and no label to make one")
         return None
     span = _span({**prodigy, "id": f"{at}_span"}, doc, labels, unknowns, where, f"{at}_span", problems)
     if span is not None:
-        by_id[span["key"]] = span
-        doc.spans.append(span)
+        by_id[span.id] = span
+        doc.contents.spans.append(span)
     return span
 
 
-def _claims(claims, doc: LayerDoc, by_id: dict, labels: LabelConfig, problems: list[str]) -> None:
+def _is_key(value) -> bool:
+    return isinstance(value, (str, int)) and not isinstance(value, bool)
+
+
+def _claims(claims, doc: Incoming, by_id: dict, labels: LabelConfig, problems: list[str]) -> None:
     if claims is None:
         return
     if not isinstance(claims, list):
@@ -213,35 +244,39 @@ def _claims(claims, doc: LayerDoc, by_id: dict, labels: LabelConfig, problems: l
         if isinstance(found, str):
             problems.append(f"{at}: {found}")
         else:
-            doc.claims.append(found)
+            doc.contents.claims.append(found)
 
 
-def _claim(claim: dict, by_id: dict, labels: LabelConfig) -> dict | str:
-    """A checked claim (refs are span keys), or what is wrong with it."""
-    out = {}
-    for ref in ("quantity", "entity", "condition", "time", "source"):
-        value = claim.get(ref)
-        if value is None and ref != "quantity":
-            out[ref] = None
-        elif value not in by_id:
-            return f"'{ref}': no span has id {value!r}"
+def _claim(claim: dict, by_id: dict, labels: LabelConfig) -> ClaimItem | str:
+    """A checked claim (its parts are span ids of the record), or what is wrong with it."""
+    parts = {}
+    for role in CLAIM_ROLES:
+        if role == "property":
+            continue
+        value = claim.get(role)
+        if value is None and role != "quantity":
+            parts[f"{role}_id"] = None
+        elif not _is_key(value) or value not in by_id:
+            return f"'{role}': no span has id {value!r}"
         else:
-            out[ref] = by_id[value]["key"]
-    if by_id[claim["quantity"]]["label"] != labels.quantity_label:
+            parts[f"{role}_id"] = by_id[value].id
+    if by_id[claim["quantity"]].label != labels.quantity_label:
         return f"'quantity' must be a {labels.quantity_label} span"
     prop = claim.get("property")
-    out["property"], out["property_text"] = None, None
-    if isinstance(prop, dict) and set(prop) == {"span"} and prop["span"] in by_id:
-        out["property"] = by_id[prop["span"]]["key"]
+    parts["property_id"], parts["property_text"] = None, None
+    if isinstance(prop, dict) and set(prop) == {"span"} and _is_key(prop["span"]) and prop["span"] in by_id:
+        parts["property_id"] = by_id[prop["span"]].id
     elif isinstance(prop, dict) and set(prop) == {"text"} and isinstance(prop["text"], str) and prop["text"].strip():
-        out["property_text"] = prop["text"].strip()[:500]
+        parts["property_text"] = prop["text"].strip()[:500]
     elif prop is not None:
         return "'property' must be null, {\"span\": id} naming a span, or {\"text\": \"...\"}"
     modifiers = claim.get("modifiers", [])
-    unknown = [m for m in modifiers if m not in labels.modifiers] if isinstance(modifiers, list) else None
-    if unknown is None or unknown:
+    if not isinstance(modifiers, list) or not all(isinstance(m, str) for m in modifiers):
+        return "'modifiers' must be a list of names"
+    unknown = [m for m in modifiers if m not in labels.modifiers]
+    if unknown:
         return f"unknown modifiers {unknown} (known: {', '.join(labels.modifiers)})"
     meta = claim.get("meta", {})
     if not isinstance(meta, dict):
         return "'meta' must be an object"
-    return {**out, "modifiers": sorted(set(modifiers)), "meta": dict(meta)}
+    return ClaimItem(**parts, modifiers=sorted(set(modifiers)), meta=dict(meta))

@@ -19,7 +19,7 @@ from pathlib import Path
 import orjson
 
 from annotator.labels import LabelConfig
-from annotator.formats.text import Problem
+from annotator.problems import Problem
 
 KINDS = ("entities", "relations", "attributes")
 # Relation labels the importers make themselves; they are not for annotators to choose,

@@ -1,43 +1,54 @@
-"""Store checked LayerDocs in one layer, in bulk.
+"""Store checked documents, and their contents either as suggestions or in a layer, in bulk.
 
-Documents are matched by text (their content id) or created, pre-highlighted like any
-import when a pipeline is given. A document whose layer already holds annotations is
-left alone when the file says the same thing again, refused when it says something else,
-and replaced wholly with `replace` (the old annotations are kept in the audit event). Rows
-go in as one driver-level executemany per table (bulk.py), ids drawn up front so nothing is
-read back, a transaction per group of documents, so a refused document or file leaves
-nothing behind.
+One store for every import. Documents are matched by text (their content id) or created:
+language detected (or left for first use), pre-highlighted when a pipeline is given,
+outside the write transaction so the slow part never holds the lock. A document import
+stores new documents only, with the spans a file brought as pre-annotations (suggestions
+of origin "import"); a layer import (`target`) also writes the contents into the named
+layer of each document, new or not: a layer that already holds the same is left alone, one
+that holds something else is refused unless `replace`, which replaces it wholly (the old
+contents kept in the audit event). Rows go in as driver-level executemany per table
+(bulk.py), ids drawn up front so nothing is read back, a transaction per group of
+documents (whole files for a document import), so a refused file leaves nothing behind.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
+from annotator.contents import CLAIM_FIELDS, RELATION_FIELDS, SPAN_FIELDS, Incoming
+from annotator.ingest.bulk import bound, insert_rows, json_text, new_ids
+from annotator.ingest.existing import clear, held
 from annotator.labels import LabelConfig
-from annotator.models import GOLD, AuditEvent, Claim, Document, Layer, Relation, Span, Suggestion, User, utcnow
-from annotator.nlp.language import detect_language
-from annotator.formats.text import Problem
+from annotator.models import (CLAIM_LINKS, GOLD, QUANTITY_FIELDS, AuditEvent, Claim, Document, Layer, Relation, Span,
+                              Suggestion, User, utcnow)
+from annotator.nlp.language import PENDING, UNDETERMINED_ISO, detect_language
+from annotator.nlp.quantities import parsed_quantity
+from annotator.problems import Problem
 from annotator.token_arrays import Tokenized, keep_arrays
 from annotator.tokens import pack
-from annotator.ingest.bulk import bound, insert_rows, json_text, new_ids
-from annotator.ingest.existing import clear, occupied
-from annotator.contents import CLAIM_REFS, QUANTITY_FIELDS, LayerDoc, fill_quantities, fingerprint
 
 GROUP = 2000   # documents per transaction
 CHUNK = 500    # ids per IN (...) lookup
+DOCUMENT_COLUMNS = ("id", "uid", "text", "lang", "lang_source", "title", "source", "meta", "n_chars", "tokens",
+                    "n_suggestions", "pipeline", "created_at")
+SUGGESTION_COLUMNS = ("document_id", "start", "end", "label", "origin", "pipeline", "pipeline_version", "score",
+                      *QUANTITY_FIELDS)
 LAYER_COLUMNS = ("id", "document_id", "name", "kind", "user_id", "version", "status", "created_at", "updated_at")
-SPAN_COLUMNS = ("id", "layer_id", "start", "end", "label", "origin", "meta", *QUANTITY_FIELDS, "created_at")
-RELATION_COLUMNS = ("layer_id", "head_id", "child_id", "label", "meta", "created_at")
-CLAIM_COLUMNS = ("layer_id", *(f"{k}_id" for k in CLAIM_REFS), "property_text", "modifiers", "meta", "created_at")
+# the items' fields (contents.py), with the layer and the time; a relation's and a claim's
+# ids come from the database
+SPAN_COLUMNS = ("layer_id", *(f for f in SPAN_FIELDS if f != "suggestion_id"), "created_at")
+RELATION_COLUMNS = ("layer_id", *RELATION_FIELDS[1:], "created_at")
+CLAIM_COLUMNS = ("layer_id", *CLAIM_FIELDS[1:], "created_at")
 AUDIT_COLUMNS = ("at", "user", "action", "document_id", "layer_id", "target", "changes", "state", "before", "after")
 
 
 @dataclass
 class Target:
-    """Where and how annotations are stored."""
+    """The layer a layer import writes, and how."""
 
     layer: str
     user: str
@@ -53,11 +64,12 @@ class Target:
 @dataclass
 class Stored:
     new_documents: int = 0
+    present: int = 0       # documents already in the project (a document import skips them)
+    suggestions: int = 0
     layers: int = 0
     spans: int = 0
     relations: int = 0
     claims: int = 0
-    suggestions: int = 0
     unchanged: int = 0
     replaced: int = 0
 
@@ -66,28 +78,46 @@ class Stored:
             setattr(self, key, getattr(self, key) + value)
 
 
-def store(db, docs: list[LayerDoc], target: Target, labels: LabelConfig, prehighlighter=None,
+def store(db, docs: list[Incoming], labels: LabelConfig, target: Target | None = None, prehighlighter=None,
           progress: Callable[[int], None] | None = None) -> tuple[Stored, list[Problem]]:
     stored, problems = Stored(), []
-    for i in range(0, len(docs), GROUP):
-        group = docs[i:i + GROUP]
-        problems += _claimed_ids(db, group)
-        refused = {p.path for p in problems}
-        group = [d for d in group if d.where not in refused]
-        fresh = _new_documents(db, group, prehighlighter)
+    for group in _groups(docs, by_file=target is None):
+        if target is not None:
+            problems += _claimed_ids(db, group)
+            refused = {p.path for p in problems}
+            group = [d for d in group if d.where not in refused]
+        present = present_uids(db, [d.uid for d in group])
+        fresh = _new_documents([d for d in group if d.uid not in present], labels, prehighlighter,
+                               keep_contents=target is None, progress=progress if target is None else None)
         done, refused = Stored(), []
         try:
             with db.writing() as session:
-                _store_group(session.connection(), group, fresh, target, labels, done, refused)
+                conn = session.connection()
+                if target is None:
+                    done.present = len(group) - len(_insert_new(conn, fresh, done))
+                else:
+                    _store_layers(conn, group, fresh, target, labels, done, refused)
             stored.add(done)
             problems += refused
         except IntegrityError:  # PostgreSQL: another writer made one of these layers meanwhile
             problems += [Problem(d.where, None, f"layer {target.layer!r} of document {d.uid} was written by someone "
                                                 "else during this import; nothing stored for this group, run it again")
                          for d in group]
-        if progress:
-            progress(len(docs[i:i + GROUP]))
+        if progress and target is not None:
+            progress(len(group))
     return stored, problems
+
+
+def _groups(docs: list[Incoming], by_file: bool) -> Iterator[list[Incoming]]:
+    """Groups of about GROUP documents; with `by_file`, a file's documents are never split."""
+    group: list[Incoming] = []
+    for doc in docs:
+        if len(group) >= GROUP and (not by_file or doc.source != group[-1].source):
+            yield group
+            group = []
+        group.append(doc)
+    if group:
+        yield group
 
 
 def _lookup(conn, column, values) -> dict:
@@ -98,16 +128,13 @@ def _lookup(conn, column, values) -> dict:
     return found
 
 
-def _languages(conn, uids: list[str]) -> dict[str, tuple[int, str]]:
-    """(id, language) of the documents already in the project, by uid."""
-    found, ordered = {}, sorted(set(uids))
-    for i in range(0, len(ordered), CHUNK):
-        rows = conn.execute(select(Document.uid, Document.id, Document.lang).where(Document.uid.in_(ordered[i:i + CHUNK])))
-        found.update((uid, (doc_id, lang)) for uid, doc_id, lang in rows)
-    return found
+def present_uids(db, uids: list[str]) -> set[str]:
+    """Which of these texts the project has already."""
+    with db.reading() as session:
+        return set(_lookup(session.connection(), Document.uid, uids))
 
 
-def _claimed_ids(db, docs: list[LayerDoc]) -> list[Problem]:
+def _claimed_ids(db, docs: list[Incoming]) -> list[Problem]:
     """A file's id that names another text of the project: storing would misplace offsets."""
     claims = {d.claimed_id: d for d in docs if d.claimed_id and d.claimed_id != d.uid}
     if not claims:
@@ -119,65 +146,119 @@ def _claimed_ids(db, docs: list[LayerDoc]) -> list[Problem]:
             for cid in sorted(taken)]
 
 
-def _new_documents(db, docs: list[LayerDoc], prehighlighter) -> dict[str, dict]:
-    """Rows for the documents not in the project yet, detected and pre-highlighted outside
-    the write transaction (the slow part must not hold the lock)."""
-    with db.reading() as session:
-        present = _lookup(session.connection(), Document.uid, [d.uid for d in docs])
-    new = [d for d in docs if d.uid not in present]
-    langs = [(d.lang, d.lang_source) if d.lang else (detect_language(d.text), "detected") for d in new]
-    highlights = (list(prehighlighter.run((d.text, lang) for d, (lang, _) in zip(new, langs)))
-                  if prehighlighter and new else [None] * len(new))
-    return {d.uid: _document_row(d, lang, source, hl) for d, (lang, source), hl in zip(new, langs, highlights)}
+# --- new documents ----------------------------------------------------------------------------
+
+def _new_documents(docs: list[Incoming], labels: LabelConfig, prehighlighter, keep_contents: bool,
+                   progress=None) -> list[dict]:
+    """Rows for documents not in the project yet, each with its suggestions.
+
+    Without the pipeline a document import leaves the language for first use, like the
+    tokens, which keeps bulk imports at storage speed; a layer import needs it now, to read
+    the quantities it stores. `keep_contents`: the file's spans become suggestions."""
+    langs = [(d.lang, d.lang_source) if d.lang else
+             (detect_language(d.text), "detected") if prehighlighter or not keep_contents else (UNDETERMINED_ISO, PENDING)
+             for d in docs]
+    highlights = (prehighlighter.run((d.text, lang) for d, (lang, _) in zip(docs, langs))
+                  if prehighlighter and docs else [None] * len(docs))
+    rows = []
+    for doc, (lang, lang_source), hl in zip(docs, langs, highlights):
+        suggestions = [_imported(s, doc.text, lang, labels) for s in doc.contents.spans] if keep_contents else []
+        suggestions += hl.suggestions if hl else []
+        rows.append({"uid": doc.uid, "text": doc.text, "lang": lang, "lang_source": lang_source, "title": doc.title,
+                     "source": doc.source or None, "meta": doc.meta, "n_chars": len(doc.text),
+                     "tokens": pack(hl.tokens) if hl else None, "n_suggestions": len(suggestions),
+                     "pipeline": hl.pipeline if hl else None, "suggestions": suggestions})
+        if progress:
+            progress(1)
+    return rows
 
 
-def _document_row(doc: LayerDoc, lang: str, lang_source: str, hl=None) -> dict:
-    return {"uid": doc.uid, "text": doc.text, "lang": lang, "lang_source": lang_source, "title": doc.title,
-            "source": doc.source, "meta": doc.meta, "n_chars": len(doc.text),
-            "tokens": pack(hl.tokens) if hl else None, "n_suggestions": len(hl.suggestions) if hl else 0,
-            "pipeline": hl.pipeline if hl else None, "suggestions": hl.suggestions if hl else []}
+def _imported(span, text: str, lang: str, labels: LabelConfig) -> dict:
+    """A pre-annotation brought by the file; quantities get their value parsed like ours."""
+    row = {"start": span.start, "end": span.end, "label": span.label, "origin": "import", "pipeline": "import"}
+    if span.label == labels.quantity_label:
+        row.update(parsed_quantity(text[span.start:span.end], lang))
+    return row
 
 
-def _store_group(conn, docs, fresh, target, labels, stored: Stored, problems: list[Problem]) -> None:
+def _insert_new(conn, rows: list[dict], stored: Stored, now=None) -> dict[str, int]:
+    """Insert new documents and their suggestions; {uid: id} of those inserted (counted in
+    `stored`).
+
+    Another import may have stored some of these texts since they were looked up; under the
+    write lock that is settled here, so a race skips them instead of failing."""
+    raced = set(_lookup(conn, Document.uid, [row["uid"] for row in rows]))
+    rows = [row for row in rows if row["uid"] not in raced]
+    if not rows:
+        return {}
+    table = Document.__table__
+    stamp = bound(conn, table.c.created_at, now or utcnow())
+    ids = new_ids(conn, table, len(rows))
+    insert_rows(conn, table, DOCUMENT_COLUMNS, [
+        (doc_id, r["uid"], r["text"], r["lang"], r["lang_source"], r["title"], r["source"], json_text(r["meta"]),
+         r["n_chars"], r["tokens"], r["n_suggestions"], r["pipeline"], stamp) for doc_id, r in zip(ids, rows)])
+    keep_arrays(conn, [Tokenized(doc_id, r["uid"], r["text"], r["tokens"]) for doc_id, r in zip(ids, rows)])
+    suggestions = [(doc_id, *map(s.get, SUGGESTION_COLUMNS[1:])) for doc_id, r in zip(ids, rows)
+                   for s in r["suggestions"]]
+    insert_rows(conn, Suggestion.__table__, SUGGESTION_COLUMNS, suggestions)
+    stored.new_documents += len(rows)
+    stored.suggestions += len(suggestions)
+    return {r["uid"]: doc_id for doc_id, r in zip(ids, rows)}
+
+
+# --- layers -----------------------------------------------------------------------------------
+
+def _store_layers(conn, docs: list[Incoming], fresh: list[dict], target: Target, labels: LabelConfig,
+                  stored: Stored, problems: list[Problem]) -> None:
     now = utcnow()
-    langs = _languages(conn, [d.uid for d in docs])
-    missing = [fresh.get(d.uid) or _document_row(d, d.lang or detect_language(d.text), d.lang_source if d.lang else "detected")
-               for d in docs if d.uid not in langs]  # fresh unless another import got there first
-    doc_ids = {uid: doc_id for uid, (doc_id, _) in langs.items()}
-    new_docs, suggestions = _insert_documents(conn, missing, doc_ids, now)
-    stored.new_documents += new_docs
-    stored.suggestions += suggestions
-    langs.update((row["uid"], (doc_ids[row["uid"]], row["lang"])) for row in missing)
+    doc_ids = _insert_new(conn, fresh, stored, now)
+    known = {uid: (doc_id, lang) for uid, doc_id, lang in conn.execute(
+        select(Document.uid, Document.id, Document.lang).where(Document.uid.in_([d.uid for d in docs])))}
+    missing = [d for d in docs if d.uid not in known]  # stored by another import, then removed: rare
+    if missing:
+        extra = _new_documents(missing, labels, None, keep_contents=False)
+        doc_ids.update(_insert_new(conn, extra, stored, now))
+        known.update((r["uid"], (doc_ids[r["uid"]], r["lang"])) for r in extra)
     for doc in docs:
-        fill_quantities(doc, langs[doc.uid][1])
+        _fill_quantities(doc, known[doc.uid][1])
     layers = {row.document_id: row for row in conn.execute(
         select(Layer.id, Layer.document_id, Layer.version, Layer.status)
-        .where(Layer.document_id.in_(list(doc_ids.values())), Layer.name == target.layer))}
-    before = occupied(conn, [row.id for row in layers.values()], labels)
+        .where(Layer.document_id.in_([known[d.uid][0] for d in docs]), Layer.name == target.layer))}
+    before = held(conn, [row.id for row in layers.values()])
     keep, replaced, marked = [], {}, []
     for doc in docs:
-        layer = layers.get(doc_ids[doc.uid])
+        layer = layers.get(known[doc.uid][0])
         old = before.get(layer.id) if layer else None
-        if old is None:
-            keep.append(doc)
-        elif old["fingerprint"] == fingerprint(doc.spans, doc.relations, doc.claims):
+        if old is None or (layer.version == 0 and not old.contents.spans):
+            keep.append(doc)  # a new layer, or an empty one nobody has written (an assignment)
+        elif old.fingerprint == doc.contents.fingerprint():
             stored.unchanged += 1
             if target.status and layer.status != target.status:
                 marked.append((layer.id, target.status))
         elif target.replace:
             keep.append(doc)
-            replaced[layer.id] = old["record"]
+            replaced[layer.id] = old.record(labels.quantity_label)
         else:
-            n = old["record"]
+            n = old.contents.counts()
             problems.append(Problem(doc.where, None, f"document {doc.uid} already has annotations in layer "
-                                    f"{target.layer!r} ({len(n['spans'])} spans, {len(n['relations'])} relations, "
-                                    f"{len(n['claims'])} claims) that differ from this file's; nothing stored for it "
+                                    f"{target.layer!r} ({n['spans']} spans, {n['relations']} relations, "
+                                    f"{n['claims']} claims) that differ from this file's; nothing stored for it "
                                     "(use --replace to replace them wholly)"))
     _bump(conn, marked, now)
     if keep:
         clear(conn, list(replaced))
         stored.replaced += len(replaced)
-        _write(conn, keep, doc_ids, layers, replaced, target, now, stored)
+        ids = {doc.uid: known[doc.uid][0] for doc in keep}
+        _write(conn, keep, ids, layers, replaced, target, now, stored)
+
+
+def _fill_quantities(doc: Incoming, lang: str) -> None:
+    """Value, unit and qualifier of the QUANTITY spans that came without them."""
+    for span in doc.contents.spans:
+        if span.parse:
+            for key, value in parsed_quantity(doc.text[span.start:span.end], lang).items():
+                setattr(span, key, value)
+            span.parse = False
 
 
 def _write(conn, docs, doc_ids, layers, replaced: dict, target: Target, now, stored: Stored) -> None:
@@ -185,38 +266,22 @@ def _write(conn, docs, doc_ids, layers, replaced: dict, target: Target, now, sto
     layer_ids = _layers_for(conn, docs, doc_ids, layers, target, now)
     stamp = bound(conn, Span.__table__.c.created_at, now)  # one timestamp for every row, bound once
     span_ids = _insert_spans(conn, docs, layer_ids, stamp)
-    rel_rows = [(layer_ids[doc.uid], span_ids[doc.uid, r["head"]], span_ids[doc.uid, r["child"]], r["label"],
-                 json_text(r.get("meta") or {}), stamp) for doc in docs for r in doc.relations]
-    claim_rows = [_claim_row(c, doc.uid, layer_ids[doc.uid], span_ids, stamp) for doc in docs for c in doc.claims]
+    rel_rows = [(layer_ids[doc.uid], span_ids[doc.uid, r.head_id], span_ids[doc.uid, r.child_id], r.label,
+                 json_text(r.meta or {}), stamp) for doc in docs for r in doc.contents.relations]
+    claim_rows = [_claim_row(c, doc.uid, layer_ids[doc.uid], span_ids, stamp) for doc in docs for c in doc.contents.claims]
     insert_rows(conn, Relation.__table__, RELATION_COLUMNS, rel_rows)
     insert_rows(conn, Claim.__table__, CLAIM_COLUMNS, claim_rows)
     status = {"status": target.status} if target.status else {}
     insert_rows(conn, AuditEvent.__table__, AUDIT_COLUMNS, [(
         stamp, target.user, "import_layer", doc_ids[doc.uid], layer_ids[doc.uid], f"layer:{target.layer}", "null",
         None, json_text(replaced.get(layer_ids[doc.uid])),
-        json_text({"format": target.fmt, "sources": doc.sources[:20], **doc.counts(),
+        json_text({"format": target.fmt, "sources": doc.sources[:20], **doc.contents.counts(),
                    "replaced": layer_ids[doc.uid] in replaced, **status}),
     ) for doc in docs])
     stored.layers += len(docs)
     stored.spans += len(span_ids)
     stored.relations += len(rel_rows)
     stored.claims += len(claim_rows)
-
-
-def _insert_documents(conn, rows: list[dict], doc_ids: dict[str, int], now) -> tuple[int, int]:
-    """New documents (ids added to doc_ids) and their suggestions; how many of each."""
-    if not rows:
-        return 0, 0
-    table = Document.__table__
-    docs = [{k: v for k, v in row.items() if k != "suggestions"} | {"created_at": now} for row in rows]
-    doc_ids.update((uid, doc_id) for doc_id, uid in conn.execute(insert(table).returning(table.c.id, table.c.uid), docs))
-    keep_arrays(conn, [Tokenized(doc_ids[row["uid"]], row["uid"], row["text"], row["tokens"]) for row in rows])
-    fields = ("start", "end", "label", "origin", "pipeline", "pipeline_version", "score", *QUANTITY_FIELDS)
-    suggestions = [{"document_id": doc_ids[row["uid"]], **{k: s.get(k) for k in fields}}
-                   for row in rows for s in row["suggestions"]]
-    if suggestions:
-        conn.execute(insert(Suggestion.__table__), suggestions)
-    return len(rows), len(suggestions)
 
 
 def _layers_for(conn, docs, doc_ids, layers, target: Target, now) -> dict[str, int]:
@@ -254,21 +319,22 @@ def _bump(conn, layers: list[tuple[int, str]], now) -> None:
 
 
 def _insert_spans(conn, docs, layer_ids, stamp) -> dict[tuple, int]:
-    """Span rows, ids drawn up front; {(document uid, span key): id} for relations and claims."""
-    ids = iter(new_ids(conn, Span.__table__, sum(len(doc.spans) for doc in docs)))
+    """Span rows, ids drawn up front; {(document uid, span id in the file): row id} for
+    relations and claims."""
+    ids = iter(new_ids(conn, Span.__table__, sum(len(doc.contents.spans) for doc in docs)))
     found, rows = {}, []
     for doc in docs:
         layer_id, uid = layer_ids[doc.uid], doc.uid
-        for s in doc.spans:
-            span_id = found[uid, s["key"]] = next(ids)
-            rows.append((span_id, layer_id, s["start"], s["end"], s["label"], "import", json_text(s.get("meta") or {}),
-                         s.get("value"), s.get("value_max"), s.get("tolerance"), s.get("unit"), s.get("qualifier"),
-                         stamp))
+        for s in doc.contents.spans:
+            span_id = found[uid, s.id] = next(ids)
+            rows.append((layer_id, span_id, s.start, s.end, s.label, "import", s.value, s.value_max, s.tolerance,
+                         s.unit, s.qualifier, json_text(s.meta or {}), stamp))
     insert_rows(conn, Span.__table__, SPAN_COLUMNS, rows)
     return found
 
 
-def _claim_row(claim: dict, uid: str, layer_id: int, span_ids: dict, stamp) -> tuple:
-    refs = [span_ids[uid, claim[key]] if claim.get(key) else None for key in CLAIM_REFS]
-    return (layer_id, *refs, claim.get("property_text"), json_text(sorted(set(claim.get("modifiers") or []))),
-            json_text(claim.get("meta") or {}), stamp)
+def _claim_row(claim, uid: str, layer_id: int, span_ids: dict, stamp) -> tuple:
+    refs = [span_ids[uid, getattr(claim, key)] if getattr(claim, key) is not None else None
+            for key in ("quantity_id", *CLAIM_LINKS)]
+    return (layer_id, *refs, claim.property_text, json_text(sorted(set(claim.modifiers or []))),
+            json_text(claim.meta or {}), stamp)

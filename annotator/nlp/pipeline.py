@@ -14,48 +14,16 @@ from typing import Iterable, Iterator
 
 import spacy
 from spacy.language import Language
-from spacy.util import compile_infix_regex
 
 from annotator import __version__
 from annotator.labels import LabelConfig
-from annotator.tokens import Token, from_doc
-from annotator.nlp.numbers import UNSPACED
-from annotator.nlp.quantities import QUANTITY_KEY, add_quantity_ruler
+from annotator.nlp.component import QUANTITY_KEY, add_quantity_ruler
+from annotator.nlp.tokenizer import blank_pipeline, from_doc
+from annotator.tokens import Token
 
 UNNEEDED_COMPONENTS = ["parser", "lemmatizer", "tagger", "attribute_ruler", "senter"]
 GAZETTEER_ID = "gazetteer"
 RULES_NAME = "annotator-rules"
-
-
-# Marks that extend the letter before them in those scripts (Thai ที่ and ทำ, Lao, Myanmar,
-# Khmer, kana voicing marks): a letter and its marks make one token.
-UNSPACED_MARKS = ("\u0e31\u0e33-\u0e3a\u0e47-\u0e4e\u0eb1\u0eb3-\u0ebc\u0ec8-\u0ecd\u102b-\u103e"
-                  "\u1056-\u1059\u105e-\u1060\u1062-\u1064\u1067-\u106d\u1071-\u1074\u1082-\u108d"
-                  "\u108f\u109a-\u109d\u17b4-\u17d3\u17dd\u3099\u309a\u0300-\u036f\ufe00-\ufe0f")
-
-
-def blank_pipeline(lang: str) -> Language:
-    """spacy.blank(lang), or the multi-language tokenizer when spaCy lacks that language
-    (or it needs an optional segmenter that is not installed)."""
-    if lang == "xx":
-        return multilanguage_pipeline()
-    try:
-        nlp = spacy.blank(lang)
-        nlp("1 a")  # some languages only fail on first use (missing segmenter)
-        return nlp
-    except Exception:  # noqa: BLE001 - any failure here means "use the fallback"
-        return multilanguage_pipeline()
-
-
-def multilanguage_pipeline() -> Language:
-    """spaCy's multi-language tokenizer, which splits on spaces and punctuation, with each
-    letter of a script written without spaces (Japanese, Thai, Lao, Khmer, Myanmar: their
-    word segmenters are optional packages) a token of its own: a selection then snaps to
-    the letters chosen, not to a whole run of text up to the next space."""
-    nlp = spacy.blank("xx")
-    infixes = [*nlp.Defaults.infixes, rf"[{UNSPACED}][{UNSPACED_MARKS}]*"]
-    nlp.tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
-    return nlp
 
 
 @dataclass

@@ -14,27 +14,21 @@ Design, and why:
   letters (H800, 14C, CO2, p53), labels (Fig. 3, Table 2, Site 1149, type 2), dates, years,
   clock times, phone numbers, links and citations are not suggested; a number word needs a unit
   or a counted noun ("three samples"), never alone ("one of them").
-- Results are plain dicts in doc.user_data[QUANTITY_KEY], so they survive Doc.to_bytes and
-  nlp.pipe(n_process=...). Ranges give value (low end) and value_max; "4.2 ± 0.3 g" gives a
+- Ranges give value (low end) and value_max; "4.2 ± 0.3 g" gives a
   tolerance; "from 25% to 73%" (a unit on each side) stays two quantities, being usually a
   change between two measurements, while "10 to 20 m" and "between 3 and 5 mm" are ranges.
 """
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
-from spacy.language import Language
-from spacy.tokens import Doc
-
+from annotator.models import QUANTITY_FIELDS
 from annotator.nlp.numbers import (NON_NUMBER_RE, NUM_RE, SIGNS, SPACED_NUM_RE, count_noun_after, glues, in_link, is_label_or_date,
                       paren_tolerance, read_core, share_list_units, word_value)
 from annotator.nlp.units import WINDOW, Lexicon, lexicon_for
 
-QUANTITY_KEY = "claim_quantities"
-FACTORY = "claim_quantities"
-log = logging.getLogger(__name__)
 
 _PAREN = re.compile(r"\(([0-9]{1,4})\)")
 _RATIO = re.compile(r"(?::[0-9]+(?:[.,][0-9]+)?)+(?![\w:])")
@@ -268,52 +262,6 @@ def _right_ok(text: str, end: int, q: Quantity) -> bool:
     return nxt not in "'’′"  # 1990's, 5′-UTR, 3'-end, 5'10"
 
 
-# -- spaCy component ---------------------------------------------------------------------------
-class QuantityComponent:
-    """Writes the quantities of each doc to doc.user_data[QUANTITY_KEY] as plain dicts."""
-
-    def __init__(self, lang: str, strict: bool = False):
-        self.grammar = Grammar(lang)
-        self.strict = strict
-
-    def __call__(self, doc: Doc) -> Doc:
-        try:
-            found = self.grammar.find(doc.text)
-        except Exception:  # noqa: BLE001 - a bulk import must not die on one odd text
-            if self.strict:
-                raise
-            log.exception("quantity rules failed on a document of %d characters", len(doc.text))
-            found = []
-        doc.user_data[QUANTITY_KEY] = aligned(doc, found)
-        return doc
-
-
-@Language.factory(FACTORY, default_config={"strict": False, "lang": None})
-def make_quantity_component(nlp: Language, name: str, strict: bool, lang: str | None) -> QuantityComponent:
-    return QuantityComponent(lang or nlp.lang, strict=strict)
-
-
-def add_quantity_ruler(nlp: Language, strict: bool = False, lang: str | None = None) -> QuantityComponent:
-    """Add the quantity component at the end of any pipeline (once). `lang`: the texts'
-    language when the pipeline is another's (the multi-language fallback for a language
-    spaCy cannot tokenize here still reads Vietnamese "10.000" as ten thousand)."""
-    if FACTORY in nlp.pipe_names:
-        return nlp.get_pipe(FACTORY)
-    return nlp.add_pipe(FACTORY, name=FACTORY, last=True, config={"strict": strict, "lang": lang})
-
-
-def aligned(doc: Doc, found: list[Quantity]) -> list[dict]:
-    """Snap each quantity to token boundaries; drop one that would overlap the previous."""
-    out, last_end = [], -1
-    for q in found:
-        span = doc.char_span(q.start, q.end, alignment_mode="expand")
-        if span is None or not span.text.strip() or span.start_char < last_end:
-            continue
-        out.append(q.as_dict(span.start_char, span.end_char))
-        last_end = span.end_char
-    return out
-
-
 _GRAMMARS: dict[str, Grammar] = {}
 
 
@@ -328,3 +276,16 @@ def normalise(text: str, lang: str = "en") -> dict | None:
     out = best.as_dict(best.start, best.end)
     del out["start"], out["end"]
     return out
+
+
+def parsed_quantity(text: str, lang: str | None) -> dict:
+    """QUANTITY_FIELDS of one quantity's text as the normaliser reads it in `lang`."""
+    return dict(_parsed(text, lang or "en"))
+
+
+@lru_cache(maxsize=8192)
+def _parsed(text: str, lang: str) -> tuple:
+    # a corpus repeats its quantities ("25", "50 %", "10 GB") and parsing one costs ~30 us;
+    # a tuple of pairs, so no caller can change what the next one gets
+    parsed = normalise(text, lang) or {}
+    return tuple((k, parsed.get(k)) for k in QUANTITY_FIELDS)

@@ -20,7 +20,8 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from annotator.models import Claim, Document, Layer, Relation, Span
-from annotator.tokens import tokenize, unpack
+from annotator.tokens import unpack
+from annotator.nlp.tokenizer import tokenize
 
 OUTSIDE = "O"
 MISSING = -1  # the rating of an annotator who did not mark the document done

@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from annotator.db import get_db
-from annotator.ingest.documents import import_paths
+from annotator.ingest.pipeline import import_paths
 from annotator.models import Document
 from annotator.project import labels_of
 from tests.conftest import make_test_app, serving

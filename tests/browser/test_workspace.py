@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from annotator.db import get_db
 from annotator.export.publish import export
-from annotator.ingest.documents import import_paths
+from annotator.ingest.pipeline import import_paths
 from annotator.models import AuditEvent, Claim, Document, Layer, Relation, Span, SuggestionDecision
 from annotator.schema import load_schema
 from annotator.project import labels_of

@@ -27,12 +27,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from annotator.labels import LabelConfig
-from annotator.formats.text import Problem, first_line_title
+from annotator.contents import ClaimItem, Incoming, RelationItem, SpanItem
 from annotator.formats.brat.lines import HAS_PROPERTY, HAS_QUANTITY, QUALIFIES
-from annotator.contents import PARSE, LayerDoc, relation_problem
+from annotator.formats.checks import relation_problem
+from annotator.formats.files import FileRead, collect, first_line_title, read_text
 from annotator.formats.labelmap import FRAGMENT, Unknowns
-from annotator.ingest.pipeline import FileDocs, collect, read_text
+from annotator.labels import LabelConfig
+from annotator.problems import Problem
 
 _OFFSETS = re.compile(r"^\d+ \d+(?:;\d+ \d+)*$")
 _ID = re.compile(r"^[TRAMN#]\d+$|^#\d*$")
@@ -41,16 +42,16 @@ PROPERTY = "PROPERTY"  # the label of a measured property (MeasEval's MeasuredPr
 
 
 def read_brat(paths: list[str], labels: LabelConfig, unknowns: Unknowns,
-              split_discontinuous: bool = False) -> tuple[list[FileDocs], list[Problem]]:
+              split_discontinuous: bool = False) -> tuple[list[FileRead], list[Problem]]:
     paths = [str(Path(p).with_suffix(".ann")) if p.endswith(".txt") and Path(p).is_file() else p for p in paths]
-    anns, problems = collect(paths, ".ann", "brat standoff")
+    anns, problems = collect(paths, (".ann",), "brat standoff")
     texts = {ann: _text_beside(ann) for ann in anns}
     set_names = _set_names(anns, texts)
     out = []
     for ann in anns:
         text, problem = texts[ann]
         if problem:
-            out.append(FileDocs(str(ann), problems=[problem]))
+            out.append(FileRead(str(ann), problems=[problem]))
             continue
         out.append(read_pair(ann, text, set_names[ann], labels, unknowns, split_discontinuous))
     return out, problems
@@ -64,7 +65,7 @@ def _text_beside(ann: Path) -> tuple[str | None, Problem | None]:
     return text, problem
 
 
-def add_claims(doc: LayerDoc, labels: LabelConfig) -> None:
+def add_claims(doc: Incoming, labels: LabelConfig) -> None:
     """Claims read back from MeasEval-style links, as the brat export writes them.
 
     A QUANTITY span with a HAS_QUANTITY or QUALIFIES link into it, or with a claim modifier
@@ -76,16 +77,17 @@ def add_claims(doc: LayerDoc, labels: LabelConfig) -> None:
     text is taken. Runs on a whole document (every annotation set of it), so a quantity
     gets one claim however many files link it.
     """
+    contents = doc.contents
     heads: dict[tuple, list] = {}
-    for rel in doc.relations:
-        if rel["label"] in CLAIM_LINKS:
-            heads.setdefault((rel["child"], rel["label"]), []).append(rel["head"])
+    for rel in contents.relations:
+        if rel.label in CLAIM_LINKS:
+            heads.setdefault((rel.child_id, rel.label), []).append(rel.head_id)
     modifiers = set(labels.modifiers)
-    for span in doc.spans:
-        if span["label"] != labels.quantity_label:
+    for span in contents.spans:
+        if span.label != labels.quantity_label:
             continue
-        quantity = span["key"]
-        mods = sorted({a["name"] for e in span["meta"].get("brat", []) for a in e.get("attributes", [])
+        quantity = span.id
+        mods = sorted({a["name"] for e in span.meta.get("brat", []) for a in e.get("attributes", [])
                        if "value" not in a and a["name"] in modifiers})
         links = sorted(heads.get((quantity, HAS_QUANTITY), []))
         if not (links or mods or (quantity, QUALIFIES) in heads):
@@ -94,9 +96,8 @@ def add_claims(doc: LayerDoc, labels: LabelConfig) -> None:
         owners = heads.get((prop, HAS_PROPERTY))
         entity = min(owners) if owners else next((h for h in links if h != prop), None)
         conditions = heads.get((quantity, QUALIFIES)) or heads.get((prop, QUALIFIES)) or heads.get((entity, QUALIFIES))
-        doc.claims.append({"quantity": quantity, "entity": entity, "property": prop, "property_text": None,
-                           "condition": min(conditions) if conditions else None, "time": None, "source": None,
-                           "modifiers": mods, "meta": {}})
+        contents.claims.append(ClaimItem(quantity, entity_id=entity, property_id=prop,
+                                         condition_id=min(conditions) if conditions else None, modifiers=mods))
 
 
 def _set_names(anns: list[Path], texts: dict) -> dict[Path, str]:
@@ -114,10 +115,11 @@ def _set_names(anns: list[Path], texts: dict) -> dict[Path, str]:
 
 
 def read_pair(ann: Path, text: str, set_name: str, labels: LabelConfig, unknowns: Unknowns,
-              split: bool) -> FileDocs:
+              split: bool) -> FileRead:
     path = str(ann)
-    doc = LayerDoc(text=text, source=path[:-4] + ".txt", title=first_line_title(text))
-    result = FileDocs(path, uids={doc.uid})
+    doc = Incoming(text=text, source=path[:-4] + ".txt", title=first_line_title(text), sets=[set_name])
+    doc.sources = [doc.where]
+    result = FileRead(path, uids={doc.uid})
     body, problem = read_text(ann)
     if problem:
         result.problems.append(problem)
@@ -257,40 +259,37 @@ class _Parser:
             return self.fail(lineno, f"{ident}: expected '{shapes[kind]}'")
         self.refused.discard(ident)
 
-    def finish(self, doc: LayerDoc) -> None:
+    def finish(self, doc: Incoming) -> None:
         """The file's spans and relations into `doc`."""
         self._attach_extras()
         first_piece: dict[str, dict] = {}  # T id -> its (first) span
         for ident, ent in self.entities.items():
             if len(ent["pieces"]) == 1:
                 (start, end), = ent["pieces"]
-                span = {"key": ident, "start": start, "end": end, "label": ent["label"],
-                        "meta": {"brat": [ent["entry"]]}}
-                if ent["label"] == self.quantity_label:
-                    span[PARSE] = True  # valued once the document's language is known (layer_store)
+                # a quantity is valued once the document's language is known (ingest/store.py)
+                span = SpanItem(ident, start, end, ent["label"], meta={"brat": [ent["entry"]]},
+                                parse=ent["label"] == self.quantity_label)
                 first_piece[ident] = span
-                doc.spans.append(span)
+                doc.contents.spans.append(span)
             else:
                 first_piece[ident] = self._fragments(doc, ident, ent)
         for ident, rel in self.relations.items():
             self._add_relation(doc, ident, rel, first_piece)
 
-    def _fragments(self, doc: LayerDoc, ident: str, ent: dict) -> dict:
+    def _fragments(self, doc: Incoming, ident: str, ent: dict) -> SpanItem:
         """One span per piece of a discontinuous annotation, consecutive pieces joined by FRAGMENT."""
         spans = []
         for k, (start, end) in enumerate(ent["pieces"]):
             entry = {**ent["entry"], "fragment": 0} if k == 0 else {"set": self.set, "id": ident, "fragment": k}
-            span = {"key": (ident, k), "start": start, "end": end, "label": ent["label"], "meta": {"brat": [entry]}}
-            if ent["label"] == self.quantity_label:
-                span[PARSE] = True
-            spans.append(span)
-        doc.spans += spans
+            spans.append(SpanItem((ident, k), start, end, ent["label"], meta={"brat": [entry]},
+                                  parse=ent["label"] == self.quantity_label))
+        doc.contents.spans += spans
         for a, b in zip(spans, spans[1:]):
-            doc.relations.append({"head": a["key"], "child": b["key"], "label": FRAGMENT,
-                                  "meta": {"brat": [{"set": self.set, "fragment_of": ident}]}})
+            doc.contents.relations.append(RelationItem(a.id, b.id, FRAGMENT,
+                                                       {"brat": [{"set": self.set, "fragment_of": ident}]}))
         return spans[0]
 
-    def _add_relation(self, doc: LayerDoc, ident: str, rel: dict, first_piece: dict) -> None:
+    def _add_relation(self, doc: Incoming, ident: str, rel: dict, first_piece: dict) -> None:
         ends = []
         for target in rel["args"]:
             if target in self.refused:
@@ -301,11 +300,10 @@ class _Parser:
                 ends.append(first_piece[target])
         if len(ends) < 2:
             return
-        problem = relation_problem(self.labels, rel["label"], ends[0]["label"], ends[1]["label"])
+        problem = relation_problem(self.labels, rel["label"], ends[0].label, ends[1].label)
         if problem:
             return self.fail(rel["line"], f"{ident}: {problem}")
-        doc.relations.append({"head": ends[0]["key"], "child": ends[1]["key"], "label": rel["label"],
-                              "meta": {"brat": [rel["entry"]]}})
+        doc.contents.relations.append(RelationItem(ends[0].id, ends[1].id, rel["label"], {"brat": [rel["entry"]]}))
 
     def _attach_extras(self) -> None:
         """Attributes, normalisations and notes into the entry of what they annotate."""

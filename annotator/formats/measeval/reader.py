@@ -21,12 +21,16 @@ from pathlib import Path
 
 import orjson
 
-from annotator.labels import LabelConfig
-from annotator.nlp.language import detect_language
-from annotator.formats.text import Problem, document_uid, first_line_title
-from annotator.contents import LayerDoc, offsets_problem, parsed_quantity, relation_problem
+from annotator.contents import ClaimItem, Incoming, RelationItem, SpanItem
+from annotator.formats.checks import offsets_problem, relation_problem
+from annotator.formats.files import FileRead, collect, first_line_title, read_text
 from annotator.formats.labelmap import LabelMap, Unknowns
-from annotator.ingest.pipeline import FileDocs, collect, read_text
+from annotator.labels import LabelConfig
+from annotator.models import document_uid
+from annotator.nlp.language import detect_language
+from annotator.nlp.quantities import parsed_quantity
+from annotator.nlp.units import lexicon_for
+from annotator.problems import Problem
 
 COLUMNS = ("docId", "annotSet", "annotType", "startOffset", "endOffset", "annotId", "text", "other")
 QUANTITY, ENTITY, PROPERTY, QUALIFIER = "Quantity", "MeasuredEntity", "MeasuredProperty", "Qualifier"
@@ -46,8 +50,8 @@ def flat(text: str) -> str:
 
 
 def read_measeval(paths: list[str], labels: LabelConfig, unknowns: Unknowns,
-                  text_dir: str | None) -> tuple[list[FileDocs], list[Problem]]:
-    tsvs, problems = collect(paths, ".tsv", "MeasEval annotations")
+                  text_dir: str | None) -> tuple[list[FileRead], list[Problem]]:
+    tsvs, problems = collect(paths, (".tsv",), "MeasEval annotations")
     if text_dir is not None and not Path(text_dir).is_dir():
         return [], problems + [Problem(text_dir, None, "--text-dir: no such directory")]
     seen_sets: dict[tuple[str, str], str] = {}
@@ -85,8 +89,8 @@ def _text_for(doc_id: str, tsv: Path, text_dir: str | None) -> Path | None:
     return next((p / f"{doc_id}.txt" for p in places if (p / f"{doc_id}.txt").is_file()), None)
 
 
-def _read_tsv(tsv: Path, labels: LabelConfig, unknowns: Unknowns, text_dir, seen_sets: dict) -> FileDocs:
-    result = FileDocs(str(tsv))
+def _read_tsv(tsv: Path, labels: LabelConfig, unknowns: Unknowns, text_dir, seen_sets: dict) -> FileRead:
+    result = FileRead(str(tsv))
     rows, result.problems = _rows(tsv)
     by_doc: dict[str, list] = {}
     for lineno, fields in rows:
@@ -116,13 +120,13 @@ class _DocReader:
     def __init__(self, path: str, doc_id: str, text: str, labels: LabelConfig, unknowns: Unknowns):
         self.path, self.doc_id, self.text, self.labels, self.unknowns = path, doc_id, text, labels, unknowns
         self.problems: list[Problem] = []
-        self.doc = LayerDoc(text=text, source=path, title=first_line_title(text), meta={"source_id": doc_id},
-                            lang=detect_language(text), lang_source="detected")
+        self.doc = Incoming(text=text, source=path, title=first_line_title(text), meta={"source_id": doc_id},
+                            lang=detect_language(text), lang_source="detected", sources=[path])
 
     def fail(self, lineno: int, message: str) -> None:
         self.problems.append(Problem(self.path, lineno, message))
 
-    def read(self, rows: list, seen_sets: dict) -> LayerDoc:
+    def read(self, rows: list, seen_sets: dict) -> Incoming:
         sets: dict[str, dict[str, tuple]] = {}
         for lineno, fields in rows:
             row = self._row(lineno, fields)
@@ -165,7 +169,7 @@ class _DocReader:
         entry = {"doc": doc_id, "set": set_name, "id": annot_id, "type": kind, "other": other}
         if kind == QUALIFIER and isinstance(parsed.get("Qualifies"), str):
             entry["qualifies"] = parsed["Qualifies"]
-        span = {"key": (set_name, annot_id), "start": start, "end": end, "label": label, "meta": {"measeval": [entry]}}
+        span = SpanItem((set_name, annot_id), start, end, label, meta={"measeval": [entry]})
         return {"line": lineno, "kind": kind, "span": span, "other": parsed}
 
     def _claim(self, set_name: str, members: dict[str, dict], first: int) -> None:
@@ -188,19 +192,18 @@ class _DocReader:
                     return self.fail(row["line"], f"{link} names {target!r}, which is not in annotation set {set_name}")
                 label = self.unknowns.relation(link, (self.path, row["line"]))
                 head, child = row["span"], members[target]["span"]
-                problem = relation_problem(self.labels, label, head["label"], child["label"])
+                problem = relation_problem(self.labels, label, head.label, child.label)
                 if problem:
                     return self.fail(row["line"], problem)
-                relations.append({"head": head["key"], "child": child["key"], "label": label,
-                                  "meta": {"measeval": [{"doc": self.doc_id, "set": set_name}]}})
-        first_of = {kind: next((r["span"]["key"] for r in members.values() if r["kind"] == kind), None)
+                relations.append(RelationItem(head.id, child.id, label, {"measeval": [{"doc": self.doc_id, "set": set_name}]}))
+        first_of = {kind: next((r["span"].id for r in members.values() if r["kind"] == kind), None)
                     for kind in (ENTITY, PROPERTY, QUALIFIER)}
-        self.doc.spans += [r["span"] for r in members.values()]
-        self.doc.relations += relations
-        self.doc.claims.append({"quantity": quantity["span"]["key"], "entity": first_of[ENTITY],
-                                "property": first_of[PROPERTY], "property_text": None,
-                                "condition": first_of[QUALIFIER], "time": None, "source": None,
-                                "modifiers": modifiers, "meta": {"measeval": {"doc": self.doc_id, "set": set_name}}})
+        contents = self.doc.contents
+        contents.spans += [r["span"] for r in members.values()]
+        contents.relations += relations
+        contents.claims.append(ClaimItem(quantity["span"].id, entity_id=first_of[ENTITY], property_id=first_of[PROPERTY],
+                                         condition_id=first_of[QUALIFIER], modifiers=modifiers,
+                                         meta={"measeval": {"doc": self.doc_id, "set": set_name}}))
 
     def _quantity(self, row: dict) -> list[str] | None:
         """Value and units of the Quantity span; its modifiers (None if refused)."""
@@ -210,22 +213,21 @@ class _DocReader:
             return self.fail(row["line"], "'unit' must be a string of at most 64 characters")
         if not isinstance(mods, list) or [m for m in mods if m not in self.labels.modifiers]:
             return self.fail(row["line"], f"unknown mods {mods!r} (known: {', '.join(self.labels.modifiers)})")
-        span.update(parsed_quantity(self.text[span["start"]:span["end"]], self.doc.lang))
+        for key, value in parsed_quantity(self.text[span.start:span.end], self.doc.lang).items():
+            setattr(span, key, value)
         if unit_text:
-            span["meta"]["unit_text"] = unit_text
+            span.meta["unit_text"] = unit_text
             canonical = canonical_unit(unit_text, self.doc.lang)
             if canonical:
-                span["unit"] = canonical
-            elif span.get("unit") is None:
-                span["unit"] = unit_text.strip()
-                span["meta"]["unit_noncanonical"] = True
+                span.unit = canonical
+            elif span.unit is None:
+                span.unit = unit_text.strip()
+                span.meta["unit_noncanonical"] = True
         return sorted(set(mods))
 
 
 def canonical_unit(written: str, lang: str | None) -> str | None:
     """The unit table's canonical form of a unit as written ("mV m−1" -> "mV/m"), if it reads whole."""
-    from annotator.nlp.units import lexicon_for
-
     written = written.strip()
     read = lexicon_for(lang or "en").read_unit(written, 0) if written else None
     return read[0] if read and read[1] == len(written) else None

@@ -11,7 +11,7 @@ import re
 from sqlalchemy import select
 from sqlmodel import Session
 
-from annotator.annotate.spans import parsed_quantity
+from annotator.nlp.quantities import parsed_quantity
 from annotator.labels import LabelConfig
 from annotator.layers import AnnotationError
 from annotator.annotate.links import CLAIM_LINKS

@@ -175,7 +175,7 @@ def span_nudge(uid: str, span_id: int):
     """Move one edge of a span by one token: start -1 grows it leftwards, end +1 rightwards."""
     def run(s, labels, doc, name, seen):
         span = span_in_layer(s, current_layer(s, doc, name), span_id)
-        start, end = nudged(document_tokens(s, doc), span.start, span.end, request.form.get("edge"),
+        start, end = nudged(document_tokens(s, doc, labels.quantity_label), span.start, span.end, request.form.get("edge"),
                              whole(request.form.get("step")))
         update_span(s, labels, doc, name, current_annotator(), seen, span_id, start=start, end=end)
         return Done(f"Now {quote(s, doc, span_id)}", focus=f"s{span_id}")
