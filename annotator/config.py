@@ -1,12 +1,16 @@
 """Configuration defaults and the order in which they are overridden.
 
-create_app() layers: these defaults -> instance/config.py -> ANNOTATOR_* environment
-variables and DATABASE_URL -> the overrides passed by the caller (CLI flags, tests).
+load() layers: these defaults -> instance/config.py -> ANNOTATOR_* environment variables
+and DATABASE_URL -> the overrides passed by the caller (CLI flags, tests). The web app
+(create_app) and the command line (project.Project) read the same configuration.
 """
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
+
+from flask import Config
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 SOURCE_ROOT = PACKAGE_DIR.parent
@@ -52,3 +56,30 @@ def defaults(instance_path: str) -> dict:
 
 def database_url_from_env() -> str | None:
     return os.environ.get("DATABASE_URL") or os.environ.get("ANNOTATOR_DATABASE_URL")
+
+
+def instance_path(overrides: dict | None = None) -> Path:
+    """The project's instance folder: INSTANCE_PATH, ANNOTATOR_INSTANCE_PATH, else where Flask
+    puts it (`instance/` beside the package in a checkout, the environment's var/ once
+    installed)."""
+    given = (overrides or {}).get("INSTANCE_PATH") or os.environ.get("ANNOTATOR_INSTANCE_PATH")
+    if given:
+        return Path(given).resolve()
+    if (SOURCE_ROOT / "pyproject.toml").is_file():
+        return SOURCE_ROOT / "instance"
+    return Path(sys.prefix) / "var" / "annotator-instance"
+
+
+def load(overrides: dict | None = None) -> Config:
+    """The configuration, layered as this module's docstring says."""
+    folder = instance_path(overrides)
+    config = Config(str(folder))
+    config.from_mapping(defaults(str(folder)))
+    config.from_pyfile("config.py", silent=True)
+    config.from_prefixed_env("ANNOTATOR")
+    env_url = database_url_from_env()
+    if env_url:
+        config["DATABASE_URL"] = env_url
+    config.update(overrides or {})
+    config["INSTANCE_PATH"] = str(folder)
+    return config

@@ -1,13 +1,13 @@
 """Layers as units of concurrency: every write names the layer version it saw, bumps it
 atomically, and is refused when another tab or worker got there first. Every write is an
-audit event; undoable ones can be undone and redone, as many steps as the layer has."""
+audit event (`record`) carrying its row changes, which is what undo and redo replay
+(annotate/history.py)."""
 from __future__ import annotations
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
-from annotator.annotate.changes import ChangeSet, inverse, replay
 from annotator.models import GOLD, AuditEvent, Document, Layer, utcnow
 
 
@@ -94,11 +94,12 @@ DISCARD_REDO = (update(AuditEvent.__table__).where(AuditEvent.layer_id == bindpa
 NEW_EVENT = insert(AuditEvent.__table__)
 
 
-def record(session: Session, layer: Layer, user: str, action: str, changes: ChangeSet | None = None,
+def record(session: Session, layer: Layer, user: str, action: str, changes=None,
            target: str | None = None, before: dict | None = None, after: dict | None = None,
            undoable: bool = True) -> None:
     """Write the audit event; a new undoable action ends the redo history. One plain insert
-    (no ORM object to flush): every write of the workspace pays for it."""
+    (no ORM object to flush): every write of the workspace pays for it. `changes`: the
+    action's ChangeSet (annotate/changes.py)."""
     conn = session.connection()
     if undoable:
         conn.execute(DISCARD_REDO, {"layer": layer.id})
@@ -126,39 +127,3 @@ def already_stored(session: Session, layer: Layer | None, key: str) -> bool:
         raise Conflict("your change was saved before the connection dropped, but this document has been changed "
                        "elsewhere since. Reload to see both.")
     return True
-
-
-def undo(session: Session, doc: Document, name: str, user: str, seen: int) -> AuditEvent:
-    layer = claim_version(session, doc, name, seen)
-    event = session.exec(select(AuditEvent).where(AuditEvent.layer_id == layer.id, AuditEvent.state == "applied")
-                         .order_by(AuditEvent.id.desc()).limit(1)).scalars().first()
-    if event is None:
-        raise AnnotationError("nothing to undo")
-    replay(session, inverse(event.changes or []))
-    event.state = "undone"
-    record(session, layer, user, "undo", target=f"event:{event.id}", before={"action": event.action}, undoable=False)
-    return event
-
-
-def redo(session: Session, doc: Document, name: str, user: str, seen: int) -> AuditEvent:
-    layer = claim_version(session, doc, name, seen)
-    # undo walks back from the newest action, so the next redo is the oldest undone one
-    event = session.exec(select(AuditEvent).where(AuditEvent.layer_id == layer.id, AuditEvent.state == "undone")
-                         .order_by(AuditEvent.id).limit(1)).scalars().first()
-    if event is None:
-        raise AnnotationError("nothing to redo")
-    replay(session, event.changes or [])
-    event.state = "applied"
-    record(session, layer, user, "redo", target=f"event:{event.id}", after={"action": event.action}, undoable=False)
-    return event
-
-
-HISTORY = (select(AuditEvent.state, func.count())  # built once: the workspace asks on every request
-           .where(AuditEvent.layer_id == bindparam("layer"), AuditEvent.state.in_(("applied", "undone")))
-           .group_by(AuditEvent.state))
-
-
-def history(session: Session, layer: Layer | None) -> dict[str, int]:
-    """How many steps can be undone and redone right now."""
-    counts = dict(session.connection().execute(HISTORY, {"layer": layer.id}).all()) if layer is not None else {}
-    return {"undo": counts.get("applied", 0), "redo": counts.get("undone", 0)}

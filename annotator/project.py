@@ -1,10 +1,51 @@
-"""Plain functions the CLI and the web app share: open a project, build the pipeline."""
+"""A project as the command line and the web app open it: its configuration, database and
+label configuration, and the pre-highlighter built from them.
+
+The command line opens a Project without building the web app, so a command pays only for
+what it uses; the web app keeps the same things on the Flask app (labels_of, open_project).
+"""
 from __future__ import annotations
 
-from flask import Flask
+from functools import cached_property
 
+from flask import Flask
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from annotator import config as cfg
 from annotator.db import Database, ensure_schema, get_db
-from annotator.labels import LabelConfig
+from annotator.labels import LabelConfig, load_label_config
+from annotator.models import SUGGESTIONS, Document, Layer, Span, Suggestion
+
+
+class Project:
+    """One project: its settings (config.load), and its database and labels when first asked for."""
+
+    def __init__(self, overrides: dict | None = None):
+        self.config = cfg.load(overrides)
+
+    @cached_property
+    def labels(self) -> LabelConfig:
+        return load_label_config(self.config["LABELS_FILE"])
+
+    @cached_property
+    def db(self) -> Database:
+        """The database, migrated to the current schema (a fresh one is created)."""
+        database = Database(url=self.config["DATABASE_URL"])
+        ensure_schema(database)
+        return database
+
+    def prehighlighter(self):
+        return make_prehighlighter(self.config, self.labels)
+
+
+def make_prehighlighter(config, labels: LabelConfig):
+    # spaCy comes with the pipeline: only what pre-highlights pays for loading it
+    from annotator.nlp.pipeline import Prehighlighter
+
+    return Prehighlighter(labels=labels, model_en=config["SPACY_MODEL_EN"], gazetteer_file=config["GAZETTEER_FILE"],
+                          processes=int(config["NLP_PROCESSES"]),
+                          multiprocess_min_docs=int(config["NLP_MULTIPROCESS_MIN_DOCS"]))
 
 
 def labels_of(app: Flask) -> LabelConfig:
@@ -12,11 +53,7 @@ def labels_of(app: Flask) -> LabelConfig:
 
 
 def prehighlighter_for(app: Flask):
-    from annotator.nlp.pipeline import Prehighlighter
-
-    cfg = app.config
-    return Prehighlighter(labels=labels_of(app), model_en=cfg["SPACY_MODEL_EN"], gazetteer_file=cfg["GAZETTEER_FILE"],
-                          processes=int(cfg["NLP_PROCESSES"]), multiprocess_min_docs=int(cfg["NLP_MULTIPROCESS_MIN_DOCS"]))
+    return make_prehighlighter(app.config, labels_of(app))
 
 
 def open_project(app: Flask) -> Database:
@@ -24,3 +61,23 @@ def open_project(app: Flask) -> Database:
     db = get_db(app)
     ensure_schema(db)
     return db
+
+
+def project_stats(session: Session) -> dict:
+    """Documents, languages, and counts per layer and label, from indexed counts."""
+    documents = session.exec(select(func.count()).select_from(Document)).scalar_one()
+    languages = dict(session.exec(select(Document.lang, func.count()).group_by(Document.lang)
+                                  .order_by(func.count().desc(), Document.lang)).all())
+    suggestions = dict(session.exec(select(Suggestion.label, func.count()).group_by(Suggestion.label)
+                                    .order_by(Suggestion.label)).all())
+    origins = dict(session.exec(select(Suggestion.origin, func.count()).group_by(Suggestion.origin)
+                                .order_by(Suggestion.origin)).all())
+    layers: dict[str, dict] = {SUGGESTIONS: {"documents": documents, "labels": suggestions, "origins": origins}}
+    rows = session.exec(select(Layer.name, Span.label, func.count()).join(Span, Span.layer_id == Layer.id)
+                        .group_by(Layer.name, Span.label).order_by(Layer.name, Span.label)).all()
+    docs_per_layer = dict(session.exec(select(Layer.name, func.count()).group_by(Layer.name)).all())
+    for name, n_docs in sorted(docs_per_layer.items()):
+        layers[name] = {"documents": n_docs, "labels": {}}
+    for name, label, n in rows:
+        layers[name]["labels"][label] = n
+    return {"documents": documents, "languages": languages, "layers": layers}

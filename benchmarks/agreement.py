@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    from annotator import create_app
+    from annotator.app import create_app
     from annotator.review.agreement import agreement_report
     from annotator.db import ensure_schema, get_db
 

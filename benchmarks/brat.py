@@ -86,7 +86,7 @@ def project(folder: Path, docs: list[tuple[str, str]] | None):
     """A migrated SQLite project; with docs, holding them already (tokens stored)."""
     from sqlalchemy import insert
 
-    from annotator import create_app
+    from annotator.app import create_app
     from annotator.models import Document
     from annotator.models import document_uid
     from annotator.project import labels_of, open_project

@@ -47,7 +47,7 @@ def write_records(folder: Path, n: int, with_lang: bool = False) -> Path:
 
 def fresh_project(folder: Path):
     """A migrated, empty SQLite project, as `annotator import` would open it."""
-    from annotator import create_app
+    from annotator.app import create_app
     from annotator.project import labels_of, open_project
 
     app = create_app({"INSTANCE_PATH": str(folder), "NLP_PROCESSES": 1})

@@ -45,7 +45,7 @@ def build_project(folder: Path, n: int):
     """A migrated SQLite project holding n documents with tokens and suggestions."""
     from sqlalchemy import insert
 
-    from annotator import create_app
+    from annotator.app import create_app
     from annotator.models import Document, Suggestion
     from annotator.models import document_uid
     from annotator.project import labels_of, open_project

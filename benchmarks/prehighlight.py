@@ -54,7 +54,7 @@ def spacy_reference(texts: list[str]) -> Timing:
 def our_import(folder: Path, docs: Path) -> tuple[Timing, dict]:
     from sqlalchemy import func, select
 
-    from annotator import create_app
+    from annotator.app import create_app
     from annotator.ingest.pipeline import import_paths
     from annotator.models import Document, Suggestion
     from annotator.project import labels_of, open_project, prehighlighter_for

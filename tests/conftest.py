@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 from werkzeug.serving import make_server
 
-from annotator import create_app
+from annotator.app import create_app
 from annotator.db import ensure_schema, get_db
 from annotator.project import labels_of, prehighlighter_for
 

@@ -9,7 +9,8 @@ import pytest
 from sklearn.metrics import cohen_kappa_score
 from sqlalchemy import select
 
-from annotator.review.agreement import (MISSING, OUTSIDE, Annotations, PairTally, agreement_report, cohen_kappa, fleiss_kappa,
+from annotator.contents import ClaimItem, Contents, RelationItem, SpanItem
+from annotator.review.agreement import (MISSING, OUTSIDE, PairTally, agreement_report, cohen_kappa, fleiss_kappa,
                                  krippendorff_alpha, overlap_pairs, token_labels)
 from annotator.db import get_db
 from annotator.models import Claim, Document, Layer, Relation, Span
@@ -57,10 +58,16 @@ def test_token_labels_missing_span_is_disagreement():
     assert token_labels(tokens, [(4, 8, "PERSON", 1, None, None), (0, 14, "ORG", 2, None, None)]) == ["ORG"] * 3
 
 
+def spans(*rows) -> list[SpanItem]:
+    """(start, end, label, id[, value, unit]) as span items."""
+    return [SpanItem(row[3], row[0], row[1], row[2], value=row[4] if len(row) > 4 else None,
+                     unit=row[5] if len(row) > 5 else None) for row in rows]
+
+
 def test_span_f1_by_hand():
     # A: [0,5) ORG, [10,15) ORG, [20,25) GPE ; B: [0,5) ORG, [11,15) ORG, [30,35) GPE
-    a = Annotations(spans=[(0, 5, "ORG", 1, None, None), (10, 15, "ORG", 2, None, None), (20, 25, "GPE", 3, None, None)])
-    b = Annotations(spans=[(0, 5, "ORG", 11, None, None), (11, 15, "ORG", 12, None, None), (30, 35, "GPE", 13, None, None)])
+    a = Contents(spans=spans((0, 5, "ORG", 1), (10, 15, "ORG", 2), (20, 25, "GPE", 3)))
+    b = Contents(spans=spans((0, 5, "ORG", 11), (11, 15, "ORG", 12), (30, 35, "GPE", 13)))
     tally = PairTally()
     tally.add_doc(a, b)
     report = tally.report(["GPE", "ORG"])
@@ -78,14 +85,10 @@ def test_overlap_matching_is_one_to_one():
 
 
 def test_relation_and_claim_agreement_given_matched_spans():
-    a = Annotations(spans=[(0, 6, "ORG", 1, None, None), (10, 20, "PRODUCT", 2, None, None), (30, 36, "QUANTITY", 3, 256, "GB")],
-                    relations=[(1, 2, "MAKES")],
-                    claims=[{"quantity": 3, "entity": 2, "property": None, "property_text": None, "condition": None,
-                             "modifiers": ()}])
-    b = Annotations(spans=[(0, 6, "ORG", 11, None, None), (10, 20, "PRODUCT", 12, None, None), (30, 36, "QUANTITY", 13, 256, "GB")],
-                    relations=[(11, 12, "MAKES")],
-                    claims=[{"quantity": 13, "entity": 12, "property": None, "property_text": None, "condition": None,
-                             "modifiers": ()}])
+    a = Contents(spans=spans((0, 6, "ORG", 1), (10, 20, "PRODUCT", 2), (30, 36, "QUANTITY", 3, 256, "GB")),
+                 relations=[RelationItem(1, 2, "MAKES")], claims=[ClaimItem(3, entity_id=2)])
+    b = Contents(spans=spans((0, 6, "ORG", 11), (10, 20, "PRODUCT", 12), (30, 36, "QUANTITY", 13, 256, "GB")),
+                 relations=[RelationItem(11, 12, "MAKES")], claims=[ClaimItem(13, entity_id=12)])
     tally = PairTally()
     tally.add_doc(a, b)
     report = tally.report(["ORG"])

@@ -7,7 +7,8 @@ from sqlalchemy import func, select
 
 from annotator.annotate.spans import add_span, delete_span, update_span
 from annotator.db import get_db
-from annotator.layers import AnnotationError, Conflict, find_layer, history, redo, undo
+from annotator.annotate.history import history, redo, undo
+from annotator.layers import AnnotationError, Conflict, find_layer
 from annotator.annotate.links import add_relation, delete_claim, delete_relation, save_claim
 from annotator.models import AuditEvent, Claim, Document, Layer, Relation, Span, Suggestion, SuggestionDecision
 from annotator.project import labels_of

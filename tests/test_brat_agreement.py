@@ -149,12 +149,12 @@ def test_a_modifier_taken_off_in_the_tool_is_not_written_back(sqlite_xapp, tmp_p
 
 
 def test_a_condition_only_one_annotator_marked_makes_the_claims_differ():
-    from annotator.review.agreement import Annotations, PairTally
+    from annotator.contents import ClaimItem, Contents, SpanItem
+    from annotator.review.agreement import PairTally
 
-    quantity = {"entity": None, "property": None, "property_text": None, "modifiers": ()}
-    a = Annotations(spans=[(0, 5, "QUANTITY", 1, 5.0, "GB"), (6, 12, "CONDITION", 2, None, None)],
-                    claims=[{**quantity, "quantity": 1, "condition": 2}])
-    b = Annotations(spans=[(0, 5, "QUANTITY", 11, 5.0, "GB")], claims=[{**quantity, "quantity": 11, "condition": None}])
+    a = Contents(spans=[SpanItem(1, 0, 5, "QUANTITY", value=5.0, unit="GB"), SpanItem(2, 6, 12, "CONDITION")],
+                 claims=[ClaimItem(1, condition_id=2)])
+    b = Contents(spans=[SpanItem(11, 0, 5, "QUANTITY", value=5.0, unit="GB")], claims=[ClaimItem(11)])
     tally = PairTally()
     tally.add_doc(a, b)
     assert tally.claims["same_quantity"] == 1 and tally.claims["full"] == 0

@@ -10,7 +10,8 @@ from annotator.annotate.spans import add_span
 from annotator.review.comparison import compare
 from annotator.db import get_db
 from annotator.review.gold import accept, finish, pre_accept, reject
-from annotator.layers import AnnotationError, Conflict, NotFound, find_layer, undo
+from annotator.annotate.history import undo
+from annotator.layers import AnnotationError, Conflict, NotFound, find_layer
 from annotator.annotate.links import add_relation, save_claim
 from annotator.models import GOLD, AuditEvent, Claim, Document, Layer, Relation, Span
 from annotator.project import labels_of
@@ -281,23 +282,26 @@ def test_index_lists_documents_to_curate(cur, project):
     assert 'href="/curate/doc1"' in page
 
 
-def test_first_visit_pre_accepts_once(cur, project):
+def test_opening_a_document_stores_nothing_and_pre_accepting_is_a_button(cur, project):
     page = cur.get("/curate/doc1")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
+    assert gold_events(project) == [] and gold_rows(project)["layer"] is None  # a GET never writes
+    assert "4 items every compared annotator agrees on" in html and "Pre-accept agreements (4)" in html
+    assert 'class="cur-row state-conflict is-open' in html and "cur-clash" in html
+    assert 'href="/gold/doc1"' in html and 'name="version" value="0"' in html
+    html = post(cur, project, "pre-accept").get_data(as_text=True)
     assert "Pre-accepted 3 spans, 1 relation, 0 claims" in html
     assert gold_rows(project)["spans"] == AGREED_SPANS and gold_events(project)[0].user == "cur"
-    assert 'class="cur-row state-conflict is-open' in html and "cur-clash" in html
-    assert 'href="/gold/doc1"' in html and 'name="version" value="1"' in html
     with get_db(project).writing() as s:
         undo(s, the_doc(s), GOLD, "cur", 1)
-    html = cur.get("/curate/doc1").get_data(as_text=True)  # the gold layer exists: no second run
+    html = cur.get("/curate/doc1").get_data(as_text=True)  # undone: offered again, never run by a visit
     assert gold_rows(project)["spans"] == [] and "Pre-accepted" not in html
     assert "Pre-accept agreements (4)" in html
 
 
 def test_web_accept_reject_and_gold_done(cur, project):
-    cur.get("/curate/doc1")
+    post(cur, project, "pre-accept")
     gpe = item(project, "span", "Shenzhen", "GPE")
     response = post(cur, project, "accept", kind="span", key=gpe.key)
     html = response.get_data(as_text=True)
@@ -317,7 +321,7 @@ def test_web_accept_reject_and_gold_done(cur, project):
 
 
 def test_web_refusals(cur, project):
-    cur.get("/curate/doc1")
+    post(cur, project, "pre-accept")
     key = item(project, "span", "Shenzhen", "GPE").key
     before = (gold_rows(project), len(gold_events(project)))
     stale = post(cur, project, "accept", kind="span", key=key, version=0)

@@ -14,6 +14,8 @@ from sqlmodel import Session
 from annotator.models import Claim, Relation, Span, SuggestionDecision
 
 TABLES: dict[str, Table] = {m.__tablename__: m.__table__ for m in (Span, Relation, Claim, SuggestionDecision)}
+# The unique key a bulk insert matches its returned rows on.
+UNIQUE = {"span": ("layer_id", "start", "end", "label"), "suggestiondecision": ("layer_id", "suggestion_id")}
 
 
 def _jsonable(row: dict) -> dict:
@@ -52,6 +54,20 @@ class ChangeSet:
         after = self._run(insert(table).values(**values), table)
         self.items.append({"table": name, "op": "insert", "before": None, "after": after})
         return after["id"]
+
+    def insert_many(self, name: str, rows: list[dict]) -> list[int]:
+        """insert() for many rows in a few statements (RETURNING the rows): accepting 3,000
+        suggestions is a handful of statements instead of 12,000. Returns the new ids in the
+        order of `rows`, matched on the table's unique key: asking the database to keep the
+        order (sort_by_parameter_order) makes SQLite send one row per statement."""
+        if not rows:
+            return []
+        table, unique = TABLES[name], UNIQUE[name]
+        result = self.session.connection().execute(insert(table).returning(*table.c), rows)
+        by_key = {tuple(row[k] for k in unique): _jsonable(dict(row)) for row in result.mappings()}
+        inserted = [by_key[tuple(row[k] for k in unique)] for row in rows]
+        self.items.extend({"table": name, "op": "insert", "before": None, "after": row} for row in inserted)
+        return [row["id"] for row in inserted]
 
     def delete(self, name: str, row_id: int) -> dict:
         table = TABLES[name]

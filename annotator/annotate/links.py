@@ -10,9 +10,9 @@ from annotator.annotate.spans import Outcome, current_layer, span_in_layer
 from annotator.annotate.changes import ChangeSet
 from annotator.labels import LabelConfig
 from annotator.layers import AnnotationError, claim_version, record
-from annotator.models import Claim, Document, Relation
+from annotator.models import CLAIM_LINKS, Claim, Document, Relation
 
-CLAIM_LINKS = ("entity_id", "property_id", "condition_id", "time_id", "source_id")
+
 PROPERTY_TEXT_MAX = Claim.__table__.c.property_text.type.length  # the column's width (PostgreSQL enforces it)
 
 

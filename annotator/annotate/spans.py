@@ -18,7 +18,7 @@ from sqlmodel import Session
 from annotator.annotate.changes import ChangeSet
 from annotator.labels import LabelConfig
 from annotator.layers import AnnotationError, claim_version, find_layer, record
-from annotator.models import QUANTITY_FIELDS, Claim, Document, Layer, Relation, Span, Suggestion, SuggestionDecision
+from annotator.models import CLAIM_LINKS, QUANTITY_FIELDS, Claim, Document, Layer, Relation, Span, Suggestion, SuggestionDecision
 from annotator.ingest.first_use import ensure_tokens
 from annotator.nlp.quantities import parsed_quantity
 from annotator.tokens import bounds, pack, unpack
@@ -31,6 +31,7 @@ class Outcome:
     ids: list[int]
     message: str = ""
     span: dict | None = None  # the span as stored, when one was added or changed
+    count: int = 0  # how many items the action decided (accept or reject of suggestions)
 
 
 # --- checks ---------------------------------------------------------------------------------
@@ -155,7 +156,7 @@ def delete_span_rows(session: Session, changes: ChangeSet, span: Span) -> None:
         changes.delete("relation", rel.id)
     for claim in _claims_on(session, span.id):
         changes.delete("claim", claim.id)
-    for key in ("entity_id", "property_id", "condition_id", "time_id", "source_id"):
+    for key in CLAIM_LINKS:
         column = getattr(Claim, key)
         for claim in session.exec(select(Claim).where(column == span.id)).scalars():
             changes.update("claim", claim.id, **{key: None})

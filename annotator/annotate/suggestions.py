@@ -6,11 +6,11 @@ so the suggestion stops showing as pending in that layer.
 """
 from __future__ import annotations
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlmodel import Session
 
 from annotator.annotate.spans import Outcome, current_layer, delete_span_rows, suggestion_of
-from annotator.annotate.changes import TABLES, ChangeSet, _jsonable
+from annotator.annotate.changes import ChangeSet
 from annotator.labels import LabelConfig
 from annotator.layers import AnnotationError, claim_version, record
 from annotator.models import QUANTITY_FIELDS, Document, Span, Suggestion, SuggestionDecision
@@ -61,14 +61,14 @@ def decide(session: Session, labels: LabelConfig, doc: Document, name: str, user
             changes.delete("suggestiondecision", previous.id)
         fresh.append(sugg)
     span_of = _accept(session, changes, layer, fresh) if decision == "accepted" else {}
-    insert_rows(changes, "suggestiondecision", [
+    changes.insert_many("suggestiondecision", [
         {"layer_id": layer.id, "suggestion_id": sugg.id, "decision": decision, "span_id": span_of.get(sugg.id)}
         for sugg in fresh])
     action = ("accept" if decision == "accepted" else "reject") + ("_all" if ids is None else "")
     record(session, layer, user, action, changes, target=f"label:{label}" if label else None,
            after={"suggestions": [s.id for s in targets], "count": len(targets)})
     span_ids = [span_of[sugg.id] for sugg in fresh if sugg.id in span_of]
-    return Outcome(layer, span_ids, f"{len(targets)} suggestion(s) {decision}")
+    return Outcome(layer, span_ids, f"{len(targets)} suggestion(s) {decision}", count=len(targets))
 
 
 def _accept(session: Session, changes: ChangeSet, layer, suggestions: list[Suggestion]) -> dict[int, int]:
@@ -86,23 +86,5 @@ def _accept(session: Session, changes: ChangeSet, layer, suggestions: list[Sugge
             new[key] = {"layer_id": layer.id, "start": sugg.start, "end": sugg.end, "label": sugg.label,
                         "origin": sugg.origin, "suggestion_id": sugg.id, "meta": {},
                         **{k: getattr(sugg, k) for k in QUANTITY_FIELDS}}
-    same.update(zip(new, insert_rows(changes, "span", list(new.values()))))
+    same.update(zip(new, changes.insert_many("span", list(new.values()))))
     return {sugg.id: same[(sugg.start, sugg.end, sugg.label)] for sugg in suggestions}
-
-
-UNIQUE = {"span": ("layer_id", "start", "end", "label"), "suggestiondecision": ("layer_id", "suggestion_id")}
-
-
-def insert_rows(changes: ChangeSet, name: str, rows: list[dict]) -> list[int]:
-    """ChangeSet.insert for many rows in a few statements (RETURNING the rows): accepting
-    3,000 suggestions is a handful of statements instead of 12,000. Returns the new ids in
-    the order of `rows`, matched on the table's unique key: asking the database to keep the
-    order (sort_by_parameter_order) makes SQLite send one row per statement."""
-    if not rows:
-        return []
-    table, unique = TABLES[name], UNIQUE[name]
-    result = changes.session.connection().execute(insert(table).returning(*table.c), rows)
-    by_key = {tuple(row[k] for k in unique): _jsonable(dict(row)) for row in result.mappings()}
-    inserted = [by_key[tuple(row[k] for k in unique)] for row in rows]
-    changes.items.extend({"table": name, "op": "insert", "before": None, "after": row} for row in inserted)
-    return [row["id"] for row in inserted]

@@ -19,7 +19,6 @@ from pathlib import Path
 from annotator.nlp.numbers import GLUE
 
 TABLE_PATH = Path(__file__).resolve().parent.parent / "data" / "units.json"
-QUALIFIERS = (None, "up_to", "approx", "more_than", "less_than", "at_least", "at_most")
 # A unit may carry a power: m2, m^2, m², s−1, L-1 (not "m-10" or "m-1.5", which start a range).
 EXPONENT = r"(?:\^?[-\u2212\u2013]?[1-4](?![0-9]|[.,][0-9])|⁻?[¹²³⁴])"
 _SUPER = str.maketrans("-1234", "⁻¹²³⁴")
@@ -36,6 +35,19 @@ _FACTOR = re.compile(r"[ ·⋅]")  # "mg L−1": a spaced factor must carry a po
 def load_table() -> dict:
     """The parsed unit table (read once per process)."""
     return json.loads(TABLE_PATH.read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def qualifier_codes() -> tuple[str, ...]:
+    """The bounds and approximations a quantity's `qualifier` can be (the table's closed set)."""
+    return tuple(name for name in load_table()["qualifiers"] if not name.startswith("_"))
+
+
+@lru_cache(maxsize=8)
+def qualifier_words(lang: str = "en") -> dict[str, str]:
+    """How each qualifier is said: its first form in `lang` (else its first form in any)."""
+    table = load_table()["qualifiers"]
+    return {name: _pick(table[name]["forms"], lang)[0] for name in qualifier_codes()}
 
 
 def canonical_units() -> dict[str, str]:

@@ -19,9 +19,10 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from annotator.models import Claim, Document, Layer, Relation, Span
+from annotator.contents import Contents, load_contents
+from annotator.ingest.first_use import tokens_of
+from annotator.models import CLAIM_LINKS, Document, Layer
 from annotator.tokens import unpack
-from annotator.nlp.tokenizer import tokenize
 
 OUTSIDE = "O"
 MISSING = -1  # the rating of an annotator who did not mark the document done
@@ -33,17 +34,10 @@ NOTE = ("Units are tokens: every token of each counted document is rated by each
 
 
 @dataclass
-class Annotations:
-    spans: list = field(default_factory=list)       # (start, end, label, span_id, value, unit)
-    relations: list = field(default_factory=list)   # (head_id, child_id, label)
-    claims: list = field(default_factory=list)      # dict per claim
-
-
-@dataclass
 class Corpus:
     annotators: list[str]
     docs: list  # rows: id, uid, title, tokens, text, lang
-    layers: dict[tuple[int, str], Annotations]  # (document, annotator) for the layers marked done
+    layers: dict[tuple[int, str], Contents]  # (document, annotator) for the layers marked done
     excluded: int
 
 
@@ -62,19 +56,11 @@ def load(session: Session, annotators: list[str] | None = None, labels: list[str
     layers = {(l.document_id, l.name): l.id for l in session.exec(
         select(Layer.id, Layer.document_id, Layer.name)
         .where(Layer.document_id.in_(select(done.subquery())), Layer.name.in_(names), Layer.status == "done")).all()}
-    by_layer = {layer_id: Annotations() for layer_id in layers.values()}
-    keep = set(labels) if labels else None
-    for s in session.exec(select(Span.layer_id, Span.start, Span.end, Span.label, Span.id, Span.value, Span.unit)
-                          .where(Span.layer_id.in_(list(by_layer)))).all():
-        if keep is None or s.label in keep:
-            by_layer[s.layer_id].spans.append((s.start, s.end, s.label, s.id, s.value, s.unit))
-    for r in session.exec(select(Relation.layer_id, Relation.head_id, Relation.child_id, Relation.label)
-                          .where(Relation.layer_id.in_(list(by_layer)))).all():
-        by_layer[r.layer_id].relations.append((r.head_id, r.child_id, r.label))
-    for c in session.exec(select(Claim).where(Claim.layer_id.in_(list(by_layer)))).scalars():
-        by_layer[c.layer_id].claims.append({"quantity": c.quantity_id, "entity": c.entity_id, "property": c.property_id,
-                                            "property_text": c.property_text, "condition": c.condition_id,
-                                            "modifiers": tuple(sorted(c.modifiers))})
+    by_layer = load_contents(session.connection(), list(layers.values()))
+    if labels:
+        keep = set(labels)
+        for contents in by_layer.values():
+            contents.spans = [s for s in contents.spans if s.label in keep]
     return Corpus(list(names), docs, {key: by_layer[layer_id] for key, layer_id in layers.items()}, touched - len(docs))
 
 
@@ -199,6 +185,11 @@ def overlap_pairs(a: list, b: list) -> list[tuple]:
 UNMATCHED = object()  # stands for a span of one annotator that the other has no match for
 
 
+def span_tuples(contents: Contents) -> list[tuple]:
+    """(start, end, label, id) of each span: tuples sort and bisect the way matching needs."""
+    return [(s.start, s.end, s.label, s.id) for s in contents.spans]
+
+
 @dataclass
 class PairTally:
     exact: Counter = field(default_factory=Counter)
@@ -209,41 +200,46 @@ class PairTally:
     claims: Counter = field(default_factory=Counter)
     documents: int = 0
 
-    def add_doc(self, a: Annotations, b: Annotations) -> None:
+    def add_doc(self, a: Contents, b: Contents) -> None:
+        """One document both marked done: their spans matched exactly and by overlap, then
+        the relations and claims between matched spans."""
         self.documents += 1
-        self.count_a.update(s[2] for s in a.spans)
-        self.count_b.update(s[2] for s in b.spans)
-        keys_b = {(s[0], s[1], s[2]) for s in b.spans}
-        self.exact.update(s[2] for s in a.spans if (s[0], s[1], s[2]) in keys_b)
-        pairs = overlap_pairs(a.spans, b.spans)
+        spans_a, spans_b = span_tuples(a), span_tuples(b)
+        self.count_a.update(s[2] for s in spans_a)
+        self.count_b.update(s[2] for s in spans_b)
+        keys_b = {(s[0], s[1], s[2]) for s in spans_b}
+        self.exact.update(s[2] for s in spans_a if (s[0], s[1], s[2]) in keys_b)
+        pairs = overlap_pairs(spans_a, spans_b)
         self.overlap.update(x[2] for x, _ in pairs)
         to_b = {x[3]: y[3] for x, y in pairs}
         self._relations(a, b, to_b)
-        self._claims(a, b, to_b, {s[3]: s for s in a.spans}, {s[3]: s for s in b.spans})
+        self._claims(a, b, to_b, {s.id: s for s in a.spans}, {s.id: s for s in b.spans})
 
-    def _relations(self, a: Annotations, b: Annotations, to_b: dict) -> None:
+    def _relations(self, a: Contents, b: Contents, to_b: dict) -> None:
         matched_b = set(to_b.values())
-        ra = [r for r in a.relations if r[0] in to_b and r[1] in to_b]
-        rb = {r for r in b.relations if r[0] in matched_b and r[1] in matched_b}
+        ra = [r for r in a.relations if r.head_id in to_b and r.child_id in to_b]
+        rb = {(r.head_id, r.child_id, r.label) for r in b.relations if r.head_id in matched_b and r.child_id in matched_b}
         self.relations["a"] += len(ra)
         self.relations["b"] += len(rb)
-        self.relations["matched"] += sum((to_b[h], to_b[c], label) in rb for h, c, label in ra)
+        self.relations["matched"] += sum((to_b[r.head_id], to_b[r.child_id], r.label) in rb for r in ra)
 
-    def _claims(self, a: Annotations, b: Annotations, to_b: dict, spans_a: dict, spans_b: dict) -> None:
+    def _claims(self, a: Contents, b: Contents, to_b: dict, spans_a: dict, spans_b: dict) -> None:
+        """A claim of one annotator meets the other's claim on the matched quantity: same
+        value and unit, same entity, and (full) every other part the same as well."""
         self.claims["a"] += len(a.claims)
         self.claims["b"] += len(b.claims)
-        by_quantity = {c["quantity"]: c for c in b.claims}
+        by_quantity = {c.quantity_id: c for c in b.claims}
         # a role span the other annotator never marked must not equal their empty role
         link = lambda x: to_b.get(x, UNMATCHED) if x is not None else None  # noqa: E731
         for ca in a.claims:
-            cb = by_quantity.get(to_b.get(ca["quantity"]))
+            cb = by_quantity.get(to_b.get(ca.quantity_id))
             if cb is None:
                 continue
-            qa, qb = spans_a[ca["quantity"]], spans_b[cb["quantity"]]
-            same_value = (qa[4], qa[5]) == (qb[4], qb[5])
-            same_entity = link(ca["entity"]) == cb["entity"]
-            same_rest = link(ca["property"]) == cb["property"] and ca["property_text"] == cb["property_text"] \
-                and link(ca["condition"]) == cb["condition"] and ca["modifiers"] == cb["modifiers"]
+            qa, qb = spans_a[ca.quantity_id], spans_b[cb.quantity_id]
+            same_value = (qa.value, qa.unit) == (qb.value, qb.unit)
+            same_entity = link(ca.entity_id) == cb.entity_id
+            same_rest = all(link(getattr(ca, k)) == getattr(cb, k) for k in CLAIM_LINKS if k != "entity_id") \
+                and ca.property_text == cb.property_text and sorted(ca.modifiers) == sorted(cb.modifiers)
             self.claims["same_quantity"] += 1
             self.claims["same_value_unit"] += same_value
             self.claims["same_entity"] += same_entity
@@ -272,10 +268,10 @@ def agreement_report(session: Session, annotators: list[str] | None = None, labe
     tallies = {pair: PairTally() for pair in combinations(names, 2)}
     per_doc = []
     for doc in corpus.docs:
-        tokens = unpack(doc.tokens) if doc.tokens is not None else tokenize(doc.text, doc.lang)
+        tokens = unpack(tokens_of(doc))
         starts, ends = [t[0] for t in tokens], [t[1] for t in tokens]
         layers = [corpus.layers.get((doc.id, n)) for n in names]  # None: not marked done by n
-        rated = [token_codes(starts, ends, layer.spans, codes) for layer in layers if layer is not None]
+        rated = [token_codes(starts, ends, span_tuples(layer), codes) for layer in layers if layer is not None]
         for i, layer in enumerate(layers):
             rows[i].append(rated.pop(0) if layer is not None else np.full(len(tokens), MISSING, dtype=np.int32))
         doc_codes = np.stack([rows[i][-1] for i, layer in enumerate(layers) if layer is not None])

@@ -4,6 +4,10 @@ from __future__ import annotations
 import csv
 import io
 
+from jinja2 import Environment, FileSystemLoader
+
+from annotator.config import resource_dir
+
 
 def _fmt(value) -> str:
     return "-" if value is None else f"{value:.3f}"
@@ -60,5 +64,7 @@ def as_csv(report: dict) -> str:
     return out.getvalue()
 
 
-def as_html(report: dict, jinja_env) -> str:
-    return jinja_env.get_template("reports/agreement_file.html").render(report=report, fmt=_fmt, mean=_mean)
+def as_html(report: dict) -> str:
+    """A standalone page (the web report's tables with their own style), autoescaped."""
+    env = Environment(loader=FileSystemLoader(str(resource_dir("templates"))), autoescape=True)
+    return env.get_template("reports/agreement_file.html").render(report=report, fmt=_fmt, mean=_mean)

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from annotator.annotate.links import CLAIM_LINKS
-from annotator.models import GOLD, RESERVED_LAYER_NAMES, SUGGESTIONS, AuditEvent, Claim, Document, Layer, Relation, Span
+from annotator.contents import Contents, load_contents
+from annotator.models import CLAIM_LINKS, GOLD, RESERVED_LAYER_NAMES, SUGGESTIONS, AuditEvent, Document, Layer
 
 KINDS = ("span", "relation", "claim")
 KEY = re.compile(r"(span|relation|claim)-[0-9a-f]{16}")
@@ -31,12 +31,16 @@ KEY = re.compile(r"(span|relation|claim)-[0-9a-f]{16}")
 
 @dataclass
 class Snapshot:
-    """One layer's rows by id, and (for gold) the keys whose latest decision is a rejection."""
+    """One layer's contents, their rows by id, and (for gold) the keys whose latest decision
+    is a rejection."""
     layer: Layer
-    spans: dict[int, Span] = field(default_factory=dict)
-    relations: dict[int, Relation] = field(default_factory=dict)
-    claims: dict[int, Claim] = field(default_factory=dict)
+    contents: Contents = field(default_factory=Contents)
     rejected: set[str] = field(default_factory=set)
+
+    def __post_init__(self):
+        self.spans = {row.id: row for row in self.contents.spans}
+        self.relations = {row.id: row for row in self.contents.relations}
+        self.claims = {row.id: row for row in self.contents.claims}
 
     def span_ident(self, span_id) -> tuple | None:
         span = self.spans.get(span_id)
@@ -60,12 +64,9 @@ class Snapshot:
 def load_snapshots(session: Session, doc_ids: list[int]) -> dict[int, dict[str, Snapshot]]:
     """{document id: {layer name: snapshot}} for the annotator and gold layers of the documents."""
     layers = session.exec(select(Layer).where(Layer.document_id.in_(doc_ids), Layer.name != SUGGESTIONS)).scalars().all()
-    snaps = {layer.id: Snapshot(layer) for layer in layers}
-    ids = list(snaps)
-    if ids:
-        for model, attr in ((Span, "spans"), (Relation, "relations"), (Claim, "claims")):
-            for row in session.exec(select(model).where(model.layer_id.in_(ids))).scalars():
-                getattr(snaps[row.layer_id], attr)[row.id] = row
+    contents = load_contents(session.connection(), [layer.id for layer in layers])
+    snaps = {layer.id: Snapshot(layer, contents[layer.id]) for layer in layers}
+    if snaps:
         _load_rejections(session, [s for s in snaps.values() if s.layer.name == GOLD])
     out: dict[int, dict[str, Snapshot]] = defaultdict(dict)
     for snap in snaps.values():

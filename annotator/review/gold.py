@@ -12,12 +12,11 @@ from collections import Counter
 
 from sqlmodel import Session
 
-from annotator.annotate.spans import QUANTITY_FIELDS, Outcome, delete_span_rows
+from annotator.annotate.spans import Outcome, delete_span_rows
 from annotator.annotate.changes import ChangeSet
 from annotator.review.comparison import KEY, KINDS, Comparison, Item, Snapshot, compare, summary
 from annotator.layers import AnnotationError, Conflict, NotFound, claim_version, record
-from annotator.annotate.links import CLAIM_LINKS
-from annotator.models import GOLD, Claim, Document, Layer, Span
+from annotator.models import CLAIM_LINKS, GOLD, QUANTITY_FIELDS, Document, Layer
 from annotator.annotate.status import set_status
 
 
@@ -47,7 +46,7 @@ class _Copier:
             self.claim(snap, snap.claims[row_id])
         self.counts[item.kind] += 1
 
-    def span(self, row: Span) -> int:
+    def span(self, row) -> int:
         ident = (row.start, row.end, row.label)
         if ident not in self.spans:
             values = {k: getattr(row, k) for k in ("start", "end", "label", "origin", "suggestion_id", *QUANTITY_FIELDS)}
@@ -56,7 +55,7 @@ class _Copier:
             self.counts["span"] += 1
         return self.spans[ident]
 
-    def claim(self, snap: Snapshot, claim: Claim) -> None:
+    def claim(self, snap: Snapshot, claim) -> None:
         quantity = snap.spans[claim.quantity_id]
         quantity_id = self.span(quantity)
         existing = self.comparison.gold.spans.get(quantity_id) if self.comparison.gold else None

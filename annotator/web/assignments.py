@@ -16,7 +16,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import defer
 
-from annotator import htmx
+from annotator.web.extensions import htmx
 from annotator.team.assignments import AssignmentError, assign, is_empty, queue, reassign, stale
 from annotator.db import get_db
 from annotator.layers import AnnotationError, NotFound

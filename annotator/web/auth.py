@@ -14,7 +14,7 @@ from flask_login import LoginManager, UserMixin, current_user, login_user, logou
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import bindparam, select
 
-from annotator import htmx
+from annotator.web.extensions import htmx
 from annotator.team.accounts import AccountError, Throttled, authenticate, check_name, check_password, create_user, has_admin
 from annotator.db import get_db
 from annotator.models import User

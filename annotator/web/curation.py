@@ -18,7 +18,7 @@ from markupsafe import Markup, escape
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from annotator import htmx
+from annotator.web.extensions import htmx
 from annotator.review.comparison import Comparison, Item, compare, overview
 from annotator.review.gold import accept, finish, pre_accept, reject
 from annotator.db import get_db
@@ -50,25 +50,16 @@ def index():
 @bp.get("/<uid>")
 @curator_required
 def document(uid: str):
+    """The board; opening it stores nothing (pre-accepting the agreements is a button)."""
     everyone = bool(request.args.get("all"))
-    message = _first_visit(uid)
     session = get_db().request_session()
     doc = _document(session, uid)
-    return render_template("curation/page.html", message=message, **board(session, doc, everyone))
-
-
-def _first_visit(uid: str) -> str | None:
-    """Pre-accept the agreements of a document whose gold layer does not exist yet."""
-    with get_db().reading() as s:
-        doc = _document(s, uid)
-        if find_layer(s, doc, GOLD) is not None or not compare(s, doc).to_pre_accept():
-            return None
-    try:
-        with get_db().writing() as s:
-            out = pre_accept(s, _document(s, uid), current_user.name, 0)
-    except (AnnotationError, IntegrityError):
-        return None  # another curator opened it at the same moment: their gold layer is shown
-    return f"{out.message}: every compared annotator had them. Undo in the gold workspace if needed."
+    shown = board(session, doc, everyone)
+    todo = len(shown["comparison"].to_pre_accept())
+    message = (f"{todo} item{'s' * (todo != 1)} every compared annotator agrees on: “Pre-accept agreements” "
+               "copies them into gold in one step (undo in the gold workspace)." if todo and shown["comparison"].gold is None
+               else None)
+    return render_template("curation/page.html", message=message, **shown)
 
 
 def board(session: Session, doc: Document, everyone: bool) -> dict:

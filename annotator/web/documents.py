@@ -6,19 +6,19 @@ from collections import Counter
 from flask import Blueprint, abort, current_app, render_template, request
 from sqlalchemy import select
 
-from annotator import htmx
+from annotator.web.extensions import htmx
 from annotator.db import get_db
 from annotator.models import SUGGESTIONS, Document, Suggestion
 from annotator.export.records import get_record
 from annotator.project import labels_of
 from annotator.web.identity import current_annotator, is_curator, only_assigned_to, require_open, visible_ids
 from annotator.web.listing import document_page, languages, neighbours
-from annotator.web.rendering import SPAN_FIELDS, pieces, suggestion_spans, text_html
+from annotator.web.rendering import SUGGESTION_FIELDS, pieces, suggestion_spans, text_html
 from annotator.web.workspace.reads import document_by_uid
 
 bp = Blueprint("documents", __name__)
 # plain rows, not ORM objects: a long document has thousands of suggestions
-SPAN_COLUMNS = [getattr(Suggestion, name) for name in SPAN_FIELDS]
+SUGGESTION_COLUMNS = [getattr(Suggestion, name) for name in SUGGESTION_FIELDS]
 
 
 def wants_fragment() -> bool:
@@ -52,7 +52,7 @@ def view(uid: str):
         abort(404, description=f"There is no document with the id “{uid}” in this project.")
     require_open(session, doc.id)
     labels = labels_of(current_app)
-    rows = session.exec(select(*SPAN_COLUMNS).where(Suggestion.document_id == doc.id)).all()
+    rows = session.exec(select(*SUGGESTION_COLUMNS).where(Suggestion.document_id == doc.id)).all()
     spans = suggestion_spans(doc.text, rows, labels.quantity_label)
     quantities = [s for s in spans if s["label"] == labels.quantity_label]
     marked = text_html(pieces(doc.text, spans), current_app.extensions["annotator.label_classes"],

@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from typing import Iterable, Sequence
 from markupsafe import Markup, escape
 
+from annotator.models import QUANTITY_FIELDS
+from annotator.nlp.units import qualifier_words
+
 
 @dataclass
 class Piece:
@@ -79,10 +82,6 @@ def text_html(pieces: list[Piece], classes: dict[str, str], anchors: set[int]) -
 
 # --- what a mark says about its suggestions ---------------------------------------------------
 
-QUALIFIER_WORDS = {"up_to": "up to", "approx": "about", "more_than": "more than", "less_than": "less than",
-                   "at_least": "at least", "at_most": "at most"}
-
-
 def format_number(value: float | None) -> str:
     if value is None:
         return ""
@@ -101,7 +100,7 @@ def quantity_summary(span: dict) -> str:
     if span.get("tolerance") is not None:
         number += " ± " + format_number(span["tolerance"])
     qualifier = span.get("qualifier")
-    words = QUALIFIER_WORDS.get(qualifier, (qualifier or "").replace("_", " "))
+    words = qualifier_words().get(qualifier, (qualifier or "").replace("_", " "))
     return " ".join(part for part in (words, number, span.get("unit") or "") if part)
 
 
@@ -116,19 +115,19 @@ def span_tip(span: dict, quantity_label: str) -> str:
     return f"{head}\n  {quantity_summary(span) or 'no value parsed'}"
 
 
-SPAN_FIELDS = ("start", "end", "label", "origin", "pipeline", "score", "value", "value_max", "tolerance", "unit",
-               "qualifier")
+# What the read-only view shows of a suggestion, in the order its rows are read.
+SUGGESTION_FIELDS = ("start", "end", "label", "origin", "pipeline", "score", *QUANTITY_FIELDS)
 
 
 def suggestion_spans(text: str, rows: Iterable[Sequence], quantity_label: str) -> list[dict]:
-    """Suggestion rows (tuples in SPAN_FIELDS order) as dicts in text order, each with its
+    """Suggestion rows (tuples in SUGGESTION_FIELDS order) as dicts in text order, each with its
     text and hover tip.
 
     A row whose offsets do not fit the text is left out rather than breaking the page (the
     importer and validators refuse such rows; this only guards the read-only view).
     """
     size = len(text)
-    spans = [span for span in (dict(zip(SPAN_FIELDS, row)) for row in rows)
+    spans = [span for span in (dict(zip(SUGGESTION_FIELDS, row)) for row in rows)
              if 0 <= span["start"] < span["end"] <= size]
     spans.sort(key=lambda s: (s["start"], -s["end"], s["label"], s["origin"]))
     for span in spans:

@@ -68,7 +68,9 @@ def test_curator_accepts_a_conflicting_span_and_marks_gold_done(page: Page, cur_
     page.set_viewport_size({"width": 1400, "height": 900})
     page.goto(f"{cur_server}/curate/")
     page.get_by_role("link", name="Curate").first.click()
-    expect(page.locator("#cur-message")).to_contain_text("Pre-accepted 1 span")  # the agreement, on first opening
+    expect(page.locator("#cur-message")).to_contain_text("1 item every compared annotator agrees on")
+    page.get_by_role("button", name="Pre-accept agreements (1)").click()
+    expect(page.locator("#cur-message")).to_contain_text("Pre-accepted 1 span")
     with get_db(cur_app).reading() as s:
         product = next(i for i in compare(s, doc).items if i.kind == "span" and i.ident[2] == "PRODUCT")
     row = page.locator(f"tr.cur-row[data-key='{product.key}']")

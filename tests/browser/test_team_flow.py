@@ -100,6 +100,7 @@ def test_admin_team_agreement_curation_and_gold_export(page: Page, team_app, tea
         doc_id = next(d for d, names in owners.items() if "cid" not in names)
         uid = s.get(Document, doc_id).uid
     page.goto(f"{base}/curate/{uid}")
+    page.get_by_role("button", name="Pre-accept agreements (1)").click()
     expect(page.locator("#cur-message")).to_contain_text("Pre-accepted 1 span")
     page.get_by_role("button", name="Mark gold done").click()
     expect(page.locator("#cur-gold-status")).to_have_text("done")

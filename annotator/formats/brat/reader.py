@@ -37,7 +37,7 @@ from annotator.problems import Problem
 
 _OFFSETS = re.compile(r"^\d+ \d+(?:;\d+ \d+)*$")
 _ID = re.compile(r"^[TRAMN#]\d+$|^#\d*$")
-CLAIM_LINKS = (HAS_QUANTITY, HAS_PROPERTY, QUALIFIES)
+CLAIM_RELATIONS = (HAS_QUANTITY, HAS_PROPERTY, QUALIFIES)
 PROPERTY = "PROPERTY"  # the label of a measured property (MeasEval's MeasuredProperty maps to it)
 
 
@@ -80,7 +80,7 @@ def add_claims(doc: Incoming, labels: LabelConfig) -> None:
     contents = doc.contents
     heads: dict[tuple, list] = {}
     for rel in contents.relations:
-        if rel.label in CLAIM_LINKS:
+        if rel.label in CLAIM_RELATIONS:
             heads.setdefault((rel.child_id, rel.label), []).append(rel.head_id)
     modifiers = set(labels.modifiers)
     for span in contents.spans:

@@ -14,7 +14,7 @@ from sqlmodel import Session
 from annotator.nlp.quantities import parsed_quantity
 from annotator.labels import LabelConfig
 from annotator.layers import AnnotationError
-from annotator.annotate.links import CLAIM_LINKS
+from annotator.models import CLAIM_LINKS
 from annotator.models import Claim, Document, Layer, Span
 from annotator.nlp.units import canonical_units
 from annotator.web.workspace.panel import excerpt

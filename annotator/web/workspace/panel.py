@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from markupsafe import Markup
 from sqlmodel import Session
 
-from annotator.layers import history
+from annotator.annotate.history import history
 from annotator.models import Document, Layer
 from annotator.web.workspace.reads import LayerRows, pending_counts, span_counts
 from annotator.web.workspace.views import Item

@@ -13,6 +13,7 @@ from sqlalchemy import bindparam, exists, func, select
 from sqlalchemy.orm import defer
 from sqlmodel import Session
 
+from annotator.contents import CLAIM_COLUMNS, RELATION_COLUMNS, SPAN_COLUMNS, Contents
 from annotator.models import Claim, Document, Layer, Relation, Span, Suggestion, SuggestionDecision
 
 NO_LAYER = 0  # no layer has this id: with it, every suggestion is pending
@@ -20,15 +21,12 @@ NO_LAYER = 0  # no layer has this id: with it, every suggestion is pending
 DOCUMENT_BY_UID = select(Document).options(defer(Document.tokens)).where(Document.uid == bindparam("uid"))
 
 _carries_claim = exists().where(Claim.quantity_id == Span.id).label("claim")
-SPAN_COLUMNS = (Span.id, Span.start, Span.end, Span.label, Span.value, Span.unit, Span.qualifier, Span.meta,
-                _carries_claim)
-SPANS = select(*SPAN_COLUMNS).where(Span.layer_id == bindparam("layer"))
+SPANS = select(*SPAN_COLUMNS, _carries_claim).where(Span.layer_id == bindparam("layer"))
 SPANS_IN = SPANS.where(Span.start < bindparam("hi"), Span.end > bindparam("lo"))
 SPAN_COUNTS = select(Span.label, func.count()).where(Span.layer_id == bindparam("layer")).group_by(Span.label)
 
-CLAIMS = select(*Claim.__table__.c).where(Claim.layer_id == bindparam("layer")).order_by(Claim.id)
-RELATIONS = (select(Relation.id, Relation.head_id, Relation.child_id, Relation.label)
-             .where(Relation.layer_id == bindparam("layer")).order_by(Relation.id))
+CLAIMS = select(*CLAIM_COLUMNS).where(Claim.layer_id == bindparam("layer")).order_by(Claim.id)
+RELATIONS = select(*RELATION_COLUMNS).where(Relation.layer_id == bindparam("layer")).order_by(Relation.id)
 
 _decided = select(SuggestionDecision.suggestion_id).where(SuggestionDecision.layer_id == bindparam("layer"))
 PENDING = (select(Suggestion.id, Suggestion.start, Suggestion.end, Suggestion.label)
@@ -53,12 +51,13 @@ def document_by_uid(session: Session, uid: str) -> Document | None:
 
 
 @dataclass
-class LayerRows:
-    """A layer's rows as the workspace shows them: all of them, or those over [lo, hi)."""
-    spans: list = field(default_factory=list)             # with `claim`: the span carries one
-    pending: list = field(default_factory=list)           # suggestions not yet decided
-    claims: list | None = None                            # None: not read
+class LayerRows(Contents):
+    """A layer's contents as the workspace shows them (all of them, or those over [lo, hi)),
+    with the suggestions still pending there. Its spans carry `claim`: whether one is built
+    on them; claims and relations are None when not read."""
+    claims: list | None = None
     relations: list | None = None
+    pending: list = field(default_factory=list)
     complete: bool = False                                # every span and pending suggestion
 
 

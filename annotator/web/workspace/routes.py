@@ -13,7 +13,8 @@ from sqlalchemy import select
 from annotator.annotate.spans import add_span, current_layer, delete_span, document_tokens, span_in_layer, update_span
 from annotator.team.assignments import queue
 from annotator.db import get_db
-from annotator.layers import AnnotationError, redo, undo
+from annotator.annotate.history import redo, undo
+from annotator.layers import AnnotationError
 from annotator.annotate.links import add_relation, delete_claim, delete_relation, save_claim
 from annotator.models import Document, Layer, Suggestion
 from annotator.project import labels_of
@@ -208,7 +209,7 @@ def suggestions_decide(uid: str):
                 update_span(s, labels, doc, name, current_annotator(), out.layer.version, out.ids[0], label=as_label)
             verb = "Accepted" if decision == "accepted" else "Rejected"
             return Done(f"{verb} {as_label or sugg.label} “{excerpt(doc.text[sugg.start:sugg.end], 50)}”")
-        n = int(out.message.split()[0])  # decide() says "<n> suggestion(s) <decision>"
+        n = out.count
         label = f" labelled {f.get('label')}" if f.get("label") else ""
         return Done(f"{'Accepted' if decision == 'accepted' else 'Rejected'} {n} suggestion{'s' * (n != 1)}{label}")
     return write(uid, run)

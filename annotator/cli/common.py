@@ -1,0 +1,56 @@
+"""What the commands share: the --db option, opening the project, printing JSON, progress."""
+from __future__ import annotations
+
+import sys
+
+import click
+import orjson
+
+from annotator.labels import LabelConfigError
+from annotator.project import Project
+
+DB_OPTION = click.option("--db", "db_url", envvar="DATABASE_URL", metavar="URL",
+                         help="Database URL (default: SQLite in the instance folder). Also DATABASE_URL.")
+
+
+def open_project(db_url: str | None, labels: bool = True) -> Project:
+    """The project the command works on; with `labels`, its label configuration checked now,
+    so a broken one is a clear error before any work."""
+    project = Project({"DATABASE_URL": db_url} if db_url else None)
+    if labels:
+        try:
+            project.labels
+        except LabelConfigError as exc:
+            raise click.ClickException(str(exc)) from exc
+    return project
+
+
+def echo_json(data) -> None:
+    click.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode())
+
+
+class ProgressBar:
+    """A progress bar on stderr for long imports (20 documents or more), none for --json."""
+
+    def __init__(self, show: bool, label: str):
+        self.show, self.label, self.bar = show, label, None
+
+    def __enter__(self):
+        return self
+
+    def start(self, total: int) -> None:
+        if self.show and total >= 20:
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+            self.bar.__enter__()
+
+    def update(self, n: int) -> None:
+        if self.bar is not None:
+            self.bar.update(n)
+
+    def finish(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+    def __exit__(self, *exc) -> None:
+        self.finish()

@@ -1,0 +1,24 @@
+"""`annotator db`: the database schema."""
+from __future__ import annotations
+
+import click
+
+from annotator.cli.common import DB_OPTION
+from annotator.config import load
+from annotator.db import Database, current_revision, head_revision, upgrade
+
+
+@click.group()
+def db() -> None:
+    """Database schema (Alembic migrations)."""
+
+
+@db.command("upgrade")
+@DB_OPTION
+def db_upgrade(db_url):
+    """Create or upgrade the database schema to the current version."""
+    database = Database(url=db_url or load()["DATABASE_URL"])
+    before = current_revision(database.engine)
+    upgrade(database.engine.url.render_as_string(hide_password=False))
+    after = head_revision()
+    click.echo(f"Database at revision {after}" + (" (already current)." if before == after else f" (was {before or 'empty'})."))

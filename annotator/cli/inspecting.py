@@ -1,0 +1,53 @@
+"""`annotator show` and `annotator stats`: what the project holds."""
+from __future__ import annotations
+
+import click
+import orjson
+
+from annotator.cli.common import DB_OPTION, echo_json, open_project
+from annotator.export.records import get_record
+from annotator.ingest.first_use import settle_all
+from annotator.project import project_stats
+
+
+@click.command("show")
+@click.argument("doc_id")
+@DB_OPTION
+@click.option("--layer", default="suggestions", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the record exactly as exported.")
+def show_cmd(doc_id, db_url, layer, as_json):
+    """Print one document record of one layer."""
+    project = open_project(db_url)
+    quantity_label = project.labels.quantity_label
+    settle_all(project.db, quantity_label)  # first use: tokens and language of documents imported without the pipeline
+    try:
+        with project.db.reading() as session:
+            record = get_record(session, doc_id, layer, quantity_label)
+    except LookupError as exc:
+        raise click.ClickException(str(exc.args[0])) from exc
+    if as_json:
+        click.echo(orjson.dumps(record, option=orjson.OPT_SORT_KEYS).decode())
+        return
+    click.echo(f"{record['id']}  [{record['lang']}]  {record['meta'].get('title', '')}")
+    for span in record["spans"]:
+        extra = f"  = {span['value']:g} {span['unit'] or ''} {span['qualifier'] or ''}".rstrip() \
+            if span.get("value") is not None else ""
+        click.echo(f"  {span['start']:>6}-{span['end']:<6} {span['label']:<10} {span['origin']:<9} {span['text']!r}{extra}")
+
+
+@click.command("stats")
+@DB_OPTION
+@click.option("--json", "as_json", is_flag=True)
+def stats_cmd(db_url, as_json):
+    """Documents, languages, and counts per layer and label."""
+    with open_project(db_url, labels=False).db.reading() as session:
+        stats = project_stats(session)
+    if as_json:
+        echo_json(stats)
+        return
+    click.echo(f"Documents: {stats['documents']}")
+    click.echo("Languages: " + (", ".join(f"{k} {v}" for k, v in stats["languages"].items()) or "-"))
+    for layer, info in stats["layers"].items():
+        click.echo(f"Layer {layer}: {info['documents']} documents")
+        for label, n in info["labels"].items():
+            click.echo(f"  {label:<12} {n}")

@@ -1,0 +1,88 @@
+"""`annotator users`: accounts of annotators, curators and admins."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from annotator.cli.common import DB_OPTION, echo_json, open_project
+from annotator.models import ROLES
+from annotator.team.accounts import AccountError, create_user, list_users, set_active, set_password
+
+
+@click.group()
+def users() -> None:
+    """Accounts: annotators, curators and admins."""
+
+
+def _read_password(password_file: str | None) -> str:
+    """From a file (first line) or a hidden prompt: never from the command line itself."""
+    if password_file:
+        try:
+            return Path(password_file).read_text(encoding="utf-8").splitlines()[0]
+        except (OSError, IndexError) as exc:
+            raise click.ClickException(f"{password_file}: cannot read a password from it") from exc
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+def _write(db_url, action, *args) -> None:
+    """Run an account change in one write transaction; its refusal is the command's error."""
+    try:
+        with open_project(db_url, labels=False).db.writing() as session:
+            action(session, *args)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@users.command("add")
+@click.argument("name")
+@DB_OPTION
+@click.option("--role", type=click.Choice(ROLES), default="annotator", show_default=True)
+@click.option("--password-file", type=click.Path(dir_okay=False), help="Read the password from this file's first line.")
+def users_add(name, db_url, role, password_file):
+    """Create an account (the password is prompted for, or read from --password-file)."""
+    _write(db_url, create_user, name, role, _read_password(password_file))
+    click.echo(f"Created {role} {name}.")
+
+
+@users.command("list")
+@DB_OPTION
+@click.option("--json", "as_json", is_flag=True)
+def users_list(db_url, as_json):
+    """List accounts with their role and state."""
+    with open_project(db_url, labels=False).db.reading() as session:
+        rows = [{"name": u.name, "role": u.role, "active": u.active,
+                 "last_login_at": u.last_login_at.isoformat() if u.last_login_at else None} for u in list_users(session)]
+    if as_json:
+        echo_json(rows)
+        return
+    for row in rows:
+        click.echo(f"{row['name']:<24} {row['role']:<10} {'active' if row['active'] else 'deactivated'}")
+
+
+@users.command("deactivate")
+@click.argument("name")
+@DB_OPTION
+def users_deactivate(name, db_url):
+    """Stop an account from logging in (its work is kept)."""
+    _write(db_url, set_active, name, False)
+    click.echo(f"{name} deactivated.")
+
+
+@users.command("activate")
+@click.argument("name")
+@DB_OPTION
+def users_activate(name, db_url):
+    """Let a deactivated account log in again."""
+    _write(db_url, set_active, name, True)
+    click.echo(f"{name} reactivated.")
+
+
+@users.command("password")
+@click.argument("name")
+@DB_OPTION
+@click.option("--password-file", type=click.Path(dir_okay=False))
+def users_password(name, db_url, password_file):
+    """Set a new password."""
+    _write(db_url, set_password, name, _read_password(password_file))
+    click.echo(f"Password of {name} changed.")
