@@ -138,6 +138,27 @@ def seeded_app(tmp_path, seeded_template):
     get_db(app).dispose()
 
 
+# --- interchange ---------------------------------------------------------------------------
+
+INTERCHANGE_LABELS = ROOT / "tests" / "data" / "interchange_labels.json"  # the default labels plus ENTITY, HAS_QUANTITY, ...
+
+
+@pytest.fixture
+def xapp(tmp_path, db_url):
+    """An app with the interchange test labels, on SQLite and on PostgreSQL."""
+    app = make_test_app(tmp_path, db_url, LABELS_FILE=str(INTERCHANGE_LABELS))
+    yield app
+    get_db(app).dispose()
+
+
+@pytest.fixture
+def sqlite_xapp(tmp_path):
+    app = make_test_app(tmp_path, LABELS_FILE=str(INTERCHANGE_LABELS))
+    yield app
+    get_db(app).dispose()
+
+
+
 # --- CLI --------------------------------------------------------------------------------------
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import shutil
 import orjson
 import pytest
 
-from .conftest import SEEDS
+from tests.conftest import SEEDS
 
 
 @pytest.fixture

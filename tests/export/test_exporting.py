@@ -17,7 +17,7 @@ from annotator.models import Claim, Document, Layer, Relation, Span, Suggestion
 from annotator.schema import load_schema, schema_id
 from annotator.project import labels_of
 
-from .conftest import SEEDS, make_test_app
+from tests.conftest import SEEDS, make_test_app
 
 
 def do_export(app, tmp_path, **kw):

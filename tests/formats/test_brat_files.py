@@ -11,7 +11,7 @@ import pytest
 from annotator.formats.brat.lines import ClaimWords
 from annotator.formats.brat.writer import BratPart, pick_name, write_new
 
-from .test_layer_import import run_export, run_import, sqlite_xapp  # noqa: F401 - fixtures
+from tests.interchange import run_export, run_import
 
 TEXTS = ["Huawei shipped 10,000 Ascend 910C chips.", "Nvidia sells the H800 in China.",
          "Intel makes Gaudi 3 accelerators.", "AMD ships the MI300X with 192 GB.", "Sophgo makes the SC11."]

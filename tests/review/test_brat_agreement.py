@@ -13,8 +13,8 @@ from annotator.annotate.links import save_claim
 from annotator.models import Claim, Document, Layer, Span
 from annotator.project import labels_of
 
-from .test_brat import ann_lines, exported_files
-from .test_layer_import import (DATA, annotations, records, run_export, run_import, sqlite_xapp, xapp)  # noqa: F401
+from tests.interchange import ann_lines, exported_files
+from tests.interchange import (DATA, annotations, records, run_export, run_import)
 
 FOLDERS = DATA / "brat_agreement"
 ANN1, ANN2 = FOLDERS / "ann1", FOLDERS / "ann2"

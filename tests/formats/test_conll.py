@@ -7,7 +7,7 @@ from annotator.db import get_db
 from annotator.export.publish import export
 from annotator.project import labels_of
 
-from .test_layer_import import at, records, run_export, run_import, sqlite_xapp, write_jsonl, xapp  # noqa: F401 - fixtures
+from tests.interchange import at, records, run_export, run_import, write_jsonl
 
 
 def parse(path) -> list[list[list[tuple[str, str]]]]:

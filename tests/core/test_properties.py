@@ -18,7 +18,7 @@ from annotator.models import Document, Suggestion
 from annotator.models import document_uid
 from annotator.project import labels_of
 
-from .conftest import make_test_app
+from tests.conftest import make_test_app
 
 # Pieces that break naive offset arithmetic: astral-plane emoji (2 UTF-16 units), ZWJ
 # family sequences, flags, skin tones, combining accents, CRLF, tabs, RTL and CJK text.

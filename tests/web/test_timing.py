@@ -6,8 +6,8 @@ import re
 
 from annotator.db import get_db
 
-from .conftest import make_test_app
-from .helpers import log_in
+from tests.conftest import make_test_app
+from tests.helpers import log_in
 
 TIMING = re.compile(r"^app;dur=(\d+\.\d+)$")
 
