@@ -7,18 +7,23 @@ STAMP  := .make
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test bench setup browser postgres clean help
+.PHONY: run test lint bench setup browser postgres clean help
 
 help:
 	@echo "make run    set up and serve on http://$(HOST):$(PORT)/ (seeds imported on first start)"
 	@echo "make test   set up and run the whole test suite (browser and PostgreSQL tests included)"
+	@echo "make lint   ruff: lint and format check (also part of make test)"
 	@echo "make bench  run the benchmarks; results in benchmarks/results/*.json"
 
 run: setup
 	$(BIN)/annotator serve --host $(HOST) --port $(PORT)
 
-test: setup browser postgres
+test: lint browser postgres
 	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 bench: setup
 	$(BIN)/python -m benchmarks.run_all

@@ -1,5 +1,6 @@
 """The web app's factory: create_app() layers the configuration (config.py), attaches the
 database, htmx and the label configuration, and registers the blueprints (web/)."""
+
 from __future__ import annotations
 
 import secrets
@@ -51,5 +52,4 @@ def _register_htmx_assets(app: Flask) -> None:
     folder = cfg.htmx_dir()
     if not (folder / "htmx.min.js").is_file():
         app.logger.error("htmx is missing (%s): run `npm ci` in the project folder", folder)
-    app.register_blueprint(Blueprint("htmx_js", __name__, static_folder=str(folder),
-                                     static_url_path="/vendor/htmx"))
+    app.register_blueprint(Blueprint("htmx_js", __name__, static_folder=str(folder), static_url_path="/vendor/htmx"))

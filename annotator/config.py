@@ -4,6 +4,7 @@ load() layers: these defaults -> instance/config.py -> ANNOTATOR_* environment v
 and DATABASE_URL -> the overrides passed by the caller (CLI flags, tests). The web app
 (create_app) and the command line (project.Project) read the same configuration.
 """
+
 from __future__ import annotations
 
 import os

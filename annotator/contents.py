@@ -9,6 +9,7 @@ offsets); relations and claims refer to spans by those keys, as stored rows do b
 
 Incoming is a document as a file brings it: its text, what is known of it, and its contents.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -29,8 +30,15 @@ SPAN_COLUMNS = (Span.layer_id, *(getattr(Span, name) for name in SPAN_FIELDS))
 RELATION_COLUMNS = (Relation.layer_id, *(getattr(Relation, name) for name in RELATION_FIELDS))
 CLAIM_COLUMNS = (Claim.layer_id, *(getattr(Claim, name) for name in CLAIM_FIELDS))
 # A suggestion as a record shows it, unpacked by position in schema/build.py (suggestion_spans).
-SUGGESTION_COLUMNS = (Suggestion.document_id, Suggestion.start, Suggestion.end, Suggestion.label, Suggestion.origin,
-                      Suggestion.score, *(getattr(Suggestion, name) for name in QUANTITY_FIELDS))
+SUGGESTION_COLUMNS = (
+    Suggestion.document_id,
+    Suggestion.start,
+    Suggestion.end,
+    Suggestion.label,
+    Suggestion.origin,
+    Suggestion.score,
+    *(getattr(Suggestion, name) for name in QUANTITY_FIELDS),
+)
 
 SpanKey = tuple[int, int, str]  # what identifies a span in a layer: (start, end, label)
 
@@ -100,15 +108,26 @@ class Contents:
         key = self.span_keys()
         ref = lambda value: list(key[value]) if value is not None else None  # noqa: E731
         rows = {
-            "spans": [[s.start, s.end, s.label, [_number(getattr(s, k)) for k in QUANTITY_FIELDS], s.meta or {}]
-                      for s in self.spans],
+            "spans": [
+                [s.start, s.end, s.label, [_number(getattr(s, k)) for k in QUANTITY_FIELDS], s.meta or {}]
+                for s in self.spans
+            ],
             "relations": [[ref(r.head_id), ref(r.child_id), r.label, r.meta or {}] for r in self.relations],
-            "claims": [[[ref(c.quantity_id), *(ref(getattr(c, k)) for k in CLAIM_LINKS)], c.property_text,
-                        sorted(c.modifiers or []), c.meta or {}] for c in self.claims],
+            "claims": [
+                [
+                    [ref(c.quantity_id), *(ref(getattr(c, k)) for k in CLAIM_LINKS)],
+                    c.property_text,
+                    sorted(c.modifiers or []),
+                    c.meta or {},
+                ]
+                for c in self.claims
+            ],
         }
-        lines = [b"%s:%s" % (kind.encode(), b"|".join(sorted(orjson.dumps(item, option=orjson.OPT_SORT_KEYS)
-                                                             for item in items)))
-                 for kind, items in rows.items()]
+        lines = [
+            b"%s:%s"
+            % (kind.encode(), b"|".join(sorted(orjson.dumps(item, option=orjson.OPT_SORT_KEYS) for item in items)))
+            for kind, items in rows.items()
+        ]
         if extra:
             lines.append(b"extra:" + orjson.dumps(extra, option=orjson.OPT_SORT_KEYS))
         return b"\n".join(lines)
@@ -127,7 +146,7 @@ def load_contents(conn, layer_ids: list[int], chunk: int = 500) -> dict[int, Con
         table_layer = columns[0]
         for i in range(0, len(layer_ids), chunk):
             # all(): one fetch for the batch, not one per row
-            for row in conn.execute(select(*columns).where(table_layer.in_(layer_ids[i:i + chunk]))).all():
+            for row in conn.execute(select(*columns).where(table_layer.in_(layer_ids[i : i + chunk]))).all():
                 getattr(out[row.layer_id], kind).append(row)
     return out
 
@@ -137,15 +156,15 @@ class Incoming:
     """A document as a file brings it, checked and waiting to be stored."""
 
     text: str
-    source: str                      # the file, for messages and a new document's `source`
-    line: int | None = None          # where in the file (JSONL records)
-    claimed_id: str | None = None    # the id the file gives the document, if any
+    source: str  # the file, for messages and a new document's `source`
+    line: int | None = None  # where in the file (JSONL records)
+    claimed_id: str | None = None  # the id the file gives the document, if any
     title: str = ""
     lang: str | None = None
-    lang_source: str = "import"      # "detected" when a reader had to detect it
-    meta: dict = field(default_factory=dict)   # a new document's meta
+    lang_source: str = "import"  # "detected" when a reader had to detect it
+    meta: dict = field(default_factory=dict)  # a new document's meta
     contents: Contents = field(default_factory=Contents)
-    sets: list[str] = field(default_factory=list)     # annotation sets (brat files) it came as, in order
+    sets: list[str] = field(default_factory=list)  # annotation sets (brat files) it came as, in order
     sources: list[str] = field(default_factory=list)  # every file:line that contributed
 
     @cached_property

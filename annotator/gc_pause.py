@@ -5,11 +5,12 @@ record is ~500 of them, a brat document read ~100), which reference counting fre
 cyclic collector still ran thousands of times over such a run, re-scanning every live object
 on its full passes: 10-15% of an export, half of reading a 2,000-document brat folder.
 """
+
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 
 @contextmanager

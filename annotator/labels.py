@@ -2,6 +2,7 @@
 head/child labels they allow, quantity qualifiers, claim modifiers, and how the trained
 model's labels map onto ours. A project may supply its own file (ANNOTATOR_LABELS_FILE).
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -4,11 +4,12 @@ A document is machine-suggested once (Suggestion rows, never edited) and annotat
 layers: one layer per annotator per document, plus the curated "gold" layer. Spans,
 relations and claims belong to a layer. Offsets are Python code points, end exclusive.
 """
+
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
-from typing import Any, Optional
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -22,7 +23,7 @@ LAYER_STATUSES = ("todo", "in_progress", "done", "skipped")
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def fk(target: str, ondelete: str = "CASCADE", nullable: bool = False, index: bool = True) -> Any:
@@ -36,21 +37,24 @@ ROLES = ("annotator", "curator", "admin")
 
 
 class User(SQLModel, table=True):
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=64, unique=True, index=True)
     role: str = Field(default="annotator", max_length=16)
-    password_hash: Optional[str] = Field(default=None, max_length=255)
+    password_hash: str | None = Field(default=None, max_length=255)
     active: bool = Field(default=True)
     created_at: datetime = Field(default_factory=utcnow)
-    last_login_at: Optional[datetime] = None
+    last_login_at: datetime | None = None
 
 
 class LoginFailure(SQLModel, table=True):
     """A failed login, kept for throttling by account and by address across workers."""
 
-    __table_args__ = (Index("ix_loginfailure_name_at", "name", "at"), Index("ix_loginfailure_address_at", "address", "at"))
+    __table_args__ = (
+        Index("ix_loginfailure_name_at", "name", "at"),
+        Index("ix_loginfailure_address_at", "address", "at"),
+    )
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow)
     name: str = Field(max_length=64)
     address: str = Field(max_length=64)
@@ -69,20 +73,20 @@ class Document(SQLModel, table=True):
 
     # `id` orders documents by arrival and keys the joins; `uid` is the public id,
     # derived from the text, so importing the same text twice is a no-op.
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     uid: str = Field(max_length=64, unique=True, index=True)
     text: str = Field(sa_column=Column(Text, nullable=False))
     lang: str = Field(max_length=16)
     lang_source: str = Field(default="detected", max_length=16)  # detected | import
     title: str = Field(default="", max_length=500)
-    source: Optional[str] = Field(default=None, max_length=1000)
+    source: str | None = Field(default=None, max_length=1000)
     meta: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     n_chars: int = Field(default=0)
     # Token boundaries packed as little-endian uint32 pairs; filled by the pipeline or on
     # first use, so bulk imports without pre-highlighting never tokenize eagerly.
-    tokens: Optional[bytes] = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    tokens: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     n_suggestions: int = Field(default=0)
-    pipeline: Optional[str] = Field(default=None, max_length=200)
+    pipeline: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -91,8 +95,9 @@ class TokenArray(SQLModel, table=True):
     its tokens were stored (see token_arrays.py); `seal` binds it to those tokens and to
     the schema it passed."""
 
-    document_id: Optional[int] = Field(
-        default=None, sa_column=Column(Integer, ForeignKey("document.id", ondelete="CASCADE"), primary_key=True))
+    document_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("document.id", ondelete="CASCADE"), primary_key=True)
+    )
     schema_sha256: str = Field(max_length=64)
     seal: str = Field(max_length=64)
     data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
@@ -109,20 +114,20 @@ CLAIM_LINKS = tuple(f"{role}_id" for role in CLAIM_ROLES[1:])
 class Suggestion(SQLModel, table=True):
     """Machine output (pre-highlight or an import's pre-annotation). Never edited in place."""
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     document_id: int = fk("document.id")
     start: int
     end: int
     label: str = Field(max_length=64)
     origin: str = Field(max_length=16)  # model | pattern | gazetteer | import
-    pipeline: Optional[str] = Field(default=None, max_length=200)
-    pipeline_version: Optional[str] = Field(default=None, max_length=64)
-    score: Optional[float] = None
-    value: Optional[float] = None
-    value_max: Optional[float] = None
-    tolerance: Optional[float] = None
-    unit: Optional[str] = Field(default=None, max_length=64)
-    qualifier: Optional[str] = Field(default=None, max_length=32)
+    pipeline: str | None = Field(default=None, max_length=200)
+    pipeline_version: str | None = Field(default=None, max_length=64)
+    score: float | None = None
+    value: float | None = None
+    value_max: float | None = None
+    tolerance: float | None = None
+    unit: str | None = Field(default=None, max_length=64)
+    qualifier: str | None = Field(default=None, max_length=32)
 
 
 class Layer(SQLModel, table=True):
@@ -130,18 +135,18 @@ class Layer(SQLModel, table=True):
 
     __table_args__ = (UniqueConstraint("document_id", "name", name="uq_layer_document_name"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     document_id: int = fk("document.id")
     name: str = Field(max_length=64, index=True)
     kind: str = Field(default="annotator", max_length=16)  # annotator | gold
-    user_id: Optional[int] = fk("user.id", ondelete="SET NULL", nullable=True)
+    user_id: int | None = fk("user.id", ondelete="SET NULL", nullable=True)
     # Optimistic concurrency: a write names the version it saw and is refused if stale.
     version: int = Field(default=0)
     status: str = Field(default="todo", max_length=16)
     # Set when a curator assigned the document: the annotator's queue order and who assigned it.
-    assigned_at: Optional[datetime] = None
-    assigned_by: Optional[str] = Field(default=None, max_length=64)
-    position: Optional[int] = None
+    assigned_at: datetime | None = None
+    assigned_by: str | None = Field(default=None, max_length=64)
+    position: int | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -149,24 +154,24 @@ class Layer(SQLModel, table=True):
 class Span(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("layer_id", "start", "end", "label", name="uq_span_layer_offsets_label"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     layer_id: int = fk("layer.id")
     start: int
     end: int
     label: str = Field(max_length=64)
     origin: str = Field(default="manual", max_length=16)
-    suggestion_id: Optional[int] = fk("suggestion.id", ondelete="SET NULL", nullable=True, index=False)
-    value: Optional[float] = None
-    value_max: Optional[float] = None
-    tolerance: Optional[float] = None
-    unit: Optional[str] = Field(default=None, max_length=64)
-    qualifier: Optional[str] = Field(default=None, max_length=32)
+    suggestion_id: int | None = fk("suggestion.id", ondelete="SET NULL", nullable=True, index=False)
+    value: float | None = None
+    value_max: float | None = None
+    tolerance: float | None = None
+    unit: str | None = Field(default=None, max_length=64)
+    qualifier: str | None = Field(default=None, max_length=32)
     meta: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
 
 
 class Relation(SQLModel, table=True):
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     layer_id: int = fk("layer.id")
     head_id: int = fk("span.id")
     child_id: int = fk("span.id")
@@ -182,15 +187,15 @@ class Claim(SQLModel, table=True):
     holds), not the QUANTITY span's `qualifier` ("up to", "about").
     """
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     layer_id: int = fk("layer.id")
     quantity_id: int = fk("span.id")
-    entity_id: Optional[int] = fk("span.id", ondelete="SET NULL", nullable=True, index=False)
-    property_id: Optional[int] = fk("span.id", ondelete="SET NULL", nullable=True, index=False)
-    property_text: Optional[str] = Field(default=None, max_length=500)
-    condition_id: Optional[int] = fk("span.id", ondelete="SET NULL", nullable=True, index=False)
-    time_id: Optional[int] = fk("span.id", ondelete="SET NULL", nullable=True, index=False)
-    source_id: Optional[int] = fk("span.id", ondelete="SET NULL", nullable=True, index=False)
+    entity_id: int | None = fk("span.id", ondelete="SET NULL", nullable=True, index=False)
+    property_id: int | None = fk("span.id", ondelete="SET NULL", nullable=True, index=False)
+    property_text: str | None = Field(default=None, max_length=500)
+    condition_id: int | None = fk("span.id", ondelete="SET NULL", nullable=True, index=False)
+    time_id: int | None = fk("span.id", ondelete="SET NULL", nullable=True, index=False)
+    source_id: int | None = fk("span.id", ondelete="SET NULL", nullable=True, index=False)
     modifiers: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     meta: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
@@ -202,11 +207,11 @@ class SuggestionDecision(SQLModel, table=True):
 
     __table_args__ = (UniqueConstraint("layer_id", "suggestion_id", name="uq_decision_layer_suggestion"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     layer_id: int = fk("layer.id")
     suggestion_id: int = fk("suggestion.id", index=False)
     decision: str = Field(max_length=16)  # accepted | rejected
-    span_id: Optional[int] = fk("span.id", ondelete="SET NULL", nullable=True, index=False)
+    span_id: int | None = fk("span.id", ondelete="SET NULL", nullable=True, index=False)
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -219,21 +224,23 @@ class AuditEvent(SQLModel, table=True):
     null for the rest.
     """
 
-    __table_args__ = (Index("ix_auditevent_document_at", "document_id", "at"),
-                      Index("ix_auditevent_layer_state", "layer_id", "state"),
-                      Index("ix_auditevent_request_key", "request_key"))
+    __table_args__ = (
+        Index("ix_auditevent_document_at", "document_id", "at"),
+        Index("ix_auditevent_layer_state", "layer_id", "state"),
+        Index("ix_auditevent_request_key", "request_key"),
+    )
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow)
     user: str = Field(max_length=64)
     action: str = Field(max_length=64)
-    document_id: Optional[int] = fk("document.id", ondelete="SET NULL", nullable=True, index=False)
-    layer_id: Optional[int] = fk("layer.id", ondelete="SET NULL", nullable=True, index=False)
-    target: Optional[str] = Field(default=None, max_length=200)
-    before: Optional[dict] = Field(default=None, sa_column=Column(JSON, nullable=True))
-    after: Optional[dict] = Field(default=None, sa_column=Column(JSON, nullable=True))
-    changes: Optional[list] = Field(default=None, sa_column=Column(JSON, nullable=True))
-    state: Optional[str] = Field(default=None, max_length=16)
+    document_id: int | None = fk("document.id", ondelete="SET NULL", nullable=True, index=False)
+    layer_id: int | None = fk("layer.id", ondelete="SET NULL", nullable=True, index=False)
+    target: str | None = Field(default=None, max_length=200)
+    before: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    after: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    changes: list | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    state: str | None = Field(default=None, max_length=16)
     # The page's name for the write that made this event, so a retried write whose first
     # attempt was stored (the answer was lost on the way) is recognised, not refused.
-    request_key: Optional[str] = Field(default=None, max_length=64)
+    request_key: str | None = Field(default=None, max_length=64)

@@ -1,4 +1,5 @@
 """What is wrong with an input, and where: a file, a line, a message a person can act on."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

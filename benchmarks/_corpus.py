@@ -6,11 +6,12 @@ text (and so every document id) differs while the size and the language mix of t
 stay: document i is a variant of seed i % 5, and one seed in five is Portuguese.
 Everything is derived from a fixed random seed, so two runs measure the same corpus.
 """
+
 from __future__ import annotations
 
 import random
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from ._common import SEEDS_DIR
 
@@ -35,6 +36,7 @@ def seeds() -> tuple[tuple[str, str, tuple[str, ...]], ...]:
 def _perturb_numbers(text: str, rng: random.Random) -> str:
     """Rewrite about half the numbers digit by digit, keeping their length (and so the
     shape of the text: "910C" stays a chip name, "25 percent" a percentage)."""
+
     def swap(match: re.Match) -> str:
         digits = match.group()
         if rng.random() < 0.5:
@@ -52,7 +54,7 @@ def variant(index: int, salt: int = 0) -> tuple[str, str]:
     lang, base, paragraphs = pool[index % len(pool)]
     title, body = paragraphs[0], list(paragraphs[1:])
     rng.shuffle(body)
-    same_language = [p for i, (l, _, ps) in enumerate(pool) if l == lang and i != index % len(pool) for p in ps[1:]]
+    same_language = [p for i, (lg, _, ps) in enumerate(pool) if lg == lang and i != index % len(pool) for p in ps[1:]]
     for _ in range(rng.randint(0, 3) if same_language else 0):  # mix in paragraphs of a sibling
         body[rng.randrange(len(body))] = rng.choice(same_language)
     # keep the seed's size: stop adding paragraphs once the base length is reached
@@ -91,17 +93,19 @@ def spacy_tokens(lang: str, text: str) -> list[tuple[int, int]]:
     """
     tokens, offset = [], 0
     for paragraph in text.split(PARAGRAPH_BREAK):
-        tokens.extend((start + offset, end + offset) for start, end in _paragraph_tokens(lang, DIGIT.sub("0", paragraph)))
+        tokens.extend(
+            (start + offset, end + offset) for start, end in _paragraph_tokens(lang, DIGIT.sub("0", paragraph))
+        )
         offset += len(paragraph) + len(PARAGRAPH_BREAK)
     return tokens
 
 
-@lru_cache(maxsize=None)
+@cache
 def _paragraph_tokens(lang: str, paragraph: str) -> tuple[tuple[int, int], ...]:
     return tuple((t.idx, t.idx + len(t.text)) for t in _tokenizer(lang)(paragraph) if not t.is_space)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _tokenizer(lang: str):
     import spacy
 

@@ -6,6 +6,7 @@ Builds a SQLite project with seed-sized documents (~480 tokens, ~45 spans per la
 annotators agreeing on most spans), then times agreement_report() end to end: loading the
 layers, token labels, kappas, alpha, span/relation/claim matching and the confusion table.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,23 +36,43 @@ def build(app, docs: int, annotators: list[str], seed: int = 1) -> None:
         for d in range(docs):
             tokens = [(i * 6, i * 6 + 5) for i in range(480)]
             text = " ".join("word " for _ in range(480))[: 480 * 6]
-            doc_id = conn.execute(insert(Document).values(uid=f"{d:016x}", text=text, lang="en", title=f"doc {d}",
-                                                          meta={}, n_chars=len(text), tokens=pack(tokens),
-                                                          n_suggestions=0)).inserted_primary_key[0]
+            doc_id = conn.execute(
+                insert(Document).values(
+                    uid=f"{d:016x}",
+                    text=text,
+                    lang="en",
+                    title=f"doc {d}",
+                    meta={},
+                    n_chars=len(text),
+                    tokens=pack(tokens),
+                    n_suggestions=0,
+                )
+            ).inserted_primary_key[0]
             truth = sorted(rng.sample(range(478), 45))
             for name in annotators:
-                layer_id = conn.execute(insert(Layer).values(document_id=doc_id, name=name, kind="annotator",
-                                                             status="done", version=1)).inserted_primary_key[0]
+                layer_id = conn.execute(
+                    insert(Layer).values(document_id=doc_id, name=name, kind="annotator", status="done", version=1)
+                ).inserted_primary_key[0]
                 rows = []
                 for t in truth:
                     if rng.random() < 0.9:
                         width = 1 if rng.random() < 0.9 else 2
                         label = LABELS[t % len(LABELS)] if rng.random() < 0.92 else rng.choice(LABELS)
-                        rows.append({"layer_id": layer_id, "start": tokens[t][0], "end": tokens[t + width - 1][1],
-                                     "label": label, "origin": "manual", "meta": {}})
+                        rows.append(
+                            {
+                                "layer_id": layer_id,
+                                "start": tokens[t][0],
+                                "end": tokens[t + width - 1][1],
+                                "label": label,
+                                "origin": "manual",
+                                "meta": {},
+                            }
+                        )
                 ids = conn.execute(insert(Span).returning(Span.id, sort_by_parameter_order=True), rows).scalars().all()
-                rels = [{"layer_id": layer_id, "head_id": a, "child_id": b, "label": "MAKES", "meta": {}}
-                        for a, b in zip(ids[::7], ids[1::7])]
+                rels = [
+                    {"layer_id": layer_id, "head_id": a, "child_id": b, "label": "MAKES", "meta": {}}
+                    for a, b in zip(ids[::7], ids[1::7])
+                ]
                 if rels:
                     conn.execute(insert(Relation), rels)
 
@@ -64,8 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = time.perf_counter()
     from annotator.app import create_app
-    from annotator.review.agreement import agreement_report
     from annotator.db import ensure_schema, get_db
+    from annotator.review.agreement import agreement_report
 
     names = [f"annotator{i}" for i in range(1, args.annotators + 1)]
     with tempfile.TemporaryDirectory() as tmp:
@@ -79,15 +100,34 @@ def main(argv: list[str] | None = None) -> int:
             runs.append(timing.wall)
         get_db(app).dispose()
     median = spread(runs)["median"]
-    targets = [Target(f"agreement report, {args.docs} documents x {args.annotators} annotators (median)",
-                      median, "<=", TARGET_SECONDS, "s")]
-    figures = {"documents": report["documents"], "annotators": args.annotators, "tokens": report["tokens"],
-               "setup_s": round(setup.wall, 2), "report_s": spread(runs),
-               "krippendorff_alpha": report["overall"]["krippendorff_alpha"],
-               "fleiss_kappa": report["overall"]["fleiss_kappa"]}
+    targets = [
+        Target(
+            f"agreement report, {args.docs} documents x {args.annotators} annotators (median)",
+            median,
+            "<=",
+            TARGET_SECONDS,
+            "s",
+        )
+    ]
+    figures = {
+        "documents": report["documents"],
+        "annotators": args.annotators,
+        "tokens": report["tokens"],
+        "setup_s": round(setup.wall, 2),
+        "report_s": spread(runs),
+        "krippendorff_alpha": report["overall"]["krippendorff_alpha"],
+        "fleiss_kappa": report["overall"]["fleiss_kappa"],
+    }
     path = write_result("agreement", figures, targets, machine=machine_info(), started=started)
-    print_summary("agreement", [f"{report['documents']} documents, {report['tokens']:,} tokens per annotator, "
-                                f"report {median:.2f} s (median of {args.repeat})"], targets, path)
+    print_summary(
+        "agreement",
+        [
+            f"{report['documents']} documents, {report['tokens']:,} tokens per annotator, "
+            f"report {median:.2f} s (median of {args.repeat})"
+        ],
+        targets,
+        path,
+    )
     return exit_code(targets)
 
 

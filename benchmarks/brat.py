@@ -23,6 +23,7 @@ the documents (py3langid per document, as `annotator import` does), and the expo
 (spaCy tokenizes every new document once, on that first export): both costs belong to
 creating documents, not to brat.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,7 +32,7 @@ import shutil
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ._common import Target, Timing, exit_code, machine_info, print_summary, spreads, timed, write_result
@@ -51,7 +52,7 @@ def texts(n: int) -> list[tuple[str, str]]:
         extra = pool[i + 1][1].split("\n\n")
         while len(text) < TEXT_CHARS and extra:
             text += "\n\n" + extra.pop()
-        out.append((lang, text[:TEXT_CHARS + 400]))
+        out.append((lang, text[: TEXT_CHARS + 400]))
     return out
 
 
@@ -64,10 +65,16 @@ def ann_for(text: str, rng: random.Random) -> str:
     spans = [(label, m) for label, m in zip(labels, names)] + [("QUANTITY", m) for m in numbers]
     spans = spans[:9] + spans[-3:]  # T10-T12: the quantities (a text with fewer numbers gets more GPE)
     lines = [f"T{i}\t{label} {m.start()} {m.end()}\t{m.group()}" for i, (label, m) in enumerate(spans, 1)]
-    lines += ["R1\tMAKES Arg1:T1 Arg2:T4", "R2\tMAKES Arg1:T2 Arg2:T5", "R3\tCOMPETES_WITH Arg1:T6 Arg2:T7",
-              "R4\tCOMPETES_WITH Arg1:T4 Arg2:T5", "A1\tCertainty T10 High", "A2\tSpeculative R3",
-              f"N1\tReference T1 Wikidata:Q{rng.randint(1, 10**6)}\t{names[0].group()}",
-              "#1\tAnnotatorNotes T4\tchecked against the vendor's page"]
+    lines += [
+        "R1\tMAKES Arg1:T1 Arg2:T4",
+        "R2\tMAKES Arg1:T2 Arg2:T5",
+        "R3\tCOMPETES_WITH Arg1:T6 Arg2:T7",
+        "R4\tCOMPETES_WITH Arg1:T4 Arg2:T5",
+        "A1\tCertainty T10 High",
+        "A2\tSpeculative R3",
+        f"N1\tReference T1 Wikidata:Q{rng.randint(1, 10**6)}\t{names[0].group()}",
+        "#1\tAnnotatorNotes T4\tchecked against the vendor's page",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -87,19 +94,31 @@ def project(folder: Path, docs: list[tuple[str, str]] | None):
     from sqlalchemy import insert
 
     from annotator.app import create_app
-    from annotator.models import Document
-    from annotator.models import document_uid
+    from annotator.models import Document, document_uid
     from annotator.project import labels_of, open_project
     from annotator.tokens import pack
 
     app = create_app({"INSTANCE_PATH": str(folder / "instance"), "NLP_PROCESSES": 1})
     db = open_project(app)
     if docs:
-        now = datetime.now(timezone.utc)
-        rows = [{"uid": document_uid(text), "text": text, "lang": lang, "lang_source": "detected",
-                 "title": text.split("\n", 1)[0][:200], "source": f"bench/doc{i:05d}.txt", "meta": {},
-                 "n_chars": len(text), "tokens": pack(spacy_tokens(lang, text)), "n_suggestions": 0,
-                 "pipeline": "bench", "created_at": now} for i, (lang, text) in enumerate(docs)]
+        now = datetime.now(UTC)
+        rows = [
+            {
+                "uid": document_uid(text),
+                "text": text,
+                "lang": lang,
+                "lang_source": "detected",
+                "title": text.split("\n", 1)[0][:200],
+                "source": f"bench/doc{i:05d}.txt",
+                "meta": {},
+                "n_chars": len(text),
+                "tokens": pack(spacy_tokens(lang, text)),
+                "n_suggestions": 0,
+                "pipeline": "bench",
+                "created_at": now,
+            }
+            for i, (lang, text) in enumerate(docs)
+        ]
         with db.writing() as session:
             session.connection().execute(insert(Document.__table__), rows)
         keep_token_arrays(db)
@@ -158,8 +177,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--documents", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--no-fresh", action="store_true",
-                        help="skip the fresh-project measurement (the slow part of a run; for quick iterations)")
+    parser.add_argument(
+        "--no-fresh",
+        action="store_true",
+        help="skip the fresh-project measurement (the slow part of a run; for quick iterations)",
+    )
     args = parser.parse_args(argv)
     n = args.documents
     started, machine = time.perf_counter(), machine_info()
@@ -175,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         template = tmp / "template" / "instance" / "annotator.sqlite3"
         from annotator.nlp.quantities import normalise
         from annotator.schema import fast_validator
+
         normalise("1 GB"), normalise("1 GB", "pt"), fast_validator()  # one-off per process: unit tables
         # (both languages of the corpus), compiled schema
         ins, outs, last = [], [], {}
@@ -184,44 +207,62 @@ def main(argv: list[str] | None = None) -> int:
             outs.append(t_out)
             shutil.rmtree(tmp / f"run{i}" / "instance")
         compared = check_round_trip(brat, last["export"].path / "brat")
-        fresh_in, fresh_out = (None, None) if args.no_fresh else run(tmp / "none.sqlite3", tmp / "fresh", brat,
-                                                                      label_map, n)[:2]
+        fresh_in, fresh_out = (
+            (None, None) if args.no_fresh else run(tmp / "none.sqlite3", tmp / "fresh", brat, label_map, n)[:2]
+        )
         floor = file_floor(tmp / "copy", brat)
         stored = last["report"].stored
     t_in, t_out = spreads(ins), spreads(outs)
     rate_in, rate_out = n / t_in["wall_s"]["median"], n / t_out["wall_s"]["median"]
     figures = {
-        "documents": n, "annotation_lines_per_document": 20, "text_kb_mean": round(text_bytes / n / 1000, 2),
+        "documents": n,
+        "annotation_lines_per_document": 20,
+        "text_kb_mean": round(text_bytes / n / 1000, 2),
         "stored": {"spans": stored.spans, "relations": stored.relations, "layers": stored.layers},
         "setup_s": round(setup.wall, 1),
-        "import": t_in, "import_docs_per_s": round(rate_in),
-        "export": t_out, "export_docs_per_s": round(rate_out),
+        "import": t_in,
+        "import_docs_per_s": round(rate_in),
+        "export": t_out,
+        "export_docs_per_s": round(rate_out),
         "import_docs_per_cpu_s": round(n / t_in["cpu_s"]["median"]),
         "export_docs_per_cpu_s": round(n / t_out["cpu_s"]["median"]),
         "round_trip_files_identical": compared,
         "copying_the_files_alone_s": round(floor, 3),
-        "fresh_project": {"import_s": round(fresh_in.wall, 3), "import_docs_per_s": round(n / fresh_in.wall),
-                          "export_s": round(fresh_out.wall, 3), "export_docs_per_s": round(n / fresh_out.wall)}
-        if fresh_in else None,
+        "fresh_project": {
+            "import_s": round(fresh_in.wall, 3),
+            "import_docs_per_s": round(n / fresh_in.wall),
+            "export_s": round(fresh_out.wall, 3),
+            "export_docs_per_s": round(n / fresh_out.wall),
+        }
+        if fresh_in
+        else None,
     }
-    targets = [Target("brat import, documents/s (median run)", rate_in, ">=", TARGET_DOCS_PER_S, "docs/s"),
-               Target("brat export, documents/s (median run)", rate_out, ">=", TARGET_DOCS_PER_S, "docs/s")]
-    notes = ["Import and export run on a project that already holds the texts, tokenized (texts first, "
-             "annotations after); a fresh copy of it per run.",
-             "fresh_project: the same import creating the 10,000 documents (py3langid per document) and the "
-             "first export after it (spaCy tokenizes each new document once); both are costs of creating "
-             "documents, shared with `annotator import`, not of brat."]
+    targets = [
+        Target("brat import, documents/s (median run)", rate_in, ">=", TARGET_DOCS_PER_S, "docs/s"),
+        Target("brat export, documents/s (median run)", rate_out, ">=", TARGET_DOCS_PER_S, "docs/s"),
+    ]
+    notes = [
+        "Import and export run on a project that already holds the texts, tokenized (texts first, "
+        "annotations after); a fresh copy of it per run.",
+        "fresh_project: the same import creating the 10,000 documents (py3langid per document) and the "
+        "first export after it (spaCy tokenizes each new document once); both are costs of creating "
+        "documents, shared with `annotator import`, not of brat.",
+    ]
     path = write_result("brat", figures, targets, notes, machine, started)
-    lines = [f"{n:,} documents ({figures['text_kb_mean']} KB, 20 annotation lines each; {stored.spans:,} spans, "
-             f"{stored.relations:,} relations)",
-             f"import: median {t_in['wall_s']['median']:.3f} s (runs {t_in['wall_s']['runs']}), {round(rate_in):,} docs/s",
-             f"export: median {t_out['wall_s']['median']:.3f} s (runs {t_out['wall_s']['runs']}), {round(rate_out):,} docs/s",
-             f"CPU time: import {t_in['cpu_s']['median']:.3f} s, export {t_out['cpu_s']['median']:.3f} s; "
-             f"copying the {2 * n:,} files alone: {floor:.3f} s",
-             f"round trip: {compared:,} .ann files with identical lines"]
+    lines = [
+        f"{n:,} documents ({figures['text_kb_mean']} KB, 20 annotation lines each; {stored.spans:,} spans, "
+        f"{stored.relations:,} relations)",
+        f"import: median {t_in['wall_s']['median']:.3f} s (runs {t_in['wall_s']['runs']}), {round(rate_in):,} docs/s",
+        f"export: median {t_out['wall_s']['median']:.3f} s (runs {t_out['wall_s']['runs']}), "
+        f"{round(rate_out):,} docs/s",
+        f"CPU time: import {t_in['cpu_s']['median']:.3f} s, export {t_out['cpu_s']['median']:.3f} s; "
+        f"copying the {2 * n:,} files alone: {floor:.3f} s",
+        f"round trip: {compared:,} .ann files with identical lines",
+    ]
     if fresh_in:
-        lines.append(f"fresh project (documents created): import {fresh_in.wall:.2f} s, "
-                     f"first export {fresh_out.wall:.2f} s")
+        lines.append(
+            f"fresh project (documents created): import {fresh_in.wall:.2f} s, first export {fresh_out.wall:.2f} s"
+        )
     print_summary("brat", lines, targets, path)
     return exit_code(targets)
 

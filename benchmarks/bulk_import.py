@@ -15,6 +15,7 @@ for storing them), py3langid alone over the texts, and spaCy's tokenizer over a 
 eager tokenizing would add; the import must not tokenize). A last, separate run wraps the
 import's stages in timers for the breakdown.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -70,8 +71,8 @@ def run_import(folder: Path, records: Path) -> tuple[Timing, dict]:
     from sqlalchemy import func, select
 
     from annotator.ingest.pipeline import import_paths
-    from annotator.nlp.quantities import _parsed as parsed_quantity
     from annotator.models import Document, Suggestion
+    from annotator.nlp.quantities import _parsed as parsed_quantity
 
     app, db, labels = fresh_project(folder)
     parsed_quantity.cache_clear()  # every run starts as cold as a new `annotator import` process
@@ -80,8 +81,9 @@ def run_import(folder: Path, records: Path) -> tuple[Timing, dict]:
         stored = {
             "documents": session.exec(select(func.count()).select_from(Document)).scalar_one(),
             "suggestions": session.exec(select(func.count()).select_from(Suggestion)).scalar_one(),
-            "tokenized": session.exec(select(func.count()).select_from(Document)
-                                      .where(Document.tokens.is_not(None))).scalar_one(),
+            "tokenized": session.exec(
+                select(func.count()).select_from(Document).where(Document.tokens.is_not(None))
+            ).scalar_one(),
         }
     db.dispose()
     if not report.ok:
@@ -95,9 +97,13 @@ def stage_timers(watch: Stopwatch):
     import annotator.ingest.pipeline as pipeline
     import annotator.ingest.store as store
 
-    stages = {(pipeline, "read_files"): "read and check (formats/)", (pipeline, "accepted"): "merge per text",
-              (store, "present_uids"): "look up existing ids", (store, "_new_documents"): "detect and build rows",
-              (store, "_insert_new"): "insert (write transaction)"}
+    stages = {
+        (pipeline, "read_files"): "read and check (formats/)",
+        (pipeline, "accepted"): "merge per text",
+        (store, "present_uids"): "look up existing ids",
+        (store, "_new_documents"): "detect and build rows",
+        (store, "_insert_new"): "insert (write transaction)",
+    }
     originals = {key: getattr(*key) for key in stages}
 
     def wrap(key):
@@ -106,6 +112,7 @@ def stage_timers(watch: Stopwatch):
         def timed_call(*args, **kwargs):
             with watch.section(stages[key]):
                 return original(*args, **kwargs)
+
         return timed_call
 
     for key in originals:
@@ -125,18 +132,36 @@ def sqlite_floor(folder: Path, records: Path) -> float:
     conn = sqlite3.connect(folder / "plain.sqlite3", isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("CREATE TABLE document (id INTEGER PRIMARY KEY, uid TEXT UNIQUE, text TEXT, lang TEXT, "
-                 "title TEXT, meta TEXT, n_chars INT)")
-    conn.execute("CREATE TABLE suggestion (id INTEGER PRIMARY KEY, document_id INT, start INT, \"end\" INT, "
-                 "label TEXT, origin TEXT)")
+    conn.execute(
+        "CREATE TABLE document (id INTEGER PRIMARY KEY, uid TEXT UNIQUE, text TEXT, lang TEXT, "
+        "title TEXT, meta TEXT, n_chars INT)"
+    )
+    conn.execute(
+        'CREATE TABLE suggestion (id INTEGER PRIMARY KEY, document_id INT, start INT, "end" INT, '
+        "label TEXT, origin TEXT)"
+    )
     conn.execute("CREATE INDEX ix_s_doc ON suggestion(document_id)")
     start = time.perf_counter()
     conn.execute("BEGIN")
-    conn.executemany("INSERT INTO document (id, uid, text, lang, title, meta, n_chars) VALUES (?,?,?,?,?,?,?)",
-                     [(i, document_uid(r["text"]), r["text"], "en", r["text"][:80], orjson.dumps(r["meta"]).decode(),
-                       len(r["text"])) for i, r in enumerate(rows, 1)])
-    conn.executemany("INSERT INTO suggestion (document_id, start, \"end\", label, origin) VALUES (?,?,?,?,?)",
-                     [(i, s["start"], s["end"], s["label"], "import") for i, r in enumerate(rows, 1) for s in r["spans"]])
+    conn.executemany(
+        "INSERT INTO document (id, uid, text, lang, title, meta, n_chars) VALUES (?,?,?,?,?,?,?)",
+        [
+            (
+                i,
+                document_uid(r["text"]),
+                r["text"],
+                "en",
+                r["text"][:80],
+                orjson.dumps(r["meta"]).decode(),
+                len(r["text"]),
+            )
+            for i, r in enumerate(rows, 1)
+        ],
+    )
+    conn.executemany(
+        'INSERT INTO suggestion (document_id, start, "end", label, origin) VALUES (?,?,?,?,?)',
+        [(i, s["start"], s["end"], s["label"], "import") for i, r in enumerate(rows, 1) for s in r["spans"]],
+    )
     conn.execute("COMMIT")
     seconds = time.perf_counter() - start
     conn.close()
@@ -159,8 +184,11 @@ def tokenizer_estimate(records: Path, sample: int = 1000) -> dict:
     texts = [orjson.loads(line)["text"] for line in records.read_bytes().splitlines()]
     tokenizer = spacy.blank("en").tokenizer
     timing, _ = timed(lambda: list(tokenizer.pipe(texts[:sample])))
-    return {"sample": sample, "sample_s": round(timing.wall, 3),
-            "estimated_all_s": round(timing.wall * len(texts) / sample, 2)}
+    return {
+        "sample": sample,
+        "sample_s": round(timing.wall, 3),
+        "estimated_all_s": round(timing.wall * len(texts) / sample, 2),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -189,36 +217,47 @@ def main(argv: list[str] | None = None) -> int:
     times, lang_times = spreads(runs), spreads(lang_runs)
     median, lang_median = times["wall_s"]["median"], lang_times["wall_s"]["median"]
     figures = {
-        "records": args.records, "spans_per_record": 3, "mb": round(size / 1e6, 1),
-        "import": times, "records_per_s": round(args.records / median),
-        "import_lang_given": lang_times, "stored": stored,
+        "records": args.records,
+        "spans_per_record": 3,
+        "mb": round(size / 1e6, 1),
+        "import": times,
+        "records_per_s": round(args.records / median),
+        "import_lang_given": lang_times,
+        "stored": stored,
         "detection_alone_s": round(detection, 3),
         "plain_sqlite3_executemany_s": round(floor, 3),
         "ratio_import_to_plain_sqlite3": round(median / floor, 2),
         "ratio_import_lang_given_to_plain_sqlite3": round(lang_median / floor, 2),
         "spacy_tokenizer": tokenizer,
-        "breakdown_run_s": round(breakdown.wall, 3), "breakdown_s": watch.rounded(),
+        "breakdown_run_s": round(breakdown.wall, 3),
+        "breakdown_s": watch.rounded(),
         "one_time_costs_not_timed": warm_up,
     }
-    targets = [Target("import of 10,000 records (median)", median, "<=", TARGET_SECONDS, "s"),
-               Target("the same records naming their language (median)", lang_median, "<=", TARGET_SECONDS, "s")]
-    notes = ["Times are wall clock on a fresh SQLite (WAL) project per run; the breakdown run is separate "
-             "and slightly slower (timers).",
-             f"tokens stored at import: {stored.get('tokenized')} (must be 0: tokens come on first use).",
-             "Not timed (paid once per process, before the runs): imports, migrations, py3langid's model, "
-             "the quantity normaliser's unit tables (see one_time_costs_not_timed)."]
+    targets = [
+        Target("import of 10,000 records (median)", median, "<=", TARGET_SECONDS, "s"),
+        Target("the same records naming their language (median)", lang_median, "<=", TARGET_SECONDS, "s"),
+    ]
+    notes = [
+        "Times are wall clock on a fresh SQLite (WAL) project per run; the breakdown run is separate "
+        "and slightly slower (timers).",
+        f"tokens stored at import: {stored.get('tokenized')} (must be 0: tokens come on first use).",
+        "Not timed (paid once per process, before the runs): imports, migrations, py3langid's model, "
+        "the quantity normaliser's unit tables (see one_time_costs_not_timed).",
+    ]
     path = write_result("bulk_import", figures, targets, notes, machine, started)
-    lines = [f"import {args.records:,} records: median {median:.3f} s (runs {times['wall_s']['runs']}; "
-             f"CPU {times['cpu_s']['median']:.3f} s), {figures['records_per_s']:,} records/s",
-             f"same records naming their language: median {lang_median:.3f} s (runs {lang_times['wall_s']['runs']})",
-             f"other processes kept {times.get('other_processes_cores')} / {lang_times.get('other_processes_cores')} "
-             "of the 2 cores busy during the runs",
-             f"py3langid alone over the texts: {detection:.3f} s",
-             f"plain sqlite3 executemany of the same rows: {floor:.3f} s (import / plain = "
-             f"{figures['ratio_import_to_plain_sqlite3']}, naming the language: "
-             f"{figures['ratio_import_lang_given_to_plain_sqlite3']})",
-             f"spaCy tokenizer, estimated for all records: {tokenizer['estimated_all_s']} s (not done at import)",
-             "breakdown: " + ", ".join(f"{k} {v:.3f} s" for k, v in watch.rounded().items())]
+    lines = [
+        f"import {args.records:,} records: median {median:.3f} s (runs {times['wall_s']['runs']}; "
+        f"CPU {times['cpu_s']['median']:.3f} s), {figures['records_per_s']:,} records/s",
+        f"same records naming their language: median {lang_median:.3f} s (runs {lang_times['wall_s']['runs']})",
+        f"other processes kept {times.get('other_processes_cores')} / {lang_times.get('other_processes_cores')} "
+        "of the 2 cores busy during the runs",
+        f"py3langid alone over the texts: {detection:.3f} s",
+        f"plain sqlite3 executemany of the same rows: {floor:.3f} s (import / plain = "
+        f"{figures['ratio_import_to_plain_sqlite3']}, naming the language: "
+        f"{figures['ratio_import_lang_given_to_plain_sqlite3']})",
+        f"spaCy tokenizer, estimated for all records: {tokenizer['estimated_all_s']} s (not done at import)",
+        "breakdown: " + ", ".join(f"{k} {v:.3f} s" for k, v in watch.rounded().items()),
+    ]
     print_summary("bulk_import", lines, targets, path)
     return exit_code(targets)
 

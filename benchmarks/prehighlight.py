@@ -14,6 +14,7 @@ The corpus: variants of the seed articles (one in five Portuguese), written as .
 Target: (b) / (a) >= 1.5 in docs/s. The machine is shared, so (a) runs in two halves, one
 before and one after (b): a change of load during the run weighs on both sides.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -61,6 +62,7 @@ def our_import(folder: Path, docs: Path) -> tuple[Timing, dict]:
 
     app = create_app({"INSTANCE_PATH": str(folder / "instance"), "NLP_PROCESSES": PROCESSES})
     db = open_project(app)
+
     def run():
         report = import_paths(db, [str(docs)], labels_of(app), prehighlighter_for(app))
         multiprocessing.active_children()  # reap spaCy's workers, so their CPU time counts as ours
@@ -98,37 +100,51 @@ def main(argv: list[str] | None = None) -> int:
     ref_rate, our_rate = args.documents / reference.wall, args.documents / ours.wall
     ratio = our_rate / ref_rate
     figures = {
-        "documents": args.documents, "portuguese": sum(1 for i in range(args.documents) if i % 5 == 1),
+        "documents": args.documents,
+        "portuguese": sum(1 for i in range(args.documents) if i % 5 == 1),
         "mean_chars": round(sum(map(len, texts)) / len(texts)),
-        "reference_full_pipeline": {"wall_s": round(reference.wall, 2), "cpu_s": round(reference.cpu, 2),
-                                    "docs_per_s": round(ref_rate, 1),
-                                    "halves_docs_per_s": [round(half / before.wall, 1),
-                                                          round((args.documents - half) / after.wall, 1)],
-                                    "other_processes_cores": [before.others_cores, after.others_cores]},
-        "our_import": {"wall_s": round(ours.wall, 2), "cpu_s_incl_workers": round(ours.cpu, 2),
-                       "docs_per_s": round(our_rate, 1), "processes": PROCESSES, "stored": stored,
-                       "other_processes_cores": ours.others_cores},
+        "reference_full_pipeline": {
+            "wall_s": round(reference.wall, 2),
+            "cpu_s": round(reference.cpu, 2),
+            "docs_per_s": round(ref_rate, 1),
+            "halves_docs_per_s": [round(half / before.wall, 1), round((args.documents - half) / after.wall, 1)],
+            "other_processes_cores": [before.others_cores, after.others_cores],
+        },
+        "our_import": {
+            "wall_s": round(ours.wall, 2),
+            "cpu_s_incl_workers": round(ours.cpu, 2),
+            "docs_per_s": round(our_rate, 1),
+            "processes": PROCESSES,
+            "stored": stored,
+            "other_processes_cores": ours.others_cores,
+        },
         "ratio_ours_to_reference": round(ratio, 2),
         # CPU time is steadier than wall time on a shared machine; ours spends more CPU in
         # total (two workers plus the main process) but less per document
-        "docs_per_cpu_s": {"reference": round(args.documents / reference.cpu, 1),
-                           "ours": round(args.documents / ours.cpu, 1)},
+        "docs_per_cpu_s": {
+            "reference": round(args.documents / reference.cpu, 1),
+            "ours": round(args.documents / ours.cpu, 1),
+        },
     }
     targets = [Target("import docs/s / spaCy full-pipeline docs/s", ratio, ">=", TARGET_RATIO, "x")]
-    notes = ["Reference: spacy.load(model) with nothing excluded, nlp.pipe(texts) with default batch size and "
-             "one process; model load not timed. Ours: import_paths() on .txt files with the app's Prehighlighter, "
-             f"NLP_PROCESSES={PROCESSES}, pipeline loading and storage included.",
-             "CPU time of ours includes the spaCy worker processes (counted when they exit).",
-             "other_processes_cores: how many of the 2 cores other processes kept busy meanwhile (from "
-             "/proc/stat); the ratio is only fair when the halves and ours saw similar load."]
+    notes = [
+        "Reference: spacy.load(model) with nothing excluded, nlp.pipe(texts) with default batch size and "
+        "one process; model load not timed. Ours: import_paths() on .txt files with the app's Prehighlighter, "
+        f"NLP_PROCESSES={PROCESSES}, pipeline loading and storage included.",
+        "CPU time of ours includes the spaCy worker processes (counted when they exit).",
+        "other_processes_cores: how many of the 2 cores other processes kept busy meanwhile (from "
+        "/proc/stat); the ratio is only fair when the halves and ours saw similar load.",
+    ]
     path = write_result("prehighlight", figures, targets, notes, machine, started)
-    lines = [f"{args.documents:,} documents ({figures['portuguese']} Portuguese, ~{figures['mean_chars']:,} chars)",
-             f"(a) spaCy nlp.pipe, full pipeline: {ref_rate:.1f} docs/s ({reference.wall:.1f} s; halves "
-             f"{figures['reference_full_pipeline']['halves_docs_per_s']} docs/s)",
-             f"(b) annotator import, {PROCESSES} processes: {our_rate:.1f} docs/s ({ours.wall:.1f} s, "
-             f"{stored['suggestions']:,} suggestions, {stored['with_tokens']:,} documents with tokens)",
-             f"(b)/(a) = {ratio:.2f}; other processes meanwhile: {before.others_cores} / {ours.others_cores} / "
-             f"{after.others_cores} cores"]
+    lines = [
+        f"{args.documents:,} documents ({figures['portuguese']} Portuguese, ~{figures['mean_chars']:,} chars)",
+        f"(a) spaCy nlp.pipe, full pipeline: {ref_rate:.1f} docs/s ({reference.wall:.1f} s; halves "
+        f"{figures['reference_full_pipeline']['halves_docs_per_s']} docs/s)",
+        f"(b) annotator import, {PROCESSES} processes: {our_rate:.1f} docs/s ({ours.wall:.1f} s, "
+        f"{stored['suggestions']:,} suggestions, {stored['with_tokens']:,} documents with tokens)",
+        f"(b)/(a) = {ratio:.2f}; other processes meanwhile: {before.others_cores} / {ours.others_cores} / "
+        f"{after.others_cores} cores",
+    ]
     print_summary("prehighlight", lines, targets, path)
     return exit_code(targets)
 

@@ -10,6 +10,7 @@ it; exact scores need identical offsets. If quantulum3 is importable (it is not 
 
 Prints a table and writes benchmarks/results/quantity_f1.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,7 +31,10 @@ UNNEEDED = ["parser", "lemmatizer", "tagger", "attribute_ruler", "senter"]
 # Quantities in the seed articles, as (text, occurrence) in reading order: counts, sizes,
 # rates, money and percentages; no years, dates, product names (H800, 910B) or handles.
 SEED_GOLD = {
-    "000_a10f70cb594038cf.txt": ("en", ["256 gigabytes", "up to 1.1 terabytes per second", "25 percent", "73 percent", "three-month"]),
+    "000_a10f70cb594038cf.txt": (
+        "en",
+        ["256 gigabytes", "up to 1.1 terabytes per second", "25 percent", "73 percent", "three-month"],
+    ),
     "001_6ea04cb409589ebb.txt": ("pt", ["256 GB", "até 1,1 TB/s", "73%", "25%", "três meses"]),
     "002_8e6d63c7fb1ce915.txt": ("en", ["2 minutes"]),
     "003_f77bfafcda68326d.txt": ("en", ["16", "about 10,000", "about 10,000", "50,000", "more than 80%"]),
@@ -68,7 +72,8 @@ def score(gold: list[list[list[int]]], predicted: list[list[list[int]]]) -> dict
         gold_hit += sum(any(_overlap(p, g) for p in p_set) for g in g_set)
         exact += len(g_set & p_set)
     return {
-        "gold": n_gold, "predicted": n_pred,
+        "gold": n_gold,
+        "predicted": n_pred,
         "overlap": _prf(pred_hit / n_pred if n_pred else 0.0, gold_hit / n_gold if n_gold else 0.0),
         "exact": _prf(exact / n_pred if n_pred else 0.0, exact / n_gold if n_gold else 0.0),
     }
@@ -95,6 +100,7 @@ def pipelines(blank: bool):
             add_quantity_ruler(nlp)
             cache[lang] = nlp
         return cache[lang]
+
     return get
 
 
@@ -123,7 +129,10 @@ def speed(texts: list[str], get, repeat: int = 3) -> dict:
     out["component_alone_docs_per_s"] = round(repeat * 10 * len(docs) / (time.perf_counter() - started), 1)
     for _doc in nlp.pipe(texts):  # warm up before timing either way
         pass
-    for label, disable in (("pipeline_without_component_docs_per_s", ["claim_quantities"]), ("pipeline_docs_per_s", [])):
+    for label, disable in (
+        ("pipeline_without_component_docs_per_s", ["claim_quantities"]),
+        ("pipeline_docs_per_s", []),
+    ):
         started = time.perf_counter()
         for _ in range(repeat):
             for _doc in nlp.pipe(texts, disable=disable):
@@ -135,26 +144,29 @@ def speed(texts: list[str], get, repeat: int = 3) -> dict:
 def quantulum_predictions(docs: list[dict]) -> list | None:
     try:
         from quantulum3 import parser
-    except Exception:  # noqa: BLE001 - optional comparison only
+    except Exception:
         return None
     out = []
     for d in docs:
         lang = "en_US" if d.get("lang", "en") == "en" else None
         try:
             found = parser.parse(d["text"], lang=lang) if lang else []
-        except Exception:  # noqa: BLE001 - a crash scores as no prediction
+        except Exception:
             found = []
         out.append([[q.span[0], q.span[1]] for q in found])
     return out
 
 
 def show_errors(docs, spans, found) -> None:
-    for d, p_spans, qs in zip(docs, spans, found):
+    for d, p_spans, _qs in zip(docs, spans, found):
         text, gold = d["text"], [tuple(s) for s in d["quantities"]]
         fp = [text[s:e] for s, e in p_spans if not any(_overlap((s, e), g) for g in gold)]
         fn = [text[s:e] for s, e in gold if not any(_overlap(p, (s, e)) for p in p_spans)]
-        partial = [(text[s:e], [text[g0:g1] for g0, g1 in gold if _overlap((s, e), (g0, g1))]) for s, e in p_spans
-                   if (s, e) not in gold and any(_overlap((s, e), g) for g in gold)]
+        partial = [
+            (text[s:e], [text[g0:g1] for g0, g1 in gold if _overlap((s, e), (g0, g1))])
+            for s, e in p_spans
+            if (s, e) not in gold and any(_overlap((s, e), g) for g in gold)
+        ]
         if fp or fn or partial:
             print(f"--- {text[:70]!r}\n    FP {fp}\n    FN {fn}\n    ~~ {partial}")
 
@@ -162,7 +174,9 @@ def show_errors(docs, spans, found) -> None:
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--errors", action="store_true", help="list false positives, misses and partial matches")
-    ap.add_argument("--blank", action="store_true", help="use spacy.blank('en') instead of the trained English pipeline")
+    ap.add_argument(
+        "--blank", action="store_true", help="use spacy.blank('en') instead of the trained English pipeline"
+    )
     args = ap.parse_args(argv)
     get = pipelines(args.blank)
     results = {"tokenizer": "blank" if args.blank else MODEL, "sets": {}}
@@ -179,7 +193,7 @@ def main(argv=None) -> dict:
         results["sets"][name] = entry
     seeds = [d["text"] for d in seed_docs() if d["lang"] == "en"]
     science = [d["text"] for d in load_science()]
-    dense = [" ".join(science[i:i + 12]) for i in range(0, len(science), 12)]  # ~3 KB, ~90 numbers each
+    dense = [" ".join(science[i : i + 12]) for i in range(0, len(science), 12)]  # ~3 KB, ~90 numbers each
     results["speed"] = {"seed_articles": speed(seeds, get) if seeds else None, "dense_science_3kb": speed(dense, get)}
     _print(results)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
@@ -188,19 +202,28 @@ def main(argv=None) -> dict:
 
 
 def _print(results: dict) -> None:
-    print(f"{'set':8} {'system':17} {'gold':>5} {'pred':>5}  {'P':>6} {'R':>6} {'F1':>6}   {'exact P':>7} {'R':>6} {'F1':>6}")
+    print(
+        f"{'set':8} {'system':17} {'gold':>5} {'pred':>5}  {'P':>6} {'R':>6} {'F1':>6}   "
+        f"{'exact P':>7} {'R':>6} {'F1':>6}"
+    )
     for name, entry in results["sets"].items():
         for system, s in entry.items():
             if system == "documents":
                 continue
             o, e = s["overlap"], s["exact"]
-            print(f"{name:8} {system:17} {s['gold']:5} {s['predicted']:5}  {o['precision']:6.3f} {o['recall']:6.3f} {o['f1']:6.3f}"
-                  f"   {e['precision']:7.3f} {e['recall']:6.3f} {e['f1']:6.3f}")
+            print(
+                f"{name:8} {system:17} {s['gold']:5} {s['predicted']:5}  "
+                f"{o['precision']:6.3f} {o['recall']:6.3f} {o['f1']:6.3f}"
+                f"   {e['precision']:7.3f} {e['recall']:6.3f} {e['f1']:6.3f}"
+            )
     for name, sp in results["speed"].items():
         if sp:
-            print(f"speed on {name} (~{sp['chars_per_doc']} chars): component alone {sp['component_alone_docs_per_s']} docs/s; "
-                  f"trained pipeline {sp['pipeline_without_component_docs_per_s']} docs/s without it, "
-                  f"{sp['pipeline_docs_per_s']} with it")
+            print(
+                f"speed on {name} (~{sp['chars_per_doc']} chars): "
+                f"component alone {sp['component_alone_docs_per_s']} docs/s; "
+                f"trained pipeline {sp['pipeline_without_component_docs_per_s']} docs/s without it, "
+                f"{sp['pipeline_docs_per_s']} with it"
+            )
 
 
 if __name__ == "__main__":

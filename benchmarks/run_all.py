@@ -8,13 +8,14 @@ each other's timings, and a fresh process keeps one benchmark's memory and loade
 of the next. Each writes benchmarks/results/<name>.json; this collects them into
 benchmarks/results/summary.json and exits non-zero if any benchmark failed or missed a target.
 """
+
 from __future__ import annotations
 
 import argparse
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -42,7 +43,9 @@ def run_one(name: str) -> dict:
     fresh = result_file.exists() and result_file.stat().st_mtime >= started
     result = orjson.loads(result_file.read_bytes()) if fresh else {}
     return {
-        "name": name, "exit_code": code, "duration_s": seconds,
+        "name": name,
+        "exit_code": code,
+        "duration_s": seconds,
         "result_file": str(result_file.relative_to(ROOT)) if fresh else None,
         "passed": _passed(result, code),
         "targets": result.get("targets", []),
@@ -78,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     runs = [run_one(name) for name in names]
     summary = {
-        "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "duration_s": round(time.perf_counter() - started, 1),
         "machine": machine,
         "benchmarks": runs,

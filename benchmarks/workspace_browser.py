@@ -19,6 +19,7 @@ Debian's Chromium (Playwright, headless) opens the workspace and then:
 Target: the accept key press -> updated page under 200 ms at p95. Writes
 benchmarks/results/workspace_browser.json (the shared format of benchmarks/_common.py).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,7 +31,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import insert
@@ -77,9 +78,9 @@ def build(db_path: Path, instance: Path, url: str | None = None) -> dict:
     document and its suggestions."""
     from annotator.app import create_app
     from annotator.db import ensure_schema, get_db
+    from annotator.models import Document, Suggestion
     from annotator.team.accounts import create_user, find_user
     from annotator.team.assignments import assign
-    from annotator.models import Document, Suggestion
     from annotator.tokens import pack
 
     parts, size, i = [], 0, 0
@@ -98,16 +99,44 @@ def build(db_path: Path, instance: Path, url: str | None = None) -> dict:
     db = get_db(app)
     ensure_schema(db)
     with db.write_engine.begin() as conn:
-        conn.execute(insert(Document), [{
-            "id": 1, "uid": "long-200kb", "text": text, "lang": "en", "lang_source": "import", "title": "200 KB from the seeds",
-            "source": "bench", "meta": {}, "n_chars": len(text), "tokens": pack(tokens),
-            "n_suggestions": len(chosen), "pipeline": "bench", "created_at": datetime.now(timezone.utc)}])
+        conn.execute(
+            insert(Document),
+            [
+                {
+                    "id": 1,
+                    "uid": "long-200kb",
+                    "text": text,
+                    "lang": "en",
+                    "lang_source": "import",
+                    "title": "200 KB from the seeds",
+                    "source": "bench",
+                    "meta": {},
+                    "n_chars": len(text),
+                    "tokens": pack(tokens),
+                    "n_suggestions": len(chosen),
+                    "pipeline": "bench",
+                    "created_at": datetime.now(UTC),
+                }
+            ],
+        )
         rows = []
         for start, end in chosen:
             label = rng.choice(LABELS)
-            row = {"document_id": 1, "start": start, "end": end, "label": label, "origin": "model", "pipeline": "bench",
-                   "pipeline_version": "0", "score": None, "value": None, "value_max": None, "tolerance": None,
-                   "unit": None, "qualifier": None}
+            row = {
+                "document_id": 1,
+                "start": start,
+                "end": end,
+                "label": label,
+                "origin": "model",
+                "pipeline": "bench",
+                "pipeline_version": "0",
+                "score": None,
+                "value": None,
+                "value_max": None,
+                "tolerance": None,
+                "unit": None,
+                "qualifier": None,
+            }
             if label == "QUANTITY":
                 row.update(value=float(rng.randint(1, 999)), unit="GB")
             rows.append(row)
@@ -118,15 +147,25 @@ def build(db_path: Path, instance: Path, url: str | None = None) -> dict:
     with db.writing() as session:
         assign(session, "bench", [NAME], 1, ["long-200kb"])
     db.dispose()
-    return {"chars": len(text), "bytes_utf8": len(text.encode()), "tokens": len(tokens), "suggestions": len(chosen),
-            "paragraphs": text.count("\n\n") + 1}
+    return {
+        "chars": len(text),
+        "bytes_utf8": len(text.encode()),
+        "tokens": len(tokens),
+        "suggestions": len(chosen),
+        "paragraphs": text.count("\n\n") + 1,
+    }
 
 
 def summary(samples: list[float]) -> dict:
     ordered = sorted(samples)
     p95 = ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
-    return {"n": len(samples), "median_ms": round(statistics.median(samples), 1), "p95_ms": round(p95, 1),
-            "min_ms": round(ordered[0], 1), "max_ms": round(ordered[-1], 1)}
+    return {
+        "n": len(samples),
+        "median_ms": round(statistics.median(samples), 1),
+        "p95_ms": round(p95, 1),
+        "min_ms": round(ordered[0], 1),
+        "max_ms": round(ordered[-1], 1),
+    }
 
 
 def press_and_time(page, key: str, n: int) -> dict:
@@ -137,9 +176,11 @@ def press_and_time(page, key: str, n: int) -> dict:
         page.wait_for_function("n => window.__lat.length >= n && WSSave.pending() === 0", arg=i + 1, timeout=30000)
         page.wait_for_timeout(40)  # let the page go idle, as between an annotator's key presses
     samples = page.evaluate("window.__lat")
-    return {"key_to_painted": summary([s["total"] for s in samples]),
-            "request": summary([s["request"] for s in samples if s["request"] is not None]),
-            "response_bytes": summary([float(s["bytes"]) for s in samples if s["bytes"]])}
+    return {
+        "key_to_painted": summary([s["total"] for s in samples]),
+        "request": summary([s["request"] for s in samples if s["request"] is not None]),
+        "response_bytes": summary([float(s["bytes"]) for s in samples if s["bytes"]]),
+    }
 
 
 def load_times(page, url: str, n: int) -> dict:
@@ -156,8 +197,12 @@ def load_times(page, url: str, n: int) -> dict:
         if nav[1] is not None:
             paints.append(nav[1])
         size = nav[2]
-    return {"load_event": summary(loads), "first_contentful_paint": summary(paints) if paints else None,
-            "ready_for_keys_from_goto": summary(ready), "html_bytes": size}
+    return {
+        "load_event": summary(loads),
+        "first_contentful_paint": summary(paints) if paints else None,
+        "ready_for_keys_from_goto": summary(ready),
+        "html_bytes": size,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -175,8 +220,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {built}")
         with gunicorn(db_path, instance) as port, sync_playwright() as pw:
             base = f"http://127.0.0.1:{port}"
-            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                         args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            browser = pw.chromium.launch(
+                executable_path=CHROMIUM,
+                headless=True,
+                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+            )
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             page.goto(f"{base}/login?next=/annotate/long-200kb")
             page.fill("#login-name", NAME)
@@ -199,35 +247,60 @@ def main(argv: list[str] | None = None) -> int:
             accept_many = press_and_time(page, "a", max(10, args.accepts // 3))
             t0 = time.perf_counter()
             page.keyboard.press("Shift+A")
-            page.wait_for_function("WSSave.pending() === 0 && document.querySelectorAll('#doc-text mark.is-sugg').length === 0",
-                                   timeout=120000)
+            page.wait_for_function(
+                "WSSave.pending() === 0 && document.querySelectorAll('#doc-text mark.is-sugg').length === 0",
+                timeout=120000,
+            )
             accept_all_ms = round((time.perf_counter() - t0) * 1000, 1)
             browser.close()
 
-    figures = {"document": {**built, "blocks": blocks, "marks_on_load": marks},
-               "server": "annotator serve (gunicorn gthread, 1 worker, 1 thread), SQLite, 127.0.0.1",
-               "browser": "Debian Chromium, headless, 1400x900, via Playwright",
-               "page_load": loads, "accept_key": accept, "reject_key": reject,
-               "accept_key_with_confirmed_spans": {"confirmed_spans": confirmed, **accept_many},
-               "accept_all_ms": accept_all_ms}
-    targets = [Target("accept key press -> updated page, p95", accept["key_to_painted"]["p95_ms"], "<=", TARGET_MS, "ms"),
-               Target(f"accept key press -> updated page with {confirmed} spans confirmed, p95",
-                      accept_many["key_to_painted"]["p95_ms"], "<=", TARGET_MS, "ms")]
-    path = write_result("workspace_browser", figures, targets, machine=machine, started=started, notes=[
-        "key_to_painted: keydown event timestamp -> first task after the frame following htmx:afterSwap of the answer "
-        "(out-of-band swaps of the touched text block, its span list, counters and version come before it).",
-        "request: Resource Timing start -> responseEnd of the write (server time plus loopback).",
-        "Each key press waits for the previous answer to be painted, then 40 ms idle; the queue in ws-save.js "
-        "would also take faster typing (one write at a time, in order).",
-    ])
-    lines = [f"document: {built['chars']:,} chars, {built['tokens']:,} tokens, {built['suggestions']:,} suggestions, "
-             f"{blocks} blocks, {marks:,} marks",
-             f"page load: load event median {loads['load_event']['median_ms']} ms, first paint "
-             f"{(loads['first_contentful_paint'] or {}).get('median_ms')} ms, {loads['html_bytes']:,} bytes"]
+    figures = {
+        "document": {**built, "blocks": blocks, "marks_on_load": marks},
+        "server": "annotator serve (gunicorn gthread, 1 worker, 1 thread), SQLite, 127.0.0.1",
+        "browser": "Debian Chromium, headless, 1400x900, via Playwright",
+        "page_load": loads,
+        "accept_key": accept,
+        "reject_key": reject,
+        "accept_key_with_confirmed_spans": {"confirmed_spans": confirmed, **accept_many},
+        "accept_all_ms": accept_all_ms,
+    }
+    targets = [
+        Target("accept key press -> updated page, p95", accept["key_to_painted"]["p95_ms"], "<=", TARGET_MS, "ms"),
+        Target(
+            f"accept key press -> updated page with {confirmed} spans confirmed, p95",
+            accept_many["key_to_painted"]["p95_ms"],
+            "<=",
+            TARGET_MS,
+            "ms",
+        ),
+    ]
+    path = write_result(
+        "workspace_browser",
+        figures,
+        targets,
+        machine=machine,
+        started=started,
+        notes=[
+            "key_to_painted: keydown event timestamp -> first task after the frame following "
+            "htmx:afterSwap of the answer "
+            "(out-of-band swaps of the touched text block, its span list, counters and version come before it).",
+            "request: Resource Timing start -> responseEnd of the write (server time plus loopback).",
+            "Each key press waits for the previous answer to be painted, then 40 ms idle; the queue in ws-save.js "
+            "would also take faster typing (one write at a time, in order).",
+        ],
+    )
+    lines = [
+        f"document: {built['chars']:,} chars, {built['tokens']:,} tokens, {built['suggestions']:,} suggestions, "
+        f"{blocks} blocks, {marks:,} marks",
+        f"page load: load event median {loads['load_event']['median_ms']} ms, first paint "
+        f"{(loads['first_contentful_paint'] or {}).get('median_ms')} ms, {loads['html_bytes']:,} bytes",
+    ]
     for name, r in (("accept (a)", accept), ("reject (x)", reject), (f"accept, {confirmed} confirmed", accept_many)):
         k, q = r["key_to_painted"], r["request"]
-        lines.append(f"{name:28} key->painted median {k['median_ms']} ms p95 {k['p95_ms']} ms "
-                     f"(request median {q['median_ms']} ms)")
+        lines.append(
+            f"{name:28} key->painted median {k['median_ms']} ms p95 {k['p95_ms']} ms "
+            f"(request median {q['median_ms']} ms)"
+        )
     lines.append(f"accept all (re-renders the whole text): {accept_all_ms} ms")
     print_summary("Workspace in the browser (200 KB document)", lines, targets, path)
     return exit_code(targets)

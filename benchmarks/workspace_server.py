@@ -23,6 +23,7 @@ Two times per request:
   the targets are the server's.
 Targets (server p95): render 3 KB < 50 ms, render 200 KB < 300 ms, save < 30 ms.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -66,8 +67,19 @@ def add_short_document(url: str, instance: Path) -> None:
     lang, body = variant(0)
     app = create_app({"INSTANCE_PATH": str(instance), "DATABASE_URL": url})
     with get_db(app).write_engine.begin() as conn:
-        conn.execute(insert(Document).values(id=2, uid="short-3kb", text=body, lang=lang, title="3 KB seed", meta={},
-                                             n_chars=len(body), tokens=pack(spacy_tokens(lang, body)), n_suggestions=0))
+        conn.execute(
+            insert(Document).values(
+                id=2,
+                uid="short-3kb",
+                text=body,
+                lang=lang,
+                title="3 KB seed",
+                meta={},
+                n_chars=len(body),
+                tokens=pack(spacy_tokens(lang, body)),
+                n_suggestions=0,
+            )
+        )
     get_db(app).dispose()
 
 
@@ -87,8 +99,9 @@ class Client:
     def log_in(self, name: str, password: str) -> None:
         self.request("GET", "/login")
         self.token = FORM_TOKEN.search(self.body).group(1)
-        status, _ = self.request("POST", "/login", {"name": name, "password": password, "csrf_token": self.token},
-                                 htmx=False)
+        status, _ = self.request(
+            "POST", "/login", {"name": name, "password": password, "csrf_token": self.token}, htmx=False
+        )
         if status != 302:
             raise RuntimeError(f"could not log in as {name}: {status}")
 
@@ -130,9 +143,9 @@ def add_annotators(url: str, instance: Path, names: list[str], overlap: int | No
     `overlap` annotators per document (default: every document to everyone), made on the
     database before the server starts: annotators open only what is assigned to them."""
     from annotator.app import create_app
+    from annotator.db import get_db
     from annotator.team.accounts import create_user
     from annotator.team.assignments import assign
-    from annotator.db import get_db
 
     app = create_app({"INSTANCE_PATH": str(instance), "DATABASE_URL": url})
     with get_db(app).writing() as session:
@@ -142,8 +155,9 @@ def add_annotators(url: str, instance: Path, names: list[str], overlap: int | No
     get_db(app).dispose()
 
 
-def run_case(port: int, clients: int, requests: int, case: str, spans_at: list[tuple[int, int]],
-             warmup: int = WARMUP_REQUESTS) -> dict:
+def run_case(
+    port: int, clients: int, requests: int, case: str, spans_at: list[tuple[int, int]], warmup: int = WARMUP_REQUESTS
+) -> dict:
     """Each client logs in, waits for the others, sends `warmup` requests of the case (kept
     apart as the first requests' figures), waits for the others again, then sends `requests`
     timed ones; requests per second count the timed window only."""
@@ -159,8 +173,11 @@ def run_case(port: int, clients: int, requests: int, case: str, spans_at: list[t
     def send(client: Client, index: int, r: int) -> tuple[int, float]:
         if case == "save span":
             start, end = spans_at[(index * (requests + warmup) + r) % len(spans_at)]
-            status, ms = client.request("POST", "/annotate/short-3kb/spans",
-                                        {"start": start, "end": end, "label": "ORG", "version": client.version})
+            status, ms = client.request(
+                "POST",
+                "/annotate/short-3kb/spans",
+                {"start": start, "end": end, "label": "ORG", "version": client.version},
+            )
             if status == 200:
                 client.version += 1
             return status, ms
@@ -203,8 +220,13 @@ def run_case(port: int, clients: int, requests: int, case: str, spans_at: list[t
     wall = time.perf_counter() - window[0]
     if len(server) != len(samples):
         raise RuntimeError("the server sent no Server-Timing header: is SERVER_TIMING on?")
-    out = {"n": len(samples), **_percentiles("server", server), **_percentiles("client", samples),
-           "requests_per_s": round(len(samples) / wall, 1), "statuses": statuses}
+    out = {
+        "n": len(samples),
+        **_percentiles("server", server),
+        **_percentiles("client", samples),
+        "requests_per_s": round(len(samples) / wall, 1),
+        "statuses": statuses,
+    }
     if first:
         out["warmup"] = {"n": len(first), **_percentiles("server", first)}
     return out
@@ -212,17 +234,20 @@ def run_case(port: int, clients: int, requests: int, case: str, spans_at: list[t
 
 def _percentiles(prefix: str, samples: list[float]) -> dict:
     ordered = sorted(samples)
-    return {f"{prefix}_median_ms": round(statistics.median(ordered), 1),
-            f"{prefix}_p95_ms": round(ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)], 1),  # nearest rank
-            f"{prefix}_max_ms": round(ordered[-1], 1)}
+    return {
+        f"{prefix}_median_ms": round(statistics.median(ordered), 1),
+        f"{prefix}_p95_ms": round(ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)], 1),  # nearest rank
+        f"{prefix}_max_ms": round(ordered[-1], 1),
+    }
 
 
 def word_offsets(text_: str) -> list[tuple[int, int]]:
     return [m.span() for m in re.finditer(r"[A-Za-z]{3,}", text_)]
 
 
-def measure(url: str, instance: Path, clients: int, requests: int, cases=tuple(TARGETS_MS),
-            server: tuple[int, int] = (2, 2)) -> dict:
+def measure(
+    url: str, instance: Path, clients: int, requests: int, cases=tuple(TARGETS_MS), server: tuple[int, int] = (2, 2)
+) -> dict:
     build_long(Path("unused"), instance, url)
     add_short_document(url, instance)
     _, body = variant(0)
@@ -230,8 +255,9 @@ def measure(url: str, instance: Path, clients: int, requests: int, cases=tuple(T
     add_annotators(url, instance, [f"bench{i}" for i in range(clients)] + ["warmup"])
     results = {}
     workers, threads = server
-    with gunicorn(None, instance, url=url, workers=workers, threads=threads,
-                  env={"ANNOTATOR_SERVER_TIMING": "true"}) as port:
+    with gunicorn(
+        None, instance, url=url, workers=workers, threads=threads, env={"ANNOTATOR_SERVER_TIMING": "true"}
+    ) as port:
         Client(port, "warmup").request("GET", "/annotate/long-200kb")
         for case in cases:
             results[case] = run_case(port, clients, requests, case, spans_at)
@@ -262,26 +288,52 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2, help="threads per worker (annotator serve's default: 2)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    figures: dict = {"clients": args.clients, "requests_per_client": args.requests, "server": f"gunicorn {args.workers} workers x {args.threads} threads"}
+    figures: dict = {
+        "clients": args.clients,
+        "requests_per_client": args.requests,
+        "server": f"gunicorn {args.workers} workers x {args.threads} threads",
+    }
     with tempfile.TemporaryDirectory() as tmp:
-        figures["sqlite"] = measure(f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", Path(tmp) / "instance", args.clients, args.requests,
-                                     args.case or tuple(TARGETS_MS), (args.workers, args.threads))
+        figures["sqlite"] = measure(
+            f"sqlite:///{Path(tmp) / 'bench.sqlite3'}",
+            Path(tmp) / "instance",
+            args.clients,
+            args.requests,
+            args.case or tuple(TARGETS_MS),
+            (args.workers, args.threads),
+        )
     if not args.no_pg:
         with throwaway_pg() as url, tempfile.TemporaryDirectory() as tmp:
-            figures["postgresql"] = measure(url, Path(tmp) / "instance", args.clients, args.requests,
-                                     args.case or tuple(TARGETS_MS), (args.workers, args.threads))
-    targets = [Target(f"{db}: {case} server p95", figures[db][case]["server_p95_ms"], "<=", limit, "ms")
-               for db in ("sqlite", "postgresql") if db in figures for case, limit in TARGETS_MS.items()
-               if case in figures[db]]
-    notes = ["server_*: the app's own time per request (Server-Timing), with 10 clients sending without pause.",
-             "client_*: what each client waited on loopback, the queue for a free worker included.",
-             f"Each client first sends {WARMUP_REQUESTS} untimed requests of a case (their server times: warmup), "
-             "so the figures are the workers' steady state; requests_per_s counts the timed window only."]
+            figures["postgresql"] = measure(
+                url,
+                Path(tmp) / "instance",
+                args.clients,
+                args.requests,
+                args.case or tuple(TARGETS_MS),
+                (args.workers, args.threads),
+            )
+    targets = [
+        Target(f"{db}: {case} server p95", figures[db][case]["server_p95_ms"], "<=", limit, "ms")
+        for db in ("sqlite", "postgresql")
+        if db in figures
+        for case, limit in TARGETS_MS.items()
+        if case in figures[db]
+    ]
+    notes = [
+        "server_*: the app's own time per request (Server-Timing), with 10 clients sending without pause.",
+        "client_*: what each client waited on loopback, the queue for a free worker included.",
+        f"Each client first sends {WARMUP_REQUESTS} untimed requests of a case (their server times: warmup), "
+        "so the figures are the workers' steady state; requests_per_s counts the timed window only.",
+    ]
     path = write_result("workspace_server", figures, targets, machine=machine_info(), started=started, notes=notes)
-    lines = [f"{db:<10} {case:<14} server median {r['server_median_ms']:>6} p95 {r['server_p95_ms']:>6} ms | "
-             f"client median {r['client_median_ms']:>6} p95 {r['client_p95_ms']:>6} ms | {r['requests_per_s']:>6} req/s  "
-             f"{r['statuses']} | first {WARMUP_REQUESTS} per client: server p95 {r['warmup']['server_p95_ms']} ms"
-             for db in ("sqlite", "postgresql") if db in figures for case, r in figures[db].items()]
+    lines = [
+        f"{db:<10} {case:<14} server median {r['server_median_ms']:>6} p95 {r['server_p95_ms']:>6} ms | "
+        f"client median {r['client_median_ms']:>6} p95 {r['client_p95_ms']:>6} ms | {r['requests_per_s']:>6} req/s  "
+        f"{r['statuses']} | first {WARMUP_REQUESTS} per client: server p95 {r['warmup']['server_p95_ms']} ms"
+        for db in ("sqlite", "postgresql")
+        if db in figures
+        for case, r in figures[db].items()
+    ]
     print_summary("workspace_server", lines, targets, path)
     return exit_code(targets)
 

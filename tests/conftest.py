@@ -1,5 +1,6 @@
 """Shared fixtures: apps on real SQLite files or throwaway PostgreSQL databases, the CLI
 runner, one pre-highlighter per session, a live server and Chromium for browser tests."""
+
 from __future__ import annotations
 
 import os
@@ -25,6 +26,7 @@ PG_ADMIN_URL = os.environ.get("ANNOTATOR_TEST_PG", "postgresql+psycopg://postgre
 
 # --- PostgreSQL ---------------------------------------------------------------------------
 
+
 def _pg_reachable() -> str | None:
     try:
         engine = create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
@@ -32,7 +34,7 @@ def _pg_reachable() -> str | None:
             conn.execute(text("select 1"))
         engine.dispose()
         return None
-    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+    except Exception as exc:
         return f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc.__class__.__name__}: {str(exc).splitlines()[0]}"
 
 
@@ -70,9 +72,15 @@ def db_url(request, tmp_path):
 
 # --- apps -----------------------------------------------------------------------------------
 
+
 def make_test_app(tmp_path: Path, url: str | None = None, **extra):
-    overrides = {"TESTING": True, "INSTANCE_PATH": str(tmp_path / "instance"),
-                 "EXPORTS_DIR": str(tmp_path / "exports"), "NLP_PROCESSES": 1, **extra}
+    overrides = {
+        "TESTING": True,
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "EXPORTS_DIR": str(tmp_path / "exports"),
+        "NLP_PROCESSES": 1,
+        **extra,
+    }
     overrides["DATABASE_URL"] = url or f"sqlite:///{tmp_path / 'instance' / 'annotator.sqlite3'}"
     app = create_app(overrides)
     ensure_schema(get_db(app))
@@ -140,7 +148,9 @@ def seeded_app(tmp_path, seeded_template):
 
 # --- interchange ---------------------------------------------------------------------------
 
-INTERCHANGE_LABELS = ROOT / "tests" / "data" / "interchange_labels.json"  # the default labels plus ENTITY, HAS_QUANTITY, ...
+INTERCHANGE_LABELS = (
+    ROOT / "tests" / "data" / "interchange_labels.json"
+)  # the default labels plus ENTITY, HAS_QUANTITY, ...
 
 
 @pytest.fixture
@@ -158,8 +168,8 @@ def sqlite_xapp(tmp_path):
     get_db(app).dispose()
 
 
-
 # --- CLI --------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def cli(tmp_path, monkeypatch):
@@ -179,12 +189,21 @@ def cli(tmp_path, monkeypatch):
 
 # --- browser --------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
-    return {**browser_type_launch_args,
-            "executable_path": shutil.which("chromium") or "/usr/bin/chromium",
-            "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                     "--disable-component-update", "--disable-sync", "--no-first-run"]}
+    return {
+        **browser_type_launch_args,
+        "executable_path": shutil.which("chromium") or "/usr/bin/chromium",
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }
 
 
 def seeded_copy(folder: Path, seeded_template: Path):

@@ -1,12 +1,13 @@
 """Logging a test client in as a real account, as a browser would: the login form with
 its CSRF token, then the token in the X-CSRFToken header of every later request (as the
 page's htmx requests send it)."""
+
 from __future__ import annotations
 
 import re
 
-from annotator.team.accounts import create_user, find_user
 from annotator.db import get_db
+from annotator.team.accounts import create_user, find_user
 
 PASSWORD = "correct horse battery"
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -1,4 +1,5 @@
 """Helpers shared by the tests of importing and exporting layers in every format."""
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,9 @@ def run_import(app, paths, layer="alice", fmt="jsonl", **kw):
 
 
 def run_export(app, tmp_path, layer="alice", fmt="jsonl", name=None, **kw):
-    return export(get_db(app), labels_of(app), layer, name=name or f"{layer}-{fmt}", out_dir=tmp_path / "exports",
-                  fmt=fmt, **kw)
+    return export(
+        get_db(app), labels_of(app), layer, name=name or f"{layer}-{fmt}", out_dir=tmp_path / "exports", fmt=fmt, **kw
+    )
 
 
 def records(result) -> list[dict]:
@@ -46,8 +48,9 @@ def count(app, model, **where) -> int:
 
 
 def write_jsonl(path: Path, rows) -> Path:
-    path.write_text("".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in rows),
-                    encoding="utf-8")
+    path.write_text(
+        "".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in rows), encoding="utf-8"
+    )
     return path
 
 
@@ -60,18 +63,43 @@ def at(text: str, part: str, nth: int = 1) -> tuple[int, int]:
 
 def our_record(text: str = TEXT, product: str = "Ascend 910C", **extra) -> dict:
     q = at(text, "up to 1.1 TB/s")
-    return {"id": document_uid(text), "text": text, **extra,
-            "spans": [{"id": "s1", "start": 0, "end": 6, "label": "ORG", "text": "Huawei"},
-                      {"id": "s2", **dict(zip(("start", "end"), at(text, product))), "label": "PRODUCT",
-                       "meta": {"note": "chip"}},
-                      {"id": "s3", "start": q[0], "end": q[1], "label": "QUANTITY", "value": 1.1, "unit": "TB/s",
-                       "qualifier": "up_to"},
-                      {"id": "s4", **dict(zip(("start", "end"), at(text, "memory bandwidth"))), "label": "PROPERTY"}],
-            "relations": [{"id": "r1", "head": "s1", "child": "s2", "label": "MAKES"}],
-            "claims": [{"id": "c1", "quantity": "s3", "entity": "s2", "property": {"span": "s4"}, "condition": None,
-                        "modifiers": ["IsApproximate"], "time": None, "source": None}]}
-
-
+    return {
+        "id": document_uid(text),
+        "text": text,
+        **extra,
+        "spans": [
+            {"id": "s1", "start": 0, "end": 6, "label": "ORG", "text": "Huawei"},
+            {
+                "id": "s2",
+                **dict(zip(("start", "end"), at(text, product))),
+                "label": "PRODUCT",
+                "meta": {"note": "chip"},
+            },
+            {
+                "id": "s3",
+                "start": q[0],
+                "end": q[1],
+                "label": "QUANTITY",
+                "value": 1.1,
+                "unit": "TB/s",
+                "qualifier": "up_to",
+            },
+            {"id": "s4", **dict(zip(("start", "end"), at(text, "memory bandwidth"))), "label": "PROPERTY"},
+        ],
+        "relations": [{"id": "r1", "head": "s1", "child": "s2", "label": "MAKES"}],
+        "claims": [
+            {
+                "id": "c1",
+                "quantity": "s3",
+                "entity": "s2",
+                "property": {"span": "s4"},
+                "condition": None,
+                "modifiers": ["IsApproximate"],
+                "time": None,
+                "source": None,
+            }
+        ],
+    }
 
 
 def ann_lines(path: Path) -> list[str]:

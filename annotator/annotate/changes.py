@@ -1,10 +1,11 @@
 """Row-level change sets: what an action inserted, deleted or updated, kept in its audit
 event, so that undo and redo replay the exact inverse (same primary keys, so later actions
 that refer to a re-created row still find it)."""
+
 from __future__ import annotations
 
 from datetime import datetime
-from functools import lru_cache
+from functools import cache
 from itertools import groupby
 from typing import Any
 
@@ -27,7 +28,7 @@ def _restored(table: Table, row: dict) -> dict:
     return {k: (datetime.fromisoformat(v) if v is not None and k in dates else v) for k, v in row.items()}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _date_columns(table: Table) -> frozenset[str]:
     return frozenset(c.name for c in table.c if "DateTime" in type(c.type).__name__)
 
@@ -84,8 +85,10 @@ class ChangeSet:
 
 def inverse(changes: list[dict]) -> list[dict]:
     flip = {"insert": "delete", "delete": "insert", "update": "update"}
-    return [{"table": c["table"], "op": flip[c["op"]], "before": c["after"], "after": c["before"]}
-            for c in reversed(changes)]
+    return [
+        {"table": c["table"], "op": flip[c["op"]], "before": c["after"], "after": c["before"]}
+        for c in reversed(changes)
+    ]
 
 
 BATCH = 500  # rows per IN (...) list, well under every database's parameter limit
@@ -104,7 +107,7 @@ def replay(session: Session, changes: list[dict]) -> None:
         elif op == "delete":
             ids = [c["before"]["id"] for c in run]
             for i in range(0, len(ids), BATCH):
-                conn.execute(delete(table).where(table.c.id.in_(ids[i:i + BATCH])))
+                conn.execute(delete(table).where(table.c.id.in_(ids[i : i + BATCH])))
         else:
             for change in run:
                 row = _restored(table, change["after"])

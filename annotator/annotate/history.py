@@ -1,5 +1,6 @@
 """Undo and redo: every undoable write's audit event holds its row changes, replayed
 backwards (undo) or forwards again (redo), as many steps as the layer has."""
+
 from __future__ import annotations
 
 from sqlalchemy import bindparam, func, select
@@ -12,8 +13,16 @@ from annotator.models import AuditEvent, Document, Layer
 
 def undo(session: Session, doc: Document, name: str, user: str, seen: int) -> AuditEvent:
     layer = claim_version(session, doc, name, seen)
-    event = session.exec(select(AuditEvent).where(AuditEvent.layer_id == layer.id, AuditEvent.state == "applied")
-                         .order_by(AuditEvent.id.desc()).limit(1)).scalars().first()
+    event = (
+        session.exec(
+            select(AuditEvent)
+            .where(AuditEvent.layer_id == layer.id, AuditEvent.state == "applied")
+            .order_by(AuditEvent.id.desc())
+            .limit(1)
+        )
+        .scalars()
+        .first()
+    )
     if event is None:
         raise AnnotationError("nothing to undo")
     replay(session, inverse(event.changes or []))
@@ -25,8 +34,16 @@ def undo(session: Session, doc: Document, name: str, user: str, seen: int) -> Au
 def redo(session: Session, doc: Document, name: str, user: str, seen: int) -> AuditEvent:
     layer = claim_version(session, doc, name, seen)
     # undo walks back from the newest action, so the next redo is the oldest undone one
-    event = session.exec(select(AuditEvent).where(AuditEvent.layer_id == layer.id, AuditEvent.state == "undone")
-                         .order_by(AuditEvent.id).limit(1)).scalars().first()
+    event = (
+        session.exec(
+            select(AuditEvent)
+            .where(AuditEvent.layer_id == layer.id, AuditEvent.state == "undone")
+            .order_by(AuditEvent.id)
+            .limit(1)
+        )
+        .scalars()
+        .first()
+    )
     if event is None:
         raise AnnotationError("nothing to redo")
     replay(session, event.changes or [])
@@ -35,9 +52,11 @@ def redo(session: Session, doc: Document, name: str, user: str, seen: int) -> Au
     return event
 
 
-HISTORY = (select(AuditEvent.state, func.count())  # built once: the workspace asks on every request
-           .where(AuditEvent.layer_id == bindparam("layer"), AuditEvent.state.in_(("applied", "undone")))
-           .group_by(AuditEvent.state))
+HISTORY = (
+    select(AuditEvent.state, func.count())  # built once: the workspace asks on every request
+    .where(AuditEvent.layer_id == bindparam("layer"), AuditEvent.state.in_(("applied", "undone")))
+    .group_by(AuditEvent.state)
+)
 
 
 def history(session: Session, layer: Layer | None) -> dict[str, int]:

@@ -1,4 +1,5 @@
 """Relations between spans and numeric claims built on QUANTITY spans."""
+
 from __future__ import annotations
 
 import math
@@ -6,20 +7,21 @@ import math
 from sqlalchemy import select
 from sqlmodel import Session
 
-from annotator.annotate.spans import Outcome, current_layer, span_in_layer
 from annotator.annotate.changes import ChangeSet
+from annotator.annotate.spans import Outcome, current_layer, span_in_layer
 from annotator.labels import LabelConfig
 from annotator.layers import AnnotationError, claim_version, record
 from annotator.models import CLAIM_LINKS, Claim, Document, Relation
-
 
 PROPERTY_TEXT_MAX = Claim.__table__.c.property_text.type.length  # the column's width (PostgreSQL enforces it)
 
 
 # --- relations ------------------------------------------------------------------------------
 
-def add_relation(session: Session, labels: LabelConfig, doc: Document, name: str, user: str, seen: int,
-                 head_id, child_id, label) -> Outcome:
+
+def add_relation(
+    session: Session, labels: LabelConfig, doc: Document, name: str, user: str, seen: int, head_id, child_id, label
+) -> Outcome:
     layer_before = current_layer(session, doc, name)
     head = span_in_layer(session, layer_before, head_id)
     child = span_in_layer(session, layer_before, child_id)
@@ -27,18 +29,34 @@ def add_relation(session: Session, labels: LabelConfig, doc: Document, name: str
         raise AnnotationError("a relation needs two different spans")
     if not labels.relation_allowed(label, head.label, child.label):
         allowed = labels.relations_for(head.label, child.label)
-        raise AnnotationError(f"relation {label!r} is not allowed from {head.label} to {child.label}; "
-                              f"allowed: {', '.join(allowed) or 'none'}")
-    duplicate = session.exec(select(Relation.id).where(Relation.layer_id == layer_before.id, Relation.head_id == head.id,
-                                                       Relation.child_id == child.id, Relation.label == label)).first()
+        raise AnnotationError(
+            f"relation {label!r} is not allowed from {head.label} to {child.label}; "
+            f"allowed: {', '.join(allowed) or 'none'}"
+        )
+    duplicate = session.exec(
+        select(Relation.id).where(
+            Relation.layer_id == layer_before.id,
+            Relation.head_id == head.id,
+            Relation.child_id == child.id,
+            Relation.label == label,
+        )
+    ).first()
     if duplicate:
         raise AnnotationError("this relation already exists")
     layer = claim_version(session, doc, name, seen)
     changes = ChangeSet(session)
-    rel_id = changes.insert("relation", {"layer_id": layer.id, "head_id": head.id, "child_id": child.id,
-                                         "label": label, "meta": {}})
-    record(session, layer, user, "add_relation", changes, target=f"relation:{rel_id}",
-           after={"head": doc.text[head.start:head.end], "label": label, "child": doc.text[child.start:child.end]})
+    rel_id = changes.insert(
+        "relation", {"layer_id": layer.id, "head_id": head.id, "child_id": child.id, "label": label, "meta": {}}
+    )
+    record(
+        session,
+        layer,
+        user,
+        "add_relation",
+        changes,
+        target=f"relation:{rel_id}",
+        after={"head": doc.text[head.start : head.end], "label": label, "child": doc.text[child.start : child.end]},
+    )
     return Outcome(layer, [rel_id])
 
 
@@ -55,6 +73,7 @@ def delete_relation(session: Session, doc: Document, name: str, user: str, seen:
 
 
 # --- claims ---------------------------------------------------------------------------------
+
 
 def check_value(raw) -> float | None:
     if raw is None or raw == "":
@@ -80,8 +99,9 @@ def check_unit(raw) -> tuple[str | None, bool]:
     return unit, unit in canonical_units()
 
 
-def save_claim(session: Session, labels: LabelConfig, doc: Document, name: str, user: str, seen: int,
-               form: dict, claim_id=None) -> Outcome:
+def save_claim(
+    session: Session, labels: LabelConfig, doc: Document, name: str, user: str, seen: int, form: dict, claim_id=None
+) -> Outcome:
     """Create (claim_id None) or replace a claim from a form's fields, all checked first."""
     layer_before = current_layer(session, doc, name)
     existing = None
@@ -92,8 +112,10 @@ def save_claim(session: Session, labels: LabelConfig, doc: Document, name: str, 
     quantity = span_in_layer(session, layer_before, form.get("quantity_id"))
     if quantity.label != labels.quantity_label:
         raise AnnotationError(f"a claim is built on a {labels.quantity_label} span, not on {quantity.label}")
-    links = {key: (span_in_layer(session, layer_before, form[key]).id if form.get(key) is not None else None)
-             for key in CLAIM_LINKS}
+    links = {
+        key: (span_in_layer(session, layer_before, form[key]).id if form.get(key) is not None else None)
+        for key in CLAIM_LINKS
+    }
     if links["property_id"] and form.get("property_text"):
         raise AnnotationError("give the measured property as a span or as text, not both")
     modifiers = form.get("modifiers") or []
@@ -121,8 +143,15 @@ def save_claim(session: Session, labels: LabelConfig, doc: Document, name: str, 
         target = existing.id
     else:
         target = changes.insert("claim", {**values, "layer_id": layer.id, "meta": {}})
-    record(session, layer, user, "edit_claim" if existing else "add_claim", changes, target=f"claim:{target}",
-           after={"quantity": doc.text[quantity.start:quantity.end], "value": value, "unit": unit})
+    record(
+        session,
+        layer,
+        user,
+        "edit_claim" if existing else "add_claim",
+        changes,
+        target=f"claim:{target}",
+        after={"quantity": doc.text[quantity.start : quantity.end], "value": value, "unit": unit},
+    )
     message = "" if canonical else f"unit {unit!r} is not in the unit table: kept as written and flagged"
     return Outcome(layer, [target], message)
 

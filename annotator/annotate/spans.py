@@ -5,24 +5,32 @@ changes anything (a refused request stores nothing), claims the layer version it
 given, records its row changes in one audit event and returns what the page needs.
 Offsets are code points; the server snaps them outward to its own token boundaries.
 """
+
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select
-from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
 from annotator.annotate.changes import ChangeSet
+from annotator.ingest.first_use import ensure_tokens
 from annotator.labels import LabelConfig
 from annotator.layers import AnnotationError, claim_version, find_layer, record
-from annotator.models import CLAIM_LINKS, QUANTITY_FIELDS, Claim, Document, Layer, Relation, Span, Suggestion, SuggestionDecision
-from annotator.ingest.first_use import ensure_tokens
+from annotator.models import (
+    CLAIM_LINKS,
+    QUANTITY_FIELDS,
+    Claim,
+    Document,
+    Layer,
+    Relation,
+    Span,
+    Suggestion,
+    SuggestionDecision,
+)
 from annotator.nlp.quantities import parsed_quantity
-from annotator.tokens import bounds, pack, unpack
-from annotator.nlp.tokenizer import tokenize
+from annotator.tokens import bounds, unpack
 
 
 @dataclass
@@ -36,8 +44,12 @@ class Outcome:
 
 # --- checks ---------------------------------------------------------------------------------
 
-SAME_SPAN = select(Span.id).where(Span.layer_id == bindparam("layer"), Span.start == bindparam("start"),
-                                  Span.end == bindparam("end"), Span.label == bindparam("label"))
+SAME_SPAN = select(Span.id).where(
+    Span.layer_id == bindparam("layer"),
+    Span.start == bindparam("start"),
+    Span.end == bindparam("end"),
+    Span.label == bindparam("label"),
+)
 
 
 def document_tokens(session: Session, doc: Document, quantity_label: str | None) -> list[tuple[int, int]]:
@@ -50,11 +62,12 @@ def snap(session: Session, doc: Document, start, end, quantity_label: str | None
     if not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, end)):
         raise AnnotationError("start and end must be whole numbers (code-point offsets)")
     if not 0 <= start < end <= len(doc.text):
-        raise AnnotationError(f"offsets {start}..{end} are not on this document "
-                              f"(need 0 <= start < end <= {len(doc.text)})")
+        raise AnnotationError(
+            f"offsets {start}..{end} are not on this document (need 0 <= start < end <= {len(doc.text)})"
+        )
     starts, ends = bounds(ensure_tokens(session, doc, quantity_label))
-    first = bisect_right(ends, start)          # first token ending after start
-    last = bisect_left(starts, end) - 1        # last token starting before end
+    first = bisect_right(ends, start)  # first token ending after start
+    last = bisect_left(starts, end) - 1  # last token starting before end
     if first > last:
         raise AnnotationError(f"the selection {start}..{end} holds no word (only spaces or nothing)")
     return starts[first], ends[last]
@@ -84,8 +97,11 @@ def existing_span(session: Session, layer: Layer | None, start: int, end: int, l
     """The id of the layer's span with exactly these offsets and label, if there is one."""
     if layer is None:
         return None
-    return session.connection().execute(SAME_SPAN, {"layer": layer.id, "start": start, "end": end,
-                                                      "label": label}).scalar()
+    return (
+        session.connection()
+        .execute(SAME_SPAN, {"layer": layer.id, "start": start, "end": end, "label": label})
+        .scalar()
+    )
 
 
 def current_layer(session: Session, doc: Document, name: str) -> Layer | None:
@@ -94,8 +110,10 @@ def current_layer(session: Session, doc: Document, name: str) -> Layer | None:
 
 # --- spans ----------------------------------------------------------------------------------
 
-def add_span(session: Session, labels: LabelConfig, doc: Document, name: str, user: str, seen: int,
-             start, end, label) -> Outcome:
+
+def add_span(
+    session: Session, labels: LabelConfig, doc: Document, name: str, user: str, seen: int, start, end, label
+) -> Outcome:
     label = known_label(labels, label)
     start, end = snap(session, doc, start, end, labels.quantity_label)
     before_layer = current_layer(session, doc, name)
@@ -111,12 +129,23 @@ def add_span(session: Session, labels: LabelConfig, doc: Document, name: str, us
     return Outcome(layer, [span_id], span={**values, "id": span_id})
 
 
-def update_span(session: Session, labels: LabelConfig, doc: Document, name: str, user: str, seen: int,
-                span_id, label=None, start=None, end=None) -> Outcome:
+def update_span(
+    session: Session,
+    labels: LabelConfig,
+    doc: Document,
+    name: str,
+    user: str,
+    seen: int,
+    span_id,
+    label=None,
+    start=None,
+    end=None,
+) -> Outcome:
     span = span_in_layer(session, current_layer(session, doc, name), span_id)
     new_label = known_label(labels, label) if label is not None else span.label
-    new_start, new_end = snap(session, doc, span.start if start is None else start,
-                              span.end if end is None else end, labels.quantity_label)
+    new_start, new_end = snap(
+        session, doc, span.start if start is None else start, span.end if end is None else end, labels.quantity_label
+    )
     if (new_start, new_end, new_label) == (span.start, span.end, span.label):
         raise AnnotationError("nothing to change")
     if existing_span(session, current_layer(session, doc, name), new_start, new_end, new_label):
@@ -128,12 +157,20 @@ def update_span(session: Session, labels: LabelConfig, doc: Document, name: str,
     if new_label == labels.quantity_label and (new_start, new_end) != (span.start, span.end):
         values.update(parsed_quantity(doc.text[new_start:new_end], doc.lang))
     elif new_label != labels.quantity_label:
-        values.update({k: None for k in QUANTITY_FIELDS})
+        values.update(dict.fromkeys(QUANTITY_FIELDS))
     before = _brief(span.model_dump(), doc)
     changes = ChangeSet(session)
     changes.update("span", span.id, **values)
-    record(session, layer, user, "update_span", changes, target=f"span:{span.id}", before=before,
-           after=_brief({**span.model_dump(), **values}, doc))
+    record(
+        session,
+        layer,
+        user,
+        "update_span",
+        changes,
+        target=f"span:{span.id}",
+        before=before,
+        after=_brief({**span.model_dump(), **values}, doc),
+    )
     return Outcome(layer, [span.id])
 
 
@@ -146,13 +183,17 @@ def delete_span(session: Session, doc: Document, name: str, user: str, seen: int
     layer = claim_version(session, doc, name, seen)
     changes = ChangeSet(session)
     delete_span_rows(session, changes, span)
-    record(session, layer, user, "delete_span", changes, target=f"span:{span.id}", before=_brief(span.model_dump(), doc))
+    record(
+        session, layer, user, "delete_span", changes, target=f"span:{span.id}", before=_brief(span.model_dump(), doc)
+    )
     return Outcome(layer, [span.id])
 
 
 def delete_span_rows(session: Session, changes: ChangeSet, span: Span) -> None:
     """A span goes with what depends on it, each step recorded so undo brings all back."""
-    for rel in session.exec(select(Relation).where((Relation.head_id == span.id) | (Relation.child_id == span.id))).scalars():
+    for rel in session.exec(
+        select(Relation).where((Relation.head_id == span.id) | (Relation.child_id == span.id))
+    ).scalars():
         changes.delete("relation", rel.id)
     for claim in _claims_on(session, span.id):
         changes.delete("claim", claim.id)
@@ -166,4 +207,9 @@ def delete_span_rows(session: Session, changes: ChangeSet, span: Span) -> None:
 
 
 def _brief(row: dict, doc: Document) -> dict:
-    return {"start": row["start"], "end": row["end"], "label": row["label"], "text": doc.text[row["start"]:row["end"]]}
+    return {
+        "start": row["start"],
+        "end": row["end"],
+        "label": row["label"],
+        "text": doc.text[row["start"] : row["end"]],
+    }

@@ -4,6 +4,7 @@ Setting the status is a write like any other: it names the layer version it saw 
 tab is refused), bumps it, and leaves an audit event. It is not an undoable step: undo in
 the workspace walks back annotations, never the "done" mark.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import bindparam, func, select
@@ -24,13 +25,22 @@ def set_status(session: Session, doc: Document, name: str, user: str, seen: int,
     layer.status = status
     session.add(layer)
     session.flush()
-    record(session, layer, user, "set_status", target=f"layer:{layer.id}", before={"status": before},
-           after={"status": status}, undoable=False)
+    record(
+        session,
+        layer,
+        user,
+        "set_status",
+        target=f"layer:{layer.id}",
+        before={"status": before},
+        after={"status": status},
+        undoable=False,
+    )
     return layer
 
 
 ASSIGNED_PROGRESS = select(func.count(), func.count().filter(Layer.status == "done")).where(
-    Layer.name == bindparam("name"), Layer.assigned_at.is_not(None))  # built once: every workspace page asks
+    Layer.name == bindparam("name"), Layer.assigned_at.is_not(None)
+)  # built once: every workspace page asks
 
 
 def progress(session: Session, name: str) -> tuple[int, int]:
@@ -39,7 +49,8 @@ def progress(session: Session, name: str) -> tuple[int, int]:
     assigned, done = session.connection().execute(ASSIGNED_PROGRESS, {"name": name}).one()
     if assigned:
         return done, assigned
-    done = session.exec(select(func.count()).select_from(Layer)
-                        .where(Layer.name == name, Layer.status == "done")).scalar_one()
+    done = session.exec(
+        select(func.count()).select_from(Layer).where(Layer.name == name, Layer.status == "done")
+    ).scalar_one()
     total = session.exec(select(func.count()).select_from(Document)).scalar_one()
     return done, total

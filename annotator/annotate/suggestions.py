@@ -4,13 +4,14 @@ A suggestion is never edited: accepting copies it into the layer as a span (keep
 origin and parsed quantity) and records the decision; rejecting records the decision only,
 so the suggestion stops showing as pending in that layer.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlmodel import Session
 
-from annotator.annotate.spans import Outcome, current_layer, delete_span_rows, suggestion_of
 from annotator.annotate.changes import ChangeSet
+from annotator.annotate.spans import Outcome, current_layer, delete_span_rows, suggestion_of
 from annotator.labels import LabelConfig
 from annotator.layers import AnnotationError, claim_version, record
 from annotator.models import QUANTITY_FIELDS, Document, Span, Suggestion, SuggestionDecision
@@ -27,8 +28,17 @@ def pending(session: Session, doc: Document, layer_id: int | None, label: str | 
     return session.exec(query.order_by(Suggestion.start, Suggestion.end)).scalars().all()
 
 
-def decide(session: Session, labels: LabelConfig, doc: Document, name: str, user: str, seen: int,
-           decision: str, ids: list[int] | None = None, label: str | None = None) -> Outcome:
+def decide(
+    session: Session,
+    labels: LabelConfig,
+    doc: Document,
+    name: str,
+    user: str,
+    seen: int,
+    decision: str,
+    ids: list[int] | None = None,
+    label: str | None = None,
+) -> Outcome:
     """Accept or reject the given suggestions, or every pending one (of one label)."""
     if decision not in ("accepted", "rejected"):
         raise AnnotationError(f"unknown decision {decision!r}")
@@ -45,9 +55,14 @@ def decide(session: Session, labels: LabelConfig, doc: Document, name: str, user
             raise AnnotationError("no pending suggestions" + (f" labelled {label}" if label else ""))
     layer = claim_version(session, doc, name, seen)
     changes = ChangeSet(session)
-    decided = {d.suggestion_id: d for d in session.exec(
-        select(SuggestionDecision).where(SuggestionDecision.layer_id == layer.id,
-                                         SuggestionDecision.suggestion_id.in_([s.id for s in targets]))).scalars()}
+    decided = {
+        d.suggestion_id: d
+        for d in session.exec(
+            select(SuggestionDecision).where(
+                SuggestionDecision.layer_id == layer.id, SuggestionDecision.suggestion_id.in_([s.id for s in targets])
+            )
+        ).scalars()
+    }
     fresh, gone = [], set()  # suggestions to decide now; spans deleted on the way
     for sugg in targets:
         previous = decided.get(sugg.id)
@@ -61,12 +76,23 @@ def decide(session: Session, labels: LabelConfig, doc: Document, name: str, user
             changes.delete("suggestiondecision", previous.id)
         fresh.append(sugg)
     span_of = _accept(session, changes, layer, fresh) if decision == "accepted" else {}
-    changes.insert_many("suggestiondecision", [
-        {"layer_id": layer.id, "suggestion_id": sugg.id, "decision": decision, "span_id": span_of.get(sugg.id)}
-        for sugg in fresh])
+    changes.insert_many(
+        "suggestiondecision",
+        [
+            {"layer_id": layer.id, "suggestion_id": sugg.id, "decision": decision, "span_id": span_of.get(sugg.id)}
+            for sugg in fresh
+        ],
+    )
     action = ("accept" if decision == "accepted" else "reject") + ("_all" if ids is None else "")
-    record(session, layer, user, action, changes, target=f"label:{label}" if label else None,
-           after={"suggestions": [s.id for s in targets], "count": len(targets)})
+    record(
+        session,
+        layer,
+        user,
+        action,
+        changes,
+        target=f"label:{label}" if label else None,
+        after={"suggestions": [s.id for s in targets], "count": len(targets)},
+    )
     span_ids = [span_of[sugg.id] for sugg in fresh if sugg.id in span_of]
     return Outcome(layer, span_ids, f"{len(targets)} suggestion(s) {decision}", count=len(targets))
 
@@ -77,14 +103,25 @@ def _accept(session: Session, changes: ChangeSet, layer, suggestions: list[Sugge
     if not suggestions:
         return {}
     starts = sorted({sugg.start for sugg in suggestions})
-    same = {(r.start, r.end, r.label): r.id for r in session.exec(
-        select(Span.id, Span.start, Span.end, Span.label).where(Span.layer_id == layer.id, Span.start.in_(starts)))}
+    same = {
+        (r.start, r.end, r.label): r.id
+        for r in session.exec(
+            select(Span.id, Span.start, Span.end, Span.label).where(Span.layer_id == layer.id, Span.start.in_(starts))
+        )
+    }
     new: dict[tuple, dict] = {}
     for sugg in suggestions:
         key = (sugg.start, sugg.end, sugg.label)
         if key not in same and key not in new:
-            new[key] = {"layer_id": layer.id, "start": sugg.start, "end": sugg.end, "label": sugg.label,
-                        "origin": sugg.origin, "suggestion_id": sugg.id, "meta": {},
-                        **{k: getattr(sugg, k) for k in QUANTITY_FIELDS}}
+            new[key] = {
+                "layer_id": layer.id,
+                "start": sugg.start,
+                "end": sugg.end,
+                "label": sugg.label,
+                "origin": sugg.origin,
+                "suggestion_id": sugg.id,
+                "meta": {},
+                **{k: getattr(sugg, k) for k in QUANTITY_FIELDS},
+            }
     same.update(zip(new, changes.insert_many("span", list(new.values()))))
     return {sugg.id: same[(sugg.start, sugg.end, sugg.label)] for sugg in suggestions}

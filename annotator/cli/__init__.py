@@ -4,6 +4,7 @@ A command is looked up by name and its module imported only when it runs, so eac
 the start-up of what it uses (`annotator --help` imports no command at all: the short
 help of each is listed here, and a test keeps it equal to the command's own).
 """
+
 from __future__ import annotations
 
 import importlib

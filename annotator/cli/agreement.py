@@ -1,4 +1,5 @@
 """`annotator iaa`: inter-annotator agreement as a table, JSON, CSV or HTML."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,8 +14,12 @@ from annotator.review.agreement_formats import as_csv, as_html, as_table
 
 @click.command("iaa")
 @DB_OPTION
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "html"]), default="table", show_default=True)
-@click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Write the report to a file instead of printing it.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json", "csv", "html"]), default="table", show_default=True
+)
+@click.option(
+    "--out", "out_file", type=click.Path(dir_okay=False), help="Write the report to a file instead of printing it."
+)
 @click.option("--labels", default=None, help="Comma-separated labels to compare (default: all).")
 @click.option("--annotators", default=None, help="Comma-separated annotators (default: every annotator layer).")
 def iaa_cmd(db_url, fmt, out_file, labels, annotators):

@@ -1,4 +1,5 @@
 """`annotator assign` and `annotator reassign`: who annotates which document."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -31,8 +32,10 @@ def assign_cmd(db_url, annotators, overlap, documents, by, as_json):
     if as_json:
         echo_json({"documents": report.documents, "created": report.created, "per_annotator": report.per_annotator})
         return
-    click.echo(f"{report.created} assignment(s) over {report.documents} document(s): "
-               + ", ".join(f"{n} {c}" for n, c in report.per_annotator.items()))
+    click.echo(
+        f"{report.created} assignment(s) over {report.documents} document(s): "
+        + ", ".join(f"{n} {c}" for n, c in report.per_annotator.items())
+    )
 
 
 @click.command("reassign")
@@ -52,7 +55,9 @@ def reassign_cmd(db_url, stale_days, layer_id, to, by):
         with database.reading() as session:
             rows = stale(session, timedelta(days=stale_days or 0))
             for layer in rows:
-                click.echo(f"{layer.id:>8}  {layer.name:<16} {layer.status:<12} last change {layer.updated_at:%Y-%m-%d %H:%M}")
+                click.echo(
+                    f"{layer.id:>8}  {layer.name:<16} {layer.status:<12} last change {layer.updated_at:%Y-%m-%d %H:%M}"
+                )
             click.echo(f"{len(rows)} stale assignment(s).")
         return
     if not to:

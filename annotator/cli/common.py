@@ -1,4 +1,5 @@
 """What the commands share: the --db option, opening the project, printing JSON, progress."""
+
 from __future__ import annotations
 
 import sys
@@ -9,8 +10,13 @@ import orjson
 from annotator.labels import LabelConfigError
 from annotator.project import Project
 
-DB_OPTION = click.option("--db", "db_url", envvar="DATABASE_URL", metavar="URL",
-                         help="Database URL (default: SQLite in the instance folder). Also DATABASE_URL.")
+DB_OPTION = click.option(
+    "--db",
+    "db_url",
+    envvar="DATABASE_URL",
+    metavar="URL",
+    help="Database URL (default: SQLite in the instance folder). Also DATABASE_URL.",
+)
 
 
 def open_project(db_url: str | None, labels: bool = True) -> Project:
@@ -19,7 +25,7 @@ def open_project(db_url: str | None, labels: bool = True) -> Project:
     project = Project({"DATABASE_URL": db_url} if db_url else None)
     if labels:
         try:
-            project.labels
+            project.labels  # noqa: B018 - loading it is the check
         except LabelConfigError as exc:
             raise click.ClickException(str(exc)) from exc
     return project

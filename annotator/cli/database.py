@@ -1,4 +1,5 @@
 """`annotator db`: the database schema."""
+
 from __future__ import annotations
 
 import click
@@ -21,4 +22,6 @@ def db_upgrade(db_url):
     before = current_revision(database.engine)
     upgrade(database.engine.url.render_as_string(hide_password=False))
     after = head_revision()
-    click.echo(f"Database at revision {after}" + (" (already current)." if before == after else f" (was {before or 'empty'})."))
+    click.echo(
+        f"Database at revision {after}" + (" (already current)." if before == after else f" (was {before or 'empty'}).")
+    )

@@ -1,4 +1,5 @@
 """`annotator import`: documents, or annotations made elsewhere into a layer."""
+
 from __future__ import annotations
 
 import sys
@@ -12,26 +13,60 @@ from annotator.ingest.pipeline import LAYER_FORMATS, ImportRequestError, import_
 @click.command("import")
 @click.argument("paths", nargs=-1, required=True)
 @DB_OPTION
-@click.option("--layer", default=None, metavar="NAME",
-              help="Store the files' annotations in this person's layer (or 'gold'); documents are matched by text "
-                   "or created.")
-@click.option("--format", "fmt", type=click.Choice(LAYER_FORMATS), default=None,
-              help="With --layer: jsonl (our export records or Prodigy; the default), brat (.txt + .ann) or measeval (TSV).")
-@click.option("--text-dir", type=click.Path(file_okay=False), default=None,
-              help="measeval: folder of the docId.txt texts (default: beside the TSV, then ../text/).")
-@click.option("--split-discontinuous", is_flag=True,
-              help="brat: store each piece of a discontinuous annotation as a span, joined by FRAGMENT relations.")
-@click.option("--labels", "label_map", type=click.Path(dir_okay=False), default=None,
-              help="JSON map of foreign entity, relation and attribute names to the project's.")
+@click.option(
+    "--layer",
+    default=None,
+    metavar="NAME",
+    help="Store the files' annotations in this person's layer (or 'gold'); documents are matched by text or created.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(LAYER_FORMATS),
+    default=None,
+    help="With --layer: jsonl (our export records or Prodigy; the default), brat (.txt + .ann) or measeval (TSV).",
+)
+@click.option(
+    "--text-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="measeval: folder of the docId.txt texts (default: beside the TSV, then ../text/).",
+)
+@click.option(
+    "--split-discontinuous",
+    is_flag=True,
+    help="brat: store each piece of a discontinuous annotation as a span, joined by FRAGMENT relations.",
+)
+@click.option(
+    "--labels",
+    "label_map",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="JSON map of foreign entity, relation and attribute names to the project's.",
+)
 @click.option("--replace", is_flag=True, help="With --layer: replace a document's annotations in the layer wholly.")
-@click.option("--done", is_flag=True,
-              help="With --layer: mark the layers written (or found identical) done; `annotator iaa` counts done "
-                   "documents only.")
+@click.option(
+    "--done",
+    is_flag=True,
+    help="With --layer: mark the layers written (or found identical) done; `annotator iaa` counts done documents only.",
+)
 @click.option("--skip-invalid", is_flag=True, help="Store the valid records of a file and list the rejects.")
 @click.option("--no-prehighlight", is_flag=True, help="Store texts and their own pre-annotations only; skip spaCy.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def import_cmd(paths, db_url, layer, fmt, text_dir, split_discontinuous, label_map, replace, done, skip_invalid,
-               no_prehighlight, as_json):
+def import_cmd(
+    paths,
+    db_url,
+    layer,
+    fmt,
+    text_dir,
+    split_discontinuous,
+    label_map,
+    replace,
+    done,
+    skip_invalid,
+    no_prehighlight,
+    as_json,
+):
     """Import documents, or annotations into a layer.
 
     .txt, .md and .jsonl files or directories (recursively) are imported as documents; with
@@ -47,13 +82,32 @@ def import_cmd(paths, db_url, layer, fmt, text_dir, split_discontinuous, label_m
     try:
         with bar:
             if layer is None:
-                report = import_paths(project.db, list(paths), project.labels, highlighter, skip_invalid=skip_invalid,
-                                      label_map=label_map, on_total=bar.start, progress=bar.update)
+                report = import_paths(
+                    project.db,
+                    list(paths),
+                    project.labels,
+                    highlighter,
+                    skip_invalid=skip_invalid,
+                    label_map=label_map,
+                    on_total=bar.start,
+                    progress=bar.update,
+                )
             else:
-                report = import_layer(project.db, list(paths), project.labels, layer, fmt or "jsonl", replace=replace,
-                                      label_map=label_map, text_dir=text_dir, split_discontinuous=split_discontinuous,
-                                      prehighlighter=highlighter, status="done" if done else None,
-                                      on_total=bar.start, progress=bar.update)
+                report = import_layer(
+                    project.db,
+                    list(paths),
+                    project.labels,
+                    layer,
+                    fmt or "jsonl",
+                    replace=replace,
+                    label_map=label_map,
+                    text_dir=text_dir,
+                    split_discontinuous=split_discontinuous,
+                    prehighlighter=highlighter,
+                    status="done" if done else None,
+                    on_total=bar.start,
+                    progress=bar.update,
+                )
     except ImportRequestError as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:

@@ -1,4 +1,5 @@
 """`annotator show` and `annotator stats`: what the project holds."""
+
 from __future__ import annotations
 
 import click
@@ -30,9 +31,14 @@ def show_cmd(doc_id, db_url, layer, as_json):
         return
     click.echo(f"{record['id']}  [{record['lang']}]  {record['meta'].get('title', '')}")
     for span in record["spans"]:
-        extra = f"  = {span['value']:g} {span['unit'] or ''} {span['qualifier'] or ''}".rstrip() \
-            if span.get("value") is not None else ""
-        click.echo(f"  {span['start']:>6}-{span['end']:<6} {span['label']:<10} {span['origin']:<9} {span['text']!r}{extra}")
+        extra = (
+            f"  = {span['value']:g} {span['unit'] or ''} {span['qualifier'] or ''}".rstrip()
+            if span.get("value") is not None
+            else ""
+        )
+        click.echo(
+            f"  {span['start']:>6}-{span['end']:<6} {span['label']:<10} {span['origin']:<9} {span['text']!r}{extra}"
+        )
 
 
 @click.command("stats")

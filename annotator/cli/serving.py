@@ -1,4 +1,5 @@
 """`annotator serve`: the web app on gunicorn, an empty project seeded first."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,12 +18,19 @@ from annotator.web.serving import run_gunicorn
 
 @click.command("serve")
 @DB_OPTION
-@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind (keep 127.0.0.1 unless you mean it).")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Interface to bind (keep 127.0.0.1 unless you mean it)."
+)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int)
-@click.option("--threads", default=2, show_default=True, type=int,
-              help="Requests each worker runs at once. A process runs Python in one thread at a time, so more "
-                   "threads mostly interleave requests: each takes longer and none is answered sooner.")
+@click.option(
+    "--threads",
+    default=2,
+    show_default=True,
+    type=int,
+    help="Requests each worker runs at once. A process runs Python in one thread at a time, so more "
+    "threads mostly interleave requests: each takes longer and none is answered sooner.",
+)
 @click.option("--dev", is_flag=True, help="Flask's development server with the debugger off.")
 @click.option("--no-seed", is_flag=True, help="Do not import the seed articles into an empty database.")
 def serve_cmd(db_url, host, port, workers, threads, dev, no_seed):
@@ -55,6 +63,8 @@ def _announce_setup(app, host: str, port: int) -> None:
     token = issue_setup_token(app)
     if token:
         app.extensions["annotator.setup_token"] = True
-        click.echo("No admin account yet. Create the first admin at this one-time link:\n"
-                   f"  http://{host}:{port}/setup/{token}\n"
-                   "(or stop the server and run `annotator users add NAME --role admin`).")
+        click.echo(
+            "No admin account yet. Create the first admin at this one-time link:\n"
+            f"  http://{host}:{port}/setup/{token}\n"
+            "(or stop the server and run `annotator users add NAME --role admin`)."
+        )

@@ -1,4 +1,5 @@
 """`annotator users`: accounts of annotators, curators and admins."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -51,8 +52,15 @@ def users_add(name, db_url, role, password_file):
 def users_list(db_url, as_json):
     """List accounts with their role and state."""
     with open_project(db_url, labels=False).db.reading() as session:
-        rows = [{"name": u.name, "role": u.role, "active": u.active,
-                 "last_login_at": u.last_login_at.isoformat() if u.last_login_at else None} for u in list_users(session)]
+        rows = [
+            {
+                "name": u.name,
+                "role": u.role,
+                "active": u.active,
+                "last_login_at": u.last_login_at.isoformat() if u.last_login_at else None,
+            }
+            for u in list_users(session)
+        ]
     if as_json:
         echo_json(rows)
         return

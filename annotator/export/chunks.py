@@ -7,6 +7,7 @@ in a file for the exporting process, and a writer that works in parts (brat) wri
 chunk's files itself and reports their names and checksums; the exporting process hashes
 the lines in order and settles the file names (exporting.py).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -16,17 +17,17 @@ import operator
 import os
 import signal
 from collections import Counter
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 import orjson
 from sqlmodel import Session
 
 from annotator.db import Database, make_engine
-from annotator.gc_pause import gc_paused
 from annotator.export.records import iter_records
+from annotator.gc_pause import gc_paused
 from annotator.schema import consistency_errors, fast_validator, schema_errors
 from annotator.token_arrays import SealedArray, StoredTokensError, as_fragment
 
@@ -70,6 +71,7 @@ _LABEL = operator.itemgetter("label")
 @dataclass
 class Tally:
     """What the manifest counts, added up record by record and chunk by chunk."""
+
     spans: Counter = field(default_factory=Counter)
     relations: Counter = field(default_factory=Counter)
     claims: int = 0
@@ -94,6 +96,7 @@ class Tally:
 @dataclass
 class Chunk:
     """A run of validated records as the export keeps them: a worker process sends this back."""
+
     ids: list[str] = field(default_factory=list)
     digests: list[str] = field(default_factory=list)  # index.tsv: sha256 prefix of each line
     sizes: list[int] = field(default_factory=list)  # bytes of each record's line
@@ -108,6 +111,7 @@ class Chunk:
 class Plan:
     """What every chunk of one export shares. `part_writer(tag)` makes the writer of one
     chunk's files, for a format written in parts; `part_of(id)` names a record's split."""
+
     layer: str
     quantity_label: str
     scratch: Path  # the version's temporary folder
@@ -116,8 +120,13 @@ class Plan:
     part_of: Callable[[str], str] | None = None
 
 
-def build_chunk(session: Session, plan: Plan, bounds: tuple[str, str], tag: str = "",
-                limit_check: Callable[[dict], None] | None = None) -> Chunk:
+def build_chunk(
+    session: Session,
+    plan: Plan,
+    bounds: tuple[str, str],
+    tag: str = "",
+    limit_check: Callable[[dict], None] | None = None,
+) -> Chunk:
     """Build, validate and serialise the records of the documents with a uid after
     bounds[0] up to bounds[1], in uid order (and write their files, for a part writer)."""
     chunk = Chunk(records=[] if plan.keep_records else None)
@@ -125,8 +134,7 @@ def build_chunk(session: Session, plan: Plan, bounds: tuple[str, str], tag: str 
     writer = plan.part_writer(tag) if plan.part_writer else None
     after, through = bounds
     try:
-        for record in iter_records(session, plan.layer, plan.quantity_label, after=after, through=through,
-                                   sealed=True):
+        for record in iter_records(session, plan.layer, plan.quantity_label, after=after, through=through, sealed=True):
             if limit_check:
                 limit_check(record)
             check(record, tokens_checked=True)
@@ -182,12 +190,19 @@ def _cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def produce_chunks(db: Database, plan: Plan, uids: list[str], size: int, workers: int,
-                   limit_check: Callable[[dict], None] | None = None) -> Iterator[Chunk]:
+def produce_chunks(
+    db: Database,
+    plan: Plan,
+    uids: list[str],
+    size: int,
+    workers: int,
+    limit_check: Callable[[dict], None] | None = None,
+) -> Iterator[Chunk]:
     """The chunks of these documents (their uids, in order, `size` at a time), in order:
     made here, or by `workers` processes that leave their lines in files in plan.scratch."""
-    parts = [(uids[i - 1] if i else "", uids[min(i + size, len(uids)) - 1])
-             for i in range(0, len(uids), size)]  # (after, through): a run of uids
+    parts = [
+        (uids[i - 1] if i else "", uids[min(i + size, len(uids)) - 1]) for i in range(0, len(uids), size)
+    ]  # (after, through): a run of uids
     if workers > 1:
         yield from _worker_chunks(db, plan, parts, workers)
         return

@@ -13,6 +13,7 @@ of jsonl or brat; here their lines are hashed and written in order as they come 
 the files of a writer that works in parts get their final names. Versions, and listing a
 finished version folder: export_versions.py.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -21,31 +22,47 @@ import re
 import shutil
 import tempfile
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import partial
 from itertools import accumulate
 from pathlib import Path
-from typing import Callable, Iterator
 
 import orjson
 
 from annotator import __version__
 from annotator.db import Database
-from annotator.export.chunks import (PARALLEL_MIN_DOCUMENTS, Chunk, ExportError, Plan, Tally, check, chunk_data,  # noqa: F401
-                            dump, produce_chunks, worker_count)
-from annotator.export.versions import (changes_since, list_files, locked, next_version, published_versions, read_index,
-                              read_only, same_content, version_name)
-from annotator.gc_pause import gc_paused
+from annotator.export.chunks import (
+    Chunk,
+    ExportError,
+    Plan,
+    Tally,
+    chunk_data,
+    produce_chunks,
+    worker_count,
+)
+from annotator.export.rows import count_documents, export_uids, gold_curators
+from annotator.export.versions import (
+    changes_since,
+    list_files,
+    locked,
+    next_version,
+    published_versions,
+    read_index,
+    read_only,
+    same_content,
+    version_name,
+)
 from annotator.formats.brat.writer import BratWriter
 from annotator.formats.conll import ConllWriter
 from annotator.formats.measeval.writer import MeasEvalWriter
+from annotator.formats.spacy_docbin import SpacyWriter
+from annotator.gc_pause import gc_paused
+from annotator.ingest.first_use import settle_all
 from annotator.labels import LabelConfig
 from annotator.models import GOLD
-from annotator.export.rows import count_documents, export_uids, gold_curators
-from annotator.ingest.first_use import settle_all
 from annotator.schema import schema_bytes, schema_id, schema_sha256
-from annotator.formats.spacy_docbin import SpacyWriter
 from annotator.token_arrays import fill_token_arrays
 
 # Formats other than jsonl: a writer made with (labels, version folder) gets every
@@ -105,9 +122,19 @@ def split_of(record_id: str, split: dict[str, float]) -> str:
 
 # --- the export ---------------------------------------------------------------------------
 
-def export(db: Database, labels: LabelConfig, layer: str, name: str | None = None, out_dir: str | Path = "exports",
-           fmt: str = "jsonl", split: str | None = None, progress: Callable[[int], None] | None = None,
-           limit_check: Callable[[dict], None] | None = None, workers: int | None = None) -> ExportResult:
+
+def export(
+    db: Database,
+    labels: LabelConfig,
+    layer: str,
+    name: str | None = None,
+    out_dir: str | Path = "exports",
+    fmt: str = "jsonl",
+    split: str | None = None,
+    progress: Callable[[int], None] | None = None,
+    limit_check: Callable[[dict], None] | None = None,
+    workers: int | None = None,
+) -> ExportResult:
     """`workers`: processes building the records (None: one per core for a large jsonl
     export, 0 or 1: all in this process). The output is the same either way."""
     if fmt not in FORMATS:
@@ -133,6 +160,7 @@ def export(db: Database, labels: LabelConfig, layer: str, name: str | None = Non
 @dataclass
 class Scope:
     """Which documents an export holds, what it left out and who curated them."""
+
     uids: list[str]
     left_out: dict[str, int]
     curators: list[str]
@@ -151,7 +179,8 @@ def export_scope(db: Database, layer: str) -> Scope:
 @dataclass
 class Written:
     """What the records of an export came to, chunk by chunk."""
-    digest: "hashlib._Hash" = field(default_factory=hashlib.sha256)  # records_sha256: every line, in order
+
+    digest: hashlib._Hash = field(default_factory=hashlib.sha256)  # records_sha256: every line, in order
     index: dict[str, str] = field(default_factory=dict)
     tally: Tally = field(default_factory=Tally)
     split_counts: Counter = field(default_factory=Counter)
@@ -163,9 +192,14 @@ def _export_locked(db, labels, layer, name, folder, tmp, fmt, shares, progress, 
     scope = export_scope(db, layer)
     in_process = limit_check is not None or (writer is not None and not in_parts)
     workers = worker_count(workers, len(scope.uids), db, in_process)
-    plan = Plan(layer, labels.quantity_label, tmp, keep_records=writer is not None and not in_parts,
-                part_writer=writer.part if in_parts else None,
-                part_of=partial(split_of, split=shares) if shares else None)
+    plan = Plan(
+        layer,
+        labels.quantity_label,
+        tmp,
+        keep_records=writer is not None and not in_parts,
+        part_writer=writer.part if in_parts else None,
+        part_of=partial(split_of, split=shares) if shares else None,
+    )
     chunks = produce_chunks(db, plan, scope.uids, CHUNK_DOCUMENTS, workers, limit_check)
     written = _write_records(chunks, tmp, fmt, shares, writer, progress)
     if writer:
@@ -175,8 +209,9 @@ def _export_locked(db, labels, layer, name, folder, tmp, fmt, shares, progress, 
     prev_dir = folder / version_name(previous) if previous else None
     prev_manifest = orjson.loads((prev_dir / "manifest.json").read_bytes()) if prev_dir else None
     manifest = _manifest(name, layer, fmt, labels, shares, scope, written)
-    manifest["changes"] = changes_since(read_index(prev_dir) if prev_dir else {}, written.index,
-                                        version_name(previous) if previous else None)
+    manifest["changes"] = changes_since(
+        read_index(prev_dir) if prev_dir else {}, written.index, version_name(previous) if previous else None
+    )
     if writer:
         manifest[fmt] = writer.report()
     if prev_manifest and same_content(prev_manifest, manifest):
@@ -192,7 +227,9 @@ def _export_locked(db, labels, layer, name, folder, tmp, fmt, shares, progress, 
     list_files(tmp, manifest, known)
     (tmp / "schema.json").write_bytes(schema_bytes())
     (tmp / "index.tsv").write_text("".join(f"{rid}\t{h}\n" for rid, h in written.index.items()))
-    (tmp / "manifest.json").write_bytes(orjson.dumps(manifest, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2) + b"\n")
+    (tmp / "manifest.json").write_bytes(
+        orjson.dumps(manifest, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2) + b"\n"
+    )
     final = folder / version
     if final.exists():  # cannot happen under the lock; never overwrite a published version
         raise ExportError(f"{final} already exists")
@@ -205,9 +242,10 @@ def _write_records(chunks: Iterator[Chunk], tmp: Path, fmt: str, shares, writer,
     """Take the chunks in order: hash their lines, write them (jsonl), hand the records or
     what a part writer wrote to the writer."""
     written = Written()
-    files = {"data.jsonl": open(tmp / "data.jsonl", "wb")} if fmt == "jsonl" else {}
+    # several files open at once, closed together in the finally below
+    files = {"data.jsonl": open(tmp / "data.jsonl", "wb")} if fmt == "jsonl" else {}  # noqa: SIM115
     if shares and fmt == "jsonl":
-        files.update({f"{s}.jsonl": open(tmp / f"{s}.jsonl", "wb") for s in SPLITS})
+        files.update({f"{s}.jsonl": open(tmp / f"{s}.jsonl", "wb") for s in SPLITS})  # noqa: SIM115
     try:
         with gc_paused():
             for chunk in chunks:
@@ -264,16 +302,33 @@ def _copied(source: int, target: int, size: int) -> int:
 def _manifest(name, layer, fmt, labels, shares, scope: Scope, written: Written) -> dict:
     tally = written.tally
     return {
-        "name": name, "layer": layer, "format": fmt, "generator": f"claim-annotator {__version__}",
-        "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "documents": len(written.index), "records_sha256": written.digest.hexdigest(),
-        "counts": {"spans": dict(sorted(tally.spans.items())), "relations": dict(sorted(tally.relations.items())),
-                   "claims": tally.claims, "tokens": tally.tokens},
-        "annotators": sorted(tally.annotators), "curators": scope.curators, "left_out": scope.left_out,
+        "name": name,
+        "layer": layer,
+        "format": fmt,
+        "generator": f"claim-annotator {__version__}",
+        "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "documents": len(written.index),
+        "records_sha256": written.digest.hexdigest(),
+        "counts": {
+            "spans": dict(sorted(tally.spans.items())),
+            "relations": dict(sorted(tally.relations.items())),
+            "claims": tally.claims,
+            "tokens": tally.tokens,
+        },
+        "annotators": sorted(tally.annotators),
+        "curators": scope.curators,
+        "left_out": scope.left_out,
         "schema": {"id": schema_id(), "sha256": schema_sha256(), "file": "schema.json"},
         "labels": {"name": labels.raw.get("name"), "sha256": labels.sha256, "config": labels.raw},
-        "split": ({"shares": shares, "rule": "sha256('split:' + id) as a fraction of 1, cut at the cumulative shares",
-                   "counts": {s: written.split_counts[s] for s in SPLITS}} if shares else None),
+        "split": (
+            {
+                "shares": shares,
+                "rule": "sha256('split:' + id) as a fraction of 1, cut at the cumulative shares",
+                "counts": {s: written.split_counts[s] for s in SPLITS},
+            }
+            if shares
+            else None
+        ),
     }
 
 
@@ -281,4 +336,4 @@ def _write_parts(files: dict, data, sizes: list[int], parts: list[str]) -> None:
     """Each line of `data` (of these sizes) to its split's file."""
     with memoryview(data) as view:
         for start, size, part in zip(accumulate(sizes, initial=0), sizes, parts):
-            files[f"{part}.jsonl"].write(view[start:start + size])
+            files[f"{part}.jsonl"].write(view[start : start + size])

@@ -1,14 +1,22 @@
 """Records of a layer read from the project: documents and their layer's contents a batch
 at a time, as plain column rows (rows.py), built into the schema's shape (schema/build.py)."""
+
 from __future__ import annotations
 
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 from sqlalchemy import select
 from sqlmodel import Session
 
-from annotator.export.rows import (DOCUMENT_COLUMNS, EXPORT_COLUMNS, fetch_document_batch, fetch_layer_batch,
-                                   fetch_suggestion_batch, layer_annotators, layer_documents_query)
+from annotator.export.rows import (
+    DOCUMENT_COLUMNS,
+    EXPORT_COLUMNS,
+    fetch_document_batch,
+    fetch_layer_batch,
+    fetch_suggestion_batch,
+    layer_annotators,
+    layer_documents_query,
+)
 from annotator.ingest.first_use import tokens_of
 from annotator.models import GOLD, SUGGESTIONS, Document, Layer, TokenArray
 from annotator.schema.build import layer_record, suggestion_record
@@ -41,9 +49,17 @@ def sealed_tokens(doc):
 
 # --- records --------------------------------------------------------------------------------
 
-def iter_records(session: Session, layer: str, quantity_label: str, batch: int = 500,
-                 uids: list[str] | None = None, after: str = "", through: str | None = None,
-                 sealed: bool = False) -> Iterator[dict]:
+
+def iter_records(
+    session: Session,
+    layer: str,
+    quantity_label: str,
+    batch: int = 500,
+    uids: list[str] | None = None,
+    after: str = "",
+    through: str | None = None,
+    sealed: bool = False,
+) -> Iterator[dict]:
     """Records of one layer, ordered by document uid (stable across databases): every one,
     those of `uids`, or those after uid `after` up to `through` (a chunk of an export).
 
@@ -64,15 +80,27 @@ def iter_records(session: Session, layer: str, quantity_label: str, batch: int =
             return
         # a run of uids is a range: its suggestions need no list of ids (unless only some
         # documents of the range were asked for)
-        yield from _records_for(session, docs, layer, quantity_label, sealed_tokens if sealed else checked_tokens,
-                                after=last if uids is None else None)
+        yield from _records_for(
+            session,
+            docs,
+            layer,
+            quantity_label,
+            sealed_tokens if sealed else checked_tokens,
+            after=last if uids is None else None,
+        )
         if len(docs) < batch:
             return
         last = docs[-1].uid
 
 
-def _records_for(session: Session, docs: list, layer: str, quantity_label: str,
-                 tokens_for: Callable[[object], list[dict]] = record_tokens, after: str | None = None) -> Iterator[dict]:
+def _records_for(
+    session: Session,
+    docs: list,
+    layer: str,
+    quantity_label: str,
+    tokens_for: Callable[[object], list[dict]] = record_tokens,
+    after: str | None = None,
+) -> Iterator[dict]:
     if layer == SUGGESTIONS:
         by_doc = fetch_suggestion_batch(session, docs, after)
         for doc in docs:

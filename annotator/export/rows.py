@@ -5,6 +5,7 @@ Everything is read as plain column rows, not ORM objects: an export touches ever
 and never writes, and building ~50 ORM objects per document (and reading their attributes
 through the ORM's instrumentation) was about half of its time.
 """
+
 from __future__ import annotations
 
 import operator
@@ -14,17 +15,36 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from annotator.contents import SUGGESTION_COLUMNS, Contents, load_contents
-from annotator.models import GOLD, RESERVED_LAYER_NAMES, SUGGESTIONS, AuditEvent, Document, Layer, Suggestion, TokenArray
+from annotator.models import (
+    GOLD,
+    RESERVED_LAYER_NAMES,
+    SUGGESTIONS,
+    AuditEvent,
+    Document,
+    Layer,
+    Suggestion,
+    TokenArray,
+)
 
 # What a record needs of a document (every column but the bookkeeping ones).
-DOCUMENT_COLUMNS = (Document.id, Document.uid, Document.text, Document.lang, Document.meta, Document.title,
-                    Document.source, Document.pipeline, Document.tokens)
+DOCUMENT_COLUMNS = (
+    Document.id,
+    Document.uid,
+    Document.text,
+    Document.lang,
+    Document.meta,
+    Document.title,
+    Document.source,
+    Document.pipeline,
+    Document.tokens,
+)
 # ... and for an export, the document's kept token array (token_arrays.py), if any.
 EXPORT_COLUMNS = (*DOCUMENT_COLUMNS, TokenArray.seal, TokenArray.data)
 LAYER_COLUMNS = (Layer.id, Layer.document_id, Layer.name)
 
 
 # --- which documents a layer exports --------------------------------------------------------
+
 
 def layer_documents_query(layer: str, columns=DOCUMENT_COLUMNS):
     """Documents (rows of `columns`) that have something to export for `layer`."""
@@ -52,12 +72,17 @@ def count_documents(session: Session) -> int:
 
 def gold_curators(session: Session) -> list[str]:
     """Everyone with an audit event on a released (done) gold layer: who curated the gold."""
-    query = (select(AuditEvent.user).join(Layer, Layer.id == AuditEvent.layer_id)
-             .where(Layer.name == GOLD, Layer.status == "done").distinct())
+    query = (
+        select(AuditEvent.user)
+        .join(Layer, Layer.id == AuditEvent.layer_id)
+        .where(Layer.name == GOLD, Layer.status == "done")
+        .distinct()
+    )
     return sorted(session.connection().execute(query).scalars())
 
 
 # --- rows, a batch of documents at a time ---------------------------------------------------
+
 
 def fetch_document_batch(session: Session, query, after: str, batch: int) -> list:
     """The next `batch` documents of `query` (rows of DOCUMENT_COLUMNS) after uid `after`."""
@@ -77,8 +102,9 @@ def fetch_suggestion_batch(session: Session, docs: list, after: str | None = Non
     if after is None:
         query = query.where(Suggestion.document_id.in_(list(by_doc)))
     else:
-        query = query.join(Document, Document.id == Suggestion.document_id) \
-            .where(Document.uid > after, Document.uid <= docs[-1].uid)
+        query = query.join(Document, Document.id == Suggestion.document_id).where(
+            Document.uid > after, Document.uid <= docs[-1].uid
+        )
     rows = plain_rows(session.connection(), query)
     # the rows come grouped by document (the index's order), so this moves them a run at a
     # time; it stays right, one run per visit, if a database returns them otherwise
@@ -109,8 +135,10 @@ def fetch_layer_batch(session: Session, ids: list[int], layer: str) -> tuple[dic
     """The layer `layer` of these documents (rows of LAYER_COLUMNS by document id) and its
     contents, by layer id."""
     conn = session.connection()
-    layers = {row.document_id: row for row in conn.execute(
-        select(*LAYER_COLUMNS).where(Layer.document_id.in_(ids), Layer.name == layer))}
+    layers = {
+        row.document_id: row
+        for row in conn.execute(select(*LAYER_COLUMNS).where(Layer.document_id.in_(ids), Layer.name == layer))
+    }
     return layers, load_contents(conn, [row.id for row in layers.values()])
 
 
@@ -118,9 +146,11 @@ def layer_annotators(session: Session, ids: list[int]) -> dict[int, list[str]]:
     """Per document, the annotator layers someone worked on (a gold layer is curated from
     them); empty assigned layers (version 0) took no part."""
     out: dict[int, list[str]] = {i: [] for i in ids}
-    query = (select(Layer.document_id, Layer.name).where(Layer.document_id.in_(ids), Layer.version > 0,
-                                                         Layer.name.not_in(RESERVED_LAYER_NAMES))
-             .order_by(Layer.name))
+    query = (
+        select(Layer.document_id, Layer.name)
+        .where(Layer.document_id.in_(ids), Layer.version > 0, Layer.name.not_in(RESERVED_LAYER_NAMES))
+        .order_by(Layer.name)
+    )
     for doc_id, name in session.connection().execute(query):
         out[doc_id].append(name)
     return out

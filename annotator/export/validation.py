@@ -1,4 +1,5 @@
 """`annotator validate`: check a JSONL file record by record, naming file:line and field."""
+
 from __future__ import annotations
 
 from pathlib import Path

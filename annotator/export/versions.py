@@ -1,15 +1,16 @@
 """The versions of an export: which is the latest, what changed since, how the next is
 numbered, and how a finished version folder is listed (manifest["files"], <folder>.sha256)
 and made read-only before it is published."""
+
 from __future__ import annotations
 
 import fcntl
 import hashlib
 import os
 import re
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from annotator.schema import schema_id
 
@@ -28,7 +29,9 @@ def version_name(version: tuple[int, int, int]) -> str:
     return "v{}.{}.{}".format(*version)
 
 
-def next_version(previous: tuple[int, int, int] | None, prev_manifest: dict | None, manifest: dict) -> tuple[int, int, int]:
+def next_version(
+    previous: tuple[int, int, int] | None, prev_manifest: dict | None, manifest: dict
+) -> tuple[int, int, int]:
     """major: the schema's major version changed; minor: documents added or removed, or the
     labels, format or split changed; patch: only annotations of existing documents changed."""
     if previous is None or prev_manifest is None:
@@ -38,8 +41,10 @@ def next_version(previous: tuple[int, int, int] | None, prev_manifest: dict | No
     if old_schema.rsplit("/", 1)[-1].split(".")[0] != schema_id().rsplit("/", 1)[-1].split(".")[0]:
         return (major + 1, 0, 0)
     changes = manifest["changes"]
-    structural = any(prev_manifest.get(k) != manifest.get(k) for k in ("format", "split")) or \
-        prev_manifest.get("labels", {}).get("sha256") != manifest["labels"]["sha256"]
+    structural = (
+        any(prev_manifest.get(k) != manifest.get(k) for k in ("format", "split"))
+        or prev_manifest.get("labels", {}).get("sha256") != manifest["labels"]["sha256"]
+    )
     if changes["added"] or changes["removed"] or structural:
         return (major, minor + 1, 0)
     return (major, minor, patch + 1)
@@ -62,27 +67,36 @@ def read_index(version_dir: Path) -> dict[str, str]:
     if not path.exists():
         return {}
     rows = (line.split("\t") for line in path.read_text().splitlines() if line)
-    return {rid: digest for rid, digest in rows}
+    return dict(rows)
 
 
 def changes_since(old: dict[str, str], new: dict[str, str], previous: str | None) -> dict:
     added = sorted(set(new) - set(old))
     removed = sorted(set(old) - set(new))
     modified = sorted(k for k in set(new) & set(old) if new[k] != old[k])
-    return {"previous": previous, "added": len(added), "removed": len(removed), "modified": len(modified),
-            "added_ids": added[:CHANGED_IDS_LISTED], "removed_ids": removed[:CHANGED_IDS_LISTED],
-            "modified_ids": modified[:CHANGED_IDS_LISTED]}
+    return {
+        "previous": previous,
+        "added": len(added),
+        "removed": len(removed),
+        "modified": len(modified),
+        "added_ids": added[:CHANGED_IDS_LISTED],
+        "removed_ids": removed[:CHANGED_IDS_LISTED],
+        "modified_ids": modified[:CHANGED_IDS_LISTED],
+    }
 
 
 def same_content(old: dict, new: dict) -> bool:
     keys = ("records_sha256", "format", "layer")
-    return all(old.get(k) == new.get(k) for k in keys) and \
-        old.get("schema", {}).get("sha256") == new["schema"]["sha256"] and \
-        old.get("labels", {}).get("sha256") == new["labels"]["sha256"] and \
-        (old.get("split") or {}).get("shares") == (new.get("split") or {}).get("shares")
+    return (
+        all(old.get(k) == new.get(k) for k in keys)
+        and old.get("schema", {}).get("sha256") == new["schema"]["sha256"]
+        and old.get("labels", {}).get("sha256") == new["labels"]["sha256"]
+        and (old.get("split") or {}).get("shares") == (new.get("split") or {}).get("shares")
+    )
 
 
 # --- a finished version folder ---------------------------------------------------------------
+
 
 def list_files(version: Path, manifest: dict, known: dict[str, tuple[str, int]]) -> None:
     """manifest["files"]: each file's sha256 and size, and one entry per writer's folder,
@@ -95,11 +109,16 @@ def list_files(version: Path, manifest: dict, known: dict[str, tuple[str, int]])
         sums = [known.get(f) or (_file_sha(version / f), (version / f).stat().st_size) for f in files]
         listing = version / f"{folder.name}.sha256"
         listing.write_text("".join(f"{sha}  {f}\n" for f, (sha, _) in zip(files, sums)))
-        folders[f"{folder.name}/"] = {"files": len(files), "bytes": sum(size for _, size in sums),
-                                      "listing": listing.name}
-    manifest["files"] = {p.name: {"sha256": known[p.name][0] if p.name in known else _file_sha(p),
-                                  "bytes": p.stat().st_size}
-                         for p in sorted(version.iterdir()) if p.is_file()}
+        folders[f"{folder.name}/"] = {
+            "files": len(files),
+            "bytes": sum(size for _, size in sums),
+            "listing": listing.name,
+        }
+    manifest["files"] = {
+        p.name: {"sha256": known[p.name][0] if p.name in known else _file_sha(p), "bytes": p.stat().st_size}
+        for p in sorted(version.iterdir())
+        if p.is_file()
+    }
     manifest["files"].update(folders)
     if "data.jsonl" in manifest["files"]:
         manifest["data_sha256"] = manifest["files"]["data.jsonl"]["sha256"]

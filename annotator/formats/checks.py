@@ -1,4 +1,5 @@
 """Checks every reader applies to what a file gives: offsets, quantity values, relations."""
+
 from __future__ import annotations
 
 import math
@@ -10,8 +11,10 @@ def offsets_problem(text: str, start, end) -> str | None:
     if not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, end)):
         return "'start' and 'end' must be integers"
     if not 0 <= start < end <= len(text):
-        return (f"offsets {start}..{end} out of range for a text of {len(text)} characters "
-                "(need 0 <= start < end <= length; offsets count Unicode code points)")
+        return (
+            f"offsets {start}..{end} out of range for a text of {len(text)} characters "
+            "(need 0 <= start < end <= length; offsets count Unicode code points)"
+        )
     return None
 
 

@@ -11,6 +11,7 @@ overlap in IOB2: they are chosen by the rule of the spaCy export (spacy_format.p
 longest first, then earliest, then by label); the overlapping spans left out and the spans
 that do not fall on token boundaries are counted in the manifest.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -35,7 +36,8 @@ class ConllWriter:
     def add(self, record: dict, part: str | None) -> None:
         name = f"{part or 'data'}.conll"
         if name not in self.handles:
-            self.handles[name] = open(self.folder / name, "w", encoding="utf-8", newline="\n")
+            # one handle per split part, open across add() calls and closed by write()
+            self.handles[name] = open(self.folder / name, "w", encoding="utf-8", newline="\n")  # noqa: SIM115
         self.handles[name].write(self.conll(record))
         self.stats["documents"] += 1
 
@@ -77,13 +79,19 @@ class ConllWriter:
             handle.close()
 
     def report(self) -> dict:
-        return {"scheme": "IOB2", "columns": ["token", "tag"], "documents": self.stats["documents"],
-                "sentences": self.stats["sentences"], "tokens": self.stats["tokens"],
-                "sentence_rule": "spaCy sentencizer on the stored tokens, plus a boundary after each line break; "
-                                 "never inside an entity",
-                "ents_rule": "longest first, then earliest, then label; a span overlapping one already taken is left out",
-                "entities": self.stats["entities"], "overlapping_spans_left_out": self.stats["dropped"],
-                "misaligned_spans": self.stats["misaligned"]}
+        return {
+            "scheme": "IOB2",
+            "columns": ["token", "tag"],
+            "documents": self.stats["documents"],
+            "sentences": self.stats["sentences"],
+            "tokens": self.stats["tokens"],
+            "sentence_rule": "spaCy sentencizer on the stored tokens, plus a boundary after each line break; "
+            "never inside an entity",
+            "ents_rule": "longest first, then earliest, then label; a span overlapping one already taken is left out",
+            "entities": self.stats["entities"],
+            "overlapping_spans_left_out": self.stats["dropped"],
+            "misaligned_spans": self.stats["misaligned"],
+        }
 
 
 def _line_breaks_start_sentences(doc) -> None:

@@ -3,12 +3,13 @@
 Files are found in a stable order (directories walked recursively, as paths sort), read
 whole, and decoded as UTF-8 or refused with the line where they stop being text.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 from annotator.contents import Incoming
 from annotator.problems import Problem
@@ -29,8 +30,14 @@ def collect(paths: list[str], suffixes: tuple[str, ...], what: str) -> tuple[lis
             if path.suffix.lower() in suffixes:
                 files.append(path)
             else:
-                problems.append(Problem(raw, None, f"unsupported file type {path.suffix or '(none)'!r}: "
-                                                   f"expected a {wanted} file ({what}) or a directory"))
+                problems.append(
+                    Problem(
+                        raw,
+                        None,
+                        f"unsupported file type {path.suffix or '(none)'!r}: "
+                        f"expected a {wanted} file ({what}) or a directory",
+                    )
+                )
         else:
             problems.append(Problem(raw, None, "no such file or directory"))
     return files, problems
@@ -84,12 +91,19 @@ def decode(data: bytes, path: str) -> tuple[str, Problem | None]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        return "", Problem(path, line, f"not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start} "
-                                        "(convert the file to UTF-8 first)")
+        return "", Problem(
+            path,
+            line,
+            f"not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start} (convert the file to UTF-8 first)",
+        )
     nul = text.find("\x00")
     if nul >= 0:
-        return "", Problem(path, text.count("\n", 0, nul) + 1, f"NUL character (U+0000) at offset {nul}: this looks "
-                                                               "like UTF-16 or a binary file (convert it to UTF-8 text)")
+        return "", Problem(
+            path,
+            text.count("\n", 0, nul) + 1,
+            f"NUL character (U+0000) at offset {nul}: this looks "
+            "like UTF-16 or a binary file (convert it to UTF-8 text)",
+        )
     return text, None
 
 

@@ -9,6 +9,7 @@ One reader for every JSONL import, of documents and of layers alike:
 Fields of an export record that describe the export itself (tokens, layer, annotators,
 pipeline) are ignored. A line with a problem is reported with its number and stores nothing.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -81,7 +82,9 @@ def _holds_nul(value) -> bool:
     return False
 
 
-def read_record(obj, path: str, lineno: int, labels: LabelConfig, unknowns: Unknowns) -> tuple[Incoming | None, list[str]]:
+def read_record(
+    obj, path: str, lineno: int, labels: LabelConfig, unknowns: Unknowns
+) -> tuple[Incoming | None, list[str]]:
     if not isinstance(obj, dict):
         return None, [f"expected a JSON object, got {type(obj).__name__}"]
     text = obj.get("text")
@@ -101,9 +104,15 @@ def read_record(obj, path: str, lineno: int, labels: LabelConfig, unknowns: Unkn
         return None, problems
     meta = {k: v for k, v in meta.items() if k not in EXPORT_ONLY_META}
     title = meta.pop("title", None)
-    doc = Incoming(text=text, source=path, line=lineno, claimed_id=str(claimed) if claimed is not None else None,
-                   title=(title if isinstance(title, str) and title.strip() else first_line_title(text))[:TITLE_MAX],
-                   lang=normalise_lang(lang) if lang else None, meta=meta)
+    doc = Incoming(
+        text=text,
+        source=path,
+        line=lineno,
+        claimed_id=str(claimed) if claimed is not None else None,
+        title=(title if isinstance(title, str) and title.strip() else first_line_title(text))[:TITLE_MAX],
+        lang=normalise_lang(lang) if lang else None,
+        meta=meta,
+    )
     doc.sources = [doc.where]
     if doc.claimed_id and doc.claimed_id != doc.uid:
         doc.meta["source_id"] = doc.claimed_id
@@ -142,15 +151,18 @@ def _spans(spans, doc: Incoming, labels, unknowns: Unknowns, where, problems: li
     return by_id
 
 
-def _span(span: dict, doc: Incoming, labels: LabelConfig, unknowns: Unknowns, where, at: str,
-          problems: list[str]) -> SpanItem | None:
+def _span(
+    span: dict, doc: Incoming, labels: LabelConfig, unknowns: Unknowns, where, at: str, problems: list[str]
+) -> SpanItem | None:
     start, end, label = span.get("start"), span.get("end"), span.get("label")
     problem = offsets_problem(doc.text, start, end)
     if problem is None and not isinstance(label, str):
         problem = "'label' must be a string"
     if problem is None and "text" in span and span["text"] != doc.text[start:end]:
-        problem = (f"'text' {span['text']!r} does not match the document at {start}..{end} "
-                   f"({doc.text[start:end]!r}); offsets are counted in Unicode code points")
+        problem = (
+            f"'text' {span['text']!r} does not match the document at {start}..{end} "
+            f"({doc.text[start:end]!r}); offsets are counted in Unicode code points"
+        )
     meta = span.get("meta", {})
     if problem is None and not isinstance(meta, dict):
         problem = "'meta' must be an object"
@@ -181,7 +193,9 @@ def _relations(relations, doc: Incoming, by_id: dict, labels, unknowns: Unknowns
         if not isinstance(rel, dict) or not isinstance(rel.get("label"), str):
             problems.append(f"{at}: expected an object with a 'label'")
             continue
-        ends = [_end(rel, side, doc, by_id, labels, unknowns, where, f"{at}.{side}", problems) for side in ("head", "child")]
+        ends = [
+            _end(rel, side, doc, by_id, labels, unknowns, where, f"{at}.{side}", problems) for side in ("head", "child")
+        ]
         if None in ends:
             continue
         head, child = ends
@@ -194,10 +208,14 @@ def _relations(relations, doc: Incoming, by_id: dict, labels, unknowns: Unknowns
             problems.append(f"{at}: {problem}")
             continue
         meta = rel.get("meta", {})
-        doc.contents.relations.append(RelationItem(head.id, child.id, label, dict(meta) if isinstance(meta, dict) else {}))
+        doc.contents.relations.append(
+            RelationItem(head.id, child.id, label, dict(meta) if isinstance(meta, dict) else {})
+        )
 
 
-def _end(rel: dict, side: str, doc, by_id: dict, labels, unknowns, where, at: str, problems: list[str]) -> SpanItem | None:
+def _end(
+    rel: dict, side: str, doc, by_id: dict, labels, unknowns, where, at: str, problems: list[str]
+) -> SpanItem | None:
     """One end of a relation: our span id, or Prodigy's span object (added if new)."""
     prodigy = rel.get(f"{side}_span")
     if prodigy is None:
@@ -269,7 +287,7 @@ def _claim(claim: dict, by_id: dict, labels: LabelConfig) -> ClaimItem | str:
     elif isinstance(prop, dict) and set(prop) == {"text"} and isinstance(prop["text"], str) and prop["text"].strip():
         parts["property_text"] = prop["text"].strip()[:500]
     elif prop is not None:
-        return "'property' must be null, {\"span\": id} naming a span, or {\"text\": \"...\"}"
+        return '\'property\' must be null, {"span": id} naming a span, or {"text": "..."}'
     modifiers = claim.get("modifiers", [])
     if not isinstance(modifiers, list) or not all(isinstance(m, str) for m in modifiers):
         return "'modifiers' must be a list of names"

@@ -11,6 +11,7 @@ configuration's optional "attributes" list and its claim modifiers). Readers rep
 name they could not place to an Unknowns collector; the import lists them all at once and
 stores nothing, so one run shows the whole map that is missing.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -41,7 +42,7 @@ class LabelMap:
     relations: dict[str, str] = field(default_factory=dict)
     attributes: dict[str, str] = field(default_factory=dict)
 
-    def over(self, defaults: "LabelMap") -> "LabelMap":
+    def over(self, defaults: LabelMap) -> LabelMap:
         """This map, falling back to `defaults` for names it does not mention."""
         return LabelMap(*({**getattr(defaults, k), **getattr(self, k)} for k in KINDS))
 
@@ -70,18 +71,24 @@ def load_label_map(path: str | Path | None, labels: LabelConfig) -> LabelMap:
     problems = []
     for kind in KINDS:
         part = raw.get(kind, {})
-        if not isinstance(part, dict) or not all(isinstance(k, str) and isinstance(v, str) and v
-                                                 for k, v in part.items()):
+        if not isinstance(part, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and v for k, v in part.items()
+        ):
             problems.append(f"'{kind}' must map names to non-empty names")
     if problems:
         raise LabelMapError(f"{path}: " + "; ".join(problems))
     found = LabelMap(*(dict(raw.get(k, {})) for k in KINDS))
     bad = [f"entity {v!r}" for v in found.entities.values() if v not in labels.entities]
-    bad += [f"relation {v!r}" for v in found.relations.values()
-            if v not in labels.relations and v not in STRUCTURAL_RELATIONS]
+    bad += [
+        f"relation {v!r}"
+        for v in found.relations.values()
+        if v not in labels.relations and v not in STRUCTURAL_RELATIONS
+    ]
     if bad:
-        raise LabelMapError(f"{path}: the map points to labels the label configuration ({labels.path}) "
-                            f"does not have: {', '.join(sorted(set(bad)))}")
+        raise LabelMapError(
+            f"{path}: the map points to labels the label configuration ({labels.path}) "
+            f"does not have: {', '.join(sorted(set(bad)))}"
+        )
     return found
 
 
@@ -125,7 +132,13 @@ class Unknowns:
         out = []
         for (kind, name, label), ((path, line), count) in sorted(self.seen.items()):
             what = f"{kind} {name!r}" + (f" (mapped to {label!r})" if label != name else "")
-            out.append(Problem(path, line, f"unknown {what}, {count} time{'s' * (count != 1)} in this import: "
-                                           f"map it with --labels MAP.json or add it to the label configuration "
-                                           f"({self.labels.path})"))
+            out.append(
+                Problem(
+                    path,
+                    line,
+                    f"unknown {what}, {count} time{'s' * (count != 1)} in this import: "
+                    f"map it with --labels MAP.json or add it to the label configuration "
+                    f"({self.labels.path})",
+                )
+            )
         return out

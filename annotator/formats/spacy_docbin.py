@@ -5,6 +5,7 @@ documented rule: longer spans first, then earlier, then by label name; a span th
 one already taken is left out of doc.ents (it stays in doc.spans) and counted. Spans that
 do not fall on token boundaries cannot be represented in a Doc and are counted too.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -99,7 +100,9 @@ class SpacyWriter:
             docbin.to_disk(folder / f"{part or 'data'}.spacy")
 
     def report(self) -> dict:
-        return {"ents_rule": "longest first, then earliest, then label; overlaps stay only in doc.spans['sc']",
-                "entities": self.stats["entities"],
-                "overlapping_spans_left_out_of_ents": self.stats["overlapping_spans_left_out_of_ents"],
-                "misaligned_spans": self.stats["misaligned_spans"]}
+        return {
+            "ents_rule": "longest first, then earliest, then label; overlaps stay only in doc.spans['sc']",
+            "entities": self.stats["entities"],
+            "overlapping_spans_left_out_of_ents": self.stats["overlapping_spans_left_out_of_ents"],
+            "misaligned_spans": self.stats["misaligned_spans"],
+        }

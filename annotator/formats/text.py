@@ -1,4 +1,5 @@
 """Plain text in: a .txt or .md file is one document, titled by its first non-empty line."""
+
 from __future__ import annotations
 
 from pathlib import Path

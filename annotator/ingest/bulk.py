@@ -7,9 +7,10 @@ are tuples already in the driver's terms: JSON as text (json_text), a timestamp 
 once (bound), and ids drawn up front (new_ids), so nothing has to be read back.
 Supports the project's two drivers: sqlite3 (qmark) and psycopg (which takes %s).
 """
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import orjson
 from sqlalchemy import Column, Table, func, select, text
@@ -37,8 +38,10 @@ def insert_rows(conn, table: Table, columns: Sequence[str], rows: list[tuple]) -
     if mark is None:  # pragma: no cover - the project runs on sqlite3 and psycopg only
         raise RuntimeError(f"bulk inserts need a positional paramstyle, not {dialect.paramstyle}")
     quote = dialect.identifier_preparer.quote
-    sql = (f"INSERT INTO {dialect.identifier_preparer.format_table(table)} "
-           f"({', '.join(quote(c) for c in columns)}) VALUES ({', '.join([mark] * len(columns))})")
+    sql = (
+        f"INSERT INTO {dialect.identifier_preparer.format_table(table)} "
+        f"({', '.join(quote(c) for c in columns)}) VALUES ({', '.join([mark] * len(columns))})"
+    )
     conn.exec_driver_sql(sql, rows)
 
 

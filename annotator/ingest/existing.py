@@ -4,6 +4,7 @@ An import that meets a layer someone has written compares fingerprints (the same
 again are skipped, an empty document's too); `--replace` keeps the old contents, in the
 record's shape, in the audit event before clearing the layer.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -45,6 +46,8 @@ def clear(conn, layer_ids: list[int]) -> None:
         return
     for model in (Claim, Relation, SuggestionDecision, Span):
         conn.execute(delete(model.__table__).where(model.layer_id.in_(layer_ids)))
-    conn.execute(update(AuditEvent.__table__).where(AuditEvent.layer_id.in_(layer_ids),
-                                                    AuditEvent.state.in_(["applied", "undone"]))
-                 .values(state="discarded"))
+    conn.execute(
+        update(AuditEvent.__table__)
+        .where(AuditEvent.layer_id.in_(layer_ids), AuditEvent.state.in_(["applied", "undone"]))
+        .values(state="discarded")
+    )

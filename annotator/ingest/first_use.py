@@ -8,6 +8,7 @@ Portuguese and ten in English). One rule, used three ways: for one document insi
 (the workspace), for every waiting document before a read that must not write (export,
 show), and in memory only, for a document that arrived after that (tokens_of).
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -66,21 +67,30 @@ def settle_all(db, quantity_label: str | None, batch: int = BATCH) -> int:
     done = 0
     while True:
         with db.reading() as session:
-            rows = session.exec(select(Document.id, Document.uid, Document.text, Document.lang, Document.lang_source)
-                                .where(Document.tokens.is_(None)).limit(batch)).all()
+            rows = session.exec(
+                select(Document.id, Document.uid, Document.text, Document.lang, Document.lang_source)
+                .where(Document.tokens.is_(None))
+                .limit(batch)
+            ).all()
         if not rows:
             return done
         results = [settle(r.text, r.lang, r.lang_source) for r in rows]
         with db.writing() as session:
             conn = session.connection()
             table = Document.__table__
-            conn.execute(table.update().where(table.c.id == bindparam("doc_id"))
-                         .values(tokens=bindparam("tokens"), lang=bindparam("new_lang"), lang_source=bindparam("new_source")),
-                         [{"doc_id": r.id, "tokens": s.tokens, "new_lang": s.lang, "new_source": s.lang_source}
-                          for r, s in zip(rows, results)])
+            conn.execute(
+                table.update()
+                .where(table.c.id == bindparam("doc_id"))
+                .values(tokens=bindparam("tokens"), lang=bindparam("new_lang"), lang_source=bindparam("new_source")),
+                [
+                    {"doc_id": r.id, "tokens": s.tokens, "new_lang": s.lang, "new_source": s.lang_source}
+                    for r, s in zip(rows, results)
+                ],
+            )
             keep_arrays(conn, [Tokenized(r.id, r.uid, r.text, s.tokens) for r, s in zip(rows, results)])
-            reparse_imported_quantities(session, {r.id: s.lang for r, s in zip(rows, results) if s.detected},
-                                        quantity_label)
+            reparse_imported_quantities(
+                session, {r.id: s.lang for r, s in zip(rows, results) if s.detected}, quantity_label
+            )
         done += len(rows)
 
 
@@ -90,15 +100,25 @@ def reparse_imported_quantities(session, langs: dict[int, str], quantity_label: 
     if not langs or quantity_label is None:
         return 0
     conn = session.connection()
-    rows = conn.execute(select(Suggestion.id, Suggestion.document_id, Suggestion.start, Suggestion.end)
-                        .where(Suggestion.document_id.in_(list(langs)), Suggestion.origin == "import",
-                               Suggestion.label == quantity_label)).all()
-    texts = dict(conn.execute(select(Document.id, Document.text)
-                              .where(Document.id.in_({r.document_id for r in rows}))).all()) if rows else {}
-    values = [{"sid": r.id, **parsed_quantity(texts[r.document_id][r.start:r.end], langs[r.document_id])}
-              for r in rows]
+    rows = conn.execute(
+        select(Suggestion.id, Suggestion.document_id, Suggestion.start, Suggestion.end).where(
+            Suggestion.document_id.in_(list(langs)), Suggestion.origin == "import", Suggestion.label == quantity_label
+        )
+    ).all()
+    texts = (
+        dict(
+            conn.execute(select(Document.id, Document.text).where(Document.id.in_({r.document_id for r in rows}))).all()
+        )
+        if rows
+        else {}
+    )
+    values = [
+        {"sid": r.id, **parsed_quantity(texts[r.document_id][r.start : r.end], langs[r.document_id])} for r in rows
+    ]
     if values:
         table = Suggestion.__table__
-        conn.execute(table.update().where(table.c.id == bindparam("sid"))
-                     .values({k: bindparam(k) for k in QUANTITY_FIELDS}), values)
+        conn.execute(
+            table.update().where(table.c.id == bindparam("sid")).values({k: bindparam(k) for k in QUANTITY_FIELDS}),
+            values,
+        )
     return len(values)

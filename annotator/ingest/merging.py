@@ -6,6 +6,7 @@ its files or from none. The rest are merged per text: spans that share offsets a
 are one span (a layer holds a span once), keeping every file's meta, so the relations and
 claims that referred to any of them still resolve.
 """
+
 from __future__ import annotations
 
 from annotator.contents import Contents, Incoming, SpanKey
@@ -31,8 +32,13 @@ def accepted(files: list[FileRead], problems: list[Problem]) -> tuple[list[Incom
         for group in files_of.values():
             if group & refused and not group <= refused:
                 for path in sorted(group - refused):
-                    problems.append(Problem(path, None, "refused with "
-                                            f"{', '.join(sorted(group & refused))}, which annotates the same text"))
+                    problems.append(
+                        Problem(
+                            path,
+                            None,
+                            f"refused with {', '.join(sorted(group & refused))}, which annotates the same text",
+                        )
+                    )
                 refused |= group
                 changed = True
     by_uid: dict[str, list[Incoming]] = {}
@@ -49,9 +55,18 @@ def merged(docs: list[Incoming]) -> Incoming:
     if len(docs) == 1:
         return unique(first)
     lang_from = next((d for d in docs if d.lang), first)
-    out = Incoming(text=first.text, source=first.source, line=first.line, claimed_id=first.claimed_id,
-                   title=first.title, lang=lang_from.lang, lang_source=lang_from.lang_source, meta=first.meta,
-                   sources=[w for d in docs for w in d.sources], sets=[s for d in docs for s in d.sets])
+    out = Incoming(
+        text=first.text,
+        source=first.source,
+        line=first.line,
+        claimed_id=first.claimed_id,
+        title=first.title,
+        lang=lang_from.lang,
+        lang_source=lang_from.lang_source,
+        meta=first.meta,
+        sources=[w for d in docs for w in d.sources],
+        sets=[s for d in docs for s in d.sets],
+    )
     for doc in docs:
         doc = unique(doc)  # ids are offsets now, the same in every copy
         out.contents.spans += doc.contents.spans

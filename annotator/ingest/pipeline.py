@@ -11,17 +11,18 @@
 brings as pre-annotations. `import_layer` imports annotations made elsewhere into one
 person's (or the gold) layer: our JSONL records, Prodigy JSONL, brat, MeasEval.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from annotator.formats import jsonl, text
 from annotator.formats.brat import reader as brat
-from annotator.formats.measeval import reader as measeval
 from annotator.formats.files import FileRead, collect
 from annotator.formats.labelmap import LabelMap, LabelMapError, Unknowns, load_label_map
+from annotator.formats.measeval import reader as measeval
 from annotator.gc_pause import gc_paused
 from annotator.ingest.merging import accepted
 from annotator.ingest.store import Stored, Target, store
@@ -72,8 +73,9 @@ class ImportReport:
     def _document_summary(self) -> str:
         if self.new == 0 and self.present and not self.problems:
             return f"Nothing new: all {self.present} documents are already in the project"
-        parts = [f"Imported {self.new} new document{'s' * (self.new != 1)} from {self.files} "
-                 f"file{'s' * (self.files != 1)}"]
+        parts = [
+            f"Imported {self.new} new document{'s' * (self.new != 1)} from {self.files} file{'s' * (self.files != 1)}"
+        ]
         if self.present:
             parts.append(f"{self.present} already present (skipped)")
         parts.append(f"{self.suggestions} suggestions")
@@ -85,8 +87,10 @@ class ImportReport:
 
     def _layer_summary(self) -> str:
         s = self.stored
-        parts = [f"Layer {self.layer!r}: stored {s.layers} document{'s' * (s.layers != 1)} from {self.files} "
-                 f"file{'s' * (self.files != 1)} ({s.spans} spans, {s.relations} relations, {s.claims} claims)"]
+        parts = [
+            f"Layer {self.layer!r}: stored {s.layers} document{'s' * (s.layers != 1)} from {self.files} "
+            f"file{'s' * (self.files != 1)} ({s.spans} spans, {s.relations} relations, {s.claims} claims)"
+        ]
         if s.new_documents:
             parts.append(f"{s.new_documents} new document{'s' * (s.new_documents != 1)} created")
         if s.replaced:
@@ -102,11 +106,26 @@ class ImportReport:
     def as_json(self) -> dict:
         problems = [str(p) for p in self.problems]
         if self.layer is None:
-            return {"files": self.files, "new": self.new, "present": self.present, "suggestions": self.suggestions,
-                    "refused_files": self.refused_files, "skipped_records": self.skipped_records, "problems": problems}
+            return {
+                "files": self.files,
+                "new": self.new,
+                "present": self.present,
+                "suggestions": self.suggestions,
+                "refused_files": self.refused_files,
+                "skipped_records": self.skipped_records,
+                "problems": problems,
+            }
         stored = {k: v for k, v in asdict(self.stored).items() if k != "present"}
-        return {"layer": self.layer, "format": self.fmt, "files": self.files, "documents": self.documents,
-                "skipped": self.skipped, **stored, "refused_files": self.refused_files, "problems": problems}
+        return {
+            "layer": self.layer,
+            "format": self.fmt,
+            "files": self.files,
+            "documents": self.documents,
+            "skipped": self.skipped,
+            **stored,
+            "refused_files": self.refused_files,
+            "problems": problems,
+        }
 
 
 @dataclass
@@ -119,20 +138,41 @@ class Options:
     skip_invalid: bool = False
 
 
-def import_paths(db, paths: list[str], labels: LabelConfig, prehighlighter=None, *, skip_invalid: bool = False,
-                 label_map: str | None = None, on_total: Callable[[int], None] | None = None,
-                 progress: Callable[[int], None] | None = None) -> ImportReport:
+def import_paths(
+    db,
+    paths: list[str],
+    labels: LabelConfig,
+    prehighlighter=None,
+    *,
+    skip_invalid: bool = False,
+    label_map: str | None = None,
+    on_total: Callable[[int], None] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
     """Import documents: .txt and .md files (one document each) and .jsonl records."""
     mapping = _label_map(label_map, labels)
-    return _run(db, paths, labels, Options(skip_invalid=skip_invalid), mapping, None, prehighlighter, on_total,
-                progress)
+    return _run(
+        db, paths, labels, Options(skip_invalid=skip_invalid), mapping, None, prehighlighter, on_total, progress
+    )
 
 
-def import_layer(db, paths: list[str], labels: LabelConfig, layer: str, fmt: str = "jsonl", *,
-                 replace: bool = False, label_map: str | None = None, text_dir: str | None = None,
-                 split_discontinuous: bool = False, prehighlighter=None, user: str | None = None,
-                 status: str | None = None, on_total: Callable[[int], None] | None = None,
-                 progress: Callable[[int], None] | None = None) -> ImportReport:
+def import_layer(
+    db,
+    paths: list[str],
+    labels: LabelConfig,
+    layer: str,
+    fmt: str = "jsonl",
+    *,
+    replace: bool = False,
+    label_map: str | None = None,
+    text_dir: str | None = None,
+    split_discontinuous: bool = False,
+    prehighlighter=None,
+    user: str | None = None,
+    status: str | None = None,
+    on_total: Callable[[int], None] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
     """Import annotations into one layer. `status`: what the layers written (or found
     identical) are marked, e.g. "done" for finished annotations from another tool (agreement
     counts done documents only); by default a new layer is in_progress and an existing one
@@ -148,8 +188,17 @@ def import_layer(db, paths: list[str], labels: LabelConfig, layer: str, fmt: str
         raise ImportRequestError("--split-discontinuous is for --format brat")
     mapping = _label_map(label_map, labels).over(default_map(fmt, labels))
     target = Target(layer, user or (layer if layer != "gold" else "cli"), fmt, replace, status)
-    return _run(db, paths, labels, Options(fmt, text_dir, split_discontinuous), mapping, target, prehighlighter,
-                on_total, progress)
+    return _run(
+        db,
+        paths,
+        labels,
+        Options(fmt, text_dir, split_discontinuous),
+        mapping,
+        target,
+        prehighlighter,
+        on_total,
+        progress,
+    )
 
 
 def check_layer_name(name: str) -> str:
@@ -157,7 +206,9 @@ def check_layer_name(name: str) -> str:
     if not name or len(name) > LAYER_NAME_MAX:
         raise ImportRequestError(f"layer name {name!r}: give 1 to {LAYER_NAME_MAX} characters")
     if name == SUGGESTIONS:
-        raise ImportRequestError("'suggestions' is reserved for the machine pre-highlights; name a person's layer or 'gold'")
+        raise ImportRequestError(
+            "'suggestions' is reserved for the machine pre-highlights; name a person's layer or 'gold'"
+        )
     return name
 
 
@@ -174,8 +225,9 @@ def default_map(fmt: str, labels: LabelConfig) -> LabelMap:
     return measeval.default_map(labels) if fmt in ("measeval", "brat") else LabelMap()
 
 
-def _run(db, paths, labels, options: Options, mapping: LabelMap, target: Target | None, prehighlighter,
-         on_total, progress) -> ImportReport:
+def _run(
+    db, paths, labels, options: Options, mapping: LabelMap, target: Target | None, prehighlighter, on_total, progress
+) -> ImportReport:
     report = ImportReport(target.layer if target else None, options.fmt)
     unknowns = Unknowns(labels, mapping)
     with gc_paused():
@@ -204,7 +256,9 @@ def _run(db, paths, labels, options: Options, mapping: LabelMap, target: Target 
     return report
 
 
-def read_files(paths, labels: LabelConfig, unknowns: Unknowns, options: Options) -> tuple[list[FileRead], list[Problem]]:
+def read_files(
+    paths, labels: LabelConfig, unknowns: Unknowns, options: Options
+) -> tuple[list[FileRead], list[Problem]]:
     """Every file read by its format's reader."""
     if options.fmt == "brat":
         return brat.read_brat(paths, labels, unknowns, options.split_discontinuous)

@@ -11,10 +11,11 @@ contents kept in the audit event). Rows go in as driver-level executemany per ta
 (bulk.py), ids drawn up front so nothing is read back, a transaction per group of
 documents (whole files for a document import), so a refused file leaves nothing behind.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
@@ -23,20 +24,54 @@ from annotator.contents import CLAIM_FIELDS, RELATION_FIELDS, SPAN_FIELDS, Incom
 from annotator.ingest.bulk import bound, insert_rows, json_text, new_ids
 from annotator.ingest.existing import clear, held
 from annotator.labels import LabelConfig
-from annotator.models import (CLAIM_LINKS, GOLD, QUANTITY_FIELDS, AuditEvent, Claim, Document, Layer, Relation, Span,
-                              Suggestion, User, utcnow)
+from annotator.models import (
+    CLAIM_LINKS,
+    GOLD,
+    QUANTITY_FIELDS,
+    AuditEvent,
+    Claim,
+    Document,
+    Layer,
+    Relation,
+    Span,
+    Suggestion,
+    User,
+    utcnow,
+)
 from annotator.nlp.language import PENDING, UNDETERMINED_ISO, detect_language
 from annotator.nlp.quantities import parsed_quantity
 from annotator.problems import Problem
 from annotator.token_arrays import Tokenized, keep_arrays
 from annotator.tokens import pack
 
-GROUP = 2000   # documents per transaction
-CHUNK = 500    # ids per IN (...) lookup
-DOCUMENT_COLUMNS = ("id", "uid", "text", "lang", "lang_source", "title", "source", "meta", "n_chars", "tokens",
-                    "n_suggestions", "pipeline", "created_at")
-SUGGESTION_COLUMNS = ("document_id", "start", "end", "label", "origin", "pipeline", "pipeline_version", "score",
-                      *QUANTITY_FIELDS)
+GROUP = 2000  # documents per transaction
+CHUNK = 500  # ids per IN (...) lookup
+DOCUMENT_COLUMNS = (
+    "id",
+    "uid",
+    "text",
+    "lang",
+    "lang_source",
+    "title",
+    "source",
+    "meta",
+    "n_chars",
+    "tokens",
+    "n_suggestions",
+    "pipeline",
+    "created_at",
+)
+SUGGESTION_COLUMNS = (
+    "document_id",
+    "start",
+    "end",
+    "label",
+    "origin",
+    "pipeline",
+    "pipeline_version",
+    "score",
+    *QUANTITY_FIELDS,
+)
 LAYER_COLUMNS = ("id", "document_id", "name", "kind", "user_id", "version", "status", "created_at", "updated_at")
 # the items' fields (contents.py), with the layer and the time; a relation's and a claim's
 # ids come from the database
@@ -64,7 +99,7 @@ class Target:
 @dataclass
 class Stored:
     new_documents: int = 0
-    present: int = 0       # documents already in the project (a document import skips them)
+    present: int = 0  # documents already in the project (a document import skips them)
     suggestions: int = 0
     layers: int = 0
     spans: int = 0
@@ -73,13 +108,19 @@ class Stored:
     unchanged: int = 0
     replaced: int = 0
 
-    def add(self, other: "Stored") -> None:
+    def add(self, other: Stored) -> None:
         for key, value in vars(other).items():
             setattr(self, key, getattr(self, key) + value)
 
 
-def store(db, docs: list[Incoming], labels: LabelConfig, target: Target | None = None, prehighlighter=None,
-          progress: Callable[[int], None] | None = None) -> tuple[Stored, list[Problem]]:
+def store(
+    db,
+    docs: list[Incoming],
+    labels: LabelConfig,
+    target: Target | None = None,
+    prehighlighter=None,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[Stored, list[Problem]]:
     stored, problems = Stored(), []
     for group in _groups(docs, by_file=target is None):
         if target is not None:
@@ -87,8 +128,13 @@ def store(db, docs: list[Incoming], labels: LabelConfig, target: Target | None =
             refused = {p.path for p in problems}
             group = [d for d in group if d.where not in refused]
         present = present_uids(db, [d.uid for d in group])
-        fresh = _new_documents([d for d in group if d.uid not in present], labels, prehighlighter,
-                               keep_contents=target is None, progress=progress if target is None else None)
+        fresh = _new_documents(
+            [d for d in group if d.uid not in present],
+            labels,
+            prehighlighter,
+            keep_contents=target is None,
+            progress=progress if target is None else None,
+        )
         done, refused = Stored(), []
         try:
             with db.writing() as session:
@@ -100,9 +146,15 @@ def store(db, docs: list[Incoming], labels: LabelConfig, target: Target | None =
             stored.add(done)
             problems += refused
         except IntegrityError:  # PostgreSQL: another writer made one of these layers meanwhile
-            problems += [Problem(d.where, None, f"layer {target.layer!r} of document {d.uid} was written by someone "
-                                                "else during this import; nothing stored for this group, run it again")
-                         for d in group]
+            problems += [
+                Problem(
+                    d.where,
+                    None,
+                    f"layer {target.layer!r} of document {d.uid} was written by someone "
+                    "else during this import; nothing stored for this group, run it again",
+                )
+                for d in group
+            ]
         if progress and target is not None:
             progress(len(group))
     return stored, problems
@@ -123,7 +175,7 @@ def _groups(docs: list[Incoming], by_file: bool) -> Iterator[list[Incoming]]:
 def _lookup(conn, column, values) -> dict:
     found, ordered = {}, sorted(set(values))
     for i in range(0, len(ordered), CHUNK):
-        rows = conn.execute(select(column, Document.id).where(column.in_(ordered[i:i + CHUNK])))
+        rows = conn.execute(select(column, Document.id).where(column.in_(ordered[i : i + CHUNK])))
         found.update((value, doc_id) for value, doc_id in rows)
     return found
 
@@ -141,33 +193,61 @@ def _claimed_ids(db, docs: list[Incoming]) -> list[Problem]:
         return []
     with db.reading() as session:
         taken = _lookup(session.connection(), Document.uid, claims)
-    return [Problem(claims[cid].where, None, f"id {cid!r} is a document of the project with a different text; "
-                                             "the annotations cannot be placed on it (fix the id or the text)")
-            for cid in sorted(taken)]
+    return [
+        Problem(
+            claims[cid].where,
+            None,
+            f"id {cid!r} is a document of the project with a different text; "
+            "the annotations cannot be placed on it (fix the id or the text)",
+        )
+        for cid in sorted(taken)
+    ]
 
 
 # --- new documents ----------------------------------------------------------------------------
 
-def _new_documents(docs: list[Incoming], labels: LabelConfig, prehighlighter, keep_contents: bool,
-                   progress=None) -> list[dict]:
+
+def _new_documents(
+    docs: list[Incoming], labels: LabelConfig, prehighlighter, keep_contents: bool, progress=None
+) -> list[dict]:
     """Rows for documents not in the project yet, each with its suggestions.
 
     Without the pipeline a document import leaves the language for first use, like the
     tokens, which keeps bulk imports at storage speed; a layer import needs it now, to read
     the quantities it stores. `keep_contents`: the file's spans become suggestions."""
-    langs = [(d.lang, d.lang_source) if d.lang else
-             (detect_language(d.text), "detected") if prehighlighter or not keep_contents else (UNDETERMINED_ISO, PENDING)
-             for d in docs]
-    highlights = (prehighlighter.run((d.text, lang) for d, (lang, _) in zip(docs, langs))
-                  if prehighlighter and docs else [None] * len(docs))
+    langs = [
+        (d.lang, d.lang_source)
+        if d.lang
+        else (detect_language(d.text), "detected")
+        if prehighlighter or not keep_contents
+        else (UNDETERMINED_ISO, PENDING)
+        for d in docs
+    ]
+    highlights = (
+        prehighlighter.run((d.text, lang) for d, (lang, _) in zip(docs, langs))
+        if prehighlighter and docs
+        else [None] * len(docs)
+    )
     rows = []
     for doc, (lang, lang_source), hl in zip(docs, langs, highlights):
         suggestions = [_imported(s, doc.text, lang, labels) for s in doc.contents.spans] if keep_contents else []
         suggestions += hl.suggestions if hl else []
-        rows.append({"uid": doc.uid, "text": doc.text, "lang": lang, "lang_source": lang_source, "title": doc.title,
-                     "source": doc.source or None, "meta": doc.meta, "n_chars": len(doc.text),
-                     "tokens": pack(hl.tokens) if hl else None, "n_suggestions": len(suggestions),
-                     "pipeline": hl.pipeline if hl else None, "suggestions": suggestions})
+        rows.append(
+            {
+                "uid": doc.uid,
+                "text": doc.text,
+                "lang": lang,
+                "lang_source": lang_source,
+                "title": doc.title,
+                "source": doc.source or None,
+                "meta": doc.meta,
+                "n_chars": len(doc.text),
+                "tokens": pack(hl.tokens) if hl else None,
+                "n_suggestions": len(suggestions),
+                "pipeline": hl.pipeline if hl else None,
+                "suggestions": suggestions,
+            }
+        )
         if progress:
             progress(1)
     return rows
@@ -177,7 +257,7 @@ def _imported(span, text: str, lang: str, labels: LabelConfig) -> dict:
     """A pre-annotation brought by the file; quantities get their value parsed like ours."""
     row = {"start": span.start, "end": span.end, "label": span.label, "origin": "import", "pipeline": "import"}
     if span.label == labels.quantity_label:
-        row.update(parsed_quantity(text[span.start:span.end], lang))
+        row.update(parsed_quantity(text[span.start : span.end], lang))
     return row
 
 
@@ -194,12 +274,33 @@ def _insert_new(conn, rows: list[dict], stored: Stored, now=None) -> dict[str, i
     table = Document.__table__
     stamp = bound(conn, table.c.created_at, now or utcnow())
     ids = new_ids(conn, table, len(rows))
-    insert_rows(conn, table, DOCUMENT_COLUMNS, [
-        (doc_id, r["uid"], r["text"], r["lang"], r["lang_source"], r["title"], r["source"], json_text(r["meta"]),
-         r["n_chars"], r["tokens"], r["n_suggestions"], r["pipeline"], stamp) for doc_id, r in zip(ids, rows)])
+    insert_rows(
+        conn,
+        table,
+        DOCUMENT_COLUMNS,
+        [
+            (
+                doc_id,
+                r["uid"],
+                r["text"],
+                r["lang"],
+                r["lang_source"],
+                r["title"],
+                r["source"],
+                json_text(r["meta"]),
+                r["n_chars"],
+                r["tokens"],
+                r["n_suggestions"],
+                r["pipeline"],
+                stamp,
+            )
+            for doc_id, r in zip(ids, rows)
+        ],
+    )
     keep_arrays(conn, [Tokenized(doc_id, r["uid"], r["text"], r["tokens"]) for doc_id, r in zip(ids, rows)])
-    suggestions = [(doc_id, *map(s.get, SUGGESTION_COLUMNS[1:])) for doc_id, r in zip(ids, rows)
-                   for s in r["suggestions"]]
+    suggestions = [
+        (doc_id, *map(s.get, SUGGESTION_COLUMNS[1:])) for doc_id, r in zip(ids, rows) for s in r["suggestions"]
+    ]
     insert_rows(conn, Suggestion.__table__, SUGGESTION_COLUMNS, suggestions)
     stored.new_documents += len(rows)
     stored.suggestions += len(suggestions)
@@ -208,12 +309,24 @@ def _insert_new(conn, rows: list[dict], stored: Stored, now=None) -> dict[str, i
 
 # --- layers -----------------------------------------------------------------------------------
 
-def _store_layers(conn, docs: list[Incoming], fresh: list[dict], target: Target, labels: LabelConfig,
-                  stored: Stored, problems: list[Problem]) -> None:
+
+def _store_layers(
+    conn,
+    docs: list[Incoming],
+    fresh: list[dict],
+    target: Target,
+    labels: LabelConfig,
+    stored: Stored,
+    problems: list[Problem],
+) -> None:
     now = utcnow()
     doc_ids = _insert_new(conn, fresh, stored, now)
-    known = {uid: (doc_id, lang) for uid, doc_id, lang in conn.execute(
-        select(Document.uid, Document.id, Document.lang).where(Document.uid.in_([d.uid for d in docs])))}
+    known = {
+        uid: (doc_id, lang)
+        for uid, doc_id, lang in conn.execute(
+            select(Document.uid, Document.id, Document.lang).where(Document.uid.in_([d.uid for d in docs]))
+        )
+    }
     missing = [d for d in docs if d.uid not in known]  # stored by another import, then removed: rare
     if missing:
         extra = _new_documents(missing, labels, None, keep_contents=False)
@@ -221,9 +334,14 @@ def _store_layers(conn, docs: list[Incoming], fresh: list[dict], target: Target,
         known.update((r["uid"], (doc_ids[r["uid"]], r["lang"])) for r in extra)
     for doc in docs:
         _fill_quantities(doc, known[doc.uid][1])
-    layers = {row.document_id: row for row in conn.execute(
-        select(Layer.id, Layer.document_id, Layer.version, Layer.status)
-        .where(Layer.document_id.in_([known[d.uid][0] for d in docs]), Layer.name == target.layer))}
+    layers = {
+        row.document_id: row
+        for row in conn.execute(
+            select(Layer.id, Layer.document_id, Layer.version, Layer.status).where(
+                Layer.document_id.in_([known[d.uid][0] for d in docs]), Layer.name == target.layer
+            )
+        )
+    }
     before = held(conn, [row.id for row in layers.values()])
     keep, replaced, marked = [], {}, []
     for doc in docs:
@@ -240,10 +358,16 @@ def _store_layers(conn, docs: list[Incoming], fresh: list[dict], target: Target,
             replaced[layer.id] = old.record(labels.quantity_label)
         else:
             n = old.contents.counts()
-            problems.append(Problem(doc.where, None, f"document {doc.uid} already has annotations in layer "
-                                    f"{target.layer!r} ({n['spans']} spans, {n['relations']} relations, "
-                                    f"{n['claims']} claims) that differ from this file's; nothing stored for it "
-                                    "(use --replace to replace them wholly)"))
+            problems.append(
+                Problem(
+                    doc.where,
+                    None,
+                    f"document {doc.uid} already has annotations in layer "
+                    f"{target.layer!r} ({n['spans']} spans, {n['relations']} relations, "
+                    f"{n['claims']} claims) that differ from this file's; nothing stored for it "
+                    "(use --replace to replace them wholly)",
+                )
+            )
     _bump(conn, marked, now)
     if keep:
         clear(conn, list(replaced))
@@ -256,7 +380,7 @@ def _fill_quantities(doc: Incoming, lang: str) -> None:
     """Value, unit and qualifier of the QUANTITY spans that came without them."""
     for span in doc.contents.spans:
         if span.parse:
-            for key, value in parsed_quantity(doc.text[span.start:span.end], lang).items():
+            for key, value in parsed_quantity(doc.text[span.start : span.end], lang).items():
                 setattr(span, key, value)
             span.parse = False
 
@@ -266,18 +390,52 @@ def _write(conn, docs, doc_ids, layers, replaced: dict, target: Target, now, sto
     layer_ids = _layers_for(conn, docs, doc_ids, layers, target, now)
     stamp = bound(conn, Span.__table__.c.created_at, now)  # one timestamp for every row, bound once
     span_ids = _insert_spans(conn, docs, layer_ids, stamp)
-    rel_rows = [(layer_ids[doc.uid], span_ids[doc.uid, r.head_id], span_ids[doc.uid, r.child_id], r.label,
-                 json_text(r.meta or {}), stamp) for doc in docs for r in doc.contents.relations]
-    claim_rows = [_claim_row(c, doc.uid, layer_ids[doc.uid], span_ids, stamp) for doc in docs for c in doc.contents.claims]
+    rel_rows = [
+        (
+            layer_ids[doc.uid],
+            span_ids[doc.uid, r.head_id],
+            span_ids[doc.uid, r.child_id],
+            r.label,
+            json_text(r.meta or {}),
+            stamp,
+        )
+        for doc in docs
+        for r in doc.contents.relations
+    ]
+    claim_rows = [
+        _claim_row(c, doc.uid, layer_ids[doc.uid], span_ids, stamp) for doc in docs for c in doc.contents.claims
+    ]
     insert_rows(conn, Relation.__table__, RELATION_COLUMNS, rel_rows)
     insert_rows(conn, Claim.__table__, CLAIM_COLUMNS, claim_rows)
     status = {"status": target.status} if target.status else {}
-    insert_rows(conn, AuditEvent.__table__, AUDIT_COLUMNS, [(
-        stamp, target.user, "import_layer", doc_ids[doc.uid], layer_ids[doc.uid], f"layer:{target.layer}", "null",
-        None, json_text(replaced.get(layer_ids[doc.uid])),
-        json_text({"format": target.fmt, "sources": doc.sources[:20], **doc.contents.counts(),
-                   "replaced": layer_ids[doc.uid] in replaced, **status}),
-    ) for doc in docs])
+    insert_rows(
+        conn,
+        AuditEvent.__table__,
+        AUDIT_COLUMNS,
+        [
+            (
+                stamp,
+                target.user,
+                "import_layer",
+                doc_ids[doc.uid],
+                layer_ids[doc.uid],
+                f"layer:{target.layer}",
+                "null",
+                None,
+                json_text(replaced.get(layer_ids[doc.uid])),
+                json_text(
+                    {
+                        "format": target.fmt,
+                        "sources": doc.sources[:20],
+                        **doc.contents.counts(),
+                        "replaced": layer_ids[doc.uid] in replaced,
+                        **status,
+                    }
+                ),
+            )
+            for doc in docs
+        ],
+    )
     stored.layers += len(docs)
     stored.spans += len(span_ids)
     stored.relations += len(rel_rows)
@@ -287,8 +445,9 @@ def _write(conn, docs, doc_ids, layers, replaced: dict, target: Target, now, sto
 def _layers_for(conn, docs, doc_ids, layers, target: Target, now) -> dict[str, int]:
     """Layer id per document uid: existing layers get a new version, missing ones are created."""
     out: dict[str, int] = {}
-    user_id = conn.execute(select(User.id).where(User.name == target.layer)).scalar() \
-        if target.kind == "annotator" else None
+    user_id = (
+        conn.execute(select(User.id).where(User.name == target.layer)).scalar() if target.kind == "annotator" else None
+    )
     new, bumps = [], []
     for doc in docs:
         layer = layers.get(doc_ids[doc.uid])
@@ -300,9 +459,15 @@ def _layers_for(conn, docs, doc_ids, layers, target: Target, now) -> dict[str, i
     _bump(conn, bumps, now)
     table = Layer.__table__
     ids, stamp, status = new_ids(conn, table, len(new)), bound(conn, table.c.created_at, now), target.status
-    insert_rows(conn, table, LAYER_COLUMNS, [
-        (layer_id, doc_ids[doc.uid], target.layer, target.kind, user_id, 1, status or "in_progress", stamp, stamp)
-        for layer_id, doc in zip(ids, new)])
+    insert_rows(
+        conn,
+        table,
+        LAYER_COLUMNS,
+        [
+            (layer_id, doc_ids[doc.uid], target.layer, target.kind, user_id, 1, status or "in_progress", stamp, stamp)
+            for layer_id, doc in zip(ids, new)
+        ],
+    )
     out.update((doc.uid, layer_id) for layer_id, doc in zip(ids, new))
     return out
 
@@ -313,9 +478,12 @@ def _bump(conn, layers: list[tuple[int, str]], now) -> None:
     if not layers:
         return
     table = Layer.__table__
-    conn.execute(update(table).where(table.c.id == bindparam("layer_pk"))
-                 .values(version=table.c.version + 1, updated_at=now, status=bindparam("new_status")),
-                 [{"layer_pk": layer_id, "new_status": status} for layer_id, status in layers])
+    conn.execute(
+        update(table)
+        .where(table.c.id == bindparam("layer_pk"))
+        .values(version=table.c.version + 1, updated_at=now, status=bindparam("new_status")),
+        [{"layer_pk": layer_id, "new_status": status} for layer_id, status in layers],
+    )
 
 
 def _insert_spans(conn, docs, layer_ids, stamp) -> dict[tuple, int]:
@@ -327,14 +495,37 @@ def _insert_spans(conn, docs, layer_ids, stamp) -> dict[tuple, int]:
         layer_id, uid = layer_ids[doc.uid], doc.uid
         for s in doc.contents.spans:
             span_id = found[uid, s.id] = next(ids)
-            rows.append((layer_id, span_id, s.start, s.end, s.label, "import", s.value, s.value_max, s.tolerance,
-                         s.unit, s.qualifier, json_text(s.meta or {}), stamp))
+            rows.append(
+                (
+                    layer_id,
+                    span_id,
+                    s.start,
+                    s.end,
+                    s.label,
+                    "import",
+                    s.value,
+                    s.value_max,
+                    s.tolerance,
+                    s.unit,
+                    s.qualifier,
+                    json_text(s.meta or {}),
+                    stamp,
+                )
+            )
     insert_rows(conn, Span.__table__, SPAN_COLUMNS, rows)
     return found
 
 
 def _claim_row(claim, uid: str, layer_id: int, span_ids: dict, stamp) -> tuple:
-    refs = [span_ids[uid, getattr(claim, key)] if getattr(claim, key) is not None else None
-            for key in ("quantity_id", *CLAIM_LINKS)]
-    return (layer_id, *refs, claim.property_text, json_text(sorted(set(claim.modifiers or []))),
-            json_text(claim.meta or {}), stamp)
+    refs = [
+        span_ids[uid, getattr(claim, key)] if getattr(claim, key) is not None else None
+        for key in ("quantity_id", *CLAIM_LINKS)
+    ]
+    return (
+        layer_id,
+        *refs,
+        claim.property_text,
+        json_text(sorted(set(claim.modifiers or []))),
+        json_text(claim.meta or {}),
+        stamp,
+    )

@@ -1,4 +1,5 @@
 """Alembic environment: runs the packaged migrations against the URL the app resolved."""
+
 from alembic import context
 from sqlmodel import SQLModel
 
@@ -14,8 +15,7 @@ def database_url() -> str:
 
 
 def run_migrations_offline() -> None:
-    context.configure(url=database_url(), target_metadata=target_metadata, literal_binds=True,
-                      render_as_batch=True)
+    context.configure(url=database_url(), target_metadata=target_metadata, literal_binds=True, render_as_batch=True)
     with context.begin_transaction():
         context.run_migrations()
 

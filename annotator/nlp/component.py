@@ -4,6 +4,7 @@ The grammar itself (quantities.py) needs no spaCy; this module only runs it over
 snaps each hit to token boundaries and leaves the results as plain dicts in
 doc.user_data[QUANTITY_KEY], so they survive Doc.to_bytes and nlp.pipe(n_process=...).
 """
+
 from __future__ import annotations
 
 import logging
@@ -28,7 +29,7 @@ class QuantityComponent:
     def __call__(self, doc: Doc) -> Doc:
         try:
             found = self.grammar.find(doc.text)
-        except Exception:  # noqa: BLE001 - a bulk import must not die on one odd text
+        except Exception:
             if self.strict:
                 raise
             log.exception("quantity rules failed on a document of %d characters", len(doc.text))

@@ -1,4 +1,5 @@
 """Per-document language identification (py3langid), overridable by the import's `lang`."""
+
 from __future__ import annotations
 
 import re
@@ -37,4 +38,3 @@ def settled(text: str, lang: str, lang_source: str) -> tuple[str, str]:
     if lang_source == PENDING:
         return detect_language(text), "detected"
     return lang, lang_source
-

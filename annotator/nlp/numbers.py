@@ -6,21 +6,24 @@ Everything works on raw text with expressions compiled once, because number form
 ("3.2×10−5", "1,1", "10 000") tokenise differently in every spaCy language. Each expression
 starts with a digit or a literal, which lets the regex engine skip the rest of the text fast.
 """
+
 from __future__ import annotations
 
 import math
 import re
 from dataclasses import dataclass
 
-SIGNS = "-+\u2212\u2013"   # hyphen-minus, plus, minus sign, en dash (PDF text often has the dash)
+SIGNS = "-+\u2212\u2013"  # hyphen-minus, plus, minus sign, en dash (PDF text often has the dash)
 NEGATIVE = "-\u2212\u2013"
 _GROUP_SPACES = "\u00a0\u2009\u202f"  # no-break, thin and narrow no-break spaces group thousands
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺\u2212\u2013", "0123456789-+--")
 
 # Scripts written without spaces between words (Thai, Lao, Myanmar, Khmer, kana, CJK
 # ideographs): a number or unit touching their letters is not glued into a name ("に256GBの").
-UNSPACED = "\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff" \
-           "\uf900-\ufaff\uff66-\uff9f"
+UNSPACED = (
+    "\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff"
+    "\uf900-\ufaff\uff66-\uff9f"
+)
 GLUE = rf"[^\W{UNSPACED}]"  # a word character that would glue a number or unit into a name: H800, 5G
 _UNSPACED_RE = re.compile(f"[{UNSPACED}]")
 
@@ -39,7 +42,8 @@ _SUP = "[⁰¹²³⁴⁵⁶⁷⁸⁹]"
 # "× 10^5", "×10−5", "× 10⁵" or, where a PDF lost the superscript, "× 105" (one or two digits
 # not starting with 0, so "3 × 100 mL" stays a product).
 _TIMES_TEN = re.compile(
-    rf"\s?[×xX✕⋅·*]\s?10(?P<exp>(?:\^|\*\*)\s?[-+\u2212\u2013]?[0-9]{{1,3}}|[-\u2212\u2013][0-9]{{1,2}}|[⁻⁺]?{_SUP}+|[1-9][0-9]?)(?![0-9])")
+    rf"\s?[×xX✕⋅·*]\s?10(?P<exp>(?:\^|\*\*)\s?[-+\u2212\u2013]?[0-9]{{1,3}}|[-\u2212\u2013][0-9]{{1,2}}|[⁻⁺]?{_SUP}+|[1-9][0-9]?)(?![0-9])"
+)
 _E_NOTATION = re.compile(r"[eE](?P<exp>[-+\u2212]?[0-9]{1,3})(?![\w])")
 # After a bare "10" only unmistakable powers count: 10^6, 10⁶, 10−3 (a minus sign, not a dash).
 _POWER = re.compile(rf"(?P<exp>(?:\^|\*\*)\s?[-+\u2212]?[0-9]{{1,3}}|\u2212[0-9]{{1,2}}|[⁻⁺]?{_SUP}+)(?![0-9])")
@@ -47,10 +51,10 @@ _POWER = re.compile(rf"(?P<exp>(?:\^|\*\*)\s?[-+\u2212]?[0-9]{{1,3}}|\u2212[0-9]
 
 @dataclass
 class Core:
-    start: int       # sign included
+    start: int  # sign included
     end: int
     value: float
-    digits: str      # the plain digit string ("" for scientific notation), for label checks
+    digits: str  # the plain digit string ("" for scientific notation), for label checks
 
 
 def read_core(text: str, m: re.Match, decimal_comma: bool) -> Core | None:
@@ -128,7 +132,7 @@ def paren_tolerance(digits: str, paren: str) -> float | None:
     """'10.234(2)' gives ±0.002: the parenthesised digits count in the last decimal places."""
     decimals = len(digits.rsplit(".", 1)[1]) if "." in digits else 0
     value = _finite(paren)
-    return None if value is None else value * 10.0 ** -decimals
+    return None if value is None else value * 10.0**-decimals
 
 
 def word_value(lex, match: re.Match) -> tuple[float, int]:
@@ -170,22 +174,22 @@ def _place(value: int) -> int:
 # Each starts with a digit (boundary checked after it: "[0-9](?<![\w.][0-9])") or a literal.
 _B = r"(?<![\w.][0-9])"
 _NON_NUMBERS = [
-    rf"[0-9]{_B}[0-9]{{3}}-[0-9]{{1,2}}-[0-9]{{1,2}}(?:T[0-9:.]+Z?)?(?!\w)",           # ISO dates
-    rf"[0-9]{_B}[0-9]?([/.-])[0-9]{{1,2}}\1(?:[0-9]{{4}}|[0-9]{{2}})(?![\w])",          # 28/01/2025, 1.2.2020
-    rf"[0-9]{_B}[0-9]?/[0-9]{{4}}(?!\w)",                                              # 01/2025
-    rf"[0-9]{_B}(?:(?<=[01])[0-9]|(?<=2)[0-3])?:[0-5][0-9]:[0-5][0-9](?!\w)",            # 10:30:00, not 70:15:15
-    rf"[0-9]{_B}[0-9]?(?::[0-9]{{2}})?\s?(?:[ap]\.\s?m\.|[AaPp][Mm](?!\w)|o['’]clock)",   # 3 pm, 10:30 a.m.
+    rf"[0-9]{_B}[0-9]{{3}}-[0-9]{{1,2}}-[0-9]{{1,2}}(?:T[0-9:.]+Z?)?(?!\w)",  # ISO dates
+    rf"[0-9]{_B}[0-9]?([/.-])[0-9]{{1,2}}\1(?:[0-9]{{4}}|[0-9]{{2}})(?![\w])",  # 28/01/2025, 1.2.2020
+    rf"[0-9]{_B}[0-9]?/[0-9]{{4}}(?!\w)",  # 01/2025
+    rf"[0-9]{_B}(?:(?<=[01])[0-9]|(?<=2)[0-3])?:[0-5][0-9]:[0-5][0-9](?!\w)",  # 10:30:00, not 70:15:15
+    rf"[0-9]{_B}[0-9]?(?::[0-9]{{2}})?\s?(?:[ap]\.\s?m\.|[AaPp][Mm](?!\w)|o['’]clock)",  # 3 pm, 10:30 a.m.
     rf"[0-9]{_B}[0-9]?:[0-9]{{2}}\s?(?:h(?!\w)|hrs(?!\w)|UTC|GMT|CES?T|[EP][SD]T|BST|local time)",
-    rf"0{_B}[0-9]:[0-9]{{2}}(?!\w)",                                                    # 09:00 (ratios have no leading zero)
-    rf"[0-9]{_B}[0-9]?h[0-9]{{2}}(?!\w)",                                              # 15h30
-    rf"[0-9]{_B}[0-9]{{2}}[-.][0-9]{{3,4}}[-.][0-9]{{4}}(?!\w)",                        # 555-123-4567
-    rf"[0-9]{_B}[0-9]{{2}}-[0-9]{{1,5}}-[0-9]{{1,7}}-[0-9]{{1,7}}-[0-9Xx](?!\w)",       # ISBN-13
-    r"\+[0-9]{1,3}(?:[\s.-]?\(?[0-9]{1,5}\)?){2,}",                                     # +44 20 7946 0958
-    r"\([0-9]{2,4}\)\s?[0-9]{3,5}[\s.-]?[0-9]{4}(?!\w)",                                # (11) 99999-9999
-    r"\[\s*[0-9]+(?:\s*[-–,;]\s*[0-9]+)*\s*\]",                                         # citations [12], [3–5]
-    r"\(\s*[0-9]{1,3}(?:\s*[,;]\s*[0-9]{1,3})+\s*\)",                                   # citations (1, 2)
+    rf"0{_B}[0-9]:[0-9]{{2}}(?!\w)",  # 09:00 (ratios have no leading zero)
+    rf"[0-9]{_B}[0-9]?h[0-9]{{2}}(?!\w)",  # 15h30
+    rf"[0-9]{_B}[0-9]{{2}}[-.][0-9]{{3,4}}[-.][0-9]{{4}}(?!\w)",  # 555-123-4567
+    rf"[0-9]{_B}[0-9]{{2}}-[0-9]{{1,5}}-[0-9]{{1,7}}-[0-9]{{1,7}}-[0-9Xx](?!\w)",  # ISBN-13
+    r"\+[0-9]{1,3}(?:[\s.-]?\(?[0-9]{1,5}\)?){2,}",  # +44 20 7946 0958
+    r"\([0-9]{2,4}\)\s?[0-9]{3,5}[\s.-]?[0-9]{4}(?!\w)",  # (11) 99999-9999
+    r"\[\s*[0-9]+(?:\s*[-–,;]\s*[0-9]+)*\s*\]",  # citations [12], [3–5]
+    r"\(\s*[0-9]{1,3}(?:\s*[,;]\s*[0-9]{1,3})+\s*\)",  # citations (1, 2)
     rf"[0-9]{_B}[0-9]*(?:[.,][0-9]+)?\s?[°º]\s?(?:[0-9]+(?:[.,][0-9]+)?\s?['′’]\s?)?"
-    r"(?:[0-9]+(?:[.,][0-9]+)?\s?(?:[\"″”]|'')\s?)?[NSEWO](?![^\W\d_])",               # 47°48′N, 45.12° N
+    r"(?:[0-9]+(?:[.,][0-9]+)?\s?(?:[\"″”]|'')\s?)?[NSEWO](?![^\W\d_])",  # 47°48′N, 45.12° N
     rf"[0-9]{_B}[0-9]*\s?[°º]\s?[0-9]+(?:[.,][0-9]+)?\s?['′’]\s?[0-9]+(?:[.,][0-9]+)?\s?[\"″”]",  # 05°23′28″
 ]
 NON_NUMBER_RE = re.compile("|".join(f"(?:{p})" for p in _NON_NUMBERS))
@@ -202,8 +206,15 @@ def in_link(text: str, start: int, end: int) -> bool:
     while right < len(text) and not text[right].isspace() and right - end < 200:
         right += 1
     token = text[left:right].strip("()[]<>\"'“”‘’.,;:")
-    return bool(token) and ("://" in token or token[0] in "@#" or "@" in token[1:] or token.lower().startswith(("www.", "doi:"))
-                            or (token.startswith("10.") and "/" in token) or _TLD.search(token) is not None)
+    return bool(token) and (
+        "://" in token
+        or token[0] in "@#"
+        or "@" in token[1:]
+        or token.lower().startswith(("www.", "doi:"))
+        or (token.startswith("10.") and "/" in token)
+        or _TLD.search(token) is not None
+    )
+
 
 # --- numbers that are labels, dates or years --------------------------------------------
 # These read the words around a reading (q: a quantities.Quantity, lex: a units.Lexicon).
@@ -226,7 +237,7 @@ def is_label_or_date(text: str, q, lex) -> bool:
         return True
     if q.unit is not None:
         return False
-    before = text[max(0, q.start - 64):q.start][::-1]
+    before = text[max(0, q.start - 64) : q.start][::-1]
     numbers = [n for n in q.numbers if n]
     years = bool(numbers) and all(_year_like(n) for n in numbers)
     if years and not _counted_year(text, q, lex):
@@ -235,12 +246,16 @@ def is_label_or_date(text: str, q, lex) -> bool:
         return True
     if q.qualifier is not None or q.scaled:
         return False
-    if lex.head_rev.match(before) or text[q.num_start - 2:q.num_start].endswith(":") and text[q.num_start - 2:q.num_start - 1].isalpha():
+    if (
+        lex.head_rev.match(before)
+        or text[q.num_start - 2 : q.num_start].endswith(":")
+        and text[q.num_start - 2 : q.num_start - 1].isalpha()
+    ):
         return True  # "Fig. 3", "EPSG:4326", "PMID:123"
     integers = bool(numbers) and all(n.isdigit() for n in numbers)
     single = integers and q.value_max is None
-    coded = integers and q.value_max is not None and "-" in text[q.num_start:q.end]  # "JCPDS 36-1451"
-    enclosed = q.start == q.num_start and text[q.start - 1:q.start] + text[q.end:q.end + 1] == "()"
+    coded = integers and q.value_max is not None and "-" in text[q.num_start : q.end]  # "JCPDS 36-1451"
+    enclosed = q.start == q.num_start and text[q.start - 1 : q.start] + text[q.end : q.end + 1] == "()"
     if single and enclosed or (single or coded) and _after_name(text, q.start):
         return True
     return _heading_number(text, q)
@@ -249,8 +264,13 @@ def is_label_or_date(text: str, q, lex) -> bool:
 def share_list_units(text: str, found: list) -> None:
     """'24, 48 and 72 h': bare numbers listed before a number with a unit share that unit."""
     for a, b in reversed(list(zip(found, found[1:]))):
-        if (a.unit is None and b.unit not in (None, "ratio", "pH") and not a.words and not b.currency
-                and _LIST_GAP.fullmatch(text, a.end, b.start)):
+        if (
+            a.unit is None
+            and b.unit not in (None, "ratio", "pH")
+            and not a.words
+            and not b.currency
+            and _LIST_GAP.fullmatch(text, a.end, b.start)
+        ):
             a.unit, a.unit_kind = b.unit, b.unit_kind
 
 
@@ -287,7 +307,7 @@ def _counted_year(text: str, q, lex) -> bool:
 def _word_number_counts(text: str, q, lex) -> bool:
     if q.unit is not None or q.scaled or q.value != int(q.value):  # a unit, a scale or a fraction ("two-thirds")
         return True
-    if text[q.num_start:q.num_end].lower() in lex.single_only_with_unit:
+    if text[q.num_start : q.num_end].lower() in lex.single_only_with_unit:
         return False
     return bool(count_noun_after(text, q.end, lex))
 
@@ -304,7 +324,8 @@ def count_noun_after(text: str, pos: int, lex) -> str:
         if not word[0].isalpha() or low in lex.count_stopwords:
             return ""
         if low in lex.irregular_plurals or (
-                len(low) > 3 and low.endswith("s") and (word != low or not low.endswith(("ss", "us", "is")))):
+            len(low) > 3 and low.endswith("s") and (word != low or not low.endswith(("ss", "us", "is")))
+        ):
             return low
     return ""
 
@@ -313,7 +334,7 @@ def _after_name(text: str, start: int) -> bool:
     """'Site 1149', 'Leg 185', 'Windows 10': an integer right after a capitalised word inside a
     sentence (not at its start, where 'Using 12 samples' is normal) is part of a name."""
     word, word_start = word_before(text, start)
-    if not word or not word[0].isupper() or not text[word_start + len(word):start].isspace():
+    if not word or not word[0].isupper() or not text[word_start + len(word) : start].isspace():
         return False
     head = text[:word_start].rstrip(_OPENING)
     return bool(head) and head[-1] not in _SENTENCE_END
@@ -322,10 +343,10 @@ def _after_name(text: str, start: int) -> bool:
 def _heading_number(text: str, q) -> bool:
     """A number alone on its line (page numbers, counters), or numbering a list item or heading."""
     line_start = text.rfind("\n", 0, q.start) + 1
-    if text[line_start:q.start].strip():
+    if text[line_start : q.start].strip():
         return False
     line_end = text.find("\n", q.end)
-    rest = text[q.end:len(text) if line_end < 0 else line_end].strip()
-    if rest in ("", ".", ")", ":") or re.match(r"[.)]\s", text[q.end:q.end + 2]):
+    rest = text[q.end : len(text) if line_end < 0 else line_end].strip()
+    if rest in ("", ".", ")", ":") or re.match(r"[.)]\s", text[q.end : q.end + 2]):
         return True
-    return "." in (q.numbers or [""])[0] and bool(re.match(r"\s+[A-Z]", text[q.end:q.end + 3]))
+    return "." in (q.numbers or [""])[0] and bool(re.match(r"\s+[A-Z]", text[q.end : q.end + 3]))

@@ -5,12 +5,13 @@ else: identical entities, about 60% faster than the full pipeline). Every langua
 without a trained model, gets the gazetteer (an EntityRuler) and the quantity rule layer,
 so importing text in any language never fails for want of a model.
 """
+
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import spacy
 from spacy.language import Language
@@ -46,7 +47,9 @@ class Prehighlighter:
 
     @property
     def rules_version(self) -> str:
-        digest = hashlib.sha256(Path(self.gazetteer_file).read_bytes()).hexdigest()[:8] if self.gazetteer_file else "none"
+        digest = (
+            hashlib.sha256(Path(self.gazetteer_file).read_bytes()).hexdigest()[:8] if self.gazetteer_file else "none"
+        )
         return f"{__version__}+gaz.{digest}"
 
     def pipeline_for(self, lang: str) -> Language:
@@ -78,9 +81,11 @@ class Prehighlighter:
         if nlp not in self._provenance:
             meta, rules_version = nlp.meta, self.rules_version
             name, version = meta["annotator_name"], meta.get("version", spacy.__version__)
-            self._provenance[nlp] = (f"{name} {version} + {RULES_NAME} {rules_version}",
-                                     {"pipeline": name, "pipeline_version": version},
-                                     {"pipeline": RULES_NAME, "pipeline_version": rules_version})
+            self._provenance[nlp] = (
+                f"{name} {version} + {RULES_NAME} {rules_version}",
+                {"pipeline": name, "pipeline_version": version},
+                {"pipeline": RULES_NAME, "pipeline_version": rules_version},
+            )
         return self._provenance[nlp]
 
     def run(self, items: Iterable[tuple[str, str]]) -> Iterator[Highlighted]:
@@ -111,14 +116,23 @@ class Prehighlighter:
             else:
                 label, origin, source = self.labels.model_labels.get(ent.label_), "model", model
             if label in self.labels.entities:
-                found.setdefault((ent.start_char, ent.end_char, label),
-                                 {"start": ent.start_char, "end": ent.end_char, "label": label, "origin": origin, **source})
+                found.setdefault(
+                    (ent.start_char, ent.end_char, label),
+                    {"start": ent.start_char, "end": ent.end_char, "label": label, "origin": origin, **source},
+                )
         qlabel = self.labels.quantity_label
         for q in doc.user_data.get(QUANTITY_KEY, []):
             found[(q["start"], q["end"], qlabel)] = {
-                "start": q["start"], "end": q["end"], "label": qlabel, "origin": "pattern", **rules,
-                "value": q.get("value"), "unit": q.get("unit"), "qualifier": q.get("qualifier"),
-                "value_max": q.get("value_max"), "tolerance": q.get("tolerance"),
+                "start": q["start"],
+                "end": q["end"],
+                "label": qlabel,
+                "origin": "pattern",
+                **rules,
+                "value": q.get("value"),
+                "unit": q.get("unit"),
+                "qualifier": q.get("qualifier"),
+                "value_max": q.get("value_max"),
+                "tolerance": q.get("tolerance"),
             }
         return sorted(found.values(), key=lambda s: (s["start"], s["end"], s["label"]))
 
@@ -144,6 +158,8 @@ def load_gazetteer(path: str | Path, labels: LabelConfig) -> list[dict]:
             continue
         pattern = orjson.loads(line)
         if pattern.get("label") not in labels.entities:
-            raise ValueError(f"{path}:{lineno}: gazetteer label {pattern.get('label')!r} is not in the label configuration")
+            raise ValueError(
+                f"{path}:{lineno}: gazetteer label {pattern.get('label')!r} is not in the label configuration"
+            )
         patterns.append({**pattern, "id": GAZETTEER_ID})
     return patterns

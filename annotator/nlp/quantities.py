@@ -18,6 +18,7 @@ Design, and why:
   tolerance; "from 25% to 73%" (a unit on each side) stays two quantities, being usually a
   change between two measurements, while "10 to 20 m" and "between 3 and 5 mm" are ranges.
 """
+
 from __future__ import annotations
 
 import re
@@ -25,10 +26,21 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from annotator.models import QUANTITY_FIELDS
-from annotator.nlp.numbers import (NON_NUMBER_RE, NUM_RE, SIGNS, SPACED_NUM_RE, count_noun_after, glues, in_link, is_label_or_date,
-                      paren_tolerance, read_core, share_list_units, word_value)
+from annotator.nlp.numbers import (
+    NON_NUMBER_RE,
+    NUM_RE,
+    SIGNS,
+    SPACED_NUM_RE,
+    count_noun_after,
+    glues,
+    in_link,
+    is_label_or_date,
+    paren_tolerance,
+    read_core,
+    share_list_units,
+    word_value,
+)
 from annotator.nlp.units import WINDOW, Lexicon, lexicon_for
-
 
 _PAREN = re.compile(r"\(([0-9]{1,4})\)")
 _RATIO = re.compile(r"(?::[0-9]+(?:[.,][0-9]+)?)+(?![\w:])")
@@ -51,9 +63,9 @@ class Quantity:
     qualifier: str | None = None
     value_max: float | None = None
     tolerance: float | None = None
-    words: bool = False          # the number is written in words
-    currency: bool = False       # the unit came from a currency sign before the number
-    scaled: bool = False         # a scale word multiplied it (million, mil, bn)
+    words: bool = False  # the number is written in words
+    currency: bool = False  # the unit came from a currency sign before the number
+    scaled: bool = False  # a scale word multiplied it (million, mil, bn)
     factor: float = 1.0
     unit_kind: str | None = None
     numbers: list[str] = field(default_factory=list)  # digit strings as written, for label checks
@@ -115,21 +127,24 @@ class Grammar:
         if pos is None or not _right_ok(text, pos, q):
             return None
         q.end = pos
-        if q.unit == "arcmin" and text[q.num_end:q.num_end + 1] == "′" and q.value in (1, 2, 3, 4, 5):
+        if q.unit == "arcmin" and text[q.num_end : q.num_end + 1] == "′" and q.value in (1, 2, 3, 4, 5):
             return None  # 5′-UTR, 3′ end: nucleotide positions, not arcminutes
-        if q.qualifier in ("more_than", "less_than") and left.get("over_under") and (
-                q.unit_kind == "time" or count_noun_after(text, pos, self.lex) in self.lex.duration_nouns):
+        if (
+            q.qualifier in ("more_than", "less_than")
+            and left.get("over_under")
+            and (q.unit_kind == "time" or count_noun_after(text, pos, self.lex) in self.lex.duration_nouns)
+        ):
             q.qualifier, q.start = None, left["unqualified_start"]  # "over 40 days", "over three seasons": during
         return q
 
     def _left(self, text: str, start: int, q: Quantity) -> dict:
         """Currency, qualifier and range opener written before the number (sets q.start)."""
         left: dict = {}
-        rev = text[max(0, start - WINDOW):start][::-1]
+        rev = text[max(0, start - WINDOW) : start][::-1]
         m = self.lex.prefix_rev.match(rev)
         if m:
             q.unit, q.currency = self.lex.prefixes[m.group("cur")[::-1]], True
-            start, rev = start - m.end(), rev[m.end():]
+            start, rev = start - m.end(), rev[m.end() :]
         left["unqualified_start"] = start
         if (m := self.lex.qualifier_rev.match(rev)) is not None:
             form = " ".join(m.group("q")[::-1].lower().split())
@@ -169,18 +184,24 @@ class Grammar:
         return self._range(text, pos, q, left)
 
     def _number_at(self, text: str, pos: int):
-        pos += 1 if text[pos:pos + 1] in SIGNS else 0
+        pos += 1 if text[pos : pos + 1] in SIGNS else 0
         m = NUM_RE.match(text, pos)
         return read_core(text, m, self.lex.decimal_comma) if m else None
 
     def _scale(self, text: str, pos: int, q: Quantity) -> int:
-        m = ((q.currency and self.lex.currency_scale_re.match(text, pos)) or self.lex.scale_re.match(text, pos)
-             or self.lex.attached_scale_re.match(text, pos))
+        m = (
+            (q.currency and self.lex.currency_scale_re.match(text, pos))
+            or self.lex.scale_re.match(text, pos)
+            or self.lex.attached_scale_re.match(text, pos)
+        )
         if not m:
             return pos
         form = m.group("scale")
-        q.factor = (self.lex.scale_factor.get(" ".join(form.lower().split())) or self.lex.currency_scale.get(form)
-                    or self.lex.attached_scale[form])
+        q.factor = (
+            self.lex.scale_factor.get(" ".join(form.lower().split()))
+            or self.lex.currency_scale.get(form)
+            or self.lex.attached_scale[form]
+        )
         q.value *= q.factor
         q.scaled = True
         de = _DE.match(text, m.end())  # "2 bilhões de reais"
@@ -254,7 +275,7 @@ def _right_ok(text: str, end: int, q: Quantity) -> bool:
     """The reading must end at a word boundary: 14C, 5G, 1st, 24/7, 2-methyl, 24-well are no quantities."""
     if end >= len(text):
         return True
-    nxt, after = text[end], text[end + 1:end + 2]
+    nxt, after = text[end], text[end + 1 : end + 2]
     if glues(nxt) or nxt == "_" or (nxt in "/:.," and after.isdigit()) or (nxt in "×✕" and q.unit is None):
         return False  # 14C, 5G, 1st, 24/7, 63×/1.4
     if nxt in "-‐" and (after.isalpha() or after in "([") and q.unit is None:

@@ -5,6 +5,7 @@ the same tokens), or by the multi-language tokenizer where spaCy lacks the langu
 spaCy is imported when a text is first tokenized, not with this module: a web process that
 only reads stored tokens never loads it (~60 MB and a second of start-up).
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -18,9 +19,11 @@ if TYPE_CHECKING:
 
 # Marks that extend the letter before them in those scripts (Thai ที่ and ทำ, Lao, Myanmar,
 # Khmer, kana voicing marks): a letter and its marks make one token.
-UNSPACED_MARKS = ("\u0e31\u0e33-\u0e3a\u0e47-\u0e4e\u0eb1\u0eb3-\u0ebc\u0ec8-\u0ecd\u102b-\u103e"
-                  "\u1056-\u1059\u105e-\u1060\u1062-\u1064\u1067-\u106d\u1071-\u1074\u1082-\u108d"
-                  "\u108f\u109a-\u109d\u17b4-\u17d3\u17dd\u3099\u309a\u0300-\u036f\ufe00-\ufe0f")
+UNSPACED_MARKS = (
+    "\u0e31\u0e33-\u0e3a\u0e47-\u0e4e\u0eb1\u0eb3-\u0ebc\u0ec8-\u0ecd\u102b-\u103e"
+    "\u1056-\u1059\u105e-\u1060\u1062-\u1064\u1067-\u106d\u1071-\u1074\u1082-\u108d"
+    "\u108f\u109a-\u109d\u17b4-\u17d3\u17dd\u3099\u309a\u0300-\u036f\ufe00-\ufe0f"
+)
 
 
 def blank_pipeline(lang: str) -> Language:
@@ -34,7 +37,7 @@ def blank_pipeline(lang: str) -> Language:
         nlp = spacy.blank(lang)
         nlp("1 a")  # some languages only fail on first use (missing segmenter)
         return nlp
-    except Exception:  # noqa: BLE001 - any failure here means "use the fallback"
+    except Exception:
         return multilanguage_pipeline()
 
 
@@ -61,8 +64,9 @@ def from_doc(doc) -> list[Token]:
     """
     from spacy.attrs import IDX, IS_SPACE, LENGTH
 
-    return [(start, start + length) for start, length, space in doc.to_array([IDX, LENGTH, IS_SPACE]).tolist()
-            if not space]
+    return [
+        (start, start + length) for start, length, space in doc.to_array([IDX, LENGTH, IS_SPACE]).tolist() if not space
+    ]
 
 
 @lru_cache(maxsize=32)

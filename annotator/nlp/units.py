@@ -7,13 +7,14 @@ character (a position is tried against ~40 forms, not ~1,500), and words that st
 *before* a number (qualifiers, currency signs, "Fig.", months) are matched on the reversed
 text just before it, so each check is a single anchored attempt instead of a search.
 """
+
 from __future__ import annotations
 
 import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from annotator.nlp.numbers import GLUE
@@ -24,7 +25,17 @@ EXPONENT = r"(?:\^?[-\u2212\u2013]?[1-4](?![0-9]|[.,][0-9])|⁻?[¹²³⁴])"
 _SUPER = str.maketrans("-1234", "⁻¹²³⁴")
 _PLAIN = str.maketrans("⁻¹²³⁴\u2212\u2013", "-1234--")
 WINDOW = 48  # characters before a number that can hold its qualifier, currency or label
-ATTACHABLE = {"m", "g", "L", "l", "V", "W", "h", "K", "Å"}  # "5m", "300K"; other letters glued to digits name things (5G, 3D, 14C)
+ATTACHABLE = {
+    "m",
+    "g",
+    "L",
+    "l",
+    "V",
+    "W",
+    "h",
+    "K",
+    "Å",
+}  # "5m", "300K"; other letters glued to digits name things (5G, 3D, 14C)
 _GAP = re.compile(r"-(?=[^\W\d_])|[ \t\u00a0\u2009\u202f]{0,2}")  # "5 m", "5m", "three-month", "16-h"
 _SLASH = re.compile(r"\s?/\s?")
 _PER = re.compile(r"\s+(?i:per|por)\s+")
@@ -135,7 +146,7 @@ class Lexicon:
 
     def match_unit(self, text: str, pos: int, powered: bool = False) -> re.Match | None:
         """A unit form at pos (with a power if powered); the longest one that ends at a boundary."""
-        pattern = (self._powered if powered else self._units).get(text[pos:pos + 1])
+        pattern = (self._powered if powered else self._units).get(text[pos : pos + 1])
         return pattern.match(text, pos) if pattern else None
 
     def unit_atom(self, match: re.Match) -> UnitAtom | None:
@@ -175,11 +186,11 @@ class Lexicon:
         """Whether a unit form may stand where it was found: glued, spaced or hyphenated."""
         key = m.group("sym").strip()
         if key in self.attached_only:  # "38×", but not the variable in "0.42x + 1.3"
-            return gap == "" and not re.match(r"\s*[-+=−*/^]", text[m.end():m.end() + 3])
+            return gap == "" and not re.match(r"\s*[-+=−*/^]", text[m.end() : m.end() + 3])
         if len(key) == 1 and key.isalpha():
             if gap == "" and key not in ATTACHABLE:
                 return False
-            if key.isupper() and (gap == "-" and key != "L" or re.match(r"[-–][^\W\d_]", text[m.end():m.end() + 2])):
+            if key.isupper() and (gap == "-" and key != "L" or re.match(r"[-–][^\W\d_]", text[m.end() : m.end() + 2])):
                 return False  # "10-K filing", "19 U–Th ages", "2 T-cells"
         return True
 
@@ -208,7 +219,8 @@ class Lexicon:
         words = [f for f in self.qualifier_of if f[:1].isalnum()]
         signs = [f for f in self.qualifier_of if not f[:1].isalnum()]
         self.qualifier_rev = re.compile(
-            rf"\s*(?P<q>(?i:{_alternation(words, True, True, True)})|{_alternation(signs, False, True)})")
+            rf"\s*(?P<q>(?i:{_alternation(words, True, True, True)})|{_alternation(signs, False, True)})"
+        )
 
     def _build_words(self, number_words: dict, lang: str) -> None:
         words = number_words.get(lang) or number_words["en"]
@@ -220,8 +232,10 @@ class Lexicon:
         one = _alternation(list(self.word_units) + list(self.word_multipliers), True)
         joiners = "|".join(re.escape(j) for j in self.word_joiners)
         fraction = _alternation(self.word_fractions, True)
-        self.word_re = re.compile(rf"(?<!\w)(?i:(?P<words>(?:{one})(?:[\s-]+(?:(?:{joiners})\s+)?(?:{one}))*)"
-                                  rf"(?:[\s-](?P<fraction>{fraction})|(?P<fold>fold))?)(?!\w)")
+        self.word_re = re.compile(
+            rf"(?<!\w)(?i:(?P<words>(?:{one})(?:[\s-]+(?:(?:{joiners})\s+)?(?:{one}))*)"
+            rf"(?:[\s-](?P<fraction>{fraction})|(?P<fold>fold))?)(?!\w)"
+        )
 
     # -- words around numbers --------------------------------------------------------------------
     def _build_context(self, ctx: dict, ranges: dict, lang: str) -> None:
@@ -232,8 +246,7 @@ class Lexicon:
         item = r"\s*[a-z]?[0-9]+(?:\.[0-9]+)*[A-Z]?"
         pair = rf"(?:\s*(?:&|–|-|(?i:dna|ro|ot|e|y|te|dnu)){item})*(?:\s*\()?\s*\.?"
         listed = rf"(?:\s*(?:,|&|–|-|(?i:dna|ro|ot|e|y|te|dnu)){item})*(?:\s*\()?\s*\.?"
-        self.head_rev = re.compile(
-            rf"(?:{pair}(?i:{_alternation(heads, True, True)})|{listed}(?i:{plural}))(?!\w)")
+        self.head_rev = re.compile(rf"(?:{pair}(?i:{_alternation(heads, True, True)})|{listed}(?i:{plural}))(?!\w)")
         months = _pick(ctx["months"], lang)
         case = _case(lang in ctx["months"] and lang not in ("en", "de"))
         self.month_rev = re.compile(rf"\s+(?:ed\s+)?,?\.?({case}{_alternation(months, True, True)})(?!\w)")
@@ -257,7 +270,7 @@ def _by_length(alts: list[tuple[str, str]], tail: str) -> re.Pattern:
     return re.compile(rf"(?P<sym>{'|'.join(p for _, p in ordered)}){tail}")
 
 
-@lru_cache(maxsize=None)
+@cache
 def lexicon_for(lang: str) -> Lexicon:
     """The compiled lexicon for a spaCy language code (cached: one build per language)."""
     return Lexicon(lang or "en")
@@ -265,6 +278,7 @@ def lexicon_for(lang: str) -> Lexicon:
 
 def compose(atoms: list[UnitAtom]) -> str:
     """Canonical string of a compound unit: mg, L⁻¹ -> 'mg/L'; μmol, m⁻², s⁻¹ -> 'μmol/(m²·s)'."""
+
     def power(atom: UnitAtom, sign: int) -> str:
         p = atom.power * sign
         return atom.canonical + (str(p).translate(_SUPER) if p != 1 else "")

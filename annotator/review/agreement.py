@@ -8,6 +8,7 @@ earliest, then by label name). A document counts once two compared annotators ma
 on the documents both finished. Span F1 is symmetric (2·matched / (|A| + |B|)); overlap matching pairs spans of
 the same label one to one, largest overlap first.
 """
+
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
@@ -26,11 +27,13 @@ from annotator.tokens import unpack
 
 OUTSIDE = "O"
 MISSING = -1  # the rating of an annotator who did not mark the document done
-NOTE = ("Units are tokens: every token of each counted document is rated by each annotator who marked "
-        "it done, so a span one annotator marked and another missed counts as disagreement. A document "
-        "counts once at least two compared annotators marked it done; each pair uses the documents both "
-        "marked done, Krippendorff's alpha every counted document (missing ratings allowed), Fleiss' kappa "
-        "only when every counted document has the same number of raters.")
+NOTE = (
+    "Units are tokens: every token of each counted document is rated by each annotator who marked "
+    "it done, so a span one annotator marked and another missed counts as disagreement. A document "
+    "counts once at least two compared annotators marked it done; each pair uses the documents both "
+    "marked done, Krippendorff's alpha every counted document (missing ratings allowed), Fleiss' kappa "
+    "only when every counted document has the same number of raters."
+)
 
 
 @dataclass
@@ -42,20 +45,38 @@ class Corpus:
 
 
 def load(session: Session, annotators: list[str] | None = None, labels: list[str] | None = None) -> Corpus:
-    names = annotators or session.exec(select(Layer.name).where(Layer.kind == "annotator").distinct()
-                                       .order_by(Layer.name)).scalars().all()
+    names = (
+        annotators
+        or session.exec(select(Layer.name).where(Layer.kind == "annotator").distinct().order_by(Layer.name))
+        .scalars()
+        .all()
+    )
     if len(names) < 2:
         raise ValueError(f"agreement needs at least two annotators; found {len(names)}: {', '.join(names) or 'none'}")
     # a document counts once two compared annotators have marked it done (overlap k of n)
-    done = select(Layer.document_id).where(Layer.name.in_(names), Layer.status == "done") \
-        .group_by(Layer.document_id).having(func.count(func.distinct(Layer.name)) >= 2)
-    touched = session.exec(select(func.count(func.distinct(Layer.document_id))).where(Layer.name.in_(names))).scalar_one()
+    done = (
+        select(Layer.document_id)
+        .where(Layer.name.in_(names), Layer.status == "done")
+        .group_by(Layer.document_id)
+        .having(func.count(func.distinct(Layer.name)) >= 2)
+    )
+    touched = session.exec(
+        select(func.count(func.distinct(Layer.document_id))).where(Layer.name.in_(names))
+    ).scalar_one()
     # plain column rows, not ORM objects: building tens of thousands of objects is most of the cost
-    docs = session.exec(select(Document.id, Document.uid, Document.title, Document.tokens, Document.text, Document.lang)
-                        .where(Document.id.in_(done)).order_by(Document.uid)).all()
-    layers = {(l.document_id, l.name): l.id for l in session.exec(
-        select(Layer.id, Layer.document_id, Layer.name)
-        .where(Layer.document_id.in_(select(done.subquery())), Layer.name.in_(names), Layer.status == "done")).all()}
+    docs = session.exec(
+        select(Document.id, Document.uid, Document.title, Document.tokens, Document.text, Document.lang)
+        .where(Document.id.in_(done))
+        .order_by(Document.uid)
+    ).all()
+    layers = {
+        (row.document_id, row.name): row.id
+        for row in session.exec(
+            select(Layer.id, Layer.document_id, Layer.name).where(
+                Layer.document_id.in_(select(done.subquery())), Layer.name.in_(names), Layer.status == "done"
+            )
+        ).all()
+    }
     by_layer = load_contents(session.connection(), list(layers.values()))
     if labels:
         keep = set(labels)
@@ -65,6 +86,7 @@ def load(session: Session, annotators: list[str] | None = None, labels: list[str
 
 
 # --- token labels and chance-corrected agreement --------------------------------------------
+
 
 def token_labels(tokens: list[tuple[int, int]], spans: list) -> list[str]:
     codes = Codes()
@@ -127,9 +149,9 @@ def fleiss_kappa(ratings: np.ndarray) -> float | None:
     if per_unit.size == 0 or per_unit.min() != per_unit.max() or per_unit[0] < 2:
         return None
     n = int(per_unit[0])
-    p_unit = ((counts ** 2).sum(axis=1) - n) / (n * (n - 1))
+    p_unit = ((counts**2).sum(axis=1) - n) / (n * (n - 1))
     p_cat = counts.sum(axis=0) / counts.sum()
-    pe = float((p_cat ** 2).sum())
+    pe = float((p_cat**2).sum())
     if pe >= 1.0:
         return 1.0 if float(p_unit.mean()) == 1.0 else None
     return (float(p_unit.mean()) - pe) / (1 - pe)
@@ -146,7 +168,7 @@ def krippendorff_alpha(ratings: np.ndarray) -> float | None:
         return None
     observed_same = float(((counts * (counts - 1)).sum(axis=1) / (m - 1)).sum())
     by_cat = counts.sum(axis=0)
-    expected_diff = float(total ** 2 - (by_cat ** 2).sum())
+    expected_diff = float(total**2 - (by_cat**2).sum())
     if expected_diff == 0:
         return 1.0 if observed_same == total else None
     return float(1 - (total - 1) * (total - observed_same) / expected_diff)
@@ -154,9 +176,16 @@ def krippendorff_alpha(ratings: np.ndarray) -> float | None:
 
 # --- span, relation and claim matching ------------------------------------------------------
 
+
 def f1(matched: int, a: int, b: int) -> dict:
-    return {"matched": matched, "a": a, "b": b, "precision": matched / b if b else None,
-            "recall": matched / a if a else None, "f1": 2 * matched / (a + b) if a + b else None}
+    return {
+        "matched": matched,
+        "a": a,
+        "b": b,
+        "precision": matched / b if b else None,
+        "recall": matched / a if a else None,
+        "f1": 2 * matched / (a + b) if a + b else None,
+    }
 
 
 def overlap_pairs(a: list, b: list) -> list[tuple]:
@@ -169,7 +198,7 @@ def overlap_pairs(a: list, b: list) -> list[tuple]:
     candidates = []
     for x in a:
         group = by_label.get(x[2], ())
-        for y in group[:bisect_left(group, (x[1],))]:  # spans of b starting before x ends
+        for y in group[: bisect_left(group, (x[1],))]:  # spans of b starting before x ends
             if y[1] > x[0]:
                 candidates.append((min(x[1], y[1]) - max(x[0], y[0]), x, y))
     candidates.sort(key=lambda c: (-c[0], c[1][0], c[2][0]))
@@ -218,7 +247,9 @@ class PairTally:
     def _relations(self, a: Contents, b: Contents, to_b: dict) -> None:
         matched_b = set(to_b.values())
         ra = [r for r in a.relations if r.head_id in to_b and r.child_id in to_b]
-        rb = {(r.head_id, r.child_id, r.label) for r in b.relations if r.head_id in matched_b and r.child_id in matched_b}
+        rb = {
+            (r.head_id, r.child_id, r.label) for r in b.relations if r.head_id in matched_b and r.child_id in matched_b
+        }
         self.relations["a"] += len(ra)
         self.relations["b"] += len(rb)
         self.relations["matched"] += sum((to_b[r.head_id], to_b[r.child_id], r.label) in rb for r in ra)
@@ -238,8 +269,11 @@ class PairTally:
             qa, qb = spans_a[ca.quantity_id], spans_b[cb.quantity_id]
             same_value = (qa.value, qa.unit) == (qb.value, qb.unit)
             same_entity = link(ca.entity_id) == cb.entity_id
-            same_rest = all(link(getattr(ca, k)) == getattr(cb, k) for k in CLAIM_LINKS if k != "entity_id") \
-                and ca.property_text == cb.property_text and sorted(ca.modifiers) == sorted(cb.modifiers)
+            same_rest = (
+                all(link(getattr(ca, k)) == getattr(cb, k) for k in CLAIM_LINKS if k != "entity_id")
+                and ca.property_text == cb.property_text
+                and sorted(ca.modifiers) == sorted(cb.modifiers)
+            )
             self.claims["same_quantity"] += 1
             self.claims["same_value_unit"] += same_value
             self.claims["same_entity"] += same_entity
@@ -247,20 +281,27 @@ class PairTally:
 
     def report(self, labels: list[str]) -> dict:
         def block(counter):
-            per = {l: f1(counter[l], self.count_a[l], self.count_b[l]) for l in labels}
-            return {"micro": f1(sum(counter.values()), sum(self.count_a.values()), sum(self.count_b.values())),
-                    "per_label": per}
+            per = {label: f1(counter[label], self.count_a[label], self.count_b[label]) for label in labels}
+            return {
+                "micro": f1(sum(counter.values()), sum(self.count_a.values()), sum(self.count_b.values())),
+                "per_label": per,
+            }
+
         claims = dict(self.claims)
         claims["f1_full"] = f1(self.claims["full"], self.claims["a"], self.claims["b"])["f1"]
-        return {"span_f1": {"exact": block(self.exact), "overlap": block(self.overlap)},
-                "relation_f1": f1(self.relations["matched"], self.relations["a"], self.relations["b"]),
-                "claims": claims}
+        return {
+            "span_f1": {"exact": block(self.exact), "overlap": block(self.overlap)},
+            "relation_f1": f1(self.relations["matched"], self.relations["a"], self.relations["b"]),
+            "claims": claims,
+        }
 
 
 # --- the report -----------------------------------------------------------------------------
 
-def agreement_report(session: Session, annotators: list[str] | None = None, labels: list[str] | None = None,
-                     top: int = 10) -> dict:
+
+def agreement_report(
+    session: Session, annotators: list[str] | None = None, labels: list[str] | None = None, top: int = 10
+) -> dict:
     corpus = load(session, annotators, labels)
     names = corpus.annotators
     codes = Codes()
@@ -276,8 +317,15 @@ def agreement_report(session: Session, annotators: list[str] | None = None, labe
             rows[i].append(rated.pop(0) if layer is not None else np.full(len(tokens), MISSING, dtype=np.int32))
         doc_codes = np.stack([rows[i][-1] for i, layer in enumerate(layers) if layer is not None])
         disagreeing = int((doc_codes != doc_codes[0]).any(axis=0).sum()) if len(tokens) else 0
-        per_doc.append({"id": doc.uid, "title": doc.title, "tokens": len(tokens), "tokens_disagreeing": disagreeing,
-                        "annotators": [n for n, layer in zip(names, layers) if layer is not None]})
+        per_doc.append(
+            {
+                "id": doc.uid,
+                "title": doc.title,
+                "tokens": len(tokens),
+                "tokens_disagreeing": disagreeing,
+                "annotators": [n for n, layer in zip(names, layers) if layer is not None],
+            }
+        )
         for (x, y), tally in tallies.items():
             a, b = layers[names.index(x)], layers[names.index(y)]
             if a is not None and b is not None:
@@ -290,12 +338,23 @@ def agreement_report(session: Session, annotators: list[str] | None = None, labe
     for (x, y), tally in tallies.items():
         a, b = matrix[names.index(x)], matrix[names.index(y)]
         both = (a != MISSING) & (b != MISSING)
-        pairs.append({"a": x, "b": y, "documents": tally.documents,
-                      "cohen_kappa": cohen_kappa(a[both], b[both]) if both.any() else None,
-                      **tally.report(all_labels)})
+        pairs.append(
+            {
+                "a": x,
+                "b": y,
+                "documents": tally.documents,
+                "cohen_kappa": cohen_kappa(a[both], b[both]) if both.any() else None,
+                **tally.report(all_labels),
+            }
+        )
     report = {
-        "annotators": names, "documents": len(corpus.docs), "documents_done_by_fewer_than_two": corpus.excluded,
-        "tokens": int(matrix.shape[1]), "labels": all_labels, "note": NOTE, "pairs": pairs,
+        "annotators": names,
+        "documents": len(corpus.docs),
+        "documents_done_by_fewer_than_two": corpus.excluded,
+        "tokens": int(matrix.shape[1]),
+        "labels": all_labels,
+        "note": NOTE,
+        "pairs": pairs,
         "overall": {
             "fleiss_kappa": fleiss_kappa(matrix) if matrix.size else None,
             "krippendorff_alpha": krippendorff_alpha(matrix) if matrix.size else None,

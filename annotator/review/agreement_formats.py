@@ -1,4 +1,5 @@
 """The agreement report as a table, CSV or HTML (JSON is the report itself)."""
+
 from __future__ import annotations
 
 import csv
@@ -14,20 +15,28 @@ def _fmt(value) -> str:
 
 
 def as_table(report: dict) -> str:
-    lines = [f"Annotators: {', '.join(report['annotators'])}",
-             f"Documents counted: {report['documents']} (marked done by two annotators or more; "
-             f"{report['documents_done_by_fewer_than_two']} other document(s) left out); tokens: {report['tokens']}",
-             "", report["note"], ""]
+    lines = [
+        f"Annotators: {', '.join(report['annotators'])}",
+        f"Documents counted: {report['documents']} (marked done by two annotators or more; "
+        f"{report['documents_done_by_fewer_than_two']} other document(s) left out); tokens: {report['tokens']}",
+        "",
+        report["note"],
+        "",
+    ]
     overall = report["overall"]
-    lines.append(f"Fleiss' kappa {_fmt(overall['fleiss_kappa'])}   Krippendorff's alpha {_fmt(overall['krippendorff_alpha'])}"
-                 f"   mean Cohen's kappa {_fmt(overall['cohen_kappa_mean'])}")
+    lines.append(
+        f"Fleiss' kappa {_fmt(overall['fleiss_kappa'])}   Krippendorff's alpha {_fmt(overall['krippendorff_alpha'])}"
+        f"   mean Cohen's kappa {_fmt(overall['cohen_kappa_mean'])}"
+    )
     lines.append("")
     lines.append(f"{'pair':<24} {'kappa':>7} {'F1 exact':>9} {'F1 overlap':>11} {'rel F1':>7} {'claims':>8}")
     for pair in report["pairs"]:
         claims = pair["claims"]
-        lines.append(f"{pair['a'] + ' / ' + pair['b']:<24} {_fmt(pair['cohen_kappa']):>7} "
-                     f"{_fmt(pair['span_f1']['exact']['micro']['f1']):>9} {_fmt(pair['span_f1']['overlap']['micro']['f1']):>11} "
-                     f"{_fmt(pair['relation_f1']['f1']):>7} {_fmt(claims.get('f1_full')):>8}")
+        lines.append(
+            f"{pair['a'] + ' / ' + pair['b']:<24} {_fmt(pair['cohen_kappa']):>7} "
+            f"{_fmt(pair['span_f1']['exact']['micro']['f1']):>9} {_fmt(pair['span_f1']['overlap']['micro']['f1']):>11} "
+            f"{_fmt(pair['relation_f1']['f1']):>7} {_fmt(claims.get('f1_full')):>8}"
+        )
     lines.append("")
     lines.append("Per label (span F1 exact / overlap, mean over pairs):")
     for label in report["labels"]:
@@ -50,17 +59,44 @@ def as_csv(report: dict) -> str:
     """One row per pair and label (label 'ALL' for micro averages)."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["a", "b", "label", "cohen_kappa", "f1_exact", "f1_overlap", "matched_exact", "matched_overlap",
-                     "spans_a", "spans_b", "relation_f1", "claim_f1_full"])
+    writer.writerow(
+        [
+            "a",
+            "b",
+            "label",
+            "cohen_kappa",
+            "f1_exact",
+            "f1_overlap",
+            "matched_exact",
+            "matched_overlap",
+            "spans_a",
+            "spans_b",
+            "relation_f1",
+            "claim_f1_full",
+        ]
+    )
     for pair in report["pairs"]:
         exact, overlap = pair["span_f1"]["exact"], pair["span_f1"]["overlap"]
-        rows = [("ALL", exact["micro"], overlap["micro"])] + \
-            [(l, exact["per_label"][l], overlap["per_label"][l]) for l in report["labels"]]
+        rows = [("ALL", exact["micro"], overlap["micro"])] + [
+            (label, exact["per_label"][label], overlap["per_label"][label]) for label in report["labels"]
+        ]
         for label, e, o in rows:
-            writer.writerow([pair["a"], pair["b"], label, pair["cohen_kappa"] if label == "ALL" else "",
-                             e["f1"], o["f1"], e["matched"], o["matched"], e["a"], e["b"],
-                             pair["relation_f1"]["f1"] if label == "ALL" else "",
-                             pair["claims"].get("f1_full") if label == "ALL" else ""])
+            writer.writerow(
+                [
+                    pair["a"],
+                    pair["b"],
+                    label,
+                    pair["cohen_kappa"] if label == "ALL" else "",
+                    e["f1"],
+                    o["f1"],
+                    e["matched"],
+                    o["matched"],
+                    e["a"],
+                    e["b"],
+                    pair["relation_f1"]["f1"] if label == "ALL" else "",
+                    pair["claims"].get("f1_full") if label == "ALL" else "",
+                ]
+            )
     return out.getvalue()
 
 

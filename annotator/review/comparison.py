@@ -9,6 +9,7 @@ another label between the same two spans, another claim on the same quantity. On
 marked done are compared unless asked otherwise; the rest are shown, flagged, and never count.
 Writing the decisions into gold is gold.py's job.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -29,10 +30,12 @@ KEY = re.compile(r"(span|relation|claim)-[0-9a-f]{16}")
 
 # --- what each layer holds ------------------------------------------------------------------------
 
+
 @dataclass
 class Snapshot:
     """One layer's contents, their rows by id, and (for gold) the keys whose latest decision
     is a rejection."""
+
     layer: Layer
     contents: Contents = field(default_factory=Contents)
     rejected: set[str] = field(default_factory=set)
@@ -56,14 +59,25 @@ class Snapshot:
             quantity = self.spans.get(claim.quantity_id)
             if quantity is not None:
                 links = tuple(self.span_ident(getattr(claim, k)) for k in CLAIM_LINKS)
-                out["claim"][(self.span_ident(quantity.id), quantity.value, quantity.unit, quantity.qualifier,
-                              *links, claim.property_text, tuple(sorted(claim.modifiers or [])))] = claim.id
+                out["claim"][
+                    (
+                        self.span_ident(quantity.id),
+                        quantity.value,
+                        quantity.unit,
+                        quantity.qualifier,
+                        *links,
+                        claim.property_text,
+                        tuple(sorted(claim.modifiers or [])),
+                    )
+                ] = claim.id
         return out
 
 
 def load_snapshots(session: Session, doc_ids: list[int]) -> dict[int, dict[str, Snapshot]]:
     """{document id: {layer name: snapshot}} for the annotator and gold layers of the documents."""
-    layers = session.exec(select(Layer).where(Layer.document_id.in_(doc_ids), Layer.name != SUGGESTIONS)).scalars().all()
+    layers = (
+        session.exec(select(Layer).where(Layer.document_id.in_(doc_ids), Layer.name != SUGGESTIONS)).scalars().all()
+    )
     contents = load_contents(session.connection(), [layer.id for layer in layers])
     snaps = {layer.id: Snapshot(layer, contents[layer.id]) for layer in layers}
     if snaps:
@@ -79,9 +93,14 @@ def _load_rejections(session: Session, golds: list[Snapshot]) -> None:
     by_layer = {s.layer.id: s for s in golds}
     latest: dict[tuple[int, str], str] = {}
     for layer_id, target, action in session.exec(
-            select(AuditEvent.layer_id, AuditEvent.target, AuditEvent.action)
-            .where(AuditEvent.layer_id.in_(list(by_layer) or [-1]), AuditEvent.action.in_(("accept", "reject")),
-                   AuditEvent.state == "applied").order_by(AuditEvent.id)).all():
+        select(AuditEvent.layer_id, AuditEvent.target, AuditEvent.action)
+        .where(
+            AuditEvent.layer_id.in_(list(by_layer) or [-1]),
+            AuditEvent.action.in_(("accept", "reject")),
+            AuditEvent.state == "applied",
+        )
+        .order_by(AuditEvent.id)
+    ).all():
         latest[(layer_id, target)] = action
     for (layer_id, target), action in latest.items():
         if action == "reject":
@@ -89,6 +108,7 @@ def _load_rejections(session: Session, golds: list[Snapshot]) -> None:
 
 
 # --- comparing ------------------------------------------------------------------------------------
+
 
 def item_key(kind: str, ident: tuple) -> str:
     """A short, URL-safe name for an item, derived from its content alone."""
@@ -100,12 +120,12 @@ class Item:
     kind: str
     key: str
     ident: tuple
-    rows: dict[str, int] = field(default_factory=dict)   # annotator -> row id in their layer
+    rows: dict[str, int] = field(default_factory=dict)  # annotator -> row id in their layer
     gold_id: int | None = None
     rejected: bool = False
-    state: str = ""        # agreed | conflict | single | unfinished | gold
-    missing: list[str] = field(default_factory=list)     # compared annotators without it
-    rivals: list["Item"] = field(default_factory=list)
+    state: str = ""  # agreed | conflict | single | unfinished | gold
+    missing: list[str] = field(default_factory=list)  # compared annotators without it
+    rivals: list[Item] = field(default_factory=list)
     group: int = 0
 
     @property
@@ -119,7 +139,7 @@ class Item:
             return [self.ident]
         if self.kind == "relation":
             return list(self.ident[:2])
-        return [self.ident[0], *(link for link in self.ident[4:4 + len(CLAIM_LINKS)] if link)]
+        return [self.ident[0], *(link for link in self.ident[4 : 4 + len(CLAIM_LINKS)] if link)]
 
     @property
     def superseded(self) -> bool:
@@ -128,8 +148,12 @@ class Item:
     @property
     def open(self) -> bool:
         """Still waiting for the curator: not in gold, not rejected, no rival chosen instead."""
-        return self.state not in ("unfinished", "gold") and self.gold_id is None and not self.rejected \
+        return (
+            self.state not in ("unfinished", "gold")
+            and self.gold_id is None
+            and not self.rejected
             and not self.superseded
+        )
 
 
 @dataclass
@@ -168,10 +192,12 @@ def compare(session: Session, doc: Document, everyone: bool = False) -> Comparis
 
 def compare_snapshots(doc_id: int, snaps: dict[str, Snapshot], everyone: bool = False) -> Comparison:
     gold = snaps.get(GOLD)
-    annotators = sorted((s.layer for n, s in snaps.items() if n not in RESERVED_LAYER_NAMES), key=lambda l: l.name)
-    compared = [l.name for l in annotators if everyone or l.status == "done"]
+    annotators = sorted(
+        (s.layer for n, s in snaps.items() if n not in RESERVED_LAYER_NAMES), key=lambda layer: layer.name
+    )
+    compared = [layer.name for layer in annotators if everyone or layer.status == "done"]
     items: dict[str, Item] = {}
-    for name in [l.name for l in annotators] + ([GOLD] if gold else []):
+    for name in [layer.name for layer in annotators] + ([GOLD] if gold else []):
         for kind, found in snaps[name].idents().items():
             for ident, row_id in found.items():
                 key = item_key(kind, ident)
@@ -192,11 +218,11 @@ def _classify(item: Item, compared: list[str]) -> None:
     item.missing = [name for name in compared if name not in item.rows]
     has = len(compared) - len(item.missing)
     if not item.rows:
-        item.state = "gold"        # added by a curator in the gold workspace
+        item.state = "gold"  # added by a curator in the gold workspace
     elif has == 0:
         item.state = "unfinished"  # only in layers not (yet) compared
     elif len(compared) < 2:
-        item.state = "single"      # nobody to agree with
+        item.state = "single"  # nobody to agree with
     else:
         item.state = "conflict" if item.missing else "agreed"
 
@@ -204,7 +230,7 @@ def _classify(item: Item, compared: list[str]) -> None:
 def _link_rivals(items: list[Item]) -> None:
     spans = sorted((i for i in items if i.kind == "span"), key=lambda i: i.ident)
     for n, a in enumerate(spans):
-        for b in spans[n + 1:]:
+        for b in spans[n + 1 :]:
             if b.ident[0] >= a.ident[1]:
                 break
             same_words = a.ident[:2] == b.ident[:2]
@@ -240,8 +266,10 @@ def _grouped(items: list[Item]) -> list[Item]:
 
 def summary(text: str, item: Item) -> str:
     """One line naming the item, for messages and audit events."""
+
     def quote(ident):
-        return f"“{text[ident[0]:ident[1]]}”"
+        return f"“{text[ident[0] : ident[1]]}”"
+
     if item.kind == "span":
         return f"{item.ident[2]} {quote(item.ident)}"
     if item.kind == "relation":
@@ -255,7 +283,12 @@ def overview(session: Session, offset: int, limit: int) -> tuple[int, list[tuple
     layered = select(Layer.document_id).where(Layer.name.not_in(RESERVED_LAYER_NAMES))
     total = session.exec(select(func.count()).select_from(Document).where(Document.id.in_(layered))).scalar_one()
     gold_done = select(Layer.document_id).where(Layer.name == GOLD, Layer.status == "done")
-    rows = session.exec(select(Document.id, Document.uid, Document.title).where(Document.id.in_(layered))
-                        .order_by(Document.id.in_(gold_done), Document.id).offset(offset).limit(limit)).all()
+    rows = session.exec(
+        select(Document.id, Document.uid, Document.title)
+        .where(Document.id.in_(layered))
+        .order_by(Document.id.in_(gold_done), Document.id)
+        .offset(offset)
+        .limit(limit)
+    ).all()
     snaps = load_snapshots(session, [r.id for r in rows])
     return total, [(r, compare_snapshots(r.id, snaps.get(r.id, {}))) for r in rows]

@@ -6,18 +6,19 @@ Gold writes use the workspace's machinery: each names the gold version it saw
 takes back a whole pre-accept or one accept. A rejection is an audit event too (action
 "reject", target the item key), with the rows it removed from gold if the item was there.
 """
+
 from __future__ import annotations
 
 from collections import Counter
 
 from sqlmodel import Session
 
-from annotator.annotate.spans import Outcome, delete_span_rows
 from annotator.annotate.changes import ChangeSet
-from annotator.review.comparison import KEY, KINDS, Comparison, Item, Snapshot, compare, summary
+from annotator.annotate.spans import Outcome, delete_span_rows
+from annotator.annotate.status import set_status
 from annotator.layers import AnnotationError, Conflict, NotFound, claim_version, record
 from annotator.models import CLAIM_LINKS, GOLD, QUANTITY_FIELDS, Document, Layer
-from annotator.annotate.status import set_status
+from annotator.review.comparison import KEY, KINDS, Comparison, Item, Snapshot, compare, summary
 
 
 class _Copier:
@@ -39,9 +40,16 @@ class _Copier:
             return
         if item.kind == "relation":
             rel = snap.relations[row_id]
-            self.changes.insert("relation", {"layer_id": self.layer_id, "head_id": self.span(snap.spans[rel.head_id]),
-                                             "child_id": self.span(snap.spans[rel.child_id]), "label": rel.label,
-                                             "meta": dict(rel.meta or {})})
+            self.changes.insert(
+                "relation",
+                {
+                    "layer_id": self.layer_id,
+                    "head_id": self.span(snap.spans[rel.head_id]),
+                    "child_id": self.span(snap.spans[rel.child_id]),
+                    "label": rel.label,
+                    "meta": dict(rel.meta or {}),
+                },
+            )
         else:
             self.claim(snap, snap.claims[row_id])
         self.counts[item.kind] += 1
@@ -49,9 +57,12 @@ class _Copier:
     def span(self, row) -> int:
         ident = (row.start, row.end, row.label)
         if ident not in self.spans:
-            values = {k: getattr(row, k) for k in ("start", "end", "label", "origin", "suggestion_id", *QUANTITY_FIELDS)}
-            self.spans[ident] = self.changes.insert("span", {**values, "layer_id": self.layer_id,
-                                                             "meta": dict(row.meta or {})})
+            values = {
+                k: getattr(row, k) for k in ("start", "end", "label", "origin", "suggestion_id", *QUANTITY_FIELDS)
+            }
+            self.spans[ident] = self.changes.insert(
+                "span", {**values, "layer_id": self.layer_id, "meta": dict(row.meta or {})}
+            )
             self.counts["span"] += 1
         return self.spans[ident]
 
@@ -62,11 +73,21 @@ class _Copier:
         wanted = {k: getattr(quantity, k) for k in QUANTITY_FIELDS}
         if existing is not None and wanted != {k: getattr(existing, k) for k in QUANTITY_FIELDS}:
             self.changes.update("span", quantity_id, **wanted)  # the value lives on the span, as save_claim keeps it
-        links = {k: self.span(snap.spans[getattr(claim, k)]) if getattr(claim, k) in snap.spans else None
-                 for k in CLAIM_LINKS}
-        self.changes.insert("claim", {"layer_id": self.layer_id, "quantity_id": quantity_id, **links,
-                                      "property_text": claim.property_text, "modifiers": sorted(claim.modifiers or []),
-                                      "meta": dict(claim.meta or {})})
+        links = {
+            k: self.span(snap.spans[getattr(claim, k)]) if getattr(claim, k) in snap.spans else None
+            for k in CLAIM_LINKS
+        }
+        self.changes.insert(
+            "claim",
+            {
+                "layer_id": self.layer_id,
+                "quantity_id": quantity_id,
+                **links,
+                "property_text": claim.property_text,
+                "modifiers": sorted(claim.modifiers or []),
+                "meta": dict(claim.meta or {}),
+            },
+        )
 
     def remove(self, item: Item) -> None:
         """Take an item out of gold as the workspace's delete does (a span with what hangs on it)."""
@@ -96,8 +117,9 @@ def pre_accept(session: Session, doc: Document, user: str, seen: int, everyone: 
     return Outcome(layer, [], "Pre-accepted " + ", ".join(f"{n} {k}{'s' * (n != 1)}" for k, n in counts.items()))
 
 
-def accept(session: Session, doc: Document, user: str, seen: int, kind: str, key: str,
-           annotator: str | None = None) -> Outcome:
+def accept(
+    session: Session, doc: Document, user: str, seen: int, kind: str, key: str, annotator: str | None = None
+) -> Outcome:
     """Copy one version of an item into gold, replacing its rivals there (one undo brings them back)."""
     comparison = compare(session, doc)
     item = _item(comparison, kind, key)
@@ -114,8 +136,15 @@ def accept(session: Session, doc: Document, user: str, seen: int, kind: str, key
         copier.remove(rival)
     copier.copy(item, who)
     text = summary(doc.text, item)
-    record(session, layer, user, "accept", copier.changes, target=key,
-           after={"kind": kind, "from": who, "text": text, "replaced": [summary(doc.text, r) for r in replaced]})
+    record(
+        session,
+        layer,
+        user,
+        "accept",
+        copier.changes,
+        target=key,
+        after={"kind": kind, "from": who, "text": text, "replaced": [summary(doc.text, r) for r in replaced]},
+    )
     instead = f", replacing {', '.join(summary(doc.text, r) for r in replaced)}" if replaced else ""
     return Outcome(layer, [], f"Accepted {text} from {who}{instead}")
 
@@ -132,8 +161,15 @@ def reject(session: Session, doc: Document, user: str, seen: int, kind: str, key
     if item.gold_id is not None:
         copier.remove(item)
     text = summary(doc.text, item)
-    record(session, layer, user, "reject", copier.changes, target=key,
-           before={"kind": kind, "text": text, "in_gold": item.gold_id is not None})
+    record(
+        session,
+        layer,
+        user,
+        "reject",
+        copier.changes,
+        target=key,
+        before={"kind": kind, "text": text, "in_gold": item.gold_id is not None},
+    )
     return Outcome(layer, [], f"Rejected {text}" + (" and removed it from gold" if item.gold_id is not None else ""))
 
 
@@ -144,8 +180,10 @@ def finish(session: Session, doc: Document, user: str, seen: int, everyone: bool
     waiting = comparison.count(open_only=True)
     if waiting:
         conflicts = comparison.count("conflict", open_only=True)
-        raise AnnotationError(f"{waiting} item{'s' * (waiting != 1)} still open ({conflicts} in conflict): "
-                              f"accept or reject each before marking gold done")
+        raise AnnotationError(
+            f"{waiting} item{'s' * (waiting != 1)} still open ({conflicts} in conflict): "
+            f"accept or reject each before marking gold done"
+        )
     return set_status(session, doc, GOLD, user, seen, "done")
 
 
@@ -166,5 +204,7 @@ def _item(comparison: Comparison, kind, key) -> Item:
 def _check_version(comparison: Comparison, seen: int) -> None:
     """Refuse early, before any check about content, when the page is stale."""
     if comparison.version != seen:
-        raise Conflict(f"the gold layer was changed elsewhere since you loaded this page: it is at version "
-                       f"{comparison.version}, you had {seen}. Reload to see the latest; nothing was saved.")
+        raise Conflict(
+            f"the gold layer was changed elsewhere since you loaded this page: it is at version "
+            f"{comparison.version}, you had {seen}. Reload to see the latest; nothing was saved."
+        )

@@ -5,6 +5,7 @@
 file, about 150 times faster. Offsets and references are checked here in code, since JSON
 Schema cannot compare a span's text with the document's.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -76,7 +77,10 @@ def consistency_errors(record: dict) -> list[str]:
         span_ids = {span["id"] for span in record["spans"]}
     else:
         span_ids = _span_problems(record["spans"], text, problems)
-    for kind, refs in (("relations", ("head", "child")), ("claims", ("quantity", "entity", "condition", "time", "source"))):
+    for kind, refs in (
+        ("relations", ("head", "child")),
+        ("claims", ("quantity", "entity", "condition", "time", "source")),
+    ):
         for i, item in enumerate(record[kind]):
             for ref in refs:
                 value = item.get(ref)
@@ -97,9 +101,13 @@ def _spans_consistent(spans: list[dict], text: str) -> bool:
         return True
     try:
         ids, starts, ends, texts = zip(*map(_SPAN_FIELDS, spans))
-        return (len(set(ids)) == len(ids) and min(starts) >= 0 and max(ends) <= len(text)
-                and all(map(operator.lt, starts, ends))
-                and list(map(text.__getitem__, map(slice, starts, ends))) == list(texts))
+        return (
+            len(set(ids)) == len(ids)
+            and min(starts) >= 0
+            and max(ends) <= len(text)
+            and all(map(operator.lt, starts, ends))
+            and list(map(text.__getitem__, map(slice, starts, ends))) == list(texts)
+        )
     except (KeyError, TypeError):
         return False
 
@@ -116,8 +124,9 @@ def _span_problems(spans: list[dict], text: str, problems: list[str]) -> set[str
         if not 0 <= start < end <= len(text):
             problems.append(f"{where}: offsets {start}..{end} outside the text (length {len(text)})")
         elif text[start:end] != span["text"]:
-            problems.append(f"{where}.text: {span['text']!r} differs from the document text "
-                            f"{text[start:end]!r} at {start}..{end}")
+            problems.append(
+                f"{where}.text: {span['text']!r} differs from the document text {text[start:end]!r} at {start}..{end}"
+            )
     return span_ids
 
 
@@ -125,8 +134,11 @@ def _token_problems(tokens: list[dict], length: int) -> list[str]:
     """Tokens outside the text; the per-token loop only runs to name a failure."""
     if _tokens_inside(tokens, length):
         return []
-    return [f"$.tokens[{i}]: offsets {tok['start']}..{tok['end']} outside the text (length {length})"
-            for i, tok in enumerate(tokens) if not 0 <= tok["start"] < tok["end"] <= length]
+    return [
+        f"$.tokens[{i}]: offsets {tok['start']}..{tok['end']} outside the text (length {length})"
+        for i, tok in enumerate(tokens)
+        if not 0 <= tok["start"] < tok["end"] <= length
+    ]
 
 
 def _tokens_inside(tokens: list[dict], length: int) -> bool:

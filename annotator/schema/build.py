@@ -4,6 +4,7 @@ Deterministic: spans are numbered in text order (s1, s2, ...), relations and cla
 to those numbers, and keys come out the same for the same data, so an export of unchanged
 data gives the same bytes. Only QUANTITY spans carry value, unit and qualifier.
 """
+
 from __future__ import annotations
 
 import operator
@@ -36,9 +37,16 @@ def base_record(doc, layer: str, annotators: list[str], tokens) -> dict:
     if doc.pipeline:
         meta["pipeline"] = doc.pipeline
     return {
-        "id": doc.uid, "text": doc.text, "lang": doc.lang, "meta": meta,
+        "id": doc.uid,
+        "text": doc.text,
+        "lang": doc.lang,
+        "meta": meta,
         "tokens": tokens,
-        "spans": [], "relations": [], "claims": [], "layer": layer, "annotators": annotators,
+        "spans": [],
+        "relations": [],
+        "claims": [],
+        "layer": layer,
+        "annotators": annotators,
     }
 
 
@@ -58,18 +66,27 @@ def suggestion_spans(text: str, rows: list[tuple], quantity_label: str) -> list[
     the same keys, far fewer lookups and calls (there are ~50 per document). Suggestions
     carry no meta."""
     spans = []
-    for span_id, (_doc_id, start, end, label, origin, score, value, value_max, tolerance, unit, qualifier) \
-            in zip(span_ids(len(rows)), rows):
+    for span_id, (_doc_id, start, end, label, origin, score, value, value_max, tolerance, unit, qualifier) in zip(
+        span_ids(len(rows)), rows
+    ):
         if label == quantity_label:
-            out = {"id": span_id, "start": start, "end": end, "label": label, "text": text[start:end],
-                   "origin": origin, "value": value, "unit": unit, "qualifier": qualifier}
+            out = {
+                "id": span_id,
+                "start": start,
+                "end": end,
+                "label": label,
+                "text": text[start:end],
+                "origin": origin,
+                "value": value,
+                "unit": unit,
+                "qualifier": qualifier,
+            }
             if value_max is not None:
                 out["value_max"] = value_max
             if tolerance is not None:
                 out["tolerance"] = tolerance
         else:
-            out = {"id": span_id, "start": start, "end": end, "label": label, "text": text[start:end],
-                   "origin": origin}
+            out = {"id": span_id, "start": start, "end": end, "label": label, "text": text[start:end], "origin": origin}
         if score is not None:
             out["score"] = score
         spans.append(out)
@@ -101,8 +118,16 @@ def contents_json(text: str, contents: Contents, quantity_label: str) -> dict:
     claims = sorted(contents.claims, key=lambda c: _span_order(ids[c.quantity_id]))
     return {
         "spans": [{"id": ids[r.id], **span_json(text, r, quantity_label)} for r in spans],
-        "relations": [{"id": f"r{i}", "head": ids[r.head_id], "child": ids[r.child_id], "label": r.label,
-                       **({"meta": r.meta} if r.meta else {})} for i, r in enumerate(rels, 1)],
+        "relations": [
+            {
+                "id": f"r{i}",
+                "head": ids[r.head_id],
+                "child": ids[r.child_id],
+                "label": r.label,
+                **({"meta": r.meta} if r.meta else {}),
+            }
+            for i, r in enumerate(rels, 1)
+        ],
         "claims": [claim_json(f"c{i}", c, ids) for i, c in enumerate(claims, 1)],
     }
 
@@ -123,9 +148,16 @@ def claim_json(claim_id: str, claim, ids: dict[int, str]) -> dict:
         prop = {"text": claim.property_text}
     else:
         prop = None
-    out = {"id": claim_id, "quantity": ids[claim.quantity_id], "entity": ref("entity_id"), "property": prop,
-           "condition": ref("condition_id"), "modifiers": list(claim.modifiers),
-           "time": ref("time_id"), "source": ref("source_id")}
+    out = {
+        "id": claim_id,
+        "quantity": ids[claim.quantity_id],
+        "entity": ref("entity_id"),
+        "property": prop,
+        "condition": ref("condition_id"),
+        "modifiers": list(claim.modifiers),
+        "time": ref("time_id"),
+        "source": ref("source_id"),
+    }
     if claim.meta:
         out["meta"] = claim.meta
     return out

@@ -1,5 +1,6 @@
 """User accounts: creation, passwords (werkzeug's salted PBKDF2/scrypt hashes), roles,
 deactivation, and throttling of repeated failed logins by account and by address."""
+
 from __future__ import annotations
 
 import re
@@ -28,8 +29,10 @@ class Throttled(AccountError):
 
 def check_name(name: str) -> str:
     if not isinstance(name, str) or not NAME_RE.match(name) or name.lower() in RESERVED_LAYER_NAMES:
-        raise AccountError(f"user name {name!r}: use 1-64 letters, digits, '.', '_' or '-' "
-                           f"(not {' or '.join(sorted(RESERVED_LAYER_NAMES))})")
+        raise AccountError(
+            f"user name {name!r}: use 1-64 letters, digits, '.', '_' or '-' "
+            f"(not {' or '.join(sorted(RESERVED_LAYER_NAMES))})"
+        )
     return name
 
 
@@ -89,14 +92,21 @@ def authenticate(session: Session, name: str, password: str, address: str) -> Us
     """The user if name and password match an active account; failures are counted and,
     past the limits, refused before the password is even checked."""
     since = utcnow() - WINDOW
-    by_account = session.exec(select(func.count()).select_from(LoginFailure)
-                              .where(LoginFailure.name == name, LoginFailure.at >= since)).scalar_one()
-    by_address = session.exec(select(func.count()).select_from(LoginFailure)
-                              .where(LoginFailure.address == address, LoginFailure.at >= since)).scalar_one()
+    by_account = session.exec(
+        select(func.count()).select_from(LoginFailure).where(LoginFailure.name == name, LoginFailure.at >= since)
+    ).scalar_one()
+    by_address = session.exec(
+        select(func.count()).select_from(LoginFailure).where(LoginFailure.address == address, LoginFailure.at >= since)
+    ).scalar_one()
     if by_account >= MAX_FAILURES_PER_ACCOUNT or by_address >= MAX_FAILURES_PER_ADDRESS:
         raise Throttled(f"too many failed logins; try again in {int(WINDOW.total_seconds() // 60)} minutes")
     user = find_user(session, name)
-    if user is None or not user.active or not user.password_hash or not check_password_hash(user.password_hash, password):
+    if (
+        user is None
+        or not user.active
+        or not user.password_hash
+        or not check_password_hash(user.password_hash, password)
+    ):
         session.add(LoginFailure(name=name[:64], address=address[:64]))
         raise AccountError("unknown user or wrong password")
     session.execute(delete(LoginFailure).where(LoginFailure.name == name))

@@ -5,6 +5,7 @@ An assignment is the annotator's layer of that document, created up front with s
 not already on them, so the load stays balanced; an annotator who never shows up can be
 found (stale assignments) and their untouched work handed to someone else.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -39,7 +40,9 @@ def annotator_accounts(session: Session, names: list[str]) -> list[User]:
     return [users[n] for n in names]
 
 
-def assign(session: Session, by: str, annotators: list[str], overlap: int, uids: list[str] | None = None) -> AssignReport:
+def assign(
+    session: Session, by: str, annotators: list[str], overlap: int, uids: list[str] | None = None
+) -> AssignReport:
     """Give each document to `overlap` annotators, least-loaded first (ties by name)."""
     names = sorted(set(annotators))
     if not 1 <= overlap <= len(names):
@@ -56,47 +59,82 @@ def assign(session: Session, by: str, annotators: list[str], overlap: int, uids:
     existing: dict[int, dict[str, Layer]] = {}
     for layer in session.exec(select(Layer).where(Layer.name.in_(names), Layer.document_id.in_(doc_ids))).scalars():
         existing.setdefault(layer.document_id, {})[layer.name] = layer
-    load = dict(session.exec(select(Layer.name, func.count()).where(Layer.name.in_(names), Layer.assigned_at.is_not(None))
-                             .group_by(Layer.name)).all())
-    queue_end = dict(session.exec(select(Layer.name, func.max(Layer.position)).where(Layer.name.in_(names))
-                                  .group_by(Layer.name)).all())
-    created: dict[str, int] = {n: 0 for n in names}
+    load = dict(
+        session.exec(
+            select(Layer.name, func.count())
+            .where(Layer.name.in_(names), Layer.assigned_at.is_not(None))
+            .group_by(Layer.name)
+        ).all()
+    )
+    queue_end = dict(
+        session.exec(
+            select(Layer.name, func.max(Layer.position)).where(Layer.name.in_(names)).group_by(Layer.name)
+        ).all()
+    )
+    created: dict[str, int] = dict.fromkeys(names, 0)
     now = utcnow()
     for doc_id in doc_ids:
-        have = {n for n, l in existing.get(doc_id, {}).items() if l.assigned_at is not None}
-        for name in sorted((n for n in names if n not in have), key=lambda n: (load.get(n, 0), n))[:max(0, overlap - len(have))]:
-            layer = existing.get(doc_id, {}).get(name) or Layer(document_id=doc_id, name=name, kind="annotator", status="todo")
+        have = {n for n, layer in existing.get(doc_id, {}).items() if layer.assigned_at is not None}
+        for name in sorted((n for n in names if n not in have), key=lambda n: (load.get(n, 0), n))[
+            : max(0, overlap - len(have))
+        ]:
+            layer = existing.get(doc_id, {}).get(name) or Layer(
+                document_id=doc_id, name=name, kind="annotator", status="todo"
+            )
             queue_end[name] = (queue_end.get(name) or 0) + 1
-            layer.user_id, layer.assigned_at, layer.assigned_by, layer.position = users[name].id, now, by, queue_end[name]
+            layer.user_id, layer.assigned_at, layer.assigned_by, layer.position = (
+                users[name].id,
+                now,
+                by,
+                queue_end[name],
+            )
             session.add(layer)
             load[name] = load.get(name, 0) + 1
             created[name] += 1
     session.flush()
-    session.add(AuditEvent(user=by, action="assign", target=f"overlap:{overlap}",
-                           after={"documents": len(doc_ids), "per_annotator": created}))
+    session.add(
+        AuditEvent(
+            user=by,
+            action="assign",
+            target=f"overlap:{overlap}",
+            after={"documents": len(doc_ids), "per_annotator": created},
+        )
+    )
     return AssignReport(len(doc_ids), sum(created.values()), created)
 
 
 def queue(session: Session, name: str) -> list[tuple[Layer, Document]]:
     """An annotator's assigned documents in order, with their layer (status, version); the
     documents' text and tokens stay unloaded (a queue lists hundreds of long documents)."""
-    rows = session.exec(select(Layer, Document).join(Document, Document.id == Layer.document_id)
-                        .options(defer(Document.text), defer(Document.tokens))
-                        .where(Layer.name == name, Layer.assigned_at.is_not(None))
-                        .order_by(Layer.position, Layer.id)).all()
+    rows = session.exec(
+        select(Layer, Document)
+        .join(Document, Document.id == Layer.document_id)
+        .options(defer(Document.text), defer(Document.tokens))
+        .where(Layer.name == name, Layer.assigned_at.is_not(None))
+        .order_by(Layer.position, Layer.id)
+    ).all()
     return [(layer, doc) for layer, doc in rows]
 
 
 def stale(session: Session, older_than: timedelta) -> list[Layer]:
     """Assignments not done or skipped and untouched for longer than `older_than`."""
     cutoff = utcnow() - older_than
-    return session.exec(select(Layer).where(Layer.assigned_at.is_not(None), Layer.status.in_(["todo", "in_progress"]),
-                                            Layer.updated_at < cutoff).order_by(Layer.updated_at)).scalars().all()
+    return (
+        session.exec(
+            select(Layer)
+            .where(Layer.assigned_at.is_not(None), Layer.status.in_(["todo", "in_progress"]), Layer.updated_at < cutoff)
+            .order_by(Layer.updated_at)
+        )
+        .scalars()
+        .all()
+    )
 
 
 def is_empty(session: Session, layer: Layer) -> bool:
-    return not any(session.exec(select(model.id).where(model.layer_id == layer.id).limit(1)).first()
-                   for model in (Span, Relation, Claim, SuggestionDecision))
+    return not any(
+        session.exec(select(model.id).where(model.layer_id == layer.id).limit(1)).first()
+        for model in (Span, Relation, Claim, SuggestionDecision)
+    )
 
 
 def reassign(session: Session, by: str, layer_id: int, to: str) -> Layer:
@@ -111,8 +149,16 @@ def reassign(session: Session, by: str, layer_id: int, to: str) -> Layer:
     if session.exec(select(Layer.id).where(Layer.document_id == old.document_id, Layer.name == to)).first():
         raise AssignmentError(f"{to} already has this document")
     position = (session.exec(select(func.max(Layer.position)).where(Layer.name == to)).scalar_one() or 0) + 1
-    new = Layer(document_id=old.document_id, name=to, kind="annotator", status="todo", user_id=user.id,
-                assigned_at=utcnow(), assigned_by=by, position=position)
+    new = Layer(
+        document_id=old.document_id,
+        name=to,
+        kind="annotator",
+        status="todo",
+        user_id=user.id,
+        assigned_at=utcnow(),
+        assigned_by=by,
+        position=position,
+    )
     if is_empty(session, old):
         session.delete(old)
     else:
@@ -120,6 +166,15 @@ def reassign(session: Session, by: str, layer_id: int, to: str) -> Layer:
         session.add(old)
     session.add(new)
     session.flush()
-    session.add(AuditEvent(user=by, action="reassign", document_id=new.document_id, layer_id=new.id,
-                           target=f"layer:{layer_id}", before={"annotator": old.name}, after={"annotator": to}))
+    session.add(
+        AuditEvent(
+            user=by,
+            action="reassign",
+            document_id=new.document_id,
+            layer_id=new.id,
+            target=f"layer:{layer_id}",
+            before={"annotator": old.name},
+            after={"annotator": to},
+        )
+    )
     return new

@@ -1,4 +1,5 @@
 """Blueprints, one per page family, and the template helpers they share."""
+
 from __future__ import annotations
 
 from flask import Flask

@@ -5,24 +5,25 @@ Every POST is a plain form that htmx enhances: htmx gets the changed fragment ba
 without scripts a redirect and a flashed message; a refusal answers 4xx with the message and
 stores nothing. The service functions in assigning and status hold the rules.
 """
+
 from __future__ import annotations
 
 import re
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import defer
 
-from annotator.web.extensions import htmx
-from annotator.team.assignments import AssignmentError, assign, is_empty, queue, reassign, stale
+from annotator.annotate.status import set_status
 from annotator.db import get_db
 from annotator.layers import AnnotationError, NotFound
 from annotator.models import Document, Layer, User, utcnow
-from annotator.annotate.status import set_status
+from annotator.team.assignments import AssignmentError, assign, is_empty, queue, reassign, stale
 from annotator.web.auth import curator_required
+from annotator.web.extensions import htmx
 from annotator.web.workspace.forms import read_version
 
 bp = Blueprint("assignments", __name__, url_prefix="/assignments")
@@ -33,6 +34,7 @@ WHOLE = re.compile(r"[0-9]{1,6}")
 
 
 # --- the annotator's queue ----------------------------------------------------------------------
+
 
 @bp.get("/mine")
 def mine():
@@ -60,8 +62,15 @@ def _own_assignment(session, layer_id: int) -> tuple[Layer, Document]:
     layer = session.get(Layer, layer_id)
     if layer is None or layer.assigned_at is None or layer.name != current_user.name:
         raise NotFound("this document is not in your queue")
-    doc = session.exec(select(Document).options(defer(Document.tokens), defer(Document.text))
-                       .where(Document.id == layer.document_id)).scalars().one()
+    doc = (
+        session.exec(
+            select(Document)
+            .options(defer(Document.tokens), defer(Document.text))
+            .where(Document.id == layer.document_id)
+        )
+        .scalars()
+        .one()
+    )
     return layer, doc
 
 
@@ -90,12 +99,14 @@ def _queue_answer(message: str, kind: str, status: int = 200):
 
 # --- the curators' page -------------------------------------------------------------------------
 
+
 @bp.get("/")
 @curator_required
 def overview():
     session = get_db().request_session()
-    return render_template("assignments/overview.html", choices=annotator_names(session),
-                           **_board(session, _stale_days()))
+    return render_template(
+        "assignments/overview.html", choices=annotator_names(session), **_board(session, _stale_days())
+    )
 
 
 @bp.post("/assign")
@@ -113,8 +124,11 @@ def assign_documents():
     except AssignmentError as exc:
         return _board_answer(_sentence(str(exc)), "error", 422)
     shares = ", ".join(f"{name} {n}" for name, n in report.per_annotator.items())
-    return _board_answer(f"{report.created} new assignment{'s' * (report.created != 1)} over "
-                         f"{report.documents} document{'s' * (report.documents != 1)} (k = {overlap}): {shares}.", "ok")
+    return _board_answer(
+        f"{report.created} new assignment{'s' * (report.created != 1)} over "
+        f"{report.documents} document{'s' * (report.documents != 1)} (k = {overlap}): {shares}.",
+        "ok",
+    )
 
 
 @bp.post("/<int:layer_id>/reassign")
@@ -145,8 +159,11 @@ def _chosen_documents(session, scope: str, listed: str) -> list[str] | None:
             raise AssignmentError("list the ids of the documents to assign")
         return uids
     if scope == "unassigned":
-        uids = session.exec(select(Document.uid).where(Document.id.not_in(_assigned_documents()))
-                            .order_by(Document.id)).scalars().all()
+        uids = (
+            session.exec(select(Document.uid).where(Document.id.not_in(_assigned_documents())).order_by(Document.id))
+            .scalars()
+            .all()
+        )
         if not uids:  # assign() reads an empty list as "every document"
             raise AssignmentError("every document already has annotators; nothing to assign")
         return uids
@@ -159,39 +176,56 @@ def _board_answer(message: str, kind: str, status: int = 200):
     if htmx:
         return render_template("assignments/_board.html", **_board(session, days, message, kind)), status
     if status >= 400:
-        return render_template("assignments/overview.html", choices=annotator_names(session),
-                               **_board(session, days, message, kind)), status
+        return render_template(
+            "assignments/overview.html", choices=annotator_names(session), **_board(session, days, message, kind)
+        ), status
     flash(message, kind)
     return redirect(url_for(".overview", days=_days_text(days)), 303)
 
 
 # --- what the curators' page shows -------------------------------------------------------------
 
+
 def annotator_names(session) -> list[str]:
     """Active accounts with the annotator role: the people documents are assigned to."""
-    return session.exec(select(User.name).where(User.role == "annotator", User.active.is_(True))
-                        .order_by(User.name)).scalars().all()
+    return (
+        session.exec(select(User.name).where(User.role == "annotator", User.active.is_(True)).order_by(User.name))
+        .scalars()
+        .all()
+    )
 
 
 def _board(session, days: float, message: str | None = None, kind: str = "ok") -> dict:
     names = annotator_names(session)
     total = session.exec(select(func.count()).select_from(Document)).scalar_one()
-    unassigned = session.exec(select(func.count()).select_from(Document)
-                              .where(Document.id.not_in(_assigned_documents()))).scalar_one()
-    return dict(summary=summary(session, names), stale=stale_rows(session, days, names), days=_days_text(days),
-                documents=total, unassigned=unassigned, message=message, kind=kind)
+    unassigned = session.exec(
+        select(func.count()).select_from(Document).where(Document.id.not_in(_assigned_documents()))
+    ).scalar_one()
+    return dict(
+        summary=summary(session, names),
+        stale=stale_rows(session, days, names),
+        days=_days_text(days),
+        documents=total,
+        unassigned=unassigned,
+        message=message,
+        kind=kind,
+    )
 
 
 def summary(session, names: list[str]) -> list[dict]:
     """Per annotator: assigned documents and how many are in each status (every annotator
     account, plus anyone else who holds assignments)."""
-    rows = session.exec(select(Layer.name, Layer.status, func.count()).where(Layer.assigned_at.is_not(None))
-                        .group_by(Layer.name, Layer.status)).all()
+    rows = session.exec(
+        select(Layer.name, Layer.status, func.count())
+        .where(Layer.assigned_at.is_not(None))
+        .group_by(Layer.name, Layer.status)
+    ).all()
     table = {name: Counter() for name in names}
     for name, status, n in rows:
         table.setdefault(name, Counter())[status] += n
-    return [{"name": name, "assigned": sum(c.values()), **{s: c[s] for s in COUNTED}}
-            for name, c in sorted(table.items())]
+    return [
+        {"name": name, "assigned": sum(c.values()), **{s: c[s] for s in COUNTED}} for name, c in sorted(table.items())
+    ]
 
 
 def stale_rows(session, days: float, names: list[str]) -> list[dict]:
@@ -199,15 +233,31 @@ def stale_rows(session, days: float, names: list[str]) -> list[dict]:
     (not those who already have a layer of that document)."""
     layers = stale(session, timedelta(days=days))
     doc_ids = {layer.document_id for layer in layers}
-    docs = {row.id: row for row in session.exec(select(Document.id, Document.uid, Document.title)
-                                                .where(Document.id.in_(doc_ids))).all()} if doc_ids else {}
+    docs = (
+        {
+            row.id: row
+            for row in session.exec(
+                select(Document.id, Document.uid, Document.title).where(Document.id.in_(doc_ids))
+            ).all()
+        }
+        if doc_ids
+        else {}
+    )
     holders: dict[int, set[str]] = {}
     if doc_ids:
-        for doc_id, name in session.exec(select(Layer.document_id, Layer.name).where(Layer.document_id.in_(doc_ids))).all():
+        for doc_id, name in session.exec(
+            select(Layer.document_id, Layer.name).where(Layer.document_id.in_(doc_ids))
+        ).all():
             holders.setdefault(doc_id, set()).add(name)
-    return [{"layer": layer, "doc": docs[layer.document_id], "idle_days": _idle_days(layer.updated_at),
-             "candidates": [n for n in names if n not in holders.get(layer.document_id, set())]}
-            for layer in layers]
+    return [
+        {
+            "layer": layer,
+            "doc": docs[layer.document_id],
+            "idle_days": _idle_days(layer.updated_at),
+            "candidates": [n for n in names if n not in holders.get(layer.document_id, set())],
+        }
+        for layer in layers
+    ]
 
 
 def _assigned_documents():
@@ -215,11 +265,12 @@ def _assigned_documents():
 
 
 def _idle_days(when: datetime) -> int:
-    aware = when if when.tzinfo else when.replace(tzinfo=timezone.utc)  # SQLite hands back naive UTC
+    aware = when if when.tzinfo else when.replace(tzinfo=UTC)  # SQLite hands back naive UTC
     return max(0, (utcnow() - aware).days)
 
 
 # --- small parsers ------------------------------------------------------------------------------
+
 
 def _stale_days() -> float:
     """?days=N (also a form field, so a POST keeps the page's choice); a bad value means the default."""

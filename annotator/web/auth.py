@@ -1,6 +1,7 @@
 """Login, logout, the one-time setup of the first admin, and the rule that every page
 needs a login (Flask-Login sessions, Flask-WTF CSRF on every state-changing request; htmx
 requests carry the token in the X-CSRFToken header that base.html sets on <body>)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -14,10 +15,18 @@ from flask_login import LoginManager, UserMixin, current_user, login_user, logou
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import bindparam, select
 
-from annotator.web.extensions import htmx
-from annotator.team.accounts import AccountError, Throttled, authenticate, check_name, check_password, create_user, has_admin
 from annotator.db import get_db
 from annotator.models import User
+from annotator.team.accounts import (
+    AccountError,
+    Throttled,
+    authenticate,
+    check_name,
+    check_password,
+    create_user,
+    has_admin,
+)
+from annotator.web.extensions import htmx
 from annotator.web.identity import safe_next
 
 bp = Blueprint("auth", __name__)
@@ -54,8 +63,12 @@ class SecureWhenHttps(SecureCookieSessionInterface):
 
 def init_app(app) -> None:
     # Flask ships these keys set to None, so setdefault would keep None: fill the gaps
-    for key, value in (("SESSION_COOKIE_HTTPONLY", True), ("SESSION_COOKIE_SAMESITE", "Lax"),
-                       ("REMEMBER_COOKIE_HTTPONLY", True), ("REMEMBER_COOKIE_SAMESITE", "Lax")):
+    for key, value in (
+        ("SESSION_COOKIE_HTTPONLY", True),
+        ("SESSION_COOKIE_SAMESITE", "Lax"),
+        ("REMEMBER_COOKIE_HTTPONLY", True),
+        ("REMEMBER_COOKIE_SAMESITE", "Lax"),
+    ):
         if app.config.get(key) is None:
             app.config[key] = value
     app.session_interface = SecureWhenHttps()
@@ -90,13 +103,16 @@ def require_login():
 
 def roles_required(*roles: str):
     """Refuse (403) users whose role is not among `roles`."""
+
     def decorate(view):
         @wraps(view)
         def wrapped(*args, **kwargs):
             if not current_user.is_authenticated or current_user.role not in roles:
                 abort(403, description="Your role does not allow this page.")
             return view(*args, **kwargs)
+
         return wrapped
+
     return decorate
 
 
@@ -132,6 +148,7 @@ def logout():
 
 
 # --- first admin --------------------------------------------------------------------------
+
 
 def _admin_exists() -> bool:
     with get_db().reading() as session:

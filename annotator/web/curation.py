@@ -8,6 +8,7 @@ naming the gold version the page showed; htmx gets a message for #cur-status plu
 swapped out of band, a plain form a redirect back to the page. A refusal stores nothing and
 answers 4xx (409 when another curator changed gold first).
 """
+
 from __future__ import annotations
 
 from math import ceil
@@ -15,18 +16,17 @@ from math import ceil
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup, escape
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from annotator.web.extensions import htmx
-from annotator.review.comparison import Comparison, Item, compare, overview
-from annotator.review.gold import accept, finish, pre_accept, reject
+from annotator.annotate.status import set_status
 from annotator.db import get_db
-from annotator.layers import AnnotationError, NotFound, find_layer
+from annotator.layers import AnnotationError, NotFound
 from annotator.models import GOLD, Document
 from annotator.project import labels_of
-from annotator.annotate.status import set_status
+from annotator.review.comparison import Comparison, Item, compare, overview
+from annotator.review.gold import accept, finish, pre_accept, reject
 from annotator.web.auth import curator_required
+from annotator.web.extensions import htmx
 from annotator.web.rendering import escape_text, pieces, quantity_summary
 from annotator.web.workspace.forms import WHOLE
 from annotator.web.workspace.reads import document_by_uid
@@ -38,13 +38,15 @@ CLAIM_PARTS = ("entity", "property", "condition", "time", "source")  # claim ide
 
 # --- pages ----------------------------------------------------------------------------------------
 
+
 @bp.get("/")
 @curator_required
 def index():
     page = max(1, request.args.get("page", default=1, type=int) or 1)
     total, rows = overview(get_db().request_session(), (page - 1) * PER_PAGE, PER_PAGE)
-    return render_template("curation/index.html", rows=rows, total=total, page=page,
-                           pages=max(1, ceil(total / PER_PAGE)))
+    return render_template(
+        "curation/index.html", rows=rows, total=total, page=page, pages=max(1, ceil(total / PER_PAGE))
+    )
 
 
 @bp.get("/<uid>")
@@ -56,9 +58,12 @@ def document(uid: str):
     doc = _document(session, uid)
     shown = board(session, doc, everyone)
     todo = len(shown["comparison"].to_pre_accept())
-    message = (f"{todo} item{'s' * (todo != 1)} every compared annotator agrees on: “Pre-accept agreements” "
-               "copies them into gold in one step (undo in the gold workspace)." if todo and shown["comparison"].gold is None
-               else None)
+    message = (
+        f"{todo} item{'s' * (todo != 1)} every compared annotator agrees on: “Pre-accept agreements” "
+        "copies them into gold in one step (undo in the gold workspace)."
+        if todo and shown["comparison"].gold is None
+        else None
+    )
     return render_template("curation/page.html", message=message, **shown)
 
 
@@ -69,32 +74,56 @@ def board(session: Session, doc: Document, everyone: bool) -> dict:
     by_kind = {kind: [] for kind in ("span", "relation", "claim")}
     for item in comparison.items:
         by_kind[item.kind].append((item, describe(doc.text, item)))
-    return dict(doc=doc, comparison=comparison, everyone=everyone, by_kind=by_kind, labels=labels_of(current_app),
-                text=marked_text(doc.text, comparison, classes))
+    return dict(
+        doc=doc,
+        comparison=comparison,
+        everyone=everyone,
+        by_kind=by_kind,
+        labels=labels_of(current_app),
+        text=marked_text(doc.text, comparison, classes),
+    )
 
 
 def describe(text: str, item: Item) -> dict:
     """The item's parts as plain strings (the template escapes them)."""
+
     def side(ident):
-        return {"label": ident[2], "text": text[ident[0]:ident[1]]} if ident else None
+        return {"label": ident[2], "text": text[ident[0] : ident[1]]} if ident else None
+
     if item.kind == "span":
         return side(item.ident)
     if item.kind == "relation":
         return {"head": side(item.ident[0]), "label": item.ident[2], "child": side(item.ident[1])}
     quantity, value, unit, qualifier, *links = item.ident
     parts = [(name, side(ident)) for name, ident in zip(CLAIM_PARTS, links) if ident]
-    return {"quantity": side(quantity), "value": quantity_summary({"value": value, "unit": unit, "qualifier": qualifier}),
-            "parts": parts, "property_text": links[5], "modifiers": list(links[6])}
+    return {
+        "quantity": side(quantity),
+        "value": quantity_summary({"value": value, "unit": unit, "qualifier": qualifier}),
+        "parts": parts,
+        "property_text": links[5],
+        "modifiers": list(links[6]),
+    }
 
 
 def marked_text(text: str, comparison: Comparison, classes: dict[str, str]) -> Markup:
     """Escaped text with a mark per stretch under gold spans (solid) or open span items
     (dashed; red where they are in conflict)."""
-    spans = [{"start": s.start, "end": s.end, "label": s.label, "tip": f"{s.label} · in gold", "gold": True}
-             for s in (comparison.gold.spans.values() if comparison.gold else [])]
-    spans += [{"start": i.ident[0], "end": i.ident[1], "label": i.ident[2], "gold": False, "clash": i.state == "conflict",
-               "tip": f"{i.ident[2]} · {i.state} · {', '.join(sorted(i.rows))}"}
-              for i in comparison.items if i.kind == "span" and i.open]
+    spans = [
+        {"start": s.start, "end": s.end, "label": s.label, "tip": f"{s.label} · in gold", "gold": True}
+        for s in (comparison.gold.spans.values() if comparison.gold else [])
+    ]
+    spans += [
+        {
+            "start": i.ident[0],
+            "end": i.ident[1],
+            "label": i.ident[2],
+            "gold": False,
+            "clash": i.state == "conflict",
+            "tip": f"{i.ident[2]} · {i.state} · {', '.join(sorted(i.rows))}",
+        }
+        for i in comparison.items
+        if i.kind == "span" and i.open
+    ]
     out = []
     for p in pieces(text, spans):
         piece = escape_text(p.text)
@@ -105,12 +134,15 @@ def marked_text(text: str, comparison: Comparison, classes: dict[str, str]) -> M
         lead = min(gold or p.spans, key=lambda s: (s["end"] - s["start"], s["label"]))
         css = [classes.get(lead["label"], "lbl-other"), "cur-gold" if gold else "cur-open"]
         css += ["cur-clash"] if any(s.get("clash") for s in p.spans) else []
-        out.append(f'<mark class="{" ".join(css)}" data-start="{p.start}" data-end="{p.end}" '
-                   f'data-tip="{escape(p.tip)}">{piece}</mark>')
+        out.append(
+            f'<mark class="{" ".join(css)}" data-start="{p.start}" data-end="{p.end}" '
+            f'data-tip="{escape(p.tip)}">{piece}</mark>'
+        )
     return Markup("".join(out))
 
 
 # --- writes ---------------------------------------------------------------------------------------
+
 
 @bp.post("/<uid>/pre-accept")
 @curator_required
@@ -124,14 +156,19 @@ def accept_item(uid: str):
     def run(s, doc, user, seen, everyone):
         f = request.form
         return accept(s, doc, user, seen, f.get("kind"), f.get("key"), f.get("annotator") or None).message
+
     return _write(uid, run)
 
 
 @bp.post("/<uid>/reject")
 @curator_required
 def reject_item(uid: str):
-    return _write(uid, lambda s, doc, user, seen, everyone:
-                  reject(s, doc, user, seen, request.form.get("kind"), request.form.get("key")).message)
+    return _write(
+        uid,
+        lambda s, doc, user, seen, everyone: (
+            reject(s, doc, user, seen, request.form.get("kind"), request.form.get("key")).message
+        ),
+    )
 
 
 @bp.post("/<uid>/status")
@@ -146,6 +183,7 @@ def status_set(uid: str):
             set_status(s, doc, GOLD, user, seen, "in_progress")
             return "Reopened gold for curation"
         raise AnnotationError("ask for status done or in_progress")
+
     return _write(uid, run)
 
 
@@ -171,8 +209,9 @@ def _refused(exc: AnnotationError):
     if not htmx:
         abort(exc.status, description=message)
     conflict = exc.status == 409
-    return render_template("curation/_message.html", message=message, kind="conflict" if conflict else "error",
-                           conflict=conflict), exc.status
+    return render_template(
+        "curation/_message.html", message=message, kind="conflict" if conflict else "error", conflict=conflict
+    ), exc.status
 
 
 def _seen(form) -> int:

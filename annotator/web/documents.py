@@ -1,4 +1,5 @@
 """Document list (paginated, filtered through htmx) and the read-only document view."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -6,11 +7,11 @@ from collections import Counter
 from flask import Blueprint, abort, current_app, render_template, request
 from sqlalchemy import select
 
-from annotator.web.extensions import htmx
 from annotator.db import get_db
-from annotator.models import SUGGESTIONS, Document, Suggestion
 from annotator.export.records import get_record
+from annotator.models import SUGGESTIONS, Document, Suggestion
 from annotator.project import labels_of
+from annotator.web.extensions import htmx
 from annotator.web.identity import current_annotator, is_curator, only_assigned_to, require_open, visible_ids
 from annotator.web.listing import document_page, languages, neighbours
 from annotator.web.rendering import SUGGESTION_FIELDS, pieces, suggestion_spans, text_html
@@ -38,7 +39,8 @@ def index():
         response = current_app.make_response(render_template("documents/_rows.html", **context))
     else:
         response = current_app.make_response(
-            render_template("documents/list.html", languages=languages(session, within), **context))
+            render_template("documents/list.html", languages=languages(session, within), **context)
+        )
     # The same URL answers with a fragment or a page: caches must keep them apart.
     response.vary.add("HX-Request")
     return response
@@ -55,12 +57,21 @@ def view(uid: str):
     rows = session.exec(select(*SUGGESTION_COLUMNS).where(Suggestion.document_id == doc.id)).all()
     spans = suggestion_spans(doc.text, rows, labels.quantity_label)
     quantities = [s for s in spans if s["label"] == labels.quantity_label]
-    marked = text_html(pieces(doc.text, spans), current_app.extensions["annotator.label_classes"],
-                       anchors={s["start"] for s in quantities})
+    marked = text_html(
+        pieces(doc.text, spans),
+        current_app.extensions["annotator.label_classes"],
+        anchors={s["start"] for s in quantities},
+    )
     return render_template(
-        "documents/view.html", doc=doc, labels=labels, text_html=marked, quantities=quantities,
-        legend=Counter(s["label"] for s in spans), origins=Counter(s["origin"] for s in spans),
-        neighbours=neighbours(session, doc.id, only_assigned_to()))
+        "documents/view.html",
+        doc=doc,
+        labels=labels,
+        text_html=marked,
+        quantities=quantities,
+        legend=Counter(s["label"] for s in spans),
+        origins=Counter(s["origin"] for s in spans),
+        neighbours=neighbours(session, doc.id, only_assigned_to()),
+    )
 
 
 @bp.get("/documents/<uid>/layers/<name>.json")

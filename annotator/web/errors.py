@@ -1,4 +1,5 @@
 """Error pages in the app's own layout instead of Flask's bare defaults."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
@@ -6,8 +7,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 bp = Blueprint("errors", __name__)
 # No database stores U+0000 in text (PostgreSQL refuses it outright), and no field here needs it.
-NUL_MESSAGE = ("a field holds a NUL character (U+0000), which is not text and cannot be stored: "
-               "remove it and send again")
+NUL_MESSAGE = "a field holds a NUL character (U+0000), which is not text and cannot be stored: remove it and send again"
 OWN_MESSAGES = {"workspace", "gold"}  # blueprints that answer a refusal in their own message area
 
 DEFAULT_MESSAGES = {
@@ -20,16 +20,21 @@ def http_error(error: HTTPException):
     # Werkzeug's stock descriptions are generic; our own abort(…, description=…) is kept.
     stock = type(error).description
     message = DEFAULT_MESSAGES.get(error.code) if error.description == stock else error.description
-    return render_template("errors/error.html", code=error.code, name=error.name,
-                           message=message or error.description), error.code
+    return render_template(
+        "errors/error.html", code=error.code, name=error.name, message=message or error.description
+    ), error.code
 
 
 @bp.app_errorhandler(InternalServerError)
 def server_error(error: InternalServerError):
     # Never show the exception to the user; it is in the server log.
-    return render_template("errors/error.html", code=500, name="Something went wrong",
-                           message="The server could not finish this request. Try again; "
-                                   "if it keeps failing, tell whoever runs this installation."), 500
+    return render_template(
+        "errors/error.html",
+        code=500,
+        name="Something went wrong",
+        message="The server could not finish this request. Try again; "
+        "if it keeps failing, tell whoever runs this installation.",
+    ), 500
 
 
 def holds_nul() -> bool:

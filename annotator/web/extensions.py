@@ -1,4 +1,5 @@
 """Flask extensions created unbound, attached to the app by create_app (app.py)."""
+
 from flask_htmx import HTMX
 
 htmx = HTMX()

@@ -3,6 +3,7 @@
 Everything here escapes first and only then adds markup of its own, so untrusted document
 text and metadata never reach the page unescaped (no template uses |safe on them).
 """
+
 from __future__ import annotations
 
 import json
@@ -60,8 +61,9 @@ def label_classes(labels) -> dict[str, str]:
 def label_css() -> Markup:
     """One CSS rule per label instead of a style attribute on every mark."""
     labels = labels_of(current_app)
-    rules = [f".lbl-{i}{{--label-color:{safe_colour(labels.colour(name))}}}"
-             for i, name in enumerate(labels.entity_labels)]
+    rules = [
+        f".lbl-{i}{{--label-color:{safe_colour(labels.colour(name))}}}" for i, name in enumerate(labels.entity_labels)
+    ]
     rules.append(f".lbl-other{{--label-color:{FALLBACK_COLOUR}}}")
     return Markup("\n".join(rules))
 

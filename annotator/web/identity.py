@@ -4,6 +4,7 @@ Layer names are user names, so the workspace asks only current_annotator() for t
 writes to, and may_open() for whether a document is theirs to see (annotators work blind on
 their assigned documents; curators and admins see every document and layer).
 """
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit

@@ -4,6 +4,7 @@ Per request: one count, one page of narrow rows (never the text), one grouped co
 page's suggestions per label, and (full page only) the languages for the filter. None of
 them runs once per row, so the list costs the same for 50 documents or 100,000.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -50,16 +51,26 @@ def document_page(session: Session, page: int, size: int, lang: str | None = Non
     else:
         page_ids = select(Document.id).where(*where).order_by(Document.id.desc()).offset(total - offset - n).limit(n)
     rows = session.exec(select(*ROW_COLUMNS).where(Document.id.in_(page_ids)).order_by(Document.id)).all()
-    return DocumentPage(rows=rows, page=page, pages=pages, total=total, size=size, lang=lang,
-                        by_label=label_counts(session, [r.id for r in rows]))
+    return DocumentPage(
+        rows=rows,
+        page=page,
+        pages=pages,
+        total=total,
+        size=size,
+        lang=lang,
+        by_label=label_counts(session, [r.id for r in rows]),
+    )
 
 
 def label_counts(session: Session, doc_ids: list[int]) -> dict[int, dict[str, int]]:
     """{document id: {label: suggestions}} for a page of documents, in one grouped query."""
     counts: dict[int, dict[str, int]] = {i: {} for i in doc_ids}
     if doc_ids:
-        query = (select(Suggestion.document_id, Suggestion.label, func.count())
-                 .where(Suggestion.document_id.in_(doc_ids)).group_by(Suggestion.document_id, Suggestion.label))
+        query = (
+            select(Suggestion.document_id, Suggestion.label, func.count())
+            .where(Suggestion.document_id.in_(doc_ids))
+            .group_by(Suggestion.document_id, Suggestion.label)
+        )
         for doc_id, label, n in session.exec(query).all():
             counts[doc_id][label] = n
     return counts
@@ -73,11 +84,14 @@ def languages(session: Session, within=None) -> list[tuple[str, int]]:
 
 
 _ASSIGNED = select(Layer.document_id).where(Layer.name == bindparam("name"), Layer.assigned_at.is_not(None))
-_BEFORE = (select(Document.uid, Document.title).where(Document.id < bindparam("doc"))
-           .order_by(Document.id.desc()).limit(1))
+_BEFORE = (
+    select(Document.uid, Document.title).where(Document.id < bindparam("doc")).order_by(Document.id.desc()).limit(1)
+)
 _AFTER = select(Document.uid, Document.title).where(Document.id > bindparam("doc")).order_by(Document.id).limit(1)
-NEIGHBOURS = {False: (_BEFORE, _AFTER),  # built once: every document page asks
-              True: (_BEFORE.where(Document.id.in_(_ASSIGNED)), _AFTER.where(Document.id.in_(_ASSIGNED)))}
+NEIGHBOURS = {
+    False: (_BEFORE, _AFTER),  # built once: every document page asks
+    True: (_BEFORE.where(Document.id.in_(_ASSIGNED)), _AFTER.where(Document.id.in_(_ASSIGNED))),
+}
 
 
 def neighbours(session: Session, doc_id: int, assigned_to: str | None = None) -> dict[str, tuple[str, str] | None]:

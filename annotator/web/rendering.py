@@ -5,10 +5,12 @@ spans that cover it. Offsets on the marks are code points, as stored. Every piec
 and every attribute value goes through markupsafe's escape() before it is joined, so
 document text can never become markup.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+
 from markupsafe import Markup, escape
 
 from annotator.models import QUANTITY_FIELDS
@@ -75,12 +77,15 @@ def text_html(pieces: list[Piece], classes: dict[str, str], anchors: set[int]) -
             continue
         anchor = f' id="q-{p.start}"' if p.start in anchors else ""
         css = classes.get(p.label, "lbl-other") + (" overlap" if p.overlapping else "")
-        out.append(f'<mark{anchor} class="sugg {css}" data-start="{p.start}" '
-                   f'data-end="{p.end}" data-labels="{escape(p.labels)}" data-tip="{escape(p.tip)}">{text}</mark>')
+        out.append(
+            f'<mark{anchor} class="sugg {css}" data-start="{p.start}" '
+            f'data-end="{p.end}" data-labels="{escape(p.labels)}" data-tip="{escape(p.tip)}">{text}</mark>'
+        )
     return Markup("".join(out))
 
 
 # --- what a mark says about its suggestions ---------------------------------------------------
+
 
 def format_number(value: float | None) -> str:
     if value is None:
@@ -91,7 +96,7 @@ def format_number(value: float | None) -> str:
 
 
 def quantity_summary(span: dict) -> str:
-    """"up to 1.1 TB/s", "10–20 m", "4.2 ± 0.3 g", or "" when nothing was parsed."""
+    """ "up to 1.1 TB/s", "10–20 m", "4.2 ± 0.3 g", or "" when nothing was parsed."""
     if span.get("value") is None:
         return ""
     number = format_number(span["value"])
@@ -127,11 +132,12 @@ def suggestion_spans(text: str, rows: Iterable[Sequence], quantity_label: str) -
     importer and validators refuse such rows; this only guards the read-only view).
     """
     size = len(text)
-    spans = [span for span in (dict(zip(SUGGESTION_FIELDS, row)) for row in rows)
-             if 0 <= span["start"] < span["end"] <= size]
+    spans = [
+        span for span in (dict(zip(SUGGESTION_FIELDS, row)) for row in rows) if 0 <= span["start"] < span["end"] <= size
+    ]
     spans.sort(key=lambda s: (s["start"], -s["end"], s["label"], s["origin"]))
     for span in spans:
-        span["text"] = text[span["start"]:span["end"]]
+        span["text"] = text[span["start"] : span["end"]]
         span["summary"] = quantity_summary(span) if span["label"] == quantity_label else ""
         span["tip"] = span_tip(span, quantity_label)
     return spans

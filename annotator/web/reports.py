@@ -1,11 +1,12 @@
 """Reports for curators: the agreement report (the same numbers as `annotator iaa`)."""
+
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request, url_for
 
+from annotator.db import get_db
 from annotator.review.agreement import agreement_report
 from annotator.review.agreement_formats import _fmt
-from annotator.db import get_db
 from annotator.web.auth import curator_required
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -24,6 +25,12 @@ def agreement():
             report, error = agreement_report(session, annotators, labels), None
         except ValueError as exc:
             report, error = None, str(exc)
-    return render_template("reports/agreement.html", report=report, error=error, fmt=_fmt,
-                           link=lambda uid: url_for("curation.document", uid=uid),
-                           annotators=request.args.get("annotators", ""), labels=request.args.get("labels", ""))
+    return render_template(
+        "reports/agreement.html",
+        report=report,
+        error=error,
+        fmt=_fmt,
+        link=lambda uid: url_for("curation.document", uid=uid),
+        annotators=request.args.get("annotators", ""),
+        labels=request.args.get("labels", ""),
+    )

@@ -1,4 +1,5 @@
 """Production serving through gunicorn (Flask's dev server only behind --dev)."""
+
 from __future__ import annotations
 
 import gc
@@ -25,11 +26,20 @@ def run_gunicorn(app, host: str, port: int, workers: int, threads: int) -> None:
     # The app is built once here and forked into the workers; each worker opens its own
     # database connections lazily (the engine's pool is created empty before the fork).
     freeze_heap()
-    GunicornApp(app, {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
-                      "worker_class": "gthread", "accesslog": "-", "timeout": 120,
-                      # no management socket in the user's home (gunicorn 25+ opens one by default):
-                      # nothing here uses it, and two servers of one user would share its path
-                      "control_socket_disable": True}).run()
+    GunicornApp(
+        app,
+        {
+            "bind": f"{host}:{port}",
+            "workers": workers,
+            "threads": threads,
+            "worker_class": "gthread",
+            "accesslog": "-",
+            "timeout": 120,
+            # no management socket in the user's home (gunicorn 25+ opens one by default):
+            # nothing here uses it, and two servers of one user would share its path
+            "control_socket_disable": True,
+        },
+    ).run()
 
 
 def freeze_heap() -> None:

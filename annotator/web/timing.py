@@ -6,6 +6,7 @@ ANNOTATOR_SERVER_TIMING=true turns it on. Measured around the whole WSGI call up
 moment the response starts: session cookie, login, CSRF, the view and its template, so
 the figure is the server's own time, without the wait for a free worker before it.
 """
+
 from __future__ import annotations
 
 import time

@@ -1,14 +1,15 @@
 """Accounts in the browser, for admins: the list, a new account, deactivate and activate
 (the same rules as `annotator users`; passwords are set by the admin and changed with
 `annotator users password`)."""
+
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from annotator.team.accounts import AccountError, create_user, list_users, set_active
 from annotator.db import get_db
 from annotator.models import ROLES
+from annotator.team.accounts import AccountError, create_user, list_users, set_active
 from annotator.web.auth import roles_required
 
 bp = Blueprint("users", __name__, url_prefix="/users")

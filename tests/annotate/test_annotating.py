@@ -1,20 +1,21 @@
 """Annotation services: spans, suggestions, relations, claims, undo/redo, stale writes,
 audit events; every refused request stores nothing. Runs on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import func, select
 
-from annotator.annotate.spans import add_span, delete_span, update_span
-from annotator.db import get_db
 from annotator.annotate.history import history, redo, undo
-from annotator.layers import AnnotationError, Conflict, find_layer
 from annotator.annotate.links import add_relation, delete_claim, delete_relation, save_claim
-from annotator.models import AuditEvent, Claim, Document, Layer, Relation, Span, Suggestion, SuggestionDecision
-from annotator.project import labels_of
+from annotator.annotate.spans import add_span, delete_span, update_span
 from annotator.annotate.suggestions import decide, pending
-from annotator.tokens import pack
+from annotator.db import get_db
+from annotator.layers import AnnotationError, Conflict, find_layer
+from annotator.models import AuditEvent, Claim, Document, Layer, Relation, Span, Suggestion, SuggestionDecision
 from annotator.nlp.tokenizer import tokenize
+from annotator.project import labels_of
+from annotator.tokens import pack
 
 TEXT = "Tim Cook 😀 visited Apple in London.\r\nSophgo’s SC11 FP300 has 256 GB of high-bandwidth memory."
 
@@ -23,14 +24,21 @@ TEXT = "Tim Cook 😀 visited Apple in London.\r\nSophgo’s SC11 FP300 has 256 
 def env(any_app):
     db = get_db(any_app)
     with db.writing() as s:
-        doc = Document(uid="doc1", text=TEXT, lang="en", title="t", n_chars=len(TEXT), tokens=pack(tokenize(TEXT, "en")))
+        doc = Document(
+            uid="doc1", text=TEXT, lang="en", title="t", n_chars=len(TEXT), tokens=pack(tokenize(TEXT, "en"))
+        )
         s.add(doc)
         s.flush()
-        for frag, label, origin, extra in (("Apple", "ORG", "model", {}), ("London", "GPE", "model", {}),
-                                           ("SC11 FP300", "PRODUCT", "gazetteer", {}),
-                                           ("256 GB", "QUANTITY", "pattern", {"value": 256.0, "unit": "GB"})):
+        for frag, label, origin, extra in (
+            ("Apple", "ORG", "model", {}),
+            ("London", "GPE", "model", {}),
+            ("SC11 FP300", "PRODUCT", "gazetteer", {}),
+            ("256 GB", "QUANTITY", "pattern", {"value": 256.0, "unit": "GB"}),
+        ):
             start = TEXT.index(frag)
-            s.add(Suggestion(document_id=doc.id, start=start, end=start + len(frag), label=label, origin=origin, **extra))
+            s.add(
+                Suggestion(document_id=doc.id, start=start, end=start + len(frag), label=label, origin=origin, **extra)
+            )
     return any_app
 
 
@@ -54,7 +62,10 @@ class Ctx:
 
     def spans(self):
         with self.db.reading() as s:
-            return [(r.start, r.end, r.label, TEXT[r.start:r.end]) for r in s.exec(select(Span).order_by(Span.start)).scalars()]
+            return [
+                (r.start, r.end, r.label, TEXT[r.start : r.end])
+                for r in s.exec(select(Span).order_by(Span.start)).scalars()
+            ]
 
     def undo(self):
         with self.db.writing() as s:
@@ -75,15 +86,18 @@ def test_span_after_emoji_is_snapped_and_exact(env):
     assert ctx.count(AuditEvent) == 1
 
 
-@pytest.mark.parametrize("start, end, label, message", [
-    (5, 5, "ORG", "not on this document"),
-    (10, 4, "ORG", "not on this document"),
-    (-1, 4, "ORG", "not on this document"),
-    (0, len(TEXT) + 1, "ORG", "not on this document"),
-    ("0", 3, "ORG", "whole numbers"),
-    (0, 3, "NOPE", "unknown label"),
-    (8, 9, "ORG", "holds no word"),
-])
+@pytest.mark.parametrize(
+    "start, end, label, message",
+    [
+        (5, 5, "ORG", "not on this document"),
+        (10, 4, "ORG", "not on this document"),
+        (-1, 4, "ORG", "not on this document"),
+        (0, len(TEXT) + 1, "ORG", "not on this document"),
+        ("0", 3, "ORG", "whole numbers"),
+        (0, 3, "NOPE", "unknown label"),
+        (8, 9, "ORG", "holds no word"),
+    ],
+)
 def test_bad_spans_are_refused_and_nothing_stored(env, start, end, label, message):
     ctx = Ctx(env)
     with pytest.raises(AnnotationError, match=message):
@@ -169,11 +183,21 @@ def test_claim_build_validate_and_cascade(env):
     with pytest.raises(AnnotationError, match="unknown modifiers"):
         ctx.run(save_claim, {"quantity_id": qty, "modifiers": ["IsGuess"]})
     assert ctx.count(Claim) == 0
-    out = ctx.run(save_claim, {"quantity_id": qty, "entity_id": card, "property_id": prop, "value": "256",
-                               "unit": "GB", "modifiers": ["IsCount"]})
+    out = ctx.run(
+        save_claim,
+        {
+            "quantity_id": qty,
+            "entity_id": card,
+            "property_id": prop,
+            "value": "256",
+            "unit": "GB",
+            "modifiers": ["IsCount"],
+        },
+    )
     assert out.message == ""
-    flagged = ctx.run(save_claim, {"quantity_id": qty, "entity_id": card, "value": 256, "unit": "gigs"},
-                      claim_id=out.ids[0])
+    flagged = ctx.run(
+        save_claim, {"quantity_id": qty, "entity_id": card, "value": 256, "unit": "gigs"}, claim_id=out.ids[0]
+    )
     assert "not in the unit table" in flagged.message
     with ctx.db.reading() as s:
         q = s.get(Span, qty)
@@ -232,18 +256,32 @@ def test_accept_all_on_many_suggestions_undoes_and_redoes_exactly(any_app):
     text = " ".join(f"w{i}" for i in range(1200))
     db = get_db(any_app)
     with db.writing() as s:
-        doc = Document(uid="doc1", text=text, lang="en", title="t", n_chars=len(text), tokens=pack(tokenize(text, "en")))
+        doc = Document(
+            uid="doc1", text=text, lang="en", title="t", n_chars=len(text), tokens=pack(tokenize(text, "en"))
+        )
         s.add(doc)
         s.flush()
         starts = [i for i in range(len(text)) if text[i] == "w"]
-        s.add_all([Suggestion(document_id=doc.id, start=a, end=text.index(" ", a) if " " in text[a:] else len(text),
-                              label=("ORG", "PRODUCT")[n % 2], origin="model") for n, a in enumerate(starts)])
+        s.add_all(
+            [
+                Suggestion(
+                    document_id=doc.id,
+                    start=a,
+                    end=text.index(" ", a) if " " in text[a:] else len(text),
+                    label=("ORG", "PRODUCT")[n % 2],
+                    origin="model",
+                )
+                for n, a in enumerate(starts)
+            ]
+        )
     ctx = Ctx(any_app)
 
     def state():
         with db.reading() as s:
             spans = sorted((r.id, r.start, r.end, r.label, r.suggestion_id) for r in s.exec(select(Span)).scalars())
-            decisions = sorted((r.suggestion_id, r.span_id, r.decision) for r in s.exec(select(SuggestionDecision)).scalars())
+            decisions = sorted(
+                (r.suggestion_id, r.span_id, r.decision) for r in s.exec(select(SuggestionDecision)).scalars()
+            )
             suggs = {r.id: (r.start, r.end, r.label) for r in s.exec(select(Suggestion)).scalars()}
         return spans, decisions, suggs
 

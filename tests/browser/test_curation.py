@@ -4,6 +4,7 @@ version of the conflicting span, marks gold done, and the database holds that go
 The module runs its own server over a copy of the seeded project, so the shared live server
 never sees these layers. Screenshots go to tests/artifacts/screenshots/.
 """
+
 from __future__ import annotations
 
 import re
@@ -14,12 +15,12 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from annotator.annotate.spans import add_span
-from annotator.review.comparison import compare
+from annotator.annotate.status import set_status
 from annotator.db import get_db
 from annotator.layers import find_layer
 from annotator.models import GOLD, AuditEvent, Document, Span
 from annotator.project import labels_of
-from annotator.annotate.status import set_status
+from annotator.review.comparison import compare
 from tests.conftest import seeded_copy, serving
 from tests.helpers import add_user, browser_log_in
 
@@ -47,7 +48,9 @@ def two_layers(app) -> Document:
     """amy and ben agree on ORG "Sophgo" and disagree on the label of "SC11 FP300"; both done."""
     labels = labels_of(app)
     with get_db(app).writing() as s:
-        doc = s.exec(select(Document).where(Document.text.contains("SC11 FP300")).order_by(Document.id)).scalars().first()
+        doc = (
+            s.exec(select(Document).where(Document.text.contains("SC11 FP300")).order_by(Document.id)).scalars().first()
+        )
         for name, label in (("amy", "PRODUCT"), ("ben", "ORG")):
             seen = 0
             for frag, lab in (("Sophgo", "ORG"), ("SC11 FP300", label)):
@@ -90,7 +93,13 @@ def test_curator_accepts_a_conflicting_span_and_marks_gold_done(page: Page, cur_
     with get_db(cur_app).reading() as s:
         gold = find_layer(s, doc, GOLD)
         spans = s.exec(select(Span).where(Span.layer_id == gold.id).order_by(Span.start)).scalars().all()
-        events = s.exec(select(AuditEvent).where(AuditEvent.layer_id == gold.id).order_by(AuditEvent.id)).scalars().all()
+        events = (
+            s.exec(select(AuditEvent).where(AuditEvent.layer_id == gold.id).order_by(AuditEvent.id)).scalars().all()
+        )
     assert gold.status == "done" and gold.version == 3
-    assert [(doc.text[x.start:x.end], x.label) for x in spans] == [("Sophgo", "ORG"), ("SC11 FP300", "PRODUCT")]
-    assert [(e.user, e.action) for e in events] == [("chief", "pre_accept"), ("chief", "accept"), ("chief", "set_status")]
+    assert [(doc.text[x.start : x.end], x.label) for x in spans] == [("Sophgo", "ORG"), ("SC11 FP300", "PRODUCT")]
+    assert [(e.user, e.action) for e in events] == [
+        ("chief", "pre_accept"),
+        ("chief", "accept"),
+        ("chief", "set_status"),
+    ]

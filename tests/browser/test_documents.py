@@ -2,6 +2,7 @@
 
 Screenshots of the list and of a document go to tests/artifacts/screenshots/ for review.
 """
+
 from __future__ import annotations
 
 import json
@@ -48,11 +49,23 @@ def paged_server(tmp_path_factory):
     """A second live server with three documents per page: 5 English + 3 Portuguese."""
     folder = tmp_path_factory.mktemp("paged")
     app = make_test_app(folder, PAGE_SIZE=3)
-    records = [{"text": f"Document {i}: Huawei ships the Ascend 910C to Baidu.", "lang": "en",
-                "meta": {"title": f"English document {i}"}, "spans": [{"start": 12 + len(str(i)), "end": 18 + len(str(i)), "label": "ORG"}]}
-               for i in range(1, 6)]
-    records += [{"text": f"Documento {i}: a Huawei vende o Ascend 910C.", "lang": "pt",
-                 "meta": {"title": f"Documento português {i}"}} for i in range(1, 4)]
+    records = [
+        {
+            "text": f"Document {i}: Huawei ships the Ascend 910C to Baidu.",
+            "lang": "en",
+            "meta": {"title": f"English document {i}"},
+            "spans": [{"start": 12 + len(str(i)), "end": 18 + len(str(i)), "label": "ORG"}],
+        }
+        for i in range(1, 6)
+    ]
+    records += [
+        {
+            "text": f"Documento {i}: a Huawei vende o Ascend 910C.",
+            "lang": "pt",
+            "meta": {"title": f"Documento português {i}"},
+        }
+        for i in range(1, 4)
+    ]
     import_jsonl(app, folder, records, "paged.jsonl")
     add_user(app, "lead", "curator")
     with serving(app) as url:
@@ -114,8 +127,9 @@ def test_document_view_shows_highlights_legend_and_hover_card(page: Page, live_a
     expect(legend).to_be_visible()
     for label in labels.entity_labels:
         expect(legend.locator(f'li[data-label="{label}"] .name')).to_have_text(label)
-    org_count = marks.evaluate_all("ms => new Set(ms.filter(m => m.dataset.labels.split(' ').includes('ORG'))"
-                                   ".map(m => m.dataset.start)).size")
+    org_count = marks.evaluate_all(
+        "ms => new Set(ms.filter(m => m.dataset.labels.split(' ').includes('ORG')).map(m => m.dataset.start)).size"
+    )
     assert int(legend.locator('li[data-label="ORG"] .n').text_content()) >= org_count > 0
     # hovering a quantity shows its origin and parsed value
     quantity = page.locator(f'#doc-text mark[data-labels="{labels.quantity_label}"]').first
@@ -133,10 +147,22 @@ def test_markup_in_a_document_is_shown_as_text_and_never_runs(page: Page, live_a
     text = f"Before {SCRIPT} between {IMG} after."
     s, i = text.index(SCRIPT), text.index(IMG)
     title = f"Title {SCRIPT} {IMG}"
-    import_jsonl(live_app, tmp_path, [{
-        "text": text, "lang": "en", "meta": {"title": title, "note": IMG},
-        "spans": [{"start": s, "end": s + len(SCRIPT), "label": "ORG"}, {"start": i, "end": i + len(IMG), "label": "PRODUCT"}],
-    }], "hostile.jsonl")
+    import_jsonl(
+        live_app,
+        tmp_path,
+        [
+            {
+                "text": text,
+                "lang": "en",
+                "meta": {"title": title, "note": IMG},
+                "spans": [
+                    {"start": s, "end": s + len(SCRIPT), "label": "ORG"},
+                    {"start": i, "end": i + len(IMG), "label": "PRODUCT"},
+                ],
+            }
+        ],
+        "hostile.jsonl",
+    )
     uid = documents(live_app)[-1].uid
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))

@@ -1,6 +1,7 @@
 """A team's whole path in Chromium: a new admin creates three annotators, assigns the seeds
 with overlap 2, each annotator works through their queue, the agreement report counts the
 documents, a curator takes one document into gold and the gold export validates."""
+
 from __future__ import annotations
 
 import json
@@ -11,12 +12,12 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from annotator.review.agreement import agreement_report
 from annotator.db import get_db
 from annotator.export.publish import export
 from annotator.models import GOLD, Document, Layer, Span
-from annotator.schema import load_schema
 from annotator.project import labels_of
+from annotator.review.agreement import agreement_report
+from annotator.schema import load_schema
 from tests.conftest import seeded_copy, serving
 from tests.helpers import PASSWORD, add_user, browser_log_in
 
@@ -112,7 +113,7 @@ def test_admin_team_agreement_curation_and_gold_export(page: Page, team_app, tea
     validator = jsonschema.Draft202012Validator(load_schema())
     for record in records:
         validator.validate(record)
-        assert all(record["text"][s["start"]:s["end"]] == s["text"] for s in record["spans"])
+        assert all(record["text"][s["start"] : s["end"]] == s["text"] for s in record["spans"])
     with get_db(team_app).reading() as s:
         gold = s.exec(select(Layer).where(Layer.document_id == doc_id, Layer.name == GOLD)).scalars().one()
         assert len(s.exec(select(Span).where(Span.layer_id == gold.id)).scalars().all()) == 1

@@ -6,6 +6,7 @@ awkward characters, so the shared live server's document list stays as its tests
 Each test annotates under its own name, so its layers start empty. Screenshots go to
 tests/artifacts/screenshots/.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,8 @@ from annotator.db import get_db
 from annotator.export.publish import export
 from annotator.ingest.pipeline import import_paths
 from annotator.models import AuditEvent, Claim, Document, Layer, Relation, Span, SuggestionDecision
-from annotator.schema import load_schema
 from annotator.project import labels_of
+from annotator.schema import load_schema
 from tests.conftest import seeded_copy, serving
 from tests.helpers import browser_log_in, give
 
@@ -29,12 +30,15 @@ pytestmark = pytest.mark.browser
 expect.set_options(timeout=10000)  # the machine is shared: allow for a slow moment
 
 SHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
-ODD = ("Tim Cook 😀 visited Apple in London.\r\n"
-       "Cafe\u0301 ZÜRICH\tSophgo’s 🚀 SC11 FP300 has 256 GB.\r\n\r\n"
-       "👩‍🔬 Dr Ana Lima met 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 Labs.")
+ODD = (
+    "Tim Cook 😀 visited Apple in London.\r\n"
+    "Cafe\u0301 ZÜRICH\tSophgo’s 🚀 SC11 FP300 has 256 GB.\r\n\r\n"
+    "👩‍🔬 Dr Ana Lima met 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 Labs."
+)
 
 
 # --- fixtures and helpers -------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def ws_app(tmp_path_factory, seeded_template):
@@ -42,8 +46,17 @@ def ws_app(tmp_path_factory, seeded_template):
     app = seeded_copy(folder, seeded_template)
     path = folder / "odd.jsonl"
     start = ODD.index("Apple")
-    path.write_text(json.dumps({"text": ODD, "lang": "en", "meta": {"title": "Odd characters"},
-                                "spans": [{"start": start, "end": start + 5, "label": "ORG"}]}) + "\n")
+    path.write_text(
+        json.dumps(
+            {
+                "text": ODD,
+                "lang": "en",
+                "meta": {"title": "Odd characters"},
+                "spans": [{"start": start, "end": start + 5, "label": "ORG"}],
+            }
+        )
+        + "\n"
+    )
     assert import_paths(get_db(app), [str(path)], labels_of(app), None).ok
     yield app
     get_db(app).dispose()
@@ -62,8 +75,11 @@ class Stored:
         self.db, self.name, self.uid = get_db(app), name, uid
 
     def _layer(self, s):
-        return s.exec(select(Layer).join(Document).where(Document.uid == self.uid, Layer.name == self.name)
-                      ).scalars().first()
+        return (
+            s.exec(select(Layer).join(Document).where(Document.uid == self.uid, Layer.name == self.name))
+            .scalars()
+            .first()
+        )
 
     def text(self) -> str:
         with self.db.reading() as s:
@@ -73,9 +89,12 @@ class Stored:
         text = self.text()
         with self.db.reading() as s:
             layer = self._layer(s)
-            rows = s.exec(select(Span).where(Span.layer_id == layer.id).order_by(Span.start, Span.label)
-                          ).scalars().all() if layer else []
-        return [(r.start, r.end, r.label, text[r.start:r.end]) for r in rows]
+            rows = (
+                s.exec(select(Span).where(Span.layer_id == layer.id).order_by(Span.start, Span.label)).scalars().all()
+                if layer
+                else []
+            )
+        return [(r.start, r.end, r.label, text[r.start : r.end]) for r in rows]
 
     def rows(self, model) -> list:
         with self.db.reading() as s:
@@ -130,14 +149,17 @@ def go_to(page: Page, text: str, key: str = "j", kind: str | None = None, limit:
 def drag_select(page: Page, start: int, end: int) -> None:
     """Select [start, end) (code points) with a real mouse drag, from the left edge of its first
     line box to the right edge of its last."""
-    (left, y1), (right, y2) = page.evaluate("""([a, b]) => {
+    (left, y1), (right, y2) = page.evaluate(
+        """([a, b]) => {
         const root = document.getElementById('doc-text');
         const p = WSOffsets.domPoint(root, a), q = WSOffsets.domPoint(root, b);
         const r = document.createRange(); r.setStart(p.node, p.offset); r.setEnd(q.node, q.offset);
         const rects = [...r.getClientRects()].filter(x => x.width > 0);
         const first = rects[0], last = rects[rects.length - 1];
         return [[first.left, first.top + first.height / 2], [last.right, last.top + last.height / 2]];
-    }""", [start, end])
+    }""",
+        [start, end],
+    )
     page.mouse.move(left + 1, y1)
     page.mouse.down()
     page.mouse.move(right - 1, y2, steps=4)
@@ -150,6 +172,7 @@ def shoot(page: Page, name: str, full_page: bool = False) -> None:
 
 
 # --- spans ------------------------------------------------------------------------------------
+
 
 def test_select_label_relabel_adjust_and_delete(page: Page, ws_app, ws_server):
     doc = docs(ws_app)[0]
@@ -176,8 +199,7 @@ def test_select_label_relabel_adjust_and_delete(page: Page, ws_app, ws_server):
     saved(page)
     assert (cttl, cttl + 4, "PERSON", "CTTL") in db.spans()
     # an overlapping span with another label is allowed (CTTL is also an ORG suggestion)
-    expect(page.locator(f'#doc-text mark[data-start="{cttl}"]')).to_have_class(
-        "m lbl-1 is-span overlap cur")
+    expect(page.locator(f'#doc-text mark[data-start="{cttl}"]')).to_have_class("m lbl-1 is-span overlap cur")
 
     # relabel the current span (PERSON -> ORG), grow it, shrink it back, delete it
     press(page, "o")
@@ -234,14 +256,16 @@ def test_accept_and_reject_one_and_all_and_it_survives_a_reload(page: Page, ws_a
     ready(page)
     expect(page.locator("#doc-text mark.is-sugg")).to_have_count(0)
     assert page.locator("#ws-span-count").text_content() == str(confirmed)
-    keys = page.evaluate("new Set([...document.querySelectorAll('#doc-text mark')]"
-                         ".flatMap(m => m.dataset.i.split(' '))).size")
+    keys = page.evaluate(
+        "new Set([...document.querySelectorAll('#doc-text mark')].flatMap(m => m.dataset.i.split(' '))).size"
+    )
     assert keys == confirmed
     press(page, "Shift+A")  # nothing pending: nothing happens, nothing breaks
     assert len(db.spans()) == confirmed
 
 
 # --- relations and claims ---------------------------------------------------------------------------
+
 
 def test_relation_by_keyboard_drawn_listed_and_deleted(page: Page, ws_app, ws_server):
     doc = docs(ws_app)[0]
@@ -264,7 +288,7 @@ def test_relation_by_keyboard_drawn_listed_and_deleted(page: Page, ws_app, ws_se
     press(page, "1")
     relations = db.rows(Relation)
     assert [r.label for r in relations] == ["MAKES"]
-    spans = {s.id: text[s.start:s.end] for s in db.rows(Span)}
+    spans = {s.id: text[s.start : s.end] for s in db.rows(Span)}
     assert (spans[relations[0].head_id], spans[relations[0].child_id]) == ("Sophgo", "SC11 FP300")
     expect(page.locator("#ws-relations .ws-rel")).to_have_count(1)
     expect(page.locator("#ws-arcs .ws-arc")).to_have_count(1)
@@ -290,7 +314,7 @@ def test_relation_by_keyboard_drawn_listed_and_deleted(page: Page, ws_app, ws_se
 
 
 def test_numeric_claim_built_entirely_by_keyboard(page: Page, ws_app, ws_server):
-    """"Sophgo's SC11 FP300 has 256 GB of high-bandwidth memory", from suggestions to a claim."""
+    """ "Sophgo's SC11 FP300 has 256 GB of high-bandwidth memory", from suggestions to a claim."""
     doc = docs(ws_app)[0]
     db = Stored(ws_app, "claimer", doc.uid)
     open_workspace(page, ws_app, ws_server, "claimer", doc.uid)
@@ -328,10 +352,10 @@ def test_numeric_claim_built_entirely_by_keyboard(page: Page, ws_app, ws_server)
     assert len(claims) == 1
     spans = {s.id: s for s in db.rows(Span)}
     claim, quantity = claims[0], spans[claims[0].quantity_id]
-    assert text[quantity.start:quantity.end] == "256 gigabytes"
+    assert text[quantity.start : quantity.end] == "256 gigabytes"
     assert (quantity.value, quantity.unit, quantity.qualifier) == (256.0, "GB", None)
     entity, prop = spans[claim.entity_id], spans[claim.property_id]
-    assert (text[entity.start:entity.end], text[prop.start:prop.end]) == ("FP300", "high-bandwidth memory")
+    assert (text[entity.start : entity.end], text[prop.start : prop.end]) == ("FP300", "high-bandwidth memory")
     assert claim.modifiers == ["IsCount"]
     expect(page.locator("#claim-form")).to_have_count(0)
     expect(page.locator("#ws-claims .ws-claim")).to_contain_text("256 GB")
@@ -372,6 +396,7 @@ def test_undo_and_redo_by_keyboard(page: Page, ws_app, ws_server):
 
 
 # --- never lose work ---------------------------------------------------------------------------
+
 
 def test_two_tabs_never_overwrite_each_other(page: Page, ws_app, ws_server):
     doc = docs(ws_app)[3]
@@ -425,7 +450,6 @@ def test_network_error_is_shown_and_retried_until_saved(page: Page, ws_app, ws_s
     assert len(db.rows(AuditEvent)) == 2  # each change stored once
 
 
-
 def test_a_write_stored_before_the_connection_dropped_is_not_sent_twice(page: Page, ws_app, ws_server):
     """The server stores the accept, then the answer is lost: the page retries, the server
     recognises the write by its key and answers as saved; nothing is stored twice and no
@@ -441,7 +465,7 @@ def test_a_write_stored_before_the_connection_dropped_is_not_sent_twice(page: Pa
             return
         try:
             lost.append(route.fetch().status)  # the server answers; the page never sees it
-        except Exception as exc:  # noqa: BLE001 - Playwright's own request failed: the page retries, and so do we
+        except Exception as exc:
             harness_errors.append(repr(exc))
         route.abort("connectionreset")
 
@@ -460,7 +484,9 @@ def test_a_write_stored_before_the_connection_dropped_is_not_sent_twice(page: Pa
     saved(page)
     assert len(db.spans()) == 2
 
+
 # --- offsets ------------------------------------------------------------------------------------
+
 
 def test_offsets_are_code_points_after_emoji_accents_crlf_and_tabs(page: Page, ws_app, ws_server):
     doc = next(d for d in docs(ws_app) if d.title == "Odd characters")
@@ -487,8 +513,12 @@ def test_offsets_are_code_points_after_emoji_accents_crlf_and_tabs(page: Page, w
     press(page, "o")
     stored = db.spans()
     assert [(s[0], s[1], s[3]) for s in stored] == [
-        (apple, apple + 5, "Apple"), (cafe, cafe + 5, "Cafe\u0301"), (zurich, zurich + 6, "ZÜRICH"),
-        (card, card + 10, "SC11 FP300"), (lab, lab + 12, "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 Labs")]
+        (apple, apple + 5, "Apple"),
+        (cafe, cafe + 5, "Cafe\u0301"),
+        (zurich, zurich + 6, "ZÜRICH"),
+        (card, card + 10, "SC11 FP300"),
+        (lab, lab + 12, "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 Labs"),
+    ]
     for start, end, _label, quoted in stored:
         assert ODD[start:end] == quoted
     marks = page.evaluate("""() => [...document.querySelectorAll('#doc-text mark.is-span')].map(
@@ -502,7 +532,8 @@ def test_bad_offsets_posted_from_the_page_are_refused(page: Page, ws_app, ws_ser
     doc = next(d for d in docs(ws_app) if d.title == "Odd characters")
     db = Stored(ws_app, "prober", doc.uid)
     open_workspace(page, ws_app, ws_server, "prober", doc.uid)
-    statuses = page.evaluate("""async ([url, n]) => {
+    statuses = page.evaluate(
+        """async ([url, n]) => {
         const out = [];
         for (const [start, end, label] of [[-1, 3, 'ORG'], [0, n + 1, 'ORG'], [5, 5, 'ORG'], [9, 4, 'ORG'],
                                            [0, 3, 'NOPE'], ['1.5', 3, 'ORG']]) {
@@ -512,13 +543,16 @@ def test_bad_offsets_posted_from_the_page_are_refused(page: Page, ws_app, ws_ser
             out.push([r.status, await r.text()]);
         }
         return out;
-    }""", [page.evaluate("JSON.parse(document.getElementById('ws').dataset.urls).spans"), len(ODD)])
+    }""",
+        [page.evaluate("JSON.parse(document.getElementById('ws').dataset.urls).spans"), len(ODD)],
+    )
     assert [s for s, _ in statuses] == [422] * 6
     assert all("ws-msg-error" in body for _, body in statuses)
     assert db.layer().version == 0 and db.spans() == []  # the assignment's layer, untouched
 
 
 # --- export, progress, help ----------------------------------------------------------------------
+
 
 def test_what_the_browser_confirmed_exports_schema_valid(page: Page, ws_app, ws_server, tmp_path):
     doc = docs(ws_app)[0]
@@ -541,7 +575,7 @@ def test_what_the_browser_confirmed_exports_schema_valid(page: Page, ws_app, ws_
     stored = Stored(ws_app, name, doc.uid).spans()
     assert [(s["start"], s["end"], s["label"]) for s in record["spans"]] == [s[:3] for s in stored]
     for span in record["spans"]:
-        assert record["text"][span["start"]:span["end"]] == span["text"]
+        assert record["text"][span["start"] : span["end"]] == span["text"]
     assert len(record["claims"]) == 1 and record["claims"][0]["quantity"] in {s["id"] for s in record["spans"]}
 
 

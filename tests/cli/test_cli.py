@@ -1,4 +1,5 @@
 """The command line, driven in-process against real SQLite files and PostgreSQL."""
+
 from __future__ import annotations
 
 import json
@@ -62,7 +63,9 @@ def test_import_json_report(cli, tmp_path):
 def test_show_json_is_the_exported_record(cli, project, tmp_path):
     out = tmp_path / "exports"
     assert cli("export", "--db", project, "--out", out).exit_code == 0
-    exported = [orjson.loads(l) for l in (out / "suggestions" / "v1.0.0" / "data.jsonl").read_bytes().splitlines()]
+    exported = [
+        orjson.loads(line) for line in (out / "suggestions" / "v1.0.0" / "data.jsonl").read_bytes().splitlines()
+    ]
     for record in exported:
         shown = orjson.loads(cli("show", record["id"], "--json", "--db", project).output)
         assert shown == record
@@ -99,7 +102,7 @@ def test_validate_names_file_line_and_field(cli, project, tmp_path):
     ok = cli("validate", data)
     assert ok.exit_code == 0 and "5 record(s) checked, 0 invalid" in ok.output
     lines = data.read_text().splitlines()
-    broken = [orjson.loads(l) for l in lines]
+    broken = [orjson.loads(line) for line in lines]
     broken[1]["spans"][0]["label"] = 7
     broken[3]["spans"][0]["text"] = "not the text"
     bad = tmp_path / "bad.jsonl"
@@ -115,11 +118,15 @@ def test_validate_names_file_line_and_field(cli, project, tmp_path):
 
 def test_import_and_export_on_postgresql(cli, pg_url, tmp_path):
     src = tmp_path / "d.jsonl"
-    src.write_text(json.dumps({"text": "Huawei 😀 makes chips.", "spans": [{"start": 0, "end": 6, "label": "ORG"}]}) + "\n")
+    src.write_text(
+        json.dumps({"text": "Huawei 😀 makes chips.", "spans": [{"start": 0, "end": 6, "label": "ORG"}]}) + "\n"
+    )
     assert cli("import", "--no-prehighlight", "--db", pg_url, src).exit_code == 0
     out = tmp_path / "exports"
     assert cli("export", "--db", pg_url, "--out", out).exit_code == 0
-    [record] = [orjson.loads(l) for l in (out / "suggestions" / "v1.0.0" / "data.jsonl").read_bytes().splitlines()]
+    [record] = [
+        orjson.loads(line) for line in (out / "suggestions" / "v1.0.0" / "data.jsonl").read_bytes().splitlines()
+    ]
     assert record["spans"][0]["text"] == "Huawei" and record["tokens"]
     shown = cli("show", "--db", pg_url, record["id"], "--layer", "suggestions", "--json")
     assert shown.exit_code == 0 and orjson.loads(shown.output) == record  # one document's rows, read by id

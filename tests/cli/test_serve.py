@@ -1,4 +1,5 @@
 """`annotator serve`: gunicorn on 127.0.0.1, seeds imported into an empty project."""
+
 from __future__ import annotations
 
 import http.cookiejar
@@ -27,6 +28,7 @@ def _lines(proc, into: list[str]) -> threading.Thread:
     def read():
         for line in proc.stdout:
             into.append(line)
+
     thread = threading.Thread(target=read, daemon=True)
     thread.start()
     return thread
@@ -49,11 +51,20 @@ def test_serve_imports_seeds_and_lets_only_the_first_admin_in(tmp_path):
     port = free_port()
     home = tmp_path / "home"
     home.mkdir()
-    env = {**os.environ, "ANNOTATOR_INSTANCE_PATH": str(tmp_path / "instance"), "ANNOTATOR_NLP_PROCESSES": "1",
-           "HOME": str(home)}
+    env = {
+        **os.environ,
+        "ANNOTATOR_INSTANCE_PATH": str(tmp_path / "instance"),
+        "ANNOTATOR_NLP_PROCESSES": "1",
+        "HOME": str(home),
+    }
     env.pop("DATABASE_URL", None)
-    proc = subprocess.Popen([sys.executable, "-m", "annotator.cli", "serve", "--port", str(port), "--workers", "1"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "annotator.cli", "serve", "--port", str(port), "--workers", "1"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     lines: list[str] = []
     reader = _lines(proc, lines)
     base = f"http://127.0.0.1:{port}"
@@ -65,8 +76,9 @@ def test_serve_imports_seeds_and_lets_only_the_first_admin_in(tmp_path):
             assert resp.url.startswith(base + "/login") and "gunicorn" in resp.headers.get("Server", "").lower()
         with browser.open(base + link, timeout=5) as resp:
             token = re.search(r'name="csrf_token" value="([^"]+)"', resp.read().decode()).group(1)
-        form = urllib.parse.urlencode({"csrf_token": token, "name": "boss", "password": "a long passphrase",
-                                       "confirm": "a long passphrase"}).encode()
+        form = urllib.parse.urlencode(
+            {"csrf_token": token, "name": "boss", "password": "a long passphrase", "confirm": "a long passphrase"}
+        ).encode()
         with browser.open(base + link, data=form, timeout=10) as resp:  # on to the accounts page
             assert 'data-user="boss"' in resp.read().decode() and resp.url == base + "/users/"
         with browser.open(base + "/", timeout=10) as resp:

@@ -1,5 +1,6 @@
 """A plain, non-editable install carries templates, static files, htmx, seeds, schema and
 migrations, and serves pages from them."""
+
 from __future__ import annotations
 
 import subprocess
@@ -15,16 +16,27 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.mark.slow
 def test_wheel_serves_pages_without_the_checkout(tmp_path):
-    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"), str(ROOT)],
-                           capture_output=True, text=True, timeout=300)
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"), str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert built.returncode == 0, built.stderr
     [wheel] = (tmp_path / "dist").glob("*.whl")
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     names = {p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file()}
-    for needed in ("annotator/_templates/base.html", "annotator/_static/css/app.css", "annotator/_vendor/htmx/htmx.min.js",
-                   "annotator/schema/record.schema.json", "annotator/migrations/versions/0001_initial_schema.py",
-                   "annotator/data/labels.json", "annotator/data/units.json", "annotator/_seeds/000_a10f70cb594038cf.txt"):
+    for needed in (
+        "annotator/_templates/base.html",
+        "annotator/_static/css/app.css",
+        "annotator/_vendor/htmx/htmx.min.js",
+        "annotator/schema/record.schema.json",
+        "annotator/migrations/versions/0001_initial_schema.py",
+        "annotator/data/labels.json",
+        "annotator/data/units.json",
+        "annotator/_seeds/000_a10f70cb594038cf.txt",
+    ):
         assert needed in names, needed
     script = textwrap.dedent(f"""
         import sys
@@ -34,7 +46,7 @@ def test_wheel_serves_pages_without_the_checkout(tmp_path):
         import annotator.cli  # every subpackage the command imports is in the wheel
         from annotator.app import create_app
         from annotator.db import ensure_schema, get_db
-        app = create_app({{"INSTANCE_PATH": {str(tmp_path / 'instance')!r}}})
+        app = create_app({{"INSTANCE_PATH": {str(tmp_path / "instance")!r}}})
         ensure_schema(get_db(app))
         client = app.test_client()
         assert client.get("/").headers["Location"].startswith("/login")

@@ -1,4 +1,5 @@
 """The schema file is the single definition: jsonschema and the compiled validator agree."""
+
 from __future__ import annotations
 
 import copy
@@ -9,19 +10,43 @@ import pytest
 from annotator.schema import consistency_errors, fast_validator, load_schema, record_errors, schema_errors
 
 GOOD = {
-    "id": "0123456789abcdef", "text": "Sophgo’s FP300 has 256 GB 😀 of memory.", "lang": "en",
-    "meta": {"title": "t", "source": None}, "tokens": [{"start": 0, "end": 6}, {"start": 9, "end": 14}],
+    "id": "0123456789abcdef",
+    "text": "Sophgo’s FP300 has 256 GB 😀 of memory.",
+    "lang": "en",
+    "meta": {"title": "t", "source": None},
+    "tokens": [{"start": 0, "end": 6}, {"start": 9, "end": 14}],
     "spans": [
         {"id": "s1", "start": 0, "end": 6, "label": "ORG", "text": "Sophgo", "origin": "gazetteer"},
         {"id": "s2", "start": 9, "end": 14, "label": "PRODUCT", "text": "FP300", "origin": "manual"},
-        {"id": "s3", "start": 19, "end": 25, "label": "QUANTITY", "text": "256 GB", "origin": "pattern",
-         "value": 256, "unit": "GB", "qualifier": None},
+        {
+            "id": "s3",
+            "start": 19,
+            "end": 25,
+            "label": "QUANTITY",
+            "text": "256 GB",
+            "origin": "pattern",
+            "value": 256,
+            "unit": "GB",
+            "qualifier": None,
+        },
         {"id": "s4", "start": 31, "end": 37, "label": "PROPERTY", "text": "memory", "origin": "manual"},
     ],
     "relations": [{"id": "r1", "head": "s1", "child": "s2", "label": "MAKES"}],
-    "claims": [{"id": "c1", "quantity": "s3", "entity": "s2", "property": {"span": "s4"}, "condition": None,
-                "modifiers": ["IsCount"], "time": None, "source": None, "meta": {"annotSet": 1}}],
-    "layer": "alice", "annotators": ["alice"],
+    "claims": [
+        {
+            "id": "c1",
+            "quantity": "s3",
+            "entity": "s2",
+            "property": {"span": "s4"},
+            "condition": None,
+            "modifiers": ["IsCount"],
+            "time": None,
+            "source": None,
+            "meta": {"annotSet": 1},
+        }
+    ],
+    "layer": "alice",
+    "annotators": ["alice"],
 }
 
 
@@ -73,13 +98,16 @@ def test_both_validators_refuse_bad_records(name):
     assert all(e.startswith("$") for e in errors)  # every message names the failing field
 
 
-@pytest.mark.parametrize("path, value, message", [
-    (["spans", 0, "text"], "Sophgx", "differs from the document text"),
-    (["spans", 0, "end"], 999, "outside the text"),
-    (["relations", 0, "child"], "s9", "no span has id 's9'"),
-    (["claims", 0, "property"], {"span": "s8"}, "no span has id 's8'"),
-    (["tokens", 0, "end"], 500, "outside the text"),
-])
+@pytest.mark.parametrize(
+    "path, value, message",
+    [
+        (["spans", 0, "text"], "Sophgx", "differs from the document text"),
+        (["spans", 0, "end"], 999, "outside the text"),
+        (["relations", 0, "child"], "s9", "no span has id 's9'"),
+        (["claims", 0, "property"], {"span": "s8"}, "no span has id 's8'"),
+        (["tokens", 0, "end"], 500, "outside the text"),
+    ],
+)
 def test_consistency_checks_offsets_and_references(path, value, message):
     record = mutate(path, value)
     assert fast_validator().is_valid(record)  # the schema cannot see these
@@ -89,7 +117,7 @@ def test_consistency_checks_offsets_and_references(path, value, message):
 def test_offsets_are_code_points_not_utf16():
     # "memory" comes after an emoji: UTF-16 offsets would be one higher
     span = GOOD["spans"][3]
-    assert GOOD["text"][span["start"]:span["end"]] == "memory"
+    assert GOOD["text"][span["start"] : span["end"]] == "memory"
     shifted = mutate(["spans", 3, "start"], 32)
     shifted["spans"][3]["end"] = 38
     assert any("differs" in e for e in record_errors(shifted))

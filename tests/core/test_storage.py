@@ -1,4 +1,5 @@
 """The schema is Alembic's, on SQLite and PostgreSQL alike, and matches the models."""
+
 from __future__ import annotations
 
 import os
@@ -23,7 +24,8 @@ def test_upgrade_empty_database_matches_models(db_url):
         diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
     assert diff == [], f"models and migrations disagree: {diff}"
     assert {"document", "suggestion", "layer", "span", "relation", "claim", "auditevent", "user"} <= set(
-        inspect(engine).get_table_names())
+        inspect(engine).get_table_names()
+    )
     engine.dispose()
 
 
@@ -56,9 +58,8 @@ def test_foreign_keys_and_cascades(any_app):
         s.add(layer)
         s.flush()
         s.add(Span(layer_id=layer.id, start=0, end=6, label="ORG"))
-    with pytest.raises(IntegrityError):
-        with db.writing() as s:
-            s.add(Span(layer_id=999_999, start=0, end=1, label="ORG"))
+    with pytest.raises(IntegrityError), db.writing() as s:
+        s.add(Span(layer_id=999_999, start=0, end=1, label="ORG"))
     with db.writing() as s:
         s.execute(text("DELETE FROM document WHERE uid = 'd1'"))
     with db.reading() as s:
@@ -73,12 +74,12 @@ def test_layer_name_unique_per_document(any_app):
         s.add(doc)
         s.flush()
         s.add(Layer(document_id=doc.id, name="gold", kind="gold"))
-    with pytest.raises(IntegrityError):
-        with db.writing() as s:
-            s.add(Layer(document_id=doc.id, name="gold", kind="gold"))
+    with pytest.raises(IntegrityError), db.writing() as s:
+        s.add(Layer(document_id=doc.id, name="gold", kind="gold"))
 
 
 # --- one writer at a time ---------------------------------------------------------------------
+
 
 def _hold_gate(path: str, log: str, rounds: int) -> None:
     """In a child process: take the gate, mark entry and exit in a shared log."""
@@ -123,8 +124,10 @@ def test_concurrent_writers_all_land_without_lock_errors(app):
         try:
             for i in range(20):
                 with db.writing() as s:
-                    s.add(Document(uid=f"w{n}-{i}", text=f"Writer {n}, document {i}.", lang="en", title="t", n_chars=10))
-        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+                    s.add(
+                        Document(uid=f"w{n}-{i}", text=f"Writer {n}, document {i}.", lang="en", title="t", n_chars=10)
+                    )
+        except Exception as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]

@@ -1,5 +1,6 @@
 """Token arrays: made and validated once with the tokens, spliced into exports only while
 their seal holds; a refused or missing array gives the same bytes the long way."""
+
 from __future__ import annotations
 
 import json
@@ -9,14 +10,23 @@ import pytest
 from sqlalchemy import delete, func, select, update
 
 from annotator.db import get_db
-from annotator.export.publish import ExportError, check, dump, export
+from annotator.export.chunks import ExportError, check, dump
+from annotator.export.publish import export
+from annotator.export.records import get_record, iter_records
 from annotator.ingest.pipeline import import_paths
 from annotator.models import Document, TokenArray
-from annotator.export.records import get_record, iter_records
-from annotator.schema import load_schema
 from annotator.project import labels_of
-from annotator.token_arrays import (SealedArray, StoredTokensError, export_tokens, fill_token_arrays, make_array,
-                                    seal, splits, token_dicts)
+from annotator.schema import load_schema
+from annotator.token_arrays import (
+    SealedArray,
+    StoredTokensError,
+    export_tokens,
+    fill_token_arrays,
+    make_array,
+    seal,
+    splits,
+    token_dicts,
+)
 from annotator.tokens import pack
 
 
@@ -46,7 +56,7 @@ def test_documents_tokenized_on_first_use_get_arrays(app, tmp_path):
     import_paths(get_db(app), [str(src)], labels_of(app), None)  # no pipeline: no tokens yet
     assert arrays(app) == {}
     result = do_export(app, tmp_path, "first")  # tokens, then arrays, before the export reads
-    (doc_id, row), = arrays(app).items()
+    ((doc_id, row),) = arrays(app).items()
     record = orjson.loads((result.path / "data.jsonl").read_bytes())
     assert orjson.loads(row.data) == record["tokens"] and len(record["tokens"]) == 7
 
@@ -69,12 +79,19 @@ def test_an_array_that_does_not_match_its_document_is_refused(seeded_app, tmp_pa
         first, second = session.exec(select(Document).order_by(Document.id).limit(2)).scalars().all()
     other = arrays(seeded_app)[second.id]
     with get_db(seeded_app).writing() as session:  # another document's array, sealed for it
-        session.execute(update(TokenArray).where(TokenArray.document_id == first.id)
-                        .values(data=other.data, seal=other.seal))
+        session.execute(
+            update(TokenArray).where(TokenArray.document_id == first.id).values(data=other.data, seal=other.seal)
+        )
     with get_db(seeded_app).reading() as session:
-        row = session.connection().execute(
-            select(Document.uid, Document.text, TokenArray.seal, TokenArray.data)
-            .join(TokenArray, TokenArray.document_id == Document.id).where(Document.id == first.id)).one()
+        row = (
+            session.connection()
+            .execute(
+                select(Document.uid, Document.text, TokenArray.seal, TokenArray.data)
+                .join(TokenArray, TokenArray.document_id == Document.id)
+                .where(Document.id == first.id)
+            )
+            .one()
+        )
     assert not isinstance(export_tokens(row, first.tokens), SealedArray)
     after = do_export(seeded_app, tmp_path / "b", "after")
     assert (after.path / "data.jsonl").read_bytes() == (before.path / "data.jsonl").read_bytes()

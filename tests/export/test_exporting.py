@@ -1,8 +1,8 @@
 """`annotator export`: validated, versioned, immutable, deterministic."""
+
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import orjson
@@ -14,9 +14,8 @@ from annotator.db import get_db
 from annotator.export.publish import ExportError, export, split_of
 from annotator.ingest.pipeline import import_paths
 from annotator.models import Claim, Document, Layer, Relation, Span, Suggestion
-from annotator.schema import load_schema, schema_id
 from annotator.project import labels_of
-
+from annotator.schema import load_schema, schema_id
 from tests.conftest import SEEDS, make_test_app
 
 
@@ -41,12 +40,13 @@ def test_export_layout_manifest_and_validity(seeded_app, tmp_path):
     for record in records:
         assert list(validator.iter_errors(record)) == []
         for span in record["spans"]:
-            assert record["text"][span["start"]:span["end"]] == span["text"]
+            assert record["text"][span["start"] : span["end"]] == span["text"]
     assert manifest["schema"]["id"] == schema_id() == json.loads((folder / "schema.json").read_text())["$id"]
     assert manifest["labels"]["config"]["entities"][0]["label"] == "ORG"
     assert sum(manifest["counts"]["spans"].values()) == sum(len(r["spans"]) for r in records)
     assert manifest["changes"]["added"] == 5 and manifest["changes"]["previous"] is None
     import hashlib
+
     assert manifest["data_sha256"] == hashlib.sha256((folder / "data.jsonl").read_bytes()).hexdigest()
     assert [r["id"] for r in records] == sorted(r["id"] for r in records)
 
@@ -136,8 +136,13 @@ def make_layer(app, layer_name: str, status: str = "todo") -> str:
     with db.writing() as s:
         doc = s.exec(select(Document).where(Document.lang == "en").order_by(Document.id)).scalars().first()
         text = doc.text
-        layer = Layer(document_id=doc.id, name=layer_name, kind="gold" if layer_name == "gold" else "annotator",
-                      status=status, version=1)  # written to once: an untouched (assigned) layer exports nothing
+        layer = Layer(
+            document_id=doc.id,
+            name=layer_name,
+            kind="gold" if layer_name == "gold" else "annotator",
+            status=status,
+            version=1,
+        )  # written to once: an untouched (assigned) layer exports nothing
         s.add(layer)
         s.flush()
 
@@ -153,8 +158,16 @@ def make_layer(app, layer_name: str, status: str = "todo") -> str:
         qty = span("256 gigabytes", "QUANTITY", value=256.0, unit="GB", qualifier=None)
         prop = span("high-bandwidth memory", "PROPERTY")
         s.add(Relation(layer_id=layer.id, head_id=org.id, child_id=card.id, label="MAKES"))
-        s.add(Claim(layer_id=layer.id, quantity_id=qty.id, entity_id=card.id, property_id=prop.id,
-                    modifiers=[], meta={"annot_set": 1}))
+        s.add(
+            Claim(
+                layer_id=layer.id,
+                quantity_id=qty.id,
+                entity_id=card.id,
+                property_id=prop.id,
+                modifiers=[],
+                meta={"annot_set": 1},
+            )
+        )
         return doc.uid
 
 
@@ -182,6 +195,7 @@ def test_gold_exports_only_gold_done_documents(seeded_app, tmp_path):
 
 
 # --- worker processes ------------------------------------------------------------------------
+
 
 @pytest.fixture
 def small_chunks(monkeypatch):
@@ -219,7 +233,7 @@ def test_stored_tokens_outside_the_text_are_refused(seeded_app, tmp_path, small_
 
 
 def test_worker_count(seeded_app, tmp_path):
-    from annotator.export.publish import PARALLEL_MIN_DOCUMENTS, worker_count
+    from annotator.export.chunks import PARALLEL_MIN_DOCUMENTS, worker_count
 
     db = get_db(seeded_app)
     assert worker_count(None, 5, db, in_process=False) == 0  # too small to be worth it
@@ -232,8 +246,13 @@ def test_worker_count(seeded_app, tmp_path):
 
 
 def test_worker_processes_on_sqlite_and_postgresql(any_app, tmp_path, small_chunks):
-    rows = [{"text": f"Document {i}: Huawei shipped {i * 1000 + 7} Ascend 910C chips in 2024.",
-             "spans": [{"start": 0, "end": 8, "label": "PRODUCT"}]} for i in range(7)]
+    rows = [
+        {
+            "text": f"Document {i}: Huawei shipped {i * 1000 + 7} Ascend 910C chips in 2024.",
+            "spans": [{"start": 0, "end": 8, "label": "PRODUCT"}],
+        }
+        for i in range(7)
+    ]
     src = tmp_path / "docs.jsonl"
     src.write_text("".join(json.dumps(r) + "\n" for r in rows))
     assert import_paths(get_db(any_app), [str(src)], labels_of(any_app), None).new == 7
@@ -254,5 +273,7 @@ def test_annotator_validate_accepts_an_export_and_names_a_broken_record(seeded_a
     broken = tmp_path / "broken.jsonl"
     broken.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
     problems, count = validate_file(broken)
-    assert count == 5 and [(p["line"], p["message"].split(":")[0]) for p in problems] == \
-        [(2, "$.spans[0].text"), (4, "$.spans[0].label")]
+    assert count == 5 and [(p["line"], p["message"].split(":")[0]) for p in problems] == [
+        (2, "$.spans[0].text"),
+        (4, "$.spans[0].label"),
+    ]

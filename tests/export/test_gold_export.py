@@ -4,6 +4,7 @@ Gold layers are made the way the workspace makes them (annotating.add_span into 
 named "gold", status.set_status to "done"), on real SQLite files; the export is read back
 from disk.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,13 +16,13 @@ from jsonschema import Draft202012Validator
 from sqlalchemy import select
 
 from annotator.annotate.spans import add_span
+from annotator.annotate.status import set_status
 from annotator.db import get_db
 from annotator.export.publish import export
 from annotator.layers import find_layer
 from annotator.models import Document, Layer
-from annotator.schema import load_schema
 from annotator.project import labels_of
-from annotator.annotate.status import set_status
+from annotator.schema import load_schema
 
 
 def seed_docs(app) -> list[Document]:
@@ -40,7 +41,9 @@ def mark(app, doc: Document, layer: str, user: str, label: str = "ORG") -> str:
     start = next(i for i, ch in enumerate(doc.text) if ch.isalnum())
     end = next(i for i in range(start, len(doc.text)) if not doc.text[i].isalnum())
     with get_db(app).writing() as s:
-        add_span(s, labels_of(app), s.get(Document, doc.id), layer, user, version_of(app, doc, layer), start, end, label)
+        add_span(
+            s, labels_of(app), s.get(Document, doc.id), layer, user, version_of(app, doc, layer), start, end, label
+        )
     return doc.text[start:end]
 
 
@@ -144,8 +147,9 @@ def test_gold_export_in_worker_processes_is_byte_identical(curated, tmp_path, mo
     workers = export_gold(app, tmp_path / "workers", workers=2)
     assert (here.path / "data.jsonl").read_bytes() == (workers.path / "data.jsonl").read_bytes()
     assert (here.path / "index.tsv").read_bytes() == (workers.path / "index.tsv").read_bytes()
-    assert {k: workers.manifest[k] for k in ("annotators", "curators", "counts", "left_out")} == \
-        {k: here.manifest[k] for k in ("annotators", "curators", "counts", "left_out")}
+    assert {k: workers.manifest[k] for k in ("annotators", "curators", "counts", "left_out")} == {
+        k: here.manifest[k] for k in ("annotators", "curators", "counts", "left_out")
+    }
 
 
 def test_cli_gold_export_json(cli, tmp_path, curated_cli):

@@ -1,19 +1,28 @@
 """brat standoff: folders in (lossless), .txt + .ann out, refused whole on any bad line."""
+
 from __future__ import annotations
 
 import hashlib
 import json
 import shutil
-from pathlib import Path
 
 from sqlalchemy import select
 
 from annotator.db import get_db
 from annotator.models import Document, Layer, Relation, Span
-
-from tests.interchange import (DATA, LABELS, ann_lines, annotations, at, count, exported_files, our_record, records,
-                               run_export, run_import,
-                                write_jsonl)
+from tests.interchange import (
+    DATA,
+    LABELS,
+    ann_lines,
+    at,
+    count,
+    exported_files,
+    our_record,
+    records,
+    run_export,
+    run_import,
+    write_jsonl,
+)
 
 BRAT = DATA / "brat"
 
@@ -50,21 +59,30 @@ def test_what_is_kept_in_span_meta(sqlite_xapp):
     assert doc.text == (BRAT / "basic" / "news-1.txt").read_bytes().decode("utf-8")  # as stored: CRLF kept
     spans = {(s.start, s.label): s for s in spans_of(app)}
     huawei = spans[(0, "ORG")]
-    assert huawei.meta == {"brat": [{"set": "news-1", "id": "T1", "normalizations": [
-        {"id": "N1", "type": "Reference", "ref": "Wikidata:Q160120", "text": "Huawei"}]}]}
+    assert huawei.meta == {
+        "brat": [
+            {
+                "set": "news-1",
+                "id": "T1",
+                "normalizations": [{"id": "N1", "type": "Reference", "ref": "Wikidata:Q160120", "text": "Huawei"}],
+            }
+        ]
+    }
     quantity = spans[at(doc.text, "up to 800 TFLOPS")[0], "QUANTITY"]
     assert quantity.meta["brat"][0]["attributes"] == [{"id": "A2", "name": "Certainty", "value": "High"}]
-    assert quantity.meta["brat"][0]["notes"] == [{"id": "#1", "type": "AnnotatorNotes", "text": "peak figure quoted by the vendor"}]
+    assert quantity.meta["brat"][0]["notes"] == [
+        {"id": "#1", "type": "AnnotatorNotes", "text": "peak figure quoted by the vendor"}
+    ]
     assert (quantity.value, quantity.unit, quantity.qualifier) == (800, "TFLOPS", "up_to")
     # brat split "Huawei\r\nTechnologies" at the line break; here it is one span again
     joined = spans[at(doc.text, "Huawei", 2)[0], "ORG"]
-    assert doc.text[joined.start:joined.end] == "Huawei\r\nTechnologies"
+    assert doc.text[joined.start : joined.end] == "Huawei\r\nTechnologies"
     assert joined.meta["brat"][0]["offsets"] == "59 65;67 79"
     assert [(r.label, r.meta["brat"][0]["id"]) for r in rels] == [("MAKES", "R1"), ("COMPETES_WITH", "R2")]
     assert rels[1].meta["brat"][0]["attributes"] == [{"id": "A1", "name": "Speculative"}]
     assert rels[0].meta["brat"][0]["notes"][0]["text"] == "stated on the second line"
     emoji_after = spans[at(doc.text, "H100")[0], "PRODUCT"]
-    assert doc.text[emoji_after.start:emoji_after.end] == "H100"  # offsets after the emoji are code points
+    assert doc.text[emoji_after.start : emoji_after.end] == "H100"  # offsets after the emoji are code points
 
 
 def test_annotation_sets_merge_onto_one_document(sqlite_xapp):
@@ -73,7 +91,11 @@ def test_annotation_sets_merge_onto_one_document(sqlite_xapp):
     assert count(app, Document) == 1 and count(app, Layer) == 1
     chip = [s for s in spans_of(app) if s.label == "PRODUCT"]
     assert len(chip) == 1  # one span, three T lines in two files
-    assert [(e["set"], e["id"]) for e in chip[0].meta["brat"]] == [("review-1", "T2"), ("review-2", "T1"), ("review-2", "T3")]
+    assert [(e["set"], e["id"]) for e in chip[0].meta["brat"]] == [
+        ("review-1", "T2"),
+        ("review-2", "T1"),
+        ("review-2", "T3"),
+    ]
     assert chip[0].meta["brat"][1]["notes"][0]["text"] == "the chip, not the card"
 
 
@@ -82,7 +104,8 @@ def test_discontinuous_annotations(sqlite_xapp, tmp_path):
     refused = run_import(app, [BRAT / "discontinuous"], fmt="brat")
     assert [str(p) for p in refused.problems] == [
         f"{BRAT / 'discontinuous' / 'chips.ann'}:1: T1: discontinuous annotation (17 23;33 37); a span is one "
-        "stretch of text here: use --split-discontinuous to store each piece as a span joined by FRAGMENT relations"]
+        "stretch of text here: use --split-discontinuous to store each piece as a span joined by FRAGMENT relations"
+    ]
     assert count(app, Document) == 0
     report = run_import(app, [BRAT / "discontinuous"], fmt="brat", split_discontinuous=True)
     assert report.ok, report.problems
@@ -100,8 +123,14 @@ def test_malformed_file_is_refused_whole_with_every_line_named(sqlite_xapp):
     bad = BRAT / "malformed" / "bad.ann"
     assert [str(p).split(": ", 1)[0] for p in report.problems] == [f"{bad}:{n}" for n in (2, 3, 4, 5, 6, 7)]
     text = "\n".join(str(p) for p in report.problems)
-    for part in ("text 'H900' differs from the document's 'H800'", "offsets 10 400", "T9 is not a text-bound",
-                 "events (E lines) are not supported", "expected an id, a tab", "id T1 is used twice"):
+    for part in (
+        "text 'H900' differs from the document's 'H800'",
+        "offsets 10 400",
+        "T9 is not a text-bound",
+        "events (E lines) are not supported",
+        "expected an id, a tab",
+        "id T1 is used twice",
+    ):
         assert part in text
     assert report.refused_files == [str(bad)] and report.stored.layers == 1  # basic/ is fine and stored
     assert count(app, Document) == 1
@@ -111,8 +140,12 @@ def test_label_map_and_unknown_names(sqlite_xapp, tmp_path):
     app = sqlite_xapp
     report = run_import(app, [BRAT / "foreign"], fmt="brat")
     assert [str(p).rsplit(": ", 1)[0].split(": unknown ")[1].split(",")[0] for p in report.problems] == [
-        "attribute 'Hedged'", "attribute 'Mood'", "entity type 'Chip'", "entity type 'Organization'",
-        "relation type 'Manufactures'"]
+        "attribute 'Hedged'",
+        "attribute 'Mood'",
+        "entity type 'Chip'",
+        "entity type 'Organization'",
+        "relation type 'Manufactures'",
+    ]
     partial = run_import(app, [BRAT / "foreign"], fmt="brat", label_map=BRAT / "foreign_map.json")
     assert len(partial.problems) == 1 and "'Mood'" in str(partial.problems[0])
     assert count(app, Document) == 0
@@ -123,8 +156,10 @@ def test_label_map_and_unknown_names(sqlite_xapp, tmp_path):
     assert [s.label for s in spans_of(app)] == ["ORG", "PRODUCT"]
     assert spans_of(app)[0].meta["brat"][0]["attributes"] == [{"id": "A2", "name": "Certainty", "value": "Neutral"}]
     (tmp_path / "wrong.json").write_text('{"entities": {"Chip": "CHIP"}}')
-    from annotator.ingest.pipeline import ImportRequestError
     import pytest
+
+    from annotator.ingest.pipeline import ImportRequestError
+
     with pytest.raises(ImportRequestError, match="'CHIP'"):
         run_import(app, [BRAT / "foreign"], fmt="brat", label_map=tmp_path / "wrong.json")
 
@@ -159,8 +194,9 @@ def test_layer_made_in_the_tool_exports_as_brat_and_comes_back(xapp, tmp_path):
     assert result.manifest["brat"]["claim_links_written_as_relations"] == 2
     assert run_import(app, [result.path / "brat"], layer="bob", fmt="brat").ok
     [bob], [alice] = records(run_export(app, tmp_path, "bob")), records(run_export(app, tmp_path, "alice"))
-    assert {(s["start"], s["end"], s["label"]) for s in bob["spans"]} == \
-        {(s["start"], s["end"], s["label"]) for s in alice["spans"]}
+    assert {(s["start"], s["end"], s["label"]) for s in bob["spans"]} == {
+        (s["start"], s["end"], s["label"]) for s in alice["spans"]
+    }
     assert bob["claims"] == alice["claims"]  # read back from the links and the modifier attribute
     again = run_export(app, tmp_path, "bob", fmt="brat")  # the links are bob's relations now: nothing added
     assert [ann_lines(p) for p in exported_files(again).values() if p.suffix == ".ann"] == [lines]
@@ -180,7 +216,9 @@ def test_cli_round_trip_and_published_listing(cli, tmp_path, monkeypatch):
     for line in (version / "brat.sha256").read_text().splitlines():
         digest, name = line.split("  ", 1)
         assert hashlib.sha256((version / name).read_bytes()).hexdigest() == digest
-    assert manifest["files"]["brat.sha256"]["sha256"] == hashlib.sha256((version / "brat.sha256").read_bytes()).hexdigest()
+    assert (
+        manifest["files"]["brat.sha256"]["sha256"] == hashlib.sha256((version / "brat.sha256").read_bytes()).hexdigest()
+    )
     assert not (version / "brat" / "news-1.ann").stat().st_mode & 0o222  # published: read-only
     again = cli("export", "--layer", "alice", "--format", "brat", "--out", out)
     assert "Unchanged since v1.0.0" in again.output
@@ -190,8 +228,9 @@ def test_cli_round_trip_and_published_listing(cli, tmp_path, monkeypatch):
 
 def test_split_exports_one_folder_per_part(sqlite_xapp, tmp_path):
     app = sqlite_xapp
-    assert run_import(app, [BRAT / "basic", BRAT / "sets", BRAT / "discontinuous"], fmt="brat",
-                      split_discontinuous=True).ok
+    assert run_import(
+        app, [BRAT / "basic", BRAT / "sets", BRAT / "discontinuous"], fmt="brat", split_discontinuous=True
+    ).ok
     result = run_export(app, tmp_path, fmt="brat", split="1/1/1")
     parts = {p.parent.name for p in (result.path / "brat").rglob("*.ann")}
     assert parts <= {"train", "dev", "test"} and len(list((result.path / "brat").rglob("*.ann"))) == 4

@@ -1,5 +1,6 @@
 """brat files written in parts (worker processes): the same names, bytes and listing as one
 pass over the records, checksums from the writer that match the files, read-only from birth."""
+
 from __future__ import annotations
 
 import hashlib
@@ -10,11 +11,15 @@ import pytest
 
 from annotator.formats.brat.lines import ClaimWords
 from annotator.formats.brat.writer import BratPart, pick_name, write_new
-
 from tests.interchange import run_export, run_import
 
-TEXTS = ["Huawei shipped 10,000 Ascend 910C chips.", "Nvidia sells the H800 in China.",
-         "Intel makes Gaudi 3 accelerators.", "AMD ships the MI300X with 192 GB.", "Sophgo makes the SC11."]
+TEXTS = [
+    "Huawei shipped 10,000 Ascend 910C chips.",
+    "Nvidia sells the H800 in China.",
+    "Intel makes Gaudi 3 accelerators.",
+    "AMD ships the MI300X with 192 GB.",
+    "Sophgo makes the SC11.",
+]
 
 
 @pytest.fixture
@@ -64,11 +69,11 @@ def test_workers_name_and_write_the_files_as_one_pass_does(sqlite_xapp, tmp_path
             path = result.path / name
             assert hashlib.sha256(path.read_bytes()).hexdigest() == digest
             assert not path.stat().st_mode & 0o222
-        assert not [p for p in (result.path / "brat").rglob(".*")]  # no provisional name left
+        assert not list((result.path / "brat").rglob(".*"))  # no provisional name left
 
 
 def test_write_new_reports_the_files_checksum_and_makes_it_read_only(tmp_path):
-    data = "Huawei 😀\r\n".encode("utf-8") * 1000
+    data = "Huawei 😀\r\n".encode() * 1000
     digest, size = write_new(str(tmp_path / "a.txt"), data)
     assert (digest, size) == (hashlib.sha256((tmp_path / "a.txt").read_bytes()).hexdigest(), len(data))
     assert not (tmp_path / "a.txt").stat().st_mode & 0o222
@@ -84,7 +89,7 @@ def test_a_part_writes_a_taken_name_under_a_provisional_one(tmp_path):
     first.add(record, None)
     second.add({**record, "id": "d2"}, None)  # alone, it would also call its file d2 ...
     second.add({**record, "id": "d1"}, None)  # ... but d1 is the first part's already
-    (_, *_, written, sums), = first.report()[0]
+    ((_, *_, written, sums),) = first.report()[0]
     assert written == "d1" and sums[0] == (hashlib.sha256(b"Huawei.").hexdigest(), 7)
     assert [p.written for p in second.report()[0]] == ["d2", ".1.1"]
     assert sorted(p.name for p in root.iterdir()) == [".1.1.ann", ".1.1.txt", "d1.ann", "d1.txt", "d2.ann", "d2.txt"]

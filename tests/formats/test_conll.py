@@ -1,4 +1,5 @@
 """CoNLL IOB2 export: one token a line, sentences, non-overlapping entities, counted losses."""
+
 from __future__ import annotations
 
 import pytest
@@ -6,7 +7,6 @@ import pytest
 from annotator.db import get_db
 from annotator.export.publish import export
 from annotator.project import labels_of
-
 from tests.interchange import at, records, run_export, run_import, write_jsonl
 
 
@@ -37,10 +37,18 @@ def assert_iob2(sentence: list[tuple[str, str]]) -> None:
 
 def test_iob2_sentences_and_overlaps(xapp, tmp_path):
     app = xapp
-    text = "Huawei makes the Ascend 910C chips.\r\nIt has up to 1.1 TB/s of bandwidth 😀\nNvidia makes the H100. It sells."
-    spans = [(*at(text, "Huawei"), "ORG"), (*at(text, "Ascend 910C"), "PRODUCT"), (*at(text, "Ascend"), "ORG"),
-             (*at(text, "up to 1.1 TB/s"), "QUANTITY"), (*at(text, "Nvidia"), "ORG"), (*at(text, "H100"), "PRODUCT"),
-             (1, 4, "ORG")]  # an overlap (Ascend) and a span inside a token (uaw)
+    text = (
+        "Huawei makes the Ascend 910C chips.\r\nIt has up to 1.1 TB/s of bandwidth 😀\nNvidia makes the H100. It sells."
+    )
+    spans = [
+        (*at(text, "Huawei"), "ORG"),
+        (*at(text, "Ascend 910C"), "PRODUCT"),
+        (*at(text, "Ascend"), "ORG"),
+        (*at(text, "up to 1.1 TB/s"), "QUANTITY"),
+        (*at(text, "Nvidia"), "ORG"),
+        (*at(text, "H100"), "PRODUCT"),
+        (1, 4, "ORG"),
+    ]  # an overlap (Ascend) and a span inside a token (uaw)
     record = {"text": text, "spans": [{"start": s, "end": e, "label": lab} for s, e, lab in spans]}
     assert run_import(app, [write_jsonl(tmp_path / "a.jsonl", [record])]).ok
     result = run_export(app, tmp_path, fmt="conll")
@@ -50,7 +58,9 @@ def test_iob2_sentences_and_overlaps(xapp, tmp_path):
     assert [[t for t, _ in s] for s in doc] == [
         ["Huawei", "makes", "the", "Ascend", "910C", "chips", "."],
         ["It", "has", "up", "to", "1.1", "TB", "/", "s", "of", "bandwidth", "😀"],  # a line break ends a sentence
-        ["Nvidia", "makes", "the", "H100", "."], ["It", "sells", "."]]
+        ["Nvidia", "makes", "the", "H100", "."],
+        ["It", "sells", "."],
+    ]
     assert doc[0][3:5] == [("Ascend", "B-PRODUCT"), ("910C", "I-PRODUCT")]  # the longer span wins
     assert [tag for _, tag in doc[1][2:8]] == ["B-QUANTITY"] + ["I-QUANTITY"] * 5
     report = result.manifest["conll"]
@@ -63,15 +73,23 @@ def test_iob2_sentences_and_overlaps(xapp, tmp_path):
 def test_a_sentence_never_splits_an_entity(sqlite_xapp, tmp_path):
     app = sqlite_xapp
     text = "Made by Huawei\nTechnologies. Done."
-    assert run_import(app, [write_jsonl(tmp_path / "a.jsonl", [{"text": text, "spans": [
-        {"start": 8, "end": at(text, "Technologies")[1], "label": "ORG"}]}])]).ok
+    assert run_import(
+        app,
+        [
+            write_jsonl(
+                tmp_path / "a.jsonl",
+                [{"text": text, "spans": [{"start": 8, "end": at(text, "Technologies")[1], "label": "ORG"}]}],
+            )
+        ],
+    ).ok
     [doc] = parse(run_export(app, tmp_path, fmt="conll").path / "data.conll")
     assert doc[0] == [("Made", "O"), ("by", "O"), ("Huawei", "B-ORG"), ("Technologies", "I-ORG"), (".", "O")]
 
 
 def test_seed_suggestions_give_valid_conll(seeded_app, tmp_path):
-    result = export(get_db(seeded_app), labels_of(seeded_app), "suggestions", fmt="conll", out_dir=tmp_path,
-                    split="60/20/20")
+    result = export(
+        get_db(seeded_app), labels_of(seeded_app), "suggestions", fmt="conll", out_dir=tmp_path, split="60/20/20"
+    )
     files = sorted(p.name for p in result.path.glob("*.conll"))
     assert set(files) <= {"train.conll", "dev.conll", "test.conll"} and files
     docs = [d for name in files for d in parse(result.path / name)]
@@ -81,8 +99,9 @@ def test_seed_suggestions_give_valid_conll(seeded_app, tmp_path):
             assert_iob2(sentence)
     report = result.manifest["conll"]
     assert report["tokens"] == result.manifest["counts"]["tokens"]
-    assert report["entities"] + report["overlapping_spans_left_out"] + report["misaligned_spans"] == \
-        sum(result.manifest["counts"]["spans"].values())
+    assert report["entities"] + report["overlapping_spans_left_out"] + report["misaligned_spans"] == sum(
+        result.manifest["counts"]["spans"].values()
+    )
     assert report["entities"] == sum(tag.startswith("B-") for d in docs for s in d for _, tag in s)
 
 

@@ -1,4 +1,5 @@
 """MeasEval TSV: one claim per annotation set in, the same rows out."""
+
 from __future__ import annotations
 
 import json
@@ -10,10 +11,8 @@ from sqlalchemy import select
 import annotator
 from annotator.db import get_db
 from annotator.models import Claim, Document
-
 from tests.conftest import make_test_app
-from tests.interchange import (DATA, LABELS, TEXT, at, count, our_record, records, run_export, run_import,
-                                write_jsonl)
+from tests.interchange import DATA, LABELS, TEXT, at, count, our_record, records, run_export, run_import, write_jsonl
 
 MEASEVAL = DATA / "measeval"
 
@@ -53,11 +52,20 @@ def test_claims_values_and_ids(sqlite_xapp, tmp_path):
     assert spans[c2["entity"]]["text"] == "electron" and spans[c2["property"]["span"]]["text"] == "energy flux"
     assert spans[c2["condition"]]["label"] == "CONDITION" and spans[c2["condition"]]["text"] == "increasing"
     qualifier = spans[c2["condition"]]["meta"]["measeval"][0]
-    assert qualifier == {"doc": "S0001-7", "set": "2", "id": "T4-2", "type": "Qualifier",
-                         "other": '{"Qualifies": "T2-2"}', "qualifies": "T2-2"}
+    assert qualifier == {
+        "doc": "S0001-7",
+        "set": "2",
+        "id": "T4-2",
+        "type": "Qualifier",
+        "other": '{"Qualifies": "T2-2"}',
+        "qualifies": "T2-2",
+    }
     # "field strength" is the measured entity of sets 1 and 3: one span, two rows
     shared = spans[by_set["1"]["entity"]]
-    assert by_set["3"]["entity"] == by_set["1"]["entity"] and [e["id"] for e in shared["meta"]["measeval"]] == ["T2-1", "T2-3"]
+    assert by_set["3"]["entity"] == by_set["1"]["entity"] and [e["id"] for e in shared["meta"]["measeval"]] == [
+        "T2-1",
+        "T2-3",
+    ]
     assert spans[by_set["4"]["quantity"]]["qualifier"] == "approx" and by_set["4"]["modifiers"] == ["IsApproximate"]
     links = {(spans[r["head"]]["text"], r["label"], spans[r["child"]]["text"]) for r in record["relations"]}
     assert ("increasing", "QUALIFIES", "energy flux") in links and ("electron", "HAS_PROPERTY", "energy flux") in links
@@ -69,9 +77,15 @@ def test_malformed_file_is_refused_whole(sqlite_xapp):
     report = run_import(app, [MEASEVAL / "bad" / "tsv", MEASEVAL / "tsv"], fmt="measeval")
     bad = MEASEVAL / "bad" / "tsv" / "B-1.tsv"
     messages = [str(p) for p in report.problems]
-    expected = [(4, "text '6 hours' differs"), (5, "'other' is not JSON"), (6, "annotation set 3 has 2 Quantity rows"),
-                (8, "annotType 'Unit'"), (9, "Qualifies names 'T9-1'"), (10, "unknown mods ['IsVague']"),
-                (11, "expected 8 tab-separated columns, got 4")]
+    expected = [
+        (4, "text '6 hours' differs"),
+        (5, "'other' is not JSON"),
+        (6, "annotation set 3 has 2 Quantity rows"),
+        (8, "annotType 'Unit'"),
+        (9, "Qualifies names 'T9-1'"),
+        (10, "unknown mods ['IsVague']"),
+        (11, "expected 8 tab-separated columns, got 4"),
+    ]
     assert len(messages) == len(expected)
     for message, (line, part) in zip(messages, expected):
         assert message.startswith(f"{bad}:{line}: ") and part in message, message
@@ -85,7 +99,9 @@ def test_texts_are_looked_up_and_missing_ones_named(sqlite_xapp, tmp_path):
     folder.mkdir()
     shutil.copy(MEASEVAL / "tsv" / "S0002-3.tsv", folder)
     report = run_import(app, [folder], fmt="measeval")
-    assert "no text S0002-3.txt" in str(report.problems[0]) and str(report.problems[0]).startswith(f"{folder / 'S0002-3.tsv'}:2:")
+    assert "no text S0002-3.txt" in str(report.problems[0]) and str(report.problems[0]).startswith(
+        f"{folder / 'S0002-3.tsv'}:2:"
+    )
     shutil.copy(MEASEVAL / "text" / "S0002-3.txt", folder)  # beside the TSV is the first place looked at
     assert run_import(app, [folder], fmt="measeval").ok
 
@@ -99,14 +115,20 @@ def test_shipped_labels_hold_measeval_and_missing_names_are_listed_at_once(tmp_p
     get_db(app).dispose()
     config = json.loads((Path(annotator.__file__).parent / "data" / "labels.json").read_text())
     config["entities"] = [e for e in config["entities"] if e["label"] != "ENTITY"]
-    config["relations"] = [r for r in config["relations"] if r["label"] not in ("HAS_QUANTITY", "HAS_PROPERTY", "QUALIFIES")]
+    config["relations"] = [
+        r for r in config["relations"] if r["label"] not in ("HAS_QUANTITY", "HAS_PROPERTY", "QUALIFIES")
+    ]
     reduced = tmp_path / "reduced.json"
     reduced.write_text(json.dumps(config))
     app = make_test_app(tmp_path / "reduced", LABELS_FILE=str(reduced))
     report = run_import(app, [MEASEVAL / "tsv"], fmt="measeval")
     messages = "\n".join(str(p) for p in report.problems)
-    for name in ("entity type 'MeasuredEntity' (mapped to 'ENTITY')", "relation type 'HasQuantity' (mapped to 'HAS_QUANTITY')",
-                 "relation type 'HasProperty'", "relation type 'Qualifies'"):
+    for name in (
+        "entity type 'MeasuredEntity' (mapped to 'ENTITY')",
+        "relation type 'HasQuantity' (mapped to 'HAS_QUANTITY')",
+        "relation type 'HasProperty'",
+        "relation type 'Qualifies'",
+    ):
         assert name in messages
     assert len(report.problems) == 4 and count(app, Document) == 0
     get_db(app).dispose()
@@ -120,10 +142,15 @@ def test_claims_made_in_the_tool_get_new_sets(xapp, tmp_path):
     lines = tsv.read_text(encoding="utf-8").splitlines()[1:]
     where = lambda part: [str(x) for x in at(TEXT, part)]  # noqa: E731
     assert [line.split("\t")[2:6] for line in lines] == [
-        ["Quantity", *where("up to 1.1 TB/s"), "T1-1"], ["MeasuredProperty", *where("memory bandwidth"), "T2-1"],
-        ["MeasuredEntity", *where("Ascend 910C"), "T3-1"]]
+        ["Quantity", *where("up to 1.1 TB/s"), "T1-1"],
+        ["MeasuredProperty", *where("memory bandwidth"), "T2-1"],
+        ["MeasuredEntity", *where("Ascend 910C"), "T3-1"],
+    ]
     assert [json.loads(line.split("\t")[7]) for line in lines] == [
-        {"unit": "TB/s", "mods": ["IsApproximate"]}, {"HasQuantity": "T1-1"}, {"HasProperty": "T2-1"}]
+        {"unit": "TB/s", "mods": ["IsApproximate"]},
+        {"HasQuantity": "T1-1"},
+        {"HasProperty": "T2-1"},
+    ]
     assert result.manifest["measeval"]["rows_with_new_ids"] == 3
     # and back: the same claim, now with its MeasEval ids
     assert run_import(app, [result.path / "measeval" / "tsv"], layer="bob", fmt="measeval").ok
@@ -144,13 +171,22 @@ def test_edits_after_import_rebuild_other(sqlite_xapp, tmp_path):
         session.add(claim)
     tsv = run_export(app, tmp_path, fmt="measeval").path / "measeval" / "tsv" / "S0002-3.tsv"
     changed = [line for line in rows(tsv) if "\tT1-2\t" in line]
-    assert changed == ["S0002-3\t2\tQuantity\t55\t67\tT1-2\t2.5 ± 0.3 kg\t{\"mods\": [\"IsMean\"], \"unit\": \"kg\"}"]
+    assert changed == ['S0002-3\t2\tQuantity\t55\t67\tT1-2\t2.5 ± 0.3 kg\t{"mods": ["IsMean"], "unit": "kg"}']
 
 
 def test_cli(cli, tmp_path, monkeypatch):
     monkeypatch.setenv("ANNOTATOR_LABELS_FILE", str(LABELS))
-    result = cli("import", "--layer", "alice", "--format", "measeval", "--text-dir", MEASEVAL / "text",
-                 "--no-prehighlight", MEASEVAL / "tsv")
+    result = cli(
+        "import",
+        "--layer",
+        "alice",
+        "--format",
+        "measeval",
+        "--text-dir",
+        MEASEVAL / "text",
+        "--no-prehighlight",
+        MEASEVAL / "tsv",
+    )
     assert result.exit_code == 0, result.output
     assert "(16 spans, 11 relations, 6 claims)" in result.output
     result = cli("export", "--layer", "alice", "--format", "measeval", "--out", tmp_path / "out")

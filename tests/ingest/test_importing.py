@@ -1,14 +1,15 @@
 """`annotator import`: formats, ids from content, bad input refused whole with file:line."""
+
 from __future__ import annotations
 
 import json
+
 import pytest
 from sqlalchemy import func, select
 
 from annotator.db import get_db
 from annotator.ingest.pipeline import import_paths
-from annotator.models import Document, Suggestion
-from annotator.models import document_uid
+from annotator.models import Document, Suggestion, document_uid
 from annotator.project import labels_of
 
 
@@ -18,8 +19,9 @@ def count(app, model) -> int:
 
 
 def write_jsonl(path, rows) -> str:
-    path.write_text("".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in rows),
-                    encoding="utf-8")
+    path.write_text(
+        "".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in rows), encoding="utf-8"
+    )
     return str(path)
 
 
@@ -56,10 +58,21 @@ def test_reimport_is_a_noop_that_says_so(any_app, tmp_path):
 def test_jsonl_fields_and_preannotations(any_app, tmp_path):
     app, labels = any_app, labels_of(any_app)
     text = "Nvidia sold 50,000 H100 chips 😀 in Brasil."
-    path = write_jsonl(tmp_path / "d.jsonl", [{
-        "id": "ext-1", "text": text, "lang": "pt-BR", "meta": {"title": "My title", "url": "http://x"},
-        "spans": [{"start": 0, "end": 6, "label": "ORG"}, {"start": 12, "end": 18, "label": "QUANTITY", "text": "50,000"}],
-    }])
+    path = write_jsonl(
+        tmp_path / "d.jsonl",
+        [
+            {
+                "id": "ext-1",
+                "text": text,
+                "lang": "pt-BR",
+                "meta": {"title": "My title", "url": "http://x"},
+                "spans": [
+                    {"start": 0, "end": 6, "label": "ORG"},
+                    {"start": 12, "end": 18, "label": "QUANTITY", "text": "50,000"},
+                ],
+            }
+        ],
+    )
     report = run(app, labels, path)
     assert report.ok, report.problems
     with get_db(app).reading() as s:
@@ -67,8 +80,11 @@ def test_jsonl_fields_and_preannotations(any_app, tmp_path):
         sugg = s.exec(select(Suggestion).order_by(Suggestion.start)).scalars().all()
     assert (doc.lang, doc.lang_source, doc.title) == ("pt", "import", "My title")
     assert doc.meta == {"url": "http://x", "source_id": "ext-1"}
-    assert [(x.start, x.end, x.label, x.origin) for x in sugg] == [(0, 6, "ORG", "import"), (12, 18, "QUANTITY", "import")]
-    assert all(text[x.start:x.end] for x in sugg)
+    assert [(x.start, x.end, x.label, x.origin) for x in sugg] == [
+        (0, 6, "ORG", "import"),
+        (12, 18, "QUANTITY", "import"),
+    ]
+    assert all(text[x.start : x.end] for x in sugg)
 
 
 BAD_RECORDS = [
@@ -115,14 +131,17 @@ def test_other_files_still_import_when_one_is_refused(app, labels, tmp_path):
     assert report.refused_files == [bad] and report.new == 1
 
 
-@pytest.mark.parametrize("name, payload, message", [
-    ("latin1.txt", "Caf\xe9 cr\xe8me".encode("latin-1"), "not UTF-8"),
-    ("latin1.jsonl", b'{"text": "ok"}\n{"text": "caf\xe9"}\n', "not UTF-8"),
-    ("empty.txt", b"", "empty document"),
-    ("blank.md", b"  \n\t\n", "empty document"),
-    ("nothing.jsonl", b"\n\n", "no records"),
-    ("utf16.txt", "Huawei Ascend".encode("utf-16-le"), "NUL character"),  # no BOM: valid UTF-8, NULs
-])
+@pytest.mark.parametrize(
+    "name, payload, message",
+    [
+        ("latin1.txt", "Caf\xe9 cr\xe8me".encode("latin-1"), "not UTF-8"),
+        ("latin1.jsonl", b'{"text": "ok"}\n{"text": "caf\xe9"}\n', "not UTF-8"),
+        ("empty.txt", b"", "empty document"),
+        ("blank.md", b"  \n\t\n", "empty document"),
+        ("nothing.jsonl", b"\n\n", "no records"),
+        ("utf16.txt", "Huawei Ascend".encode("utf-16-le"), "NUL character"),  # no BOM: valid UTF-8, NULs
+    ],
+)
 def test_bad_files(app, labels, tmp_path, name, payload, message):
     path = tmp_path / name
     path.write_bytes(payload)
@@ -223,16 +242,21 @@ def test_imported_quantities_are_parsed_again_once_the_language_is_known(app, la
     detected (ten thousand in Portuguese, ten in English): first use parses it again."""
     from annotator.annotate.spans import add_span
 
-    texts = ["A fabricante chinesa vendeu 10.000 unidades do acelerador no último trimestre, segundo a empresa.",
-             "A empresa brasileira comprou 2.500 servidores e anunciou um investimento recorde neste ano."]
-    rows = [{"text": t, "spans": [{"start": t.index(n), "end": t.index(n) + len(n), "label": "QUANTITY"}]}
-            for t, n in zip(texts, ("10.000 unidades", "2.500 servidores"))]
+    texts = [
+        "A fabricante chinesa vendeu 10.000 unidades do acelerador no último trimestre, segundo a empresa.",
+        "A empresa brasileira comprou 2.500 servidores e anunciou um investimento recorde neste ano.",
+    ]
+    rows = [
+        {"text": t, "spans": [{"start": t.index(n), "end": t.index(n) + len(n), "label": "QUANTITY"}]}
+        for t, n in zip(texts, ("10.000 unidades", "2.500 servidores"))
+    ]
     path = write_jsonl(tmp_path / "pt.jsonl", rows)
     assert run(app, labels, path).new == 2
 
     def stored():
         with get_db(app).reading() as s:
             return {t[:12]: v for t, v in s.exec(select(Document.text, Suggestion.value).join(Document)).all()}
+
     assert stored() == {texts[0][:12]: 10.0, texts[1][:12]: 2.5}  # read before the language is known
     # first use through the workspace (a span snapped to the tokens) for one document ...
     with get_db(app).writing() as s:

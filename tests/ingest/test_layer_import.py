@@ -1,28 +1,33 @@
 """`annotator import --layer`: our records and Prodigy JSONL into one person's layer."""
+
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import orjson
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
+from annotator.annotate.links import add_relation, save_claim
 from annotator.annotate.spans import add_span
 from annotator.db import get_db
-from annotator.export.publish import export
-from annotator.ingest.pipeline import import_paths
-from annotator.ingest.pipeline import ImportRequestError, import_layer
-from annotator.annotate.links import add_relation, save_claim
-from annotator.models import AuditEvent, Claim, Document, Layer, Relation, Span, User
-from annotator.models import document_uid
+from annotator.ingest.pipeline import ImportRequestError, import_paths
+from annotator.models import AuditEvent, Claim, Document, Layer, Relation, Span, User, document_uid
 from annotator.project import labels_of
-
-from tests.conftest import make_test_app
-from tests.interchange import (DATA, LABELS, TEXT, annotations, at, count, our_record, records, run_export,
-                               run_import, write_jsonl)
+from tests.interchange import (
+    LABELS,
+    TEXT,
+    annotations,
+    at,
+    count,
+    our_record,
+    records,
+    run_export,
+    run_import,
+    write_jsonl,
+)
 
 # --- round trips ------------------------------------------------------------------------------
+
 
 def test_round_trip_of_a_layer_made_by_hand(xapp, tmp_path):
     """Annotate by hand, export, import into another person's layer, export again: same annotations."""
@@ -32,15 +37,42 @@ def test_round_trip_of_a_layer_made_by_hand(xapp, tmp_path):
     with get_db(app).writing() as session:
         doc = session.exec(select(Document)).scalars().one()
         spans = {}
-        for i, (part, label) in enumerate([("Sophgo", "ORG"), ("SC11 FP300", "PRODUCT"), ("256 GB", "QUANTITY"),
-                                           ("memory", "PROPERTY"), ("about 1.1 TB/s", "QUANTITY")]):
+        for i, (part, label) in enumerate(
+            [
+                ("Sophgo", "ORG"),
+                ("SC11 FP300", "PRODUCT"),
+                ("256 GB", "QUANTITY"),
+                ("memory", "PROPERTY"),
+                ("about 1.1 TB/s", "QUANTITY"),
+            ]
+        ):
             spans[part] = add_span(session, labels, doc, "alice", "alice", i, *at(text, part), label).ids[0]
         add_relation(session, labels, doc, "alice", "alice", 5, spans["Sophgo"], spans["SC11 FP300"], "MAKES")
-        save_claim(session, labels, doc, "alice", "alice", 6, {
-            "quantity_id": spans["256 GB"], "entity_id": spans["SC11 FP300"], "property_id": spans["memory"],
-            "modifiers": ["IsCount"], "value": 256, "unit": "GB"})
-        save_claim(session, labels, doc, "alice", "alice", 7, {
-            "quantity_id": spans["about 1.1 TB/s"], "property_text": "bandwidth", "unit": "TB/s", "value": "1.1"})
+        save_claim(
+            session,
+            labels,
+            doc,
+            "alice",
+            "alice",
+            6,
+            {
+                "quantity_id": spans["256 GB"],
+                "entity_id": spans["SC11 FP300"],
+                "property_id": spans["memory"],
+                "modifiers": ["IsCount"],
+                "value": 256,
+                "unit": "GB",
+            },
+        )
+        save_claim(
+            session,
+            labels,
+            doc,
+            "alice",
+            "alice",
+            7,
+            {"quantity_id": spans["about 1.1 TB/s"], "property_text": "bandwidth", "unit": "TB/s", "value": "1.1"},
+        )
     exported = run_export(app, tmp_path, "alice")
     first = records(exported)
     report = run_import(app, [exported.path / "data.jsonl"], layer="bob")
@@ -73,13 +105,21 @@ def test_layer_rows_and_audit_events(xapp, tmp_path):
     with get_db(app).writing() as session:
         session.add(User(name="alice"))
     other = "Nvidia sells the H800."
-    run_import(app, [write_jsonl(tmp_path / "a.jsonl", [our_record(), {"text": other, "spans": [
-        {"start": 0, "end": 6, "label": "ORG"}]}])])
+    run_import(
+        app,
+        [
+            write_jsonl(
+                tmp_path / "a.jsonl", [our_record(), {"text": other, "spans": [{"start": 0, "end": 6, "label": "ORG"}]}]
+            )
+        ],
+    )
     with get_db(app).reading() as session:
         layers = session.exec(select(Layer)).scalars().all()
         events = session.exec(select(AuditEvent).order_by(AuditEvent.id)).scalars().all()
         user_id = session.exec(select(User.id)).scalar_one()
-    assert [(l.name, l.kind, l.status, l.version, l.user_id) for l in layers] == [("alice", "annotator", "in_progress", 1, user_id)] * 2
+    assert [(layer.name, layer.kind, layer.status, layer.version, layer.user_id) for layer in layers] == [
+        ("alice", "annotator", "in_progress", 1, user_id)
+    ] * 2
     assert [(e.action, e.user, e.state) for e in events] == [("import_layer", "alice", None)] * 2
     assert events[0].after["spans"] == 4 and events[0].after["format"] == "jsonl" and events[0].before is None
     assert count(app, Span, origin="import") == 5
@@ -87,23 +127,41 @@ def test_layer_rows_and_audit_events(xapp, tmp_path):
 
 # --- Prodigy ----------------------------------------------------------------------------------
 
+
 def test_prodigy_spans_and_relations(xapp, tmp_path):
     app = xapp
     text = "Nvidia makes the H100, which has 80 GB of memory."
     org, chip, qty = at(text, "Nvidia"), at(text, "H100"), at(text, "80 GB")
-    task = {"text": text, "_input_hash": 1, "_task_hash": 2, "answer": "accept",
-            "tokens": [{"text": "Nvidia", "start": 0, "end": 6, "id": 0}],
-            "spans": [{"start": org[0], "end": org[1], "label": "ORG", "token_start": 0, "token_end": 0},
-                      {"start": qty[0], "end": qty[1], "label": "QUANTITY"}],
-            "relations": [{"head": 0, "child": 3, "label": "MAKES",
-                           "head_span": {"start": org[0], "end": org[1], "label": "ORG"},
-                           "child_span": {"start": chip[0], "end": chip[1], "label": "PRODUCT"}}]}
+    task = {
+        "text": text,
+        "_input_hash": 1,
+        "_task_hash": 2,
+        "answer": "accept",
+        "tokens": [{"text": "Nvidia", "start": 0, "end": 6, "id": 0}],
+        "spans": [
+            {"start": org[0], "end": org[1], "label": "ORG", "token_start": 0, "token_end": 0},
+            {"start": qty[0], "end": qty[1], "label": "QUANTITY"},
+        ],
+        "relations": [
+            {
+                "head": 0,
+                "child": 3,
+                "label": "MAKES",
+                "head_span": {"start": org[0], "end": org[1], "label": "ORG"},
+                "child_span": {"start": chip[0], "end": chip[1], "label": "PRODUCT"},
+            }
+        ],
+    }
     rejected = {"text": "Something else entirely.", "answer": "reject", "spans": []}
     report = run_import(app, [write_jsonl(tmp_path / "prodigy.jsonl", [task, rejected])], layer="dana")
     assert report.ok, report.problems
     assert report.skipped == 1 and report.stored.layers == 1
     [record] = records(run_export(app, tmp_path, "dana"))
-    assert [(s["text"], s["label"]) for s in record["spans"]] == [("Nvidia", "ORG"), ("H100", "PRODUCT"), ("80 GB", "QUANTITY")]
+    assert [(s["text"], s["label"]) for s in record["spans"]] == [
+        ("Nvidia", "ORG"),
+        ("H100", "PRODUCT"),
+        ("80 GB", "QUANTITY"),
+    ]
     assert record["spans"][2]["value"] == 80 and record["spans"][2]["unit"] == "GB"  # parsed by our normaliser
     assert record["relations"] == [{"id": "r1", "head": "s1", "child": "s2", "label": "MAKES"}]
 
@@ -113,18 +171,58 @@ BAD = [
     ({"text": "Huawei", "meta": {"note": "a\u0000b"}}, "NUL character"),
     ({"text": "abc", "spans": [{"start": 1, "end": 9, "label": "ORG"}]}, "out of range"),
     ({"text": "Huawei", "spans": [{"start": 0, "end": 6, "label": "ORG", "text": "Huawe"}]}, "does not match"),
-    ({"text": "Huawei Nvidia", "spans": [{"id": "s1", "start": 0, "end": 6, "label": "ORG"}],
-      "relations": [{"head": "s1", "child": "s9", "label": "PARTNERS_WITH"}]}, "no span has id 's9'"),
-    ({"text": "Huawei H100", "spans": [{"id": "s1", "start": 0, "end": 6, "label": "ORG"},
-                                       {"id": "s2", "start": 7, "end": 11, "label": "PRODUCT"}],
-      "relations": [{"head": "s2", "child": "s1", "label": "MAKES"}]}, "not allowed from PRODUCT to ORG"),
-    ({"text": "Huawei", "spans": [{"id": "s1", "start": 0, "end": 6, "label": "ORG"}],
-      "claims": [{"quantity": "s1", "entity": None, "property": None, "condition": None, "modifiers": []}]},
-     "must be a QUANTITY span"),
-    ({"text": "5 GB", "spans": [{"id": "s1", "start": 0, "end": 4, "label": "QUANTITY", "value": 5, "unit": "GB",
-                                 "qualifier": "roughly"}]}, "unknown qualifier"),
-    ({"text": "5 GB", "spans": [{"id": "s1", "start": 0, "end": 4, "label": "QUANTITY"}],
-      "claims": [{"quantity": "s1", "modifiers": ["IsVague"]}]}, "unknown modifiers"),
+    (
+        {
+            "text": "Huawei Nvidia",
+            "spans": [{"id": "s1", "start": 0, "end": 6, "label": "ORG"}],
+            "relations": [{"head": "s1", "child": "s9", "label": "PARTNERS_WITH"}],
+        },
+        "no span has id 's9'",
+    ),
+    (
+        {
+            "text": "Huawei H100",
+            "spans": [
+                {"id": "s1", "start": 0, "end": 6, "label": "ORG"},
+                {"id": "s2", "start": 7, "end": 11, "label": "PRODUCT"},
+            ],
+            "relations": [{"head": "s2", "child": "s1", "label": "MAKES"}],
+        },
+        "not allowed from PRODUCT to ORG",
+    ),
+    (
+        {
+            "text": "Huawei",
+            "spans": [{"id": "s1", "start": 0, "end": 6, "label": "ORG"}],
+            "claims": [{"quantity": "s1", "entity": None, "property": None, "condition": None, "modifiers": []}],
+        },
+        "must be a QUANTITY span",
+    ),
+    (
+        {
+            "text": "5 GB",
+            "spans": [
+                {
+                    "id": "s1",
+                    "start": 0,
+                    "end": 4,
+                    "label": "QUANTITY",
+                    "value": 5,
+                    "unit": "GB",
+                    "qualifier": "roughly",
+                }
+            ],
+        },
+        "unknown qualifier",
+    ),
+    (
+        {
+            "text": "5 GB",
+            "spans": [{"id": "s1", "start": 0, "end": 4, "label": "QUANTITY"}],
+            "claims": [{"quantity": "s1", "modifiers": ["IsVague"]}],
+        },
+        "unknown modifiers",
+    ),
 ]
 
 
@@ -140,10 +238,23 @@ def test_a_bad_record_refuses_the_whole_file(sqlite_xapp, tmp_path, bad, message
 
 def test_unknown_labels_are_listed_at_once_and_nothing_is_stored(sqlite_xapp, tmp_path):
     app = sqlite_xapp
-    a = write_jsonl(tmp_path / "a.jsonl", [{"text": "Acme ships X1.", "spans": [{"start": 0, "end": 4, "label": "COMPANY"}]}])
-    b = write_jsonl(tmp_path / "b.jsonl", [our_record(), {"text": "Acme and Bolt.", "spans": [
-        {"id": "a", "start": 0, "end": 4, "label": "COMPANY"}, {"id": "b", "start": 9, "end": 13, "label": "FIRM"}],
-        "relations": [{"head": "a", "child": "b", "label": "RIVALS"}]}])
+    a = write_jsonl(
+        tmp_path / "a.jsonl", [{"text": "Acme ships X1.", "spans": [{"start": 0, "end": 4, "label": "COMPANY"}]}]
+    )
+    b = write_jsonl(
+        tmp_path / "b.jsonl",
+        [
+            our_record(),
+            {
+                "text": "Acme and Bolt.",
+                "spans": [
+                    {"id": "a", "start": 0, "end": 4, "label": "COMPANY"},
+                    {"id": "b", "start": 9, "end": 13, "label": "FIRM"},
+                ],
+                "relations": [{"head": "a", "child": "b", "label": "RIVALS"}],
+            },
+        ],
+    )
     report = run_import(app, [a, b])
     messages = [str(p) for p in report.problems]
     assert len(messages) == 3 and "unknown entity type 'COMPANY', 2 times" in messages[0]
@@ -157,6 +268,7 @@ def test_unknown_labels_are_listed_at_once_and_nothing_is_stored(sqlite_xapp, tm
 
 
 # --- documents and existing layers --------------------------------------------------------------
+
 
 def test_existing_annotations_are_refused_unless_replace(xapp, tmp_path):
     app = xapp
@@ -211,8 +323,12 @@ def test_gold_and_reserved_layer_names(sqlite_xapp, tmp_path):
 
 def test_documents_matched_by_text_and_foreign_ids(sqlite_xapp, tmp_path):
     app, labels = sqlite_xapp, labels_of(sqlite_xapp)
-    import_paths(get_db(app), [str(write_jsonl(tmp_path / "docs.jsonl", [{"text": TEXT}, {"text": "Other text."}]))],
-                 labels, None)
+    import_paths(
+        get_db(app),
+        [str(write_jsonl(tmp_path / "docs.jsonl", [{"text": TEXT}, {"text": "Other text."}]))],
+        labels,
+        None,
+    )
     record = our_record(id="ext-7")  # a foreign id: the text decides
     assert run_import(app, [write_jsonl(tmp_path / "a.jsonl", [record])]).stored.new_documents == 0
     clash = {"id": document_uid("Other text."), "text": "Different text.", "spans": []}
@@ -222,6 +338,7 @@ def test_documents_matched_by_text_and_foreign_ids(sqlite_xapp, tmp_path):
 
 
 # --- the command --------------------------------------------------------------------------------
+
 
 def test_cli_import_layer(cli, tmp_path, monkeypatch):
     monkeypatch.setenv("ANNOTATOR_LABELS_FILE", str(LABELS))

@@ -1,5 +1,6 @@
 """The QUANTITY rule layer: required normalisations, what it must not suggest, robustness on
 arbitrary text, multiprocessing, and a regression guard on the scientific evaluation set."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -13,12 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from spacy.tokens import Doc
 
-from annotator.nlp.tokenizer import blank_pipeline, multilanguage_pipeline
-from annotator.nlp.quantities import normalise
 from annotator.nlp.component import QUANTITY_KEY, QuantityComponent, add_quantity_ruler
+from annotator.nlp.quantities import normalise
+from annotator.nlp.tokenizer import blank_pipeline, from_doc, multilanguage_pipeline
 from annotator.nlp.units import canonical_units, load_table, qualifier_codes, qualifier_words
 from annotator.tokens import snap
-from annotator.nlp.tokenizer import from_doc
 
 ROOT = Path(__file__).resolve().parents[2]
 SCIENCE = ROOT / "tests" / "data" / "quantities_science.jsonl"
@@ -43,6 +43,7 @@ def blank():
             cache[lang] = spacy.blank(lang)
             add_quantity_ruler(cache[lang])
         return cache[lang]
+
     return get
 
 
@@ -63,27 +64,62 @@ REQUIRED = [
     # text, lang, exact span, value, unit, qualifier
     ("This card features 256 gigabytes of high-bandwidth memory.", "en", "256 gigabytes", 256, "GB", None),
     ("Ele é equipado com 256 GB de memória de alta velocidade.", "pt", "256 GB", 256, "GB", None),
-    ("It delivers up to 1.1 terabytes per second of memory bandwidth.", "en", "up to 1.1 terabytes per second", 1.1, "TB/s", "up_to"),
+    (
+        "It delivers up to 1.1 terabytes per second of memory bandwidth.",
+        "en",
+        "up to 1.1 terabytes per second",
+        1.1,
+        "TB/s",
+        "up_to",
+    ),
     ("uma taxa de transferência de até 1,1 TB/s, e é adequado", "pt", "até 1,1 TB/s", 1.1, "TB/s", "up_to"),
     ("efficiency from 25 percent at the end of last year to 73 percent when", "en", "73 percent", 73, "%", None),
     ("efficiency from 25 percent at the end of last year to 73 percent when", "en", "25 percent", 25, "%", None),
     ("eficiência no nível de 73% contra os 25% que estavam", "pt", "73%", 73, "%", None),
     ("a company that holds 73% of the market", "en", "73%", 73, "%", None),
-    ("impacting the US stock market to the tune of $2 trillion due to investor concerns", "en", "$2 trillion", 2e12, "USD", None),
+    (
+        "impacting the US stock market to the tune of $2 trillion due to investor concerns",
+        "en",
+        "$2 trillion",
+        2e12,
+        "USD",
+        None,
+    ),
     ("Notably, the reported $5 million isn't the cost of training", "en", "$5 million", 5e6, "USD", None),
     ("A empresa teve perdas de R$ 3 bilhões no trimestre.", "pt", "R$ 3 bilhões", 3e9, "BRL", None),
     ("O governo anunciou 2 bilhões de reais em investimentos.", "pt", "2 bilhões de reais", 2e9, "BRL", None),
     ("The group agreed a €4.5bn takeover.", "en", "€4.5bn", 4.5e9, "EUR", None),
     ("The fund raised 4.5 billion euros last year.", "en", "4.5 billion euros", 4.5e9, "EUR", None),
     ("the company may have access to about 10,000 Nvidia H800 GPUs that", "en", "about 10,000", 10000, None, "approx"),
-    ("DeepSeek has access to over 50,000 of NVIDIA's H100 accelerators, indicating", "en", "over 50,000", 50000, None, "more_than"),
-    ("Nvidia - a company that holds more than 80% of the AI chip market share.", "en", "more than 80%", 80, "%", "more_than"),
+    (
+        "DeepSeek has access to over 50,000 of NVIDIA's H100 accelerators, indicating",
+        "en",
+        "over 50,000",
+        50000,
+        None,
+        "more_than",
+    ),
+    (
+        "Nvidia - a company that holds more than 80% of the AI chip market share.",
+        "en",
+        "more than 80%",
+        80,
+        "%",
+        "more_than",
+    ),
     ("A empresa teria acesso a cerca de 10.000 GPUs da Nvidia.", "pt", "cerca de 10.000", 10000, None, "approx"),
     ("A DeepSeek usa mais de 50 mil aceleradores.", "pt", "mais de 50 mil", 50000, None, "more_than"),
     ("he has information that DeepSeek owns 50,000 Nvidia H100 chips.", "en", "50,000", 50000, None, None),
     ("O cluster tem 10.000 placas.", "pt", "10.000", 10000, None, None),
     ("The service has 1.5 million users.", "en", "1.5 million", 1.5e6, None, None),
-    ("using local chips generally resulted in a three-month delay in AI model development", "en", "three-month", 3, "month", None),
+    (
+        "using local chips generally resulted in a three-month delay in AI model development",
+        "en",
+        "three-month",
+        3,
+        "month",
+        None,
+    ),
     ("ainda causou um atraso de três meses no lançamento", "pt", "três meses", 3, "month", None),
     ("Recently, 16 Chinese AI chip companies, including Huawei, have announced", "en", "16", 16, None, None),
     ("Reading Time:2 minutes", "en", "2 minutes", 2, "min", None),
@@ -96,7 +132,7 @@ def test_required_normalisations(nlp_en, blank, text, lang, span, value, unit, q
     q = covering(quantities(nlp, text), text, span)
     assert (q["value"], q["unit"], q["qualifier"]) == (pytest.approx(value), unit, qualifier)
     if span != "2 minutes":  # the trained tokenizer keeps "Time:2" as one token
-        assert text[q["start"]:q["end"]] == span
+        assert text[q["start"] : q["end"]] == span
     assert normalise(span, lang) == {"value": pytest.approx(value), "unit": unit, "qualifier": qualifier}
 
 
@@ -169,13 +205,27 @@ def test_normalise_scientific_forms(text, value, unit, qualifier, extra):
     assert got == expected
 
 
-@pytest.mark.parametrize("text,lang,value", [
-    ("50,000", "en", 50000), ("10.000", "pt", 10000), ("1,1", "pt", 1.1), ("1,1", "en", 1.1),
-    ("10.000", "en", 10.0), ("1.234.567,89", "de", 1234567.89), ("1,234.5", "pt", 1234.5),
-    ("12\u202f500", "fr", 12500), ("1,5 Millionen", "de", 1.5e6), ("0,5", "es", 0.5),
-    ("10 000", "ru", 10000), ("3 000,5", "fr", 3000.5), ("12 345", "sv", 12345),  # a plain space groups there
-    ("10万", "ja", 1e5), ("3亿", "zh", 3e8), ("1만", "ko", 1e4),
-])
+@pytest.mark.parametrize(
+    "text,lang,value",
+    [
+        ("50,000", "en", 50000),
+        ("10.000", "pt", 10000),
+        ("1,1", "pt", 1.1),
+        ("1,1", "en", 1.1),
+        ("10.000", "en", 10.0),
+        ("1.234.567,89", "de", 1234567.89),
+        ("1,234.5", "pt", 1234.5),
+        ("12\u202f500", "fr", 12500),
+        ("1,5 Millionen", "de", 1.5e6),
+        ("0,5", "es", 0.5),
+        ("10 000", "ru", 10000),
+        ("3 000,5", "fr", 3000.5),
+        ("12 345", "sv", 12345),  # a plain space groups there
+        ("10万", "ja", 1e5),
+        ("3亿", "zh", 3e8),
+        ("1만", "ko", 1e4),
+    ],
+)
 def test_number_conventions_follow_the_language(text, lang, value):
     assert normalise(text, lang)["value"] == pytest.approx(value)
 
@@ -183,19 +233,23 @@ def test_number_conventions_follow_the_language(text, lang, value):
 JA = "ソフトバンクは256GBのメモリを搭載した。価格は約10万円です。"
 
 
-@pytest.mark.parametrize("lang,text,surface,value,unit", [
-    ("ja", JA, "256GB", 256, "GB"), ("ja", JA, "10万", 1e5, None),
-    ("zh", "华为发布了配备256GB内存的新芯片，价格约为1万美元。", "256GB", 256, "GB"),
-    ("th", "หน่วยความจำ 256 GB ราคาประมาณ 10,000 ดอลลาร์", "256 GB", 256, "GB"),
-    ("vi", "Huawei công bố chip mới, giá khoảng 10.000 đô la.", "10.000", 10000, None),
-])
+@pytest.mark.parametrize(
+    "lang,text,surface,value,unit",
+    [
+        ("ja", JA, "256GB", 256, "GB"),
+        ("ja", JA, "10万", 1e5, None),
+        ("zh", "华为发布了配备256GB内存的新芯片，价格约为1万美元。", "256GB", 256, "GB"),
+        ("th", "หน่วยความจำ 256 GB ราคาประมาณ 10,000 ดอลลาร์", "256 GB", 256, "GB"),
+        ("vi", "Huawei công bố chip mới, giá khoảng 10.000 đô la.", "10.000", 10000, None),
+    ],
+)
 def test_languages_spacy_cannot_segment_here_still_get_their_quantities(lang, text, surface, value, unit):
     """A number touching letters of a script written without spaces is not glued into a
     name, and the multi-language fallback still reads numbers by the text's own language."""
     nlp = blank_pipeline(lang)
     add_quantity_ruler(nlp, lang=lang)
     q = covering(nlp(text).user_data[QUANTITY_KEY], text, surface)
-    assert (text[q["start"]:q["end"]], q["unit"]) == (surface, unit) and q["value"] == pytest.approx(value)
+    assert (text[q["start"] : q["end"]], q["unit"]) == (surface, unit) and q["value"] == pytest.approx(value)
 
 
 def test_scripts_written_without_spaces_get_a_token_per_letter_in_the_fallback_tokenizer():
@@ -210,7 +264,9 @@ def test_scripts_written_without_spaces_get_a_token_per_letter_in_the_fallback_t
     assert snap(tokens, start, start + 3) == (start, start + 3)  # a selection stays on the letters chosen
 
 
-@pytest.mark.parametrize("text", ["H800", "910B", "R1", "V3", "A800", "SC11", "FP300", "CO2", "p53", "14C", "", "   ", "abc"])
+@pytest.mark.parametrize(
+    "text", ["H800", "910B", "R1", "V3", "A800", "SC11", "FP300", "CO2", "p53", "14C", "", "   ", "abc"]
+)
 def test_normalise_returns_none_without_a_quantity(text):
     assert normalise(text) is None
 
@@ -218,8 +274,14 @@ def test_normalise_returns_none_without_a_quantity(text):
 # -- what must not be suggested --------------------------------------------------------------
 NOT_QUANTITIES = [
     ("iFlyTek was added to the US Entity List in October 2019, which restricts it.", "2019"),
-    ("The company began developing DeepSeek in April 2023, before releasing its R1 inference model on January 20.", "2023"),
-    ("The company began developing DeepSeek in April 2023, before releasing its R1 inference model on January 20.", "20"),
+    (
+        "The company began developing DeepSeek in April 2023, before releasing its R1 inference model on January 20.",
+        "2023",
+    ),
+    (
+        "The company began developing DeepSeek in April 2023, before releasing its R1 inference model on January 20.",
+        "20",
+    ),
     ("DeepSeek was founded in 2023 by Liang Wenfeng.", "2023"),
     ("The chip is expected to be released in 2026.", "2026"),
     ("— Alexander Doria (@Dorialexander) January 28, 2025", "28"),
@@ -271,17 +333,19 @@ def test_do_not_suggest(nlp_en, text, distractor):
 def test_counts_are_quantities(nlp_en):
     text = "We recruited 12 participants and analysed three samples from 16 companies."
     found = quantities(nlp_en, text)
-    assert [text[q["start"]:q["end"]] for q in found] == ["12", "three", "16"]
+    assert [text[q["start"] : q["end"]] for q in found] == ["12", "three", "16"]
     assert all(q["unit"] is None for q in found)
 
 
 def test_a_whole_seed_paragraph(nlp_en):
-    text = ("SemiAnalysis previously reported that the Chinese company may have access to about 10,000 Nvidia H800 "
-            "GPUs that have reduced performance to comply with the US ban and about 10,000 H100 GPUs. Speaking to "
-            "CNBC, Scale AI CEO Alexandr Wang also revealed that DeepSeek owns 50,000 Nvidia H100 chips. DeepSeek was "
-            "founded in 2023 by Liang Wenfeng, co-founder of AI investment fund High Flyer.")
+    text = (
+        "SemiAnalysis previously reported that the Chinese company may have access to about 10,000 Nvidia H800 "
+        "GPUs that have reduced performance to comply with the US ban and about 10,000 H100 GPUs. Speaking to "
+        "CNBC, Scale AI CEO Alexandr Wang also revealed that DeepSeek owns 50,000 Nvidia H100 chips. DeepSeek was "
+        "founded in 2023 by Liang Wenfeng, co-founder of AI investment fund High Flyer."
+    )
     found = quantities(nlp_en, text)
-    assert [text[q["start"]:q["end"]] for q in found] == ["about 10,000", "about 10,000", "50,000"]
+    assert [text[q["start"] : q["end"]] for q in found] == ["about 10,000", "about 10,000", "50,000"]
 
 
 # -- any pipeline, any text ------------------------------------------------------------------
@@ -296,19 +360,96 @@ def test_component_joins_any_pipeline_last(lang):
     assert [round(q["value"], 1) for q in doc.user_data[QUANTITY_KEY]] == [41.5, 3.0]
 
 
-INTERESTING = ["0", "1", "5", "9", "10", ".", ",", "−", "-", "–", "×", "^", "e", "E", "°", "%", "‰", "±", "~", "<", "≥",
-               "µ", "μ", "m", "g", "L", "s", "h", "K", "kg", "mg/L", "km²", "$", "R$", "€", " ", "  ", "\t", "\r\n", "\n",
-               "up to ", "about ", "between ", " and ", " to ", "até ", "cerca de ", "mil", "million", "bn", "three",
-               "Fig. ", "Table ", "(", ")", "[", "]", ":", "/", "😀", "👩‍👩‍👧", "e\u0301", "\u0301", "中文", "مرحبا", "שלום",
-               "\u200d", "\ufeff", "\u00a0", "\u2009", "𝟘", "١٢", "９", "½", "²", "⁻¹", "'", "’"]
+INTERESTING = [
+    "0",
+    "1",
+    "5",
+    "9",
+    "10",
+    ".",
+    ",",
+    "−",
+    "-",
+    "–",
+    "×",
+    "^",
+    "e",
+    "E",
+    "°",
+    "%",
+    "‰",
+    "±",
+    "~",
+    "<",
+    "≥",
+    "µ",
+    "μ",
+    "m",
+    "g",
+    "L",
+    "s",
+    "h",
+    "K",
+    "kg",
+    "mg/L",
+    "km²",
+    "$",
+    "R$",
+    "€",
+    " ",
+    "  ",
+    "\t",
+    "\r\n",
+    "\n",
+    "up to ",
+    "about ",
+    "between ",
+    " and ",
+    " to ",
+    "até ",
+    "cerca de ",
+    "mil",
+    "million",
+    "bn",
+    "three",
+    "Fig. ",
+    "Table ",
+    "(",
+    ")",
+    "[",
+    "]",
+    ":",
+    "/",
+    "😀",
+    "👩‍👩‍👧",
+    "e\u0301",
+    "\u0301",
+    "中文",
+    "مرحبا",
+    "שלום",
+    "\u200d",
+    "\ufeff",
+    "\u00a0",
+    "\u2009",
+    "𝟘",
+    "١٢",
+    "９",
+    "½",
+    "²",
+    "⁻¹",
+    "'",
+    "’",
+]
 _text = st.lists(st.one_of(st.sampled_from(INTERESTING), st.text(max_size=4)), max_size=25).map("".join)
 
 
 @pytest.fixture(scope="session")
 def strict_tokenizers(nlp_en):
     """(make_doc, component) pairs whose component re-raises instead of logging."""
-    return [(nlp.make_doc, QuantityComponent(lang, strict=True))
-            for nlp, lang in ((nlp_en, "en"), (spacy.blank("pt"), "pt"), (spacy.blank("xx"), "xx"))]
+    return [
+        (nlp.make_doc, QuantityComponent(lang, strict=True))
+        for nlp, lang in ((nlp_en, "en"), (spacy.blank("pt"), "pt"), (spacy.blank("xx"), "xx"))
+    ]
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -321,7 +462,7 @@ def test_arbitrary_text_never_raises_and_spans_sit_on_tokens(strict_tokenizers, 
         found = doc.user_data[QUANTITY_KEY]
         for q in found:
             assert q["start"] in starts and q["end"] in ends and 0 <= q["start"] < q["end"] <= len(text)
-            assert text[q["start"]:q["end"]].strip()
+            assert text[q["start"] : q["end"]].strip()
             assert isinstance(q["value"], float) and math.isfinite(q["value"])
             assert q["unit"] is None or isinstance(q["unit"], str)
             assert q["qualifier"] in (None, *qualifier_codes())
@@ -332,8 +473,23 @@ def test_arbitrary_text_never_raises_and_spans_sit_on_tokens(strict_tokenizers, 
     normalise(text, "pt")
 
 
-@pytest.mark.parametrize("text", ["", " ", "\r\n\t", "😀" * 50, "9" * 5000, "1" + ",000" * 500, "1e999", "10^999 m",
-                                  "−" * 100 + "5", "٣٫٥ كغ", "３．５ｋｇ", "e\u0301" * 20 + " 5 m"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        " ",
+        "\r\n\t",
+        "😀" * 50,
+        "9" * 5000,
+        "1" + ",000" * 500,
+        "1e999",
+        "10^999 m",
+        "−" * 100 + "5",
+        "٣٫٥ كغ",
+        "３．５ｋｇ",
+        "e\u0301" * 20 + " 5 m",
+    ],
+)
 def test_odd_inputs(strict_tokenizers, text):
     for make_doc, component in strict_tokenizers:
         for q in component(make_doc(text)).user_data[QUANTITY_KEY]:
@@ -341,8 +497,11 @@ def test_odd_inputs(strict_tokenizers, text):
 
 
 def test_user_data_survives_multiprocessing(nlp_en):
-    texts = [f"Run {i}: the card delivers up to {i}.5 terabytes per second and costs about $2 million; "
-             f"in October 2019 it sold 50,000 units (Fig. 3)." for i in range(8)]
+    texts = [
+        f"Run {i}: the card delivers up to {i}.5 terabytes per second and costs about $2 million; "
+        f"in October 2019 it sold 50,000 units (Fig. 3)."
+        for i in range(8)
+    ]
     single = [doc.user_data[QUANTITY_KEY] for doc in nlp_en.pipe(texts)]
     multi = [doc.user_data[QUANTITY_KEY] for doc in nlp_en.pipe(texts, n_process=2, batch_size=2)]
     assert multi == single
@@ -362,10 +521,13 @@ def test_science_evaluation_set_overlap_f1(nlp_en):
     docs = bench.load_science(SCIENCE)
     assert len(docs) >= 60
     for d in docs:
-        assert all(0 <= s < e <= len(d["text"]) and d["text"][s:e].strip() == d["text"][s:e] for s, e in d["quantities"])
+        assert all(
+            0 <= s < e <= len(d["text"]) and d["text"][s:e].strip() == d["text"][s:e] for s, e in d["quantities"]
+        )
     component = nlp_en.get_pipe("claim_quantities")
-    predicted = [[[q["start"], q["end"]] for q in component(nlp_en.make_doc(d["text"])).user_data[QUANTITY_KEY]]
-                 for d in docs]
+    predicted = [
+        [[q["start"], q["end"]] for q in component(nlp_en.make_doc(d["text"])).user_data[QUANTITY_KEY]] for d in docs
+    ]
     scores = bench.score([d["quantities"] for d in docs], predicted)
     assert scores["overlap"]["f1"] >= 0.80, scores
     assert scores["overlap"]["precision"] >= 0.80, scores
@@ -373,8 +535,14 @@ def test_science_evaluation_set_overlap_f1(nlp_en):
 
 def test_unit_table_shape():
     table = load_table()
-    assert qualifier_words() == {"up_to": "up to", "approx": "about", "more_than": "more than",
-                                 "less_than": "less than", "at_least": "at least", "at_most": "at most"}
+    assert qualifier_words() == {
+        "up_to": "up to",
+        "approx": "about",
+        "more_than": "more than",
+        "less_than": "less than",
+        "at_least": "at least",
+        "at_most": "at most",
+    }
     for canon, entry in table["units"].items():
         assert entry["kind"] and isinstance(entry["kind"], str), canon
         assert set(entry) <= {"kind", "symbols", "names", "attached_symbols", "prefix_symbols"}, canon

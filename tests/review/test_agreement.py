@@ -1,4 +1,5 @@
 """Agreement figures checked against independent implementations and by hand."""
+
 from __future__ import annotations
 
 import random
@@ -10,12 +11,21 @@ from sklearn.metrics import cohen_kappa_score
 from sqlalchemy import select
 
 from annotator.contents import ClaimItem, Contents, RelationItem, SpanItem
-from annotator.review.agreement import (MISSING, OUTSIDE, PairTally, agreement_report, cohen_kappa, fleiss_kappa,
-                                 krippendorff_alpha, overlap_pairs, token_labels)
 from annotator.db import get_db
-from annotator.models import Claim, Document, Layer, Relation, Span
-from tests.helpers import curator
+from annotator.models import Document, Layer, Span
+from annotator.review.agreement import (
+    MISSING,
+    OUTSIDE,
+    PairTally,
+    agreement_report,
+    cohen_kappa,
+    fleiss_kappa,
+    krippendorff_alpha,
+    overlap_pairs,
+    token_labels,
+)
 from annotator.tokens import pack
+from tests.helpers import curator
 
 
 def random_ratings(rng: random.Random, raters: int, units: int, categories: int, agree: float) -> np.ndarray:
@@ -60,8 +70,17 @@ def test_token_labels_missing_span_is_disagreement():
 
 def spans(*rows) -> list[SpanItem]:
     """(start, end, label, id[, value, unit]) as span items."""
-    return [SpanItem(row[3], row[0], row[1], row[2], value=row[4] if len(row) > 4 else None,
-                     unit=row[5] if len(row) > 5 else None) for row in rows]
+    return [
+        SpanItem(
+            row[3],
+            row[0],
+            row[1],
+            row[2],
+            value=row[4] if len(row) > 4 else None,
+            unit=row[5] if len(row) > 5 else None,
+        )
+        for row in rows
+    ]
 
 
 def test_span_f1_by_hand():
@@ -85,10 +104,16 @@ def test_overlap_matching_is_one_to_one():
 
 
 def test_relation_and_claim_agreement_given_matched_spans():
-    a = Contents(spans=spans((0, 6, "ORG", 1), (10, 20, "PRODUCT", 2), (30, 36, "QUANTITY", 3, 256, "GB")),
-                 relations=[RelationItem(1, 2, "MAKES")], claims=[ClaimItem(3, entity_id=2)])
-    b = Contents(spans=spans((0, 6, "ORG", 11), (10, 20, "PRODUCT", 12), (30, 36, "QUANTITY", 13, 256, "GB")),
-                 relations=[RelationItem(11, 12, "MAKES")], claims=[ClaimItem(13, entity_id=12)])
+    a = Contents(
+        spans=spans((0, 6, "ORG", 1), (10, 20, "PRODUCT", 2), (30, 36, "QUANTITY", 3, 256, "GB")),
+        relations=[RelationItem(1, 2, "MAKES")],
+        claims=[ClaimItem(3, entity_id=2)],
+    )
+    b = Contents(
+        spans=spans((0, 6, "ORG", 11), (10, 20, "PRODUCT", 12), (30, 36, "QUANTITY", 13, 256, "GB")),
+        relations=[RelationItem(11, 12, "MAKES")],
+        claims=[ClaimItem(13, entity_id=12)],
+    )
     tally = PairTally()
     tally.add_doc(a, b)
     report = tally.report(["ORG"])
@@ -108,8 +133,9 @@ def make_corpus(app, docs: int, annotators: list[str], seed: int = 7, not_done: 
                 tokens.append((pos, pos + len(w)))
                 text.append(w)
                 pos += len(w) + 1
-            doc = Document(uid=f"doc{d:04d}", text=" ".join(text), lang="en", title=f"d{d}", n_chars=pos,
-                           tokens=pack(tokens))
+            doc = Document(
+                uid=f"doc{d:04d}", text=" ".join(text), lang="en", title=f"d{d}", n_chars=pos, tokens=pack(tokens)
+            )
             s.add(doc)
             s.flush()
             truth = [(t, rng.choice(labels)) for t in rng.sample(tokens, min(4, len(tokens)))]
@@ -120,8 +146,14 @@ def make_corpus(app, docs: int, annotators: list[str], seed: int = 7, not_done: 
                 s.flush()
                 for (start, end), label in truth:
                     if rng.random() < 0.8:
-                        s.add(Span(layer_id=layer.id, start=start, end=end,
-                                   label=label if rng.random() < 0.85 else rng.choice(labels)))
+                        s.add(
+                            Span(
+                                layer_id=layer.id,
+                                start=start,
+                                end=end,
+                                label=label if rng.random() < 0.85 else rng.choice(labels),
+                            )
+                        )
 
 
 def test_report_from_stored_layers_matches_independent_figures(app):
@@ -133,9 +165,10 @@ def test_report_from_stored_layers_matches_independent_figures(app):
         docs = s.exec(select(Document).order_by(Document.uid)).scalars().all()
     assert report["documents"] == 12 and report["documents_done_by_fewer_than_two"] == 0
     assert report["tokens"] == sum(len(d.tokens) // 8 for d in docs)
-    codes = {l: i for i, l in enumerate([OUTSIDE] + report["labels"])}
+    codes = {label: i for i, label in enumerate([OUTSIDE] + report["labels"])}
     # rebuild the unit ratings independently from the stored spans; nan: not rated
     from annotator.tokens import unpack
+
     rows = {name: [] for name in report["annotators"]}
     with get_db(app).reading() as s:
         for doc in docs:
@@ -145,11 +178,15 @@ def test_report_from_stored_layers_matches_independent_figures(app):
                 if layer.status != "done":
                     rows[name].extend([np.nan] * len(toks))
                     continue
-                labels = {(sp.start, sp.end): sp.label for sp in s.exec(select(Span).where(Span.layer_id == layer.id)).scalars()}
+                labels = {
+                    (sp.start, sp.end): sp.label
+                    for sp in s.exec(select(Span).where(Span.layer_id == layer.id)).scalars()
+                }
                 rows[name].extend(codes[labels.get(t, OUTSIDE)] for t in toks)
     matrix = np.array(list(rows.values()), dtype=float)
     assert report["overall"]["krippendorff_alpha"] == pytest.approx(
-        krippendorff.alpha(reliability_data=matrix, level_of_measurement="nominal"))
+        krippendorff.alpha(reliability_data=matrix, level_of_measurement="nominal")
+    )
     assert report["overall"]["fleiss_kappa"] is None  # 2 raters on doc0000, 3 elsewhere: not defined
     for a, b, n in (("ann", "bob", 12), ("ann", "cid", 11), ("bob", "cid", 11)):
         pair = next(p for p in report["pairs"] if (p["a"], p["b"]) == (a, b))
@@ -192,6 +229,7 @@ def test_iaa_command_formats(app, cli, tmp_path):
     table = cli("iaa", "--db", url)
     assert table.exit_code == 0 and "Krippendorff's alpha" in table.output and "ann / bob" in table.output
     import json
+
     report = json.loads(cli("iaa", "--db", url, "--format", "json").output)
     assert report["documents"] == 5 and report["pairs"][0]["a"] == "ann"
     csv_text = cli("iaa", "--db", url, "--format", "csv").output

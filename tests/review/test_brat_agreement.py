@@ -1,5 +1,6 @@
 """Two annotators' MeasEval-style brat folders as two layers: claims rebuilt, `annotator iaa`
 on them like on any layers, and claims through brat -> layer -> brat."""
+
 from __future__ import annotations
 
 import json
@@ -7,21 +8,25 @@ import json
 import pytest
 from sqlalchemy import select
 
+from annotator.annotate.links import save_claim
 from annotator.db import get_db
 from annotator.ingest.pipeline import ImportRequestError
-from annotator.annotate.links import save_claim
 from annotator.models import Claim, Document, Layer, Span
 from annotator.project import labels_of
-
-from tests.interchange import ann_lines, exported_files
-from tests.interchange import (DATA, annotations, records, run_export, run_import)
+from tests.interchange import DATA, ann_lines, annotations, exported_files, records, run_export, run_import
 
 FOLDERS = DATA / "brat_agreement"
 ANN1, ANN2 = FOLDERS / "ann1", FOLDERS / "ann2"
 # MeasEval's brat names, as the brat import maps them by default
-MEASEVAL_NAMES = {"Quantity": "QUANTITY", "MeasuredEntity": "ENTITY", "MeasuredProperty": "PROPERTY",
-                  "Qualifier": "CONDITION", "HasQuantity": "HAS_QUANTITY", "HasProperty": "HAS_PROPERTY",
-                  "Qualifies": "QUALIFIES"}
+MEASEVAL_NAMES = {
+    "Quantity": "QUANTITY",
+    "MeasuredEntity": "ENTITY",
+    "MeasuredProperty": "PROPERTY",
+    "Qualifier": "CONDITION",
+    "HasQuantity": "HAS_QUANTITY",
+    "HasProperty": "HAS_PROPERTY",
+    "Qualifies": "QUALIFIES",
+}
 
 
 def our_names(line: str) -> str:
@@ -34,13 +39,23 @@ def our_names(line: str) -> str:
 def claims_by_quantity(app, layer: str) -> dict[str, dict]:
     """{quantity text: {"entity", "property", "condition": texts, "modifiers"}} of one layer."""
     with get_db(app).reading() as s:
-        rows = s.exec(select(Claim, Document.text).join(Layer, Claim.layer_id == Layer.id)
-                      .join(Document, Layer.document_id == Document.id).where(Layer.name == layer)).all()
+        rows = s.exec(
+            select(Claim, Document.text)
+            .join(Layer, Claim.layer_id == Layer.id)
+            .join(Document, Layer.document_id == Document.id)
+            .where(Layer.name == layer)
+        ).all()
         spans = {sp.id: sp for sp in s.exec(select(Span)).scalars()}
-    text = lambda doc, span_id: doc[spans[span_id].start:spans[span_id].end] if span_id else None  # noqa: E731
-    return {text(doc, c.quantity_id): {"entity": text(doc, c.entity_id), "property": text(doc, c.property_id),
-                                        "condition": text(doc, c.condition_id), "modifiers": c.modifiers}
-            for c, doc in rows}
+    text = lambda doc, span_id: doc[spans[span_id].start : spans[span_id].end] if span_id else None  # noqa: E731
+    return {
+        text(doc, c.quantity_id): {
+            "entity": text(doc, c.entity_id),
+            "property": text(doc, c.property_id),
+            "condition": text(doc, c.condition_id),
+            "modifiers": c.modifiers,
+        }
+        for c, doc in rows
+    }
 
 
 def test_claims_are_rebuilt_from_measeval_style_links(sqlite_xapp):
@@ -49,10 +64,18 @@ def test_claims_are_rebuilt_from_measeval_style_links(sqlite_xapp):
     assert (report.stored.layers, report.stored.claims) == (4, 6)
     assert claims_by_quantity(sqlite_xapp, "ann1") == {
         # property -> quantity, entity -> property, qualifier -> quantity
-        "up to 800 TFLOPS": {"entity": "Ascend 910C", "property": "FP16 compute", "condition": "in sparse mode",
-                             "modifiers": []},
-        "about 3.2 TB/s": {"entity": None, "property": "memory bandwidth", "condition": None,
-                           "modifiers": ["IsApproximate"]},  # a binary attribute named like a modifier
+        "up to 800 TFLOPS": {
+            "entity": "Ascend 910C",
+            "property": "FP16 compute",
+            "condition": "in sparse mode",
+            "modifiers": [],
+        },
+        "about 3.2 TB/s": {
+            "entity": None,
+            "property": "memory bandwidth",
+            "condition": None,
+            "modifiers": ["IsApproximate"],
+        },  # a binary attribute named like a modifier
         "256 GB": {"entity": "SC11 FP300", "property": "memory", "condition": None, "modifiers": []},
         "1.1 TB/s": {"entity": "SC11 FP300", "property": "interconnect", "condition": None, "modifiers": []},
         "up to 700 W": {"entity": "H100", "property": None, "condition": "at peak load", "modifiers": []},
@@ -91,13 +114,23 @@ def test_iaa_on_two_imported_brat_folders(sqlite_xapp, cli):
     assert (exact["micro"]["a"], exact["micro"]["b"], exact["micro"]["matched"]) == (15, 15, 12)
     assert exact["micro"]["f1"] == pytest.approx(0.8) and overlap["micro"]["f1"] == pytest.approx(1.0)
     assert {label: round(v["f1"], 6) for label, v in exact["per_label"].items()} == {
-        "CONDITION": 1.0, "ENTITY": 0.75, "PROPERTY": 1.0, "QUANTITY": 0.6}
+        "CONDITION": 1.0,
+        "ENTITY": 0.75,
+        "PROPERTY": 1.0,
+        "QUANTITY": 0.6,
+    }
     relations = pair["relation_f1"]
     assert (relations["a"], relations["b"], relations["matched"]) == (10, 9, 8)
     assert relations["f1"] == pytest.approx(16 / 19)
     claims = pair["claims"]
     assert {k: claims[k] for k in ("a", "b", "same_quantity", "same_value_unit", "same_entity", "full")} == {
-        "a": 5, "b": 5, "same_quantity": 5, "same_value_unit": 4, "same_entity": 4, "full": 2}
+        "a": 5,
+        "b": 5,
+        "same_quantity": 5,
+        "same_value_unit": 4,
+        "same_entity": 4,
+        "full": 2,
+    }
     assert claims["f1_full"] == pytest.approx(0.4)
 
 
@@ -139,9 +172,22 @@ def test_a_modifier_taken_off_in_the_tool_is_not_written_back(sqlite_xapp, tmp_p
         doc = s.exec(select(Document)).scalars().one()
         layer = s.exec(select(Layer)).scalars().one()
         claim = next(c for c in s.exec(select(Claim)).scalars() if c.modifiers)
-        save_claim(s, labels_of(app), doc, "alice", "alice", layer.version, {
-            "quantity_id": claim.quantity_id, "property_id": claim.property_id, "modifiers": [],
-            "value": 3.2, "unit": "TB/s"}, claim_id=claim.id)
+        save_claim(
+            s,
+            labels_of(app),
+            doc,
+            "alice",
+            "alice",
+            layer.version,
+            {
+                "quantity_id": claim.quantity_id,
+                "property_id": claim.property_id,
+                "modifiers": [],
+                "value": 3.2,
+                "unit": "TB/s",
+            },
+            claim_id=claim.id,
+        )
     [ann] = [p for p in exported_files(run_export(app, tmp_path, "alice", fmt="brat")).values() if p.suffix == ".ann"]
     assert "A1\tIsApproximate T6" not in ann_lines(ann)
     assert run_import(app, [ann], layer="bob", fmt="brat").ok
@@ -152,8 +198,10 @@ def test_a_condition_only_one_annotator_marked_makes_the_claims_differ():
     from annotator.contents import ClaimItem, Contents, SpanItem
     from annotator.review.agreement import PairTally
 
-    a = Contents(spans=[SpanItem(1, 0, 5, "QUANTITY", value=5.0, unit="GB"), SpanItem(2, 6, 12, "CONDITION")],
-                 claims=[ClaimItem(1, condition_id=2)])
+    a = Contents(
+        spans=[SpanItem(1, 0, 5, "QUANTITY", value=5.0, unit="GB"), SpanItem(2, 6, 12, "CONDITION")],
+        claims=[ClaimItem(1, condition_id=2)],
+    )
     b = Contents(spans=[SpanItem(11, 0, 5, "QUANTITY", value=5.0, unit="GB")], claims=[ClaimItem(11)])
     tally = PairTally()
     tally.add_doc(a, b)

@@ -1,23 +1,24 @@
 """Curation: comparing annotator layers, pre-accepting agreements, accepting and rejecting
 versions into gold, marking gold done; the services and the /curate/ pages, on SQLite and
 PostgreSQL. Every write is checked against the stored rows."""
+
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import func, select
 
-from annotator.annotate.spans import add_span
-from annotator.review.comparison import compare
-from annotator.db import get_db
-from annotator.review.gold import accept, finish, pre_accept, reject
 from annotator.annotate.history import undo
-from annotator.layers import AnnotationError, Conflict, NotFound, find_layer
 from annotator.annotate.links import add_relation, save_claim
-from annotator.models import GOLD, AuditEvent, Claim, Document, Layer, Relation, Span
-from annotator.project import labels_of
+from annotator.annotate.spans import add_span
 from annotator.annotate.status import set_status
-from annotator.tokens import pack
+from annotator.db import get_db
+from annotator.layers import AnnotationError, Conflict, NotFound, find_layer
+from annotator.models import GOLD, AuditEvent, Claim, Document, Layer, Relation, Span
 from annotator.nlp.tokenizer import tokenize
+from annotator.project import labels_of
+from annotator.review.comparison import compare
+from annotator.review.gold import accept, finish, pre_accept, reject
+from annotator.tokens import pack
 from tests.helpers import log_in
 
 TEXT = "Huawei makes the Ascend 910C in Shenzhen. Sophgo’s SC11 FP300 has 256 GB of memory."
@@ -55,11 +56,16 @@ def project(any_app):
     """ann1 and ann2 agree on Huawei MAKES Ascend 910C and on "256 GB"; they differ on
     Shenzhen's label, on the boundaries of "SC11 FP300" and on the claim's entity."""
     with get_db(any_app).writing() as s:
-        s.add(Document(uid="doc1", text=TEXT, lang="en", title="Chips", n_chars=len(TEXT),
-                       tokens=pack(tokenize(TEXT, "en"))))
+        s.add(
+            Document(
+                uid="doc1", text=TEXT, lang="en", title="Chips", n_chars=len(TEXT), tokens=pack(tokenize(TEXT, "en"))
+            )
+        )
     common = [("Huawei", "ORG"), ("Ascend 910C", "PRODUCT"), ("256 GB", "QUANTITY")]
     makes = [("Huawei", "MAKES", "Ascend 910C")]
-    annotate(any_app, "ann1", common + [("Shenzhen", "GPE"), ("SC11 FP300", "PRODUCT")], makes, [("256 GB", "SC11 FP300")])
+    annotate(
+        any_app, "ann1", common + [("Shenzhen", "GPE"), ("SC11 FP300", "PRODUCT")], makes, [("256 GB", "SC11 FP300")]
+    )
     annotate(any_app, "ann2", common + [("Shenzhen", "ORG"), ("SC11", "PRODUCT")], makes, [("256 GB", None)])
     return any_app
 
@@ -81,7 +87,7 @@ def item(app, kind, text, label=None):
     """The key of the item whose (first) span covers `text` (with `label`)."""
     for it in comparison(app).items:
         span = it.ident if kind == "span" else it.ident[0]
-        if it.kind == kind and TEXT[span[0]:span[1]] == text and (label is None or span[2] == label):
+        if it.kind == kind and TEXT[span[0] : span[1]] == text and (label is None or span[2] == label):
             return it
     raise AssertionError(f"no {kind} on {text!r}")
 
@@ -92,13 +98,19 @@ def gold_rows(app) -> dict:
         if layer is None:
             return {"spans": [], "relations": [], "claims": [], "layer": None}
         spans = {r.id: r for r in s.exec(select(Span).where(Span.layer_id == layer.id)).scalars()}
-        name = lambda i: (TEXT[spans[i].start:spans[i].end], spans[i].label) if i in spans else None  # noqa: E731
-        return {"layer": layer,
-                "spans": sorted(name(i) for i in spans),
-                "relations": sorted((name(r.head_id), r.label, name(r.child_id)) for r in
-                                    s.exec(select(Relation).where(Relation.layer_id == layer.id)).scalars()),
-                "claims": [(name(c.quantity_id), name(c.entity_id), spans[c.quantity_id].value, spans[c.quantity_id].unit)
-                           for c in s.exec(select(Claim).where(Claim.layer_id == layer.id)).scalars()]}
+        name = lambda i: (TEXT[spans[i].start : spans[i].end], spans[i].label) if i in spans else None  # noqa: E731
+        return {
+            "layer": layer,
+            "spans": sorted(name(i) for i in spans),
+            "relations": sorted(
+                (name(r.head_id), r.label, name(r.child_id))
+                for r in s.exec(select(Relation).where(Relation.layer_id == layer.id)).scalars()
+            ),
+            "claims": [
+                (name(c.quantity_id), name(c.entity_id), spans[c.quantity_id].value, spans[c.quantity_id].unit)
+                for c in s.exec(select(Claim).where(Claim.layer_id == layer.id)).scalars()
+            ],
+        }
 
 
 def gold_events(app) -> list[AuditEvent]:
@@ -114,16 +126,23 @@ AGREED_SPANS = [("256 GB", "QUANTITY"), ("Ascend 910C", "PRODUCT"), ("Huawei", "
 
 # --- comparing ------------------------------------------------------------------------------------
 
+
 def test_compare_classifies_agreements_and_conflicts(project):
     c = comparison(project)
     assert c.compared == ["ann1", "ann2"] and c.gold is None and c.version == 0
-    states = {(TEXT[i.ident[0]:i.ident[1]], i.ident[2]): i.state for i in c.items if i.kind == "span"}
-    assert states == {("Huawei", "ORG"): "agreed", ("Ascend 910C", "PRODUCT"): "agreed", ("256 GB", "QUANTITY"): "agreed",
-                      ("Shenzhen", "GPE"): "conflict", ("Shenzhen", "ORG"): "conflict",
-                      ("SC11 FP300", "PRODUCT"): "conflict", ("SC11", "PRODUCT"): "conflict"}
+    states = {(TEXT[i.ident[0] : i.ident[1]], i.ident[2]): i.state for i in c.items if i.kind == "span"}
+    assert states == {
+        ("Huawei", "ORG"): "agreed",
+        ("Ascend 910C", "PRODUCT"): "agreed",
+        ("256 GB", "QUANTITY"): "agreed",
+        ("Shenzhen", "GPE"): "conflict",
+        ("Shenzhen", "ORG"): "conflict",
+        ("SC11 FP300", "PRODUCT"): "conflict",
+        ("SC11", "PRODUCT"): "conflict",
+    }
     gpe = item(project, "span", "Shenzhen", "GPE")
     assert gpe.missing == ["ann2"] and list(gpe.rows) == ["ann1"]
-    assert [TEXT[r.ident[0]:r.ident[1]] + "/" + r.ident[2] for r in gpe.rivals] == ["Shenzhen/ORG"]
+    assert [TEXT[r.ident[0] : r.ident[1]] + "/" + r.ident[2] for r in gpe.rivals] == ["Shenzhen/ORG"]
     assert [r.ident[:2] for r in item(project, "span", "SC11").rivals] == [at("SC11 FP300")]
     assert item(project, "relation", "Huawei").state == "agreed"
     claims = [i for i in c.items if i.kind == "claim"]
@@ -140,14 +159,15 @@ def test_only_done_layers_are_compared_unless_asked(project):
         set_status(s, doc, "ann2", "ann2", find_layer(s, doc, "ann2").version, "in_progress")
     c = comparison(project)
     assert c.compared == ["ann1"]
-    assert item(project, "span", "Huawei").state == "single"          # nobody to agree with
+    assert item(project, "span", "Huawei").state == "single"  # nobody to agree with
     assert item(project, "span", "Shenzhen", "ORG").state == "unfinished"  # shown, flagged, not counted
-    assert c.to_pre_accept() == [] and c.count(open_only=True) == 7   # ann1's 5 spans, relation and claim
+    assert c.to_pre_accept() == [] and c.count(open_only=True) == 7  # ann1's 5 spans, relation and claim
     everyone = comparison(project, everyone=True)
     assert everyone.compared == ["ann1", "ann2"] and len(everyone.to_pre_accept()) == 4
 
 
 # --- pre-accept, accept, reject -------------------------------------------------------------------
+
 
 def test_pre_accept_copies_agreed_items_only_as_one_undoable_event(project):
     out = run(project, pre_accept)
@@ -261,6 +281,7 @@ def test_gold_done_once_every_item_is_decided(project):
 
 # --- the pages ------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def cur(project):
     return log_in(project, project.test_client(), "cur", "curator")
@@ -350,8 +371,12 @@ def test_annotators_get_403_everywhere_and_store_nothing(project):
     key = item(project, "span", "Shenzhen", "GPE").key
     assert client.get("/curate/").status_code == 403
     assert client.get("/curate/doc1").status_code == 403
-    for path, data in (("pre-accept", {}), ("accept", {"kind": "span", "key": key}),
-                       ("reject", {"kind": "span", "key": key}), ("status", {"status": "done"})):
+    for path, data in (
+        ("pre-accept", {}),
+        ("accept", {"kind": "span", "key": key}),
+        ("reject", {"kind": "span", "key": key}),
+        ("status", {"status": "done"}),
+    ):
         assert post(client, project, path, **data).status_code == 403, path
     assert gold_rows(project)["layer"] is None and gold_events(project) == []
     with get_db(project).reading() as s:
@@ -361,7 +386,11 @@ def test_annotators_get_403_everywhere_and_store_nothing(project):
 def test_document_text_is_escaped(cur, project):
     text = "<script>alert(1)</script> Apple & Huawei"
     with get_db(project).writing() as s:
-        s.add(Document(uid="evil", text=text, lang="en", title="<b>t</b>", n_chars=len(text), tokens=pack(tokenize(text, "en"))))
+        s.add(
+            Document(
+                uid="evil", text=text, lang="en", title="<b>t</b>", n_chars=len(text), tokens=pack(tokenize(text, "en"))
+            )
+        )
     labels = labels_of(project)
     with get_db(project).writing() as s:
         doc = the_doc(s, "evil")

@@ -7,6 +7,7 @@ figures against numbers computed another way.
 Standard library only, except that `require_measeval` imports pytest when it is called.
 The data folder is looked up at run time beside the repository (see `measeval_dir`).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -24,11 +25,11 @@ LINK_TYPES = ("HasQuantity", "HasProperty", "Qualifies")
 # MeasEval's modifier vocabulary; annotator 2 draws replacements from it.
 MODIFIERS = ("IsApproximate", "IsCount", "IsRange", "IsList", "IsMean", "IsMedian", "HasTolerance")
 
-NOTE_EVERY = 7               # every 7th annotation set gets a note on its quantity
-DROP_SET = 0.05              # annotator 2 leaves out this share of the sets ...
-SHIFT_ENTITY = 0.05          # ... moves one boundary of this share of the entities ...
-RELABEL_PROPERTY = 0.03      # ... calls this share of the properties entities ...
-CHANGE_MODIFIERS = 0.05      # ... and changes the modifiers of this share of the quantities.
+NOTE_EVERY = 7  # every 7th annotation set gets a note on its quantity
+DROP_SET = 0.05  # annotator 2 leaves out this share of the sets ...
+SHIFT_ENTITY = 0.05  # ... moves one boundary of this share of the entities ...
+RELABEL_PROPERTY = 0.03  # ... calls this share of the properties entities ...
+CHANGE_MODIFIERS = 0.05  # ... and changes the modifiers of this share of the quantities.
 # Entities with at least three words (an inner word to cut out) are split at this rate in
 # both annotators; in MeasEval train that is about 2% of all entities that contain a space.
 DISCONTINUOUS = 0.045
@@ -37,6 +38,7 @@ WORD = re.compile(r"\S+")
 
 
 # --- the data folder ----------------------------------------------------------------------
+
 
 def measeval_dir() -> Path | None:
     """The MeasEval folder `shared/measeval` beside the repository's parent folder, or None."""
@@ -57,8 +59,10 @@ def require_measeval() -> Path:
 
 # --- reading MeasEval TSV -----------------------------------------------------------------
 
+
 class Row(NamedTuple):
     """One TSV row; `other` is kept exactly as written (JSON or empty)."""
+
     doc_id: str
     annot_set: str
     annot_type: str
@@ -122,8 +126,11 @@ def tsv_findings(docs: dict) -> list[str]:
     for doc_id, (text, sets) in docs.items():
         for annot_set, rows in sets.items():
             where = f"{doc_id} set {annot_set}"
-            found += [f"{where}: {r.annot_id} text {r.text!r} != {text[r.start:r.end]!r}"
-                      for r in rows if text[r.start:r.end] != r.text]
+            found += [
+                f"{where}: {r.annot_id} text {r.text!r} != {text[r.start : r.end]!r}"
+                for r in rows
+                if text[r.start : r.end] != r.text
+            ]
             found += _set_findings(where, rows)
     return found
 
@@ -145,29 +152,31 @@ def _set_findings(where: str, rows: list[Row]) -> list[str]:
         unit = other.get("unit") if r.annot_type == "Quantity" else None
         if unit and unit not in r.text:
             found.append(f"{where}: unit {unit!r} not inside quantity {r.text!r}")
-    found += [f"{where}: nothing links to quantity {q.annot_id} {q.text!r}"
-              for q in quantities if q.annot_id not in targets]
+    found += [
+        f"{where}: nothing links to quantity {q.annot_id} {q.text!r}" for q in quantities if q.annot_id not in targets
+    ]
     return found
 
 
 # --- a brat annotation set in memory ------------------------------------------------------
 
+
 @dataclass
 class BratSpan:
-    key: str                          # the TSV annotId (or "<annotId>:unit")
+    key: str  # the TSV annotId (or "<annotId>:unit")
     label: str
     fragments: list[tuple[int, int]]
-    origin: str = ""                  # the label in the TSV, kept when annotator 2 relabels
+    origin: str = ""  # the label in the TSV, kept when annotator 2 relabels
 
 
 @dataclass
 class BratSet:
-    name: str                         # file stem: "<docId>-<annotSet>"
+    name: str  # file stem: "<docId>-<annotSet>"
     text: str
     spans: list[BratSpan]
-    relations: list[tuple[str, str, str]] = field(default_factory=list)   # (type, arg1, arg2)
-    modifiers: list[tuple[str, str]] = field(default_factory=list)        # (quantity key, value)
-    notes: list[tuple[str, str]] = field(default_factory=list)            # (span key, note)
+    relations: list[tuple[str, str, str]] = field(default_factory=list)  # (type, arg1, arg2)
+    modifiers: list[tuple[str, str]] = field(default_factory=list)  # (quantity key, value)
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (span key, note)
 
 
 def unit_span(row: Row, unit: str | None) -> tuple[int, int] | None:
@@ -183,8 +192,11 @@ def build_set(doc_id: str, annot_set: str, text: str, rows: list[Row], note: boo
     """One annotation set as brat sees it: a span per row (in row order), then unit spans;
     a relation per link (Arg1 is the row holding the link); a QuantityQualifier per mod;
     with `note`, an AnnotatorNotes line giving each quantity's unit."""
-    bset = BratSet(f"{doc_id}-{annot_set}", text,
-                   [BratSpan(r.annot_id, r.annot_type, [(r.start, r.end)], r.annot_type) for r in rows])
+    bset = BratSet(
+        f"{doc_id}-{annot_set}",
+        text,
+        [BratSpan(r.annot_id, r.annot_type, [(r.start, r.end)], r.annot_type) for r in rows],
+    )
     ids = {r.annot_id for r in rows}
     for r in rows:
         other = r.other_json()
@@ -212,12 +224,9 @@ def render_ann(bset: BratSet) -> str:
     """The .ann text: T, R (with the tab brat writes after the arguments), A, # lines."""
     tid = {span.key: f"T{i}" for i, span in enumerate(bset.spans, start=1)}
     lines = [t_line(tid[s.key], s.label, s.fragments, bset.text) for s in bset.spans]
-    lines += [f"R{i}\t{kind} Arg1:{tid[a]} Arg2:{tid[b]}\t"
-              for i, (kind, a, b) in enumerate(bset.relations, start=1)]
-    lines += [f"A{i}\tQuantityQualifier {tid[key]} {value}"
-              for i, (key, value) in enumerate(bset.modifiers, start=1)]
-    lines += [f"#{i}\tAnnotatorNotes {tid[key]}\t{note}"
-              for i, (key, note) in enumerate(bset.notes, start=1)]
+    lines += [f"R{i}\t{kind} Arg1:{tid[a]} Arg2:{tid[b]}\t" for i, (kind, a, b) in enumerate(bset.relations, start=1)]
+    lines += [f"A{i}\tQuantityQualifier {tid[key]} {value}" for i, (key, value) in enumerate(bset.modifiers, start=1)]
+    lines += [f"#{i}\tAnnotatorNotes {tid[key]}\t{note}" for i, (key, note) in enumerate(bset.notes, start=1)]
     return "".join(line + "\n" for line in lines)
 
 
@@ -229,10 +238,11 @@ def t_line(ident: str, label: str, fragments: list[tuple[int, int]], text: str) 
 
 # --- annotator 2 and discontinuous spans --------------------------------------------------
 
+
 def stable_fraction(*parts: str) -> float:
     """A number in [0, 1) fixed by `parts`: the same on every run, whatever the hash seed."""
     digest = hashlib.sha256("\0".join(parts).encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big") / 2 ** 64
+    return int.from_bytes(digest[:8], "big") / 2**64
 
 
 def split_some_entities(bset: BratSet) -> int:
@@ -240,8 +250,11 @@ def split_some_entities(bset: BratSet) -> int:
     depends only on the set and the row id, so both annotators split the same entities."""
     count = 0
     for span in bset.spans:
-        if span.label == span.origin == "MeasuredEntity" and len(span.fragments) == 1 \
-                and stable_fraction(bset.name, span.key) < DISCONTINUOUS:
+        if (
+            span.label == span.origin == "MeasuredEntity"
+            and len(span.fragments) == 1
+            and stable_fraction(bset.name, span.key) < DISCONTINUOUS
+        ):
             fragments = cut_inner_word(bset.text, *span.fragments[0])
             if fragments:
                 span.fragments = fragments
@@ -279,13 +292,13 @@ def word_shifts(text: str, start: int, end: int) -> list[tuple[int, int]]:
     inner = text[start:end]
     options = []
     if (after := WORD.search(text, end)) is not None:
-        options.append((start, after.end()))                       # take in the next word
+        options.append((start, after.end()))  # take in the next word
     if (before := re.search(r"\S+\s*\Z", text[:start])) is not None:
-        options.append((before.start(), end))                      # take in the previous word
+        options.append((before.start(), end))  # take in the previous word
     gaps = list(re.finditer(r"\s+", inner))
     if gaps:
-        options.append((start, start + gaps[-1].start()))          # drop the last word
-        options.append((start + gaps[0].end(), end))               # drop the first word
+        options.append((start, start + gaps[-1].start()))  # drop the last word
+        options.append((start + gaps[0].end(), end))  # drop the first word
     return [o for o in options if o != (start, end) and o[0] < o[1]]
 
 
@@ -318,6 +331,7 @@ def change_modifiers(bset: BratSet, key: str, rng: random.Random) -> None:
 
 
 # --- writing a brat corpus ----------------------------------------------------------------
+
 
 def write_brat_corpus(split_dir, out_dir, annotator: int = 1, seed: int = 0) -> dict:
     """Write a MeasEval split (a folder with text/ and tsv/) as brat standoff into
@@ -364,9 +378,19 @@ def _write_pair(out: Path, stem: str, text: str, ann: str) -> None:
 
 
 def _new_summary(annotator: int, seed: int) -> dict:
-    return {"annotator": annotator, "seed": seed if annotator == 2 else None, "files": 0, "sets": 0,
-            "spans": Counter(), "relations": Counter(), "attributes": 0, "notes": 0,
-            "discontinuous": 0, "empty_files": 0, "changes": Counter()}
+    return {
+        "annotator": annotator,
+        "seed": seed if annotator == 2 else None,
+        "files": 0,
+        "sets": 0,
+        "spans": Counter(),
+        "relations": Counter(),
+        "attributes": 0,
+        "notes": 0,
+        "discontinuous": 0,
+        "empty_files": 0,
+        "changes": Counter(),
+    }
 
 
 def _count_set(summary: dict, bset: BratSet) -> None:
@@ -388,6 +412,7 @@ def _finish_summary(summary: dict, documents: int) -> dict:
 
 # --- comparing brat folders ---------------------------------------------------------------
 
+
 def ann_lines(path) -> list[str]:
     """The lines of an .ann file, split on "\\n" only so that trailing tabs survive."""
     lines = read_text(Path(path)).split("\n")
@@ -396,9 +421,9 @@ def ann_lines(path) -> list[str]:
     return lines
 
 
-R_REST = re.compile(r"(\S+) ([^\s:]+):(\S+) ([^\s:]+):(\S+)(.*)", re.S)   # type a1:id a2:id tail
-A_REST = re.compile(r"(\S+) (\S+)(?: (.*))?", re.S)                      # name target [value]
-NOTE_REST = re.compile(r"(\S+) (\S+)(.*)", re.S)                         # type target tail
+R_REST = re.compile(r"(\S+) ([^\s:]+):(\S+) ([^\s:]+):(\S+)(.*)", re.S)  # type a1:id a2:id tail
+A_REST = re.compile(r"(\S+) (\S+)(?: (.*))?", re.S)  # name target [value]
+NOTE_REST = re.compile(r"(\S+) (\S+)(.*)", re.S)  # type target tail
 
 
 def ann_lines_modulo_ids(path) -> Counter:
@@ -425,6 +450,7 @@ def _describe_line(line: str, describe) -> tuple:
 def _describer(rest_of: dict[str, str]):
     """describe(ident, rest, seen) -> the canonical tuple of a line; references to other
     ids are replaced by their own descriptions (unknown or cyclic ones stay visible)."""
+
     def ref(target: str, seen: frozenset) -> tuple:
         if target not in rest_of or target in seen:
             return ("unresolved", target)
@@ -442,6 +468,7 @@ def _describer(rest_of: dict[str, str]):
         if kind in "N#" and (m := NOTE_REST.fullmatch(rest)):
             return (kind, m[1], ref(m[2], seen), m[3])
         return ("?", f"{ident}\t{rest}")
+
     return describe
 
 
@@ -472,6 +499,7 @@ def _ann_differences(name: str, path_a: Path, path_b: Path) -> list[str]:
 
 
 # --- comparing MeasEval TSV folders -------------------------------------------------------
+
 
 def compare_measeval_folders(original_tsv_dir, exported_tsv_dir) -> list[str]:
     """Differences between original MeasEval TSVs and an export of them: every original
@@ -527,6 +555,7 @@ def _json_key(other: str) -> tuple:
 
 # --- span agreement -----------------------------------------------------------------------
 
+
 def span_f1_per_label(folder_a, folder_b, documents=None) -> dict[str, dict]:
     """Exact-match span F1 per label (and "micro" over all labels) between two brat
     folders read as two annotators. A document is a paragraph text: all files with the same
@@ -574,7 +603,7 @@ def t_spans(lines: list[str], text: str) -> list[tuple[int, int, str]]:
 def merge_whitespace_gaps(fragments: list[tuple[int, int]], text: str) -> list[tuple[int, int]]:
     merged = [list(fragments[0])]
     for start, end in fragments[1:]:
-        if text[merged[-1][1]:start].strip() == "":
+        if text[merged[-1][1] : start].strip() == "":
             merged[-1][1] = max(merged[-1][1], end)
         else:
             merged.append([start, end])

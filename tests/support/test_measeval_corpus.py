@@ -1,5 +1,6 @@
 """Checks of the MeasEval corpus tools themselves: what they write from the real data, and
 that their comparisons see what they should and nothing else."""
+
 from __future__ import annotations
 
 import json
@@ -10,9 +11,18 @@ from pathlib import Path
 
 import pytest
 
-from .measeval_corpus import (ann_lines, ann_lines_modulo_ids, compare_brat_folders, compare_measeval_folders,
-                              read_text, read_tsv_sets, require_measeval, span_f1_per_label, tsv_findings,
-                              write_brat_corpus)
+from .measeval_corpus import (
+    ann_lines,
+    ann_lines_modulo_ids,
+    compare_brat_folders,
+    compare_measeval_folders,
+    read_text,
+    read_tsv_sets,
+    require_measeval,
+    span_f1_per_label,
+    tsv_findings,
+    write_brat_corpus,
+)
 
 ALLOWED_RELATIONS = {
     "HasProperty": ({"MeasuredEntity"}, {"MeasuredProperty"}),
@@ -35,8 +45,9 @@ def train_docs(measeval):
 def corpora(measeval, tmp_path_factory):
     """{annotator: (folder, summary)} for train, annotator 2 with seed 0."""
     base = tmp_path_factory.mktemp("brat")
-    return {n: (base / f"a{n}", write_brat_corpus(measeval / "train", base / f"a{n}", annotator=n, seed=0))
-            for n in (1, 2)}
+    return {
+        n: (base / f"a{n}", write_brat_corpus(measeval / "train", base / f"a{n}", annotator=n, seed=0)) for n in (1, 2)
+    }
 
 
 def t_lines(folder: Path):
@@ -52,6 +63,7 @@ def t_lines(folder: Path):
 
 
 # --- reading and writing ------------------------------------------------------------------
+
 
 def test_train_is_read_completely(measeval, train_docs):
     assert len(train_docs) == 248
@@ -81,8 +93,10 @@ def test_annotator_2_differs_by_its_seed_and_only_by_it(measeval, corpora, tmp_p
     (folder1, s1), (folder2, s2) = corpora[1], corpora[2]
     changes = s2["changes"]
     assert 0.02 < changes["dropped sets"] / s1["sets"] < 0.10 and s2["sets"] == s1["sets"] - changes["dropped sets"]
-    assert all(changes[k] > 0 for k in ("shifted entity boundaries", "properties relabelled as entities",
-                                        "quantities with changed modifiers"))
+    assert all(
+        changes[k] > 0
+        for k in ("shifted entity boundaries", "properties relabelled as entities", "quantities with changed modifiers")
+    )
     assert s2["files"] == len(list(folder2.iterdir())) and s2["discontinuous"] > 0
     assert compare_brat_folders(folder1, folder2)
     write_brat_corpus(measeval / "train", tmp_path / "again", annotator=2, seed=0)
@@ -119,6 +133,7 @@ def test_relations_attributes_and_notes_point_at_the_right_labels(corpora, annot
 
 
 # --- comparing brat folders ---------------------------------------------------------------
+
 
 def edit(path: Path, old: str, new: str) -> None:
     content = path.read_bytes().decode("utf-8")
@@ -186,20 +201,31 @@ def test_other_id_numbers_compare_equal(corpora, copy1):
 
 
 def test_lines_modulo_ids_keep_everything_but_the_ids(tmp_path):
-    base = ("T1\tQuantity 0 4\t5 kg\nT2\tMeasuredEntity 9 13\tbags\nT3\tUnit 2 4\tkg\n"
-            "R1\tHasQuantity Arg1:T2 Arg2:T1\t\nA1\tQuantityQualifier T1 IsApproximate\n#1\tAnnotatorNotes T1\tkg\n")
-    same = ("T7\tUnit 2 4\tkg\nT5\tMeasuredEntity 9 13\tbags\nT2\tQuantity 0 4\t5 kg\n"
-            "#4\tAnnotatorNotes T2\tkg\nA3\tQuantityQualifier T2 IsApproximate\nR8\tHasQuantity Arg1:T5 Arg2:T2\t\n")
+    base = (
+        "T1\tQuantity 0 4\t5 kg\nT2\tMeasuredEntity 9 13\tbags\nT3\tUnit 2 4\tkg\n"
+        "R1\tHasQuantity Arg1:T2 Arg2:T1\t\nA1\tQuantityQualifier T1 IsApproximate\n#1\tAnnotatorNotes T1\tkg\n"
+    )
+    same = (
+        "T7\tUnit 2 4\tkg\nT5\tMeasuredEntity 9 13\tbags\nT2\tQuantity 0 4\t5 kg\n"
+        "#4\tAnnotatorNotes T2\tkg\nA3\tQuantityQualifier T2 IsApproximate\nR8\tHasQuantity Arg1:T5 Arg2:T2\t\n"
+    )
     (tmp_path / "a.ann").write_text(base, encoding="utf-8")
     (tmp_path / "b.ann").write_text(same, encoding="utf-8")
     assert ann_lines_modulo_ids(tmp_path / "a.ann") == ann_lines_modulo_ids(tmp_path / "b.ann")
-    for old, new in [("IsApproximate", "IsRange"), ("\tkg\n", "\tkg \n"), ("Arg1:T2 Arg2:T1", "Arg1:T1 Arg2:T2"),
-                     ("T1\t\n", "T1\n"), ("AnnotatorNotes T1", "AnnotatorNotes T3"), ("9 13", "9 14")]:
+    for old, new in [
+        ("IsApproximate", "IsRange"),
+        ("\tkg\n", "\tkg \n"),
+        ("Arg1:T2 Arg2:T1", "Arg1:T1 Arg2:T2"),
+        ("T1\t\n", "T1\n"),
+        ("AnnotatorNotes T1", "AnnotatorNotes T3"),
+        ("9 13", "9 14"),
+    ]:
         (tmp_path / "c.ann").write_text(base.replace(old, new, 1), encoding="utf-8")
         assert ann_lines_modulo_ids(tmp_path / "a.ann") != ann_lines_modulo_ids(tmp_path / "c.ann"), (old, new)
 
 
 # --- comparing MeasEval TSV folders -------------------------------------------------------
+
 
 @pytest.fixture
 def tsv_copy(measeval, tmp_path) -> Path:
@@ -229,10 +255,13 @@ def test_extra_and_missing_files_are_seen(measeval, tsv_copy):
     gone = sorted(tsv_copy.glob("*.tsv"))[-1]
     gone.unlink()
     assert compare_measeval_folders(measeval / "train" / "tsv", tsv_copy) == [
-        f"{gone.name}: missing from {tsv_copy}", f"notes.txt: extra in {tsv_copy}"]
+        f"{gone.name}: missing from {tsv_copy}",
+        f"notes.txt: extra in {tsv_copy}",
+    ]
 
 
 # --- span agreement -----------------------------------------------------------------------
+
 
 def test_a_folder_agrees_with_itself(corpora):
     scores = span_f1_per_label(corpora[1][0], corpora[1][0])
@@ -249,10 +278,12 @@ def test_the_two_annotators_disagree_on_entities(corpora):
 def test_spans_are_pooled_per_paragraph_and_fragments_merged_over_whitespace(tmp_path):
     text = "the wet  soil of the field"
     a, b = tmp_path / "a", tmp_path / "b"
-    files = {a / "d-1": "T1\tMeasuredEntity 0 7;9 13\tthe wet soil\n",           # gap of spaces: one span
-             a / "d-2": "T1\tMeasuredEntity 0 3;14 16\tthe of\n",                # gap with a word: two spans
-             b / "p": "T4\tMeasuredEntity 0 13\tthe wet  soil\nT5\tMeasuredEntity 14 16\tof\n",
-             b / "other": "T1\tQuantity 0 3\tthe\n"}
+    files = {
+        a / "d-1": "T1\tMeasuredEntity 0 7;9 13\tthe wet soil\n",  # gap of spaces: one span
+        a / "d-2": "T1\tMeasuredEntity 0 3;14 16\tthe of\n",  # gap with a word: two spans
+        b / "p": "T4\tMeasuredEntity 0 13\tthe wet  soil\nT5\tMeasuredEntity 14 16\tof\n",
+        b / "other": "T1\tQuantity 0 3\tthe\n",
+    }
     for stem, ann in files.items():
         stem.parent.mkdir(exist_ok=True)
         stem.with_suffix(".txt").write_text(text if stem.name != "other" else "another text", encoding="utf-8")

@@ -1,4 +1,5 @@
 """Accounts: the users command, password hashing, deactivation, login throttling."""
+
 from __future__ import annotations
 
 import json
@@ -6,9 +7,9 @@ import json
 import pytest
 from sqlalchemy import select
 
-from annotator.team.accounts import AccountError, Throttled, authenticate, create_user
 from annotator.db import get_db
 from annotator.models import User
+from annotator.team.accounts import AccountError, Throttled, authenticate, create_user
 
 
 def test_users_add_list_deactivate(cli, tmp_path):
@@ -20,7 +21,10 @@ def test_users_add_list_deactivate(cli, tmp_path):
     assert prompted.exit_code == 0 and "Created annotator bob" in prompted.output
     assert "another password" not in prompted.output  # the prompt hides it
     rows = json.loads(cli("users", "list", "--json", "--db", url).output)
-    assert [(r["name"], r["role"], r["active"]) for r in rows] == [("alice", "curator", True), ("bob", "annotator", True)]
+    assert [(r["name"], r["role"], r["active"]) for r in rows] == [
+        ("alice", "curator", True),
+        ("bob", "annotator", True),
+    ]
     assert cli("users", "deactivate", "bob", "--db", url).exit_code == 0
     assert "deactivated" in cli("users", "list", "--db", url).output
     dup = cli("users", "add", "alice", "--password-file", secret, "--db", url)
@@ -49,9 +53,8 @@ def test_failed_logins_are_throttled_per_account(any_app):
     with db.writing() as s:
         create_user(s, "ann", "annotator", "s3cret-pass")
     for _ in range(5):
-        with db.writing() as s:
-            with pytest.raises(AccountError, match="wrong password"):
-                authenticate(s, "ann", "guess", "10.0.0.1")
+        with db.writing() as s, pytest.raises(AccountError, match="wrong password"):
+            authenticate(s, "ann", "guess", "10.0.0.1")
     with db.writing() as s, pytest.raises(Throttled, match="too many failed logins"):
         authenticate(s, "ann", "s3cret-pass", "10.0.0.2")  # even the right password waits
 

@@ -1,4 +1,5 @@
 """Assignments with overlap, queues, stale assignments and reassignment."""
+
 from __future__ import annotations
 
 import json
@@ -8,10 +9,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from annotator.team.accounts import create_user
-from annotator.team.assignments import AssignmentError, assign, queue, reassign, stale
 from annotator.db import get_db
 from annotator.models import Document, Layer, Span, utcnow
+from annotator.team.accounts import create_user
+from annotator.team.assignments import AssignmentError, assign, queue, reassign, stale
 from tests.helpers import PASSWORD, log_in
 
 
@@ -37,7 +38,7 @@ def test_overlap_two_of_five_is_balanced(any_app):
         per_doc = Counter(s.exec(select(Layer.document_id)).scalars())
         assert set(per_doc.values()) == {2}
         q = queue(s, "a")
-        assert [l.position for l, _ in q] == [1, 2, 3, 4] and all(l.status == "todo" for l, _ in q)
+        assert [layer.position for layer, _ in q] == [1, 2, 3, 4] and all(layer.status == "todo" for layer, _ in q)
     with get_db(any_app).writing() as s:  # assigning again adds nothing
         assert assign(s, "lead", ["a", "b", "c", "d", "e"], 2).created == 0
 

@@ -1,5 +1,6 @@
 """The assignment pages: a curator assigns (k per document, balanced), follows progress and
 hands stale work over; an annotator sees and works through their queue. SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import re
@@ -9,10 +10,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from annotator.team.assignments import assign
+from annotator.annotate.status import set_status
 from annotator.db import get_db
 from annotator.models import AuditEvent, Document, Layer, utcnow
-from annotator.annotate.status import set_status
+from annotator.team.assignments import assign
 from tests.helpers import add_user, log_in
 
 ANNOTATORS = ["ann1", "ann2", "ann3", "ann4", "ann5"]
@@ -21,8 +22,10 @@ HX = {"HX-Request": "true"}
 
 def add_documents(app, n: int, title: str = "Document {i}") -> list[str]:
     with get_db(app).writing() as s:
-        docs = [Document(uid=f"doc{i}", text=f"Text number {i}.", lang="en", title=title.format(i=i), n_chars=15)
-                for i in range(n)]
+        docs = [
+            Document(uid=f"doc{i}", text=f"Text number {i}.", lang="en", title=title.format(i=i), n_chars=15)
+            for i in range(n)
+        ]
         s.add_all(docs)
     return [d.uid for d in docs]
 
@@ -30,8 +33,13 @@ def add_documents(app, n: int, title: str = "Document {i}") -> list[str]:
 def assigned(app) -> list[tuple[str, str, str]]:
     """(document uid, annotator, status) of every assignment."""
     with get_db(app).reading() as s:
-        return sorted(s.exec(select(Document.uid, Layer.name, Layer.status).join(Document, Document.id == Layer.document_id)
-                             .where(Layer.assigned_at.is_not(None))).all())
+        return sorted(
+            s.exec(
+                select(Document.uid, Layer.name, Layer.status)
+                .join(Document, Document.id == Layer.document_id)
+                .where(Layer.assigned_at.is_not(None))
+            ).all()
+        )
 
 
 def audit_count(app) -> int:
@@ -56,8 +64,9 @@ def test_assigning_from_the_page_balances_k_per_document(team):
     app, curator = team
     page = text(curator.get("/assignments/"))
     assert all(f'name="annotators" value="{n}"' in page for n in ANNOTATORS)
-    answer = curator.post("/assignments/assign", headers=HX,
-                          data={"annotators": ANNOTATORS, "overlap": "2", "scope": "all"})
+    answer = curator.post(
+        "/assignments/assign", headers=HX, data={"annotators": ANNOTATORS, "overlap": "2", "scope": "all"}
+    )
     assert answer.status_code == 200
     assert "14 new assignments over 7 documents" in text(answer)
     rows = assigned(app)
@@ -75,26 +84,39 @@ def test_only_unassigned_or_listed_documents_and_the_plain_form(team):
     app, curator = team
     with get_db(app).writing() as s:
         assign(s, "lead", ["ann1"], 1, ["doc0", "doc1"])
-    answer = curator.post("/assignments/assign", data={"annotators": ["ann2", "ann3"], "overlap": "1",
-                                                       "scope": "unassigned", "days": "3"})
+    answer = curator.post(
+        "/assignments/assign", data={"annotators": ["ann2", "ann3"], "overlap": "1", "scope": "unassigned", "days": "3"}
+    )
     assert answer.status_code == 303 and answer.headers["Location"].endswith("/assignments/?days=3")
     assert "5 new assignments over 5 documents" in text(curator.get("/assignments/?days=3"))  # flashed
     assert {uid for uid, name, _ in assigned(app) if name != "ann1"} == {f"doc{i}" for i in range(2, 7)}
-    answer = curator.post("/assignments/assign", headers=HX,
-                          data={"annotators": ["ann4"], "overlap": "1", "scope": "listed", "documents": "doc0, doc5\ndoc0"})
+    answer = curator.post(
+        "/assignments/assign",
+        headers=HX,
+        data={"annotators": ["ann4"], "overlap": "1", "scope": "listed", "documents": "doc0, doc5\ndoc0"},
+    )
     assert answer.status_code == 200
     assert {uid for uid, name, _ in assigned(app) if name == "ann4"} == {"doc0", "doc5"}
 
 
-@pytest.mark.parametrize("form, message", [
-    ({"annotators": ["ann1", "ann2"], "overlap": "3"}, "Overlap 3 needs between 1 and 2 annotators"),
-    ({"annotators": ["ann1", "ghost"], "overlap": "1"}, "No such user(s): ghost"),
-    ({"annotators": ANNOTATORS, "overlap": "0"}, "Overlap 0 needs between 1 and 5 annotators"),
-    ({"annotators": ANNOTATORS, "overlap": "two"}, "The overlap k must be a whole number"),
-    ({"overlap": "1"}, "Choose at least one annotator"),
-    ({"annotators": ANNOTATORS, "overlap": "1", "scope": "listed", "documents": "doc1 nope"}, "No such document(s): nope"),
-    ({"annotators": ANNOTATORS, "overlap": "1", "scope": "listed", "documents": " "}, "List the ids of the documents"),
-])
+@pytest.mark.parametrize(
+    "form, message",
+    [
+        ({"annotators": ["ann1", "ann2"], "overlap": "3"}, "Overlap 3 needs between 1 and 2 annotators"),
+        ({"annotators": ["ann1", "ghost"], "overlap": "1"}, "No such user(s): ghost"),
+        ({"annotators": ANNOTATORS, "overlap": "0"}, "Overlap 0 needs between 1 and 5 annotators"),
+        ({"annotators": ANNOTATORS, "overlap": "two"}, "The overlap k must be a whole number"),
+        ({"overlap": "1"}, "Choose at least one annotator"),
+        (
+            {"annotators": ANNOTATORS, "overlap": "1", "scope": "listed", "documents": "doc1 nope"},
+            "No such document(s): nope",
+        ),
+        (
+            {"annotators": ANNOTATORS, "overlap": "1", "scope": "listed", "documents": " "},
+            "List the ids of the documents",
+        ),
+    ],
+)
 def test_a_bad_assignment_answers_422_with_the_message_and_stores_nothing(team, form, message):
     app, curator = team
     before = audit_count(app)
@@ -118,7 +140,9 @@ def test_nothing_left_to_assign_is_said_and_stores_nothing(team):
     with get_db(app).writing() as s:
         assign(s, "lead", ANNOTATORS, 1)
     before, events = assigned(app), audit_count(app)
-    answer = curator.post("/assignments/assign", headers=HX, data={"annotators": ["ann1"], "overlap": "1", "scope": "unassigned"})
+    answer = curator.post(
+        "/assignments/assign", headers=HX, data={"annotators": ["ann1"], "overlap": "1", "scope": "unassigned"}
+    )
     assert answer.status_code == 422 and "Every document already has annotators" in text(answer)
     assert assigned(app) == before and audit_count(app) == events
 
@@ -178,8 +202,9 @@ def test_stale_assignments_show_and_reassigning_moves_the_layer(team):
     app, curator = team
     with get_db(app).writing() as s:
         assign(s, "lead", ["ann1"], 1, ["doc0", "doc1"])
-        old = s.exec(select(Layer.id).join(Document, Document.id == Layer.document_id)
-                     .where(Document.uid == "doc0")).scalar_one()
+        old = s.exec(
+            select(Layer.id).join(Document, Document.id == Layer.document_id).where(Document.uid == "doc0")
+        ).scalar_one()
         s.execute(update(Layer).where(Layer.id == old).values(updated_at=utcnow() - timedelta(days=10)))
     page = text(curator.get("/assignments/"))  # seven days by default
     assert re.findall(r'data-layer="(\d+)"', page) == [str(old)]
@@ -209,7 +234,10 @@ def test_posts_without_the_csrf_token_are_refused(team):
         client.environ_base.pop("HTTP_X_CSRFTOKEN")
     assert curator.post("/assignments/assign", data={"annotators": ANNOTATORS, "overlap": "2"}).status_code == 400
     assert curator.post(f"/assignments/{layer_id}/reassign", data={"to": "ann2"}).status_code == 400
-    assert annotator.post(f"/assignments/mine/{layer_id}/status", data={"action": "skip", "version": "0"}).status_code == 400
+    assert (
+        annotator.post(f"/assignments/mine/{layer_id}/status", data={"action": "skip", "version": "0"}).status_code
+        == 400
+    )
     assert assigned(app) == before and audit_count(app) == events
 
 
@@ -219,7 +247,9 @@ def test_titles_and_names_are_escaped(any_app):
     with get_db(any_app).writing() as s:
         assign(s, "lead", ["ann1"], 1)
         s.execute(update(Layer).values(updated_at=utcnow() - timedelta(days=8)))
-    for client, path in ((log_in(any_app, any_app.test_client(), "ann1"), "/assignments/mine"),
-                         (log_in(any_app, any_app.test_client(), "lead", "curator"), "/assignments/")):
+    for client, path in (
+        (log_in(any_app, any_app.test_client(), "ann1"), "/assignments/mine"),
+        (log_in(any_app, any_app.test_client(), "lead", "curator"), "/assignments/"),
+    ):
         page = text(client.get(path))
         assert "<script>alert(0)" not in page and "&lt;script&gt;alert(0)&lt;/script&gt;" in page

@@ -1,6 +1,7 @@
 """Logins, CSRF, cookies and roles through the web: every route but login, setup and static
 files needs a login; annotators see only their own layer and their assigned documents, and
 what they may not do is refused (401/403) with nothing stored."""
+
 from __future__ import annotations
 
 import re
@@ -8,11 +9,11 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from annotator.team.accounts import set_active
 from annotator.db import get_db
 from annotator.models import AuditEvent, Claim, Document, Layer, Relation, Span, SuggestionDecision, User
-from annotator.tokens import pack
 from annotator.nlp.tokenizer import tokenize
+from annotator.team.accounts import set_active
+from annotator.tokens import pack
 from annotator.web.auth import PUBLIC_ENDPOINTS, issue_setup_token
 from tests.helpers import PASSWORD, add_user, csrf_token, curator, give, log_in
 
@@ -29,7 +30,9 @@ def project(app):
     """doc1 assigned to alice, doc2 to bob; a curator named lead."""
     with get_db(app).writing() as s:
         for uid in ("doc1", "doc2"):
-            s.add(Document(uid=uid, text=TEXT, lang="en", title=uid, n_chars=len(TEXT), tokens=pack(tokenize(TEXT, "en"))))
+            s.add(
+                Document(uid=uid, text=TEXT, lang="en", title=uid, n_chars=len(TEXT), tokens=pack(tokenize(TEXT, "en")))
+            )
     give(app, "alice", ["doc1"])
     give(app, "bob", ["doc2"])
     add_user(app, "lead", "curator")
@@ -43,8 +46,11 @@ def counts(app) -> dict:
 
 def url_of(rule) -> str:
     """A concrete URL for a rule: documents are doc1, ids 1, other values from SAMPLE."""
-    return re.sub(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>",
-                  lambda m: "1" if m.group(1) == "int" else SAMPLE.get(m.group(2), "x"), rule.rule)
+    return re.sub(
+        r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>",
+        lambda m: "1" if m.group(1) == "int" else SAMPLE.get(m.group(2), "x"),
+        rule.rule,
+    )
 
 
 def walk(app):
@@ -89,8 +95,9 @@ def test_annotators_are_refused_curator_pages_and_other_peoples_documents(projec
     assert client.get("/documents/doc2").status_code == 403
     assert client.get("/annotate/doc2").status_code == 403
     start = TEXT.index("Huawei")
-    write = client.post("/annotate/doc2/spans", data={"start": start, "end": start + 6, "label": "ORG", "version": 0},
-                        headers=HX)
+    write = client.post(
+        "/annotate/doc2/spans", data={"start": start, "end": start + 6, "label": "ORG", "version": 0}, headers=HX
+    )
     assert write.status_code == 403 and "not assigned to you" in write.get_data(as_text=True)
     # another annotator's layer, even of a document alice has
     give(project, "bob", ["doc1"])
@@ -107,8 +114,12 @@ def test_annotators_work_blind_on_their_assigned_documents(project):
     assert 'data-uid="doc1"' in listing and 'data-uid="doc2"' not in listing
     assert alice.get("/annotate/").headers["Location"].endswith("/annotate/doc1")
     start = TEXT.index("Huawei")
-    assert alice.post("/annotate/doc1/spans", data={"start": start, "end": start + 6, "label": "ORG", "version": 0},
-                      headers=HX).status_code == 200
+    assert (
+        alice.post(
+            "/annotate/doc1/spans", data={"start": start, "end": start + 6, "label": "ORG", "version": 0}, headers=HX
+        ).status_code
+        == 200
+    )
     record = alice.get("/documents/doc1/layers/alice.json").get_json()
     assert [(s["text"], s["label"]) for s in record["spans"]] == [("Huawei", "ORG")]
     lead = curator(project)
@@ -131,16 +142,19 @@ def test_writes_need_the_csrf_token(project):
     assert counts(project) == before
     assert client.post("/annotate/doc1/spans", data=data, headers={**HX, "X-CSRFToken": token}).status_code == 200
     other = project.test_client()  # a token from another session is worthless
-    assert other.post("/login", data={"name": "alice", "password": PASSWORD,
-                                      "csrf_token": token}).status_code == 400
+    assert other.post("/login", data={"name": "alice", "password": PASSWORD, "csrf_token": token}).status_code == 400
 
 
 def test_session_cookie_is_httponly_samesite_and_secure_over_https(project):
     for base, secure in (("http://localhost", False), ("https://localhost", True)):
         client = project.test_client()
         token = csrf_token(client)
-        response = client.post("/login", base_url=base, headers={"Referer": f"{base}/login"},  # checked over HTTPS
-                               data={"name": "alice", "password": PASSWORD, "csrf_token": token})
+        response = client.post(
+            "/login",
+            base_url=base,
+            headers={"Referer": f"{base}/login"},  # checked over HTTPS
+            data={"name": "alice", "password": PASSWORD, "csrf_token": token},
+        )
         assert response.status_code == 302
         cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("session="))
         assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
@@ -152,8 +166,9 @@ def test_login_logout_and_no_open_redirect(project):
     token = csrf_token(client)
     wrong = client.post("/login", data={"name": "alice", "password": "nope-nope", "csrf_token": token})
     assert wrong.status_code == 401 and "wrong password" in wrong.get_data(as_text=True).lower()
-    evil = client.post("/login", data={"name": "alice", "password": PASSWORD, "csrf_token": token,
-                                       "next": "//evil.example/"})
+    evil = client.post(
+        "/login", data={"name": "alice", "password": PASSWORD, "csrf_token": token, "next": "//evil.example/"}
+    )
     assert evil.status_code == 302 and evil.headers["Location"] == "/"
     assert ">alice<" in client.get("/").get_data(as_text=True)
     assert client.post("/logout", headers={"X-CSRFToken": token}).status_code == 302
@@ -167,8 +182,10 @@ def test_repeated_failed_logins_are_throttled_over_the_web(project):
     client = project.test_client()
     token = csrf_token(client)
     for _ in range(5):
-        assert client.post("/login", data={"name": "alice", "password": "guess-guess", "csrf_token": token}
-                           ).status_code == 401
+        assert (
+            client.post("/login", data={"name": "alice", "password": "guess-guess", "csrf_token": token}).status_code
+            == 401
+        )
     right = client.post("/login", data={"name": "alice", "password": PASSWORD, "csrf_token": token})
     assert right.status_code == 429 and "too many failed logins" in right.get_data(as_text=True).lower()
     assert client.get("/").headers["Location"].startswith("/login")  # still not logged in
@@ -189,11 +206,13 @@ def test_the_one_time_setup_link_creates_the_first_admin_only(app):
     page = client.get(f"/setup/{token}")
     assert page.status_code == 200
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
-    short = client.post(f"/setup/{token}", data={"csrf_token": csrf, "name": "boss", "password": "short",
-                                                 "confirm": "short"})
+    short = client.post(
+        f"/setup/{token}", data={"csrf_token": csrf, "name": "boss", "password": "short", "confirm": "short"}
+    )
     assert short.status_code == 422 and counts(app)["User"] == 0
-    made = client.post(f"/setup/{token}", data={"csrf_token": csrf, "name": "boss", "password": PASSWORD,
-                                                "confirm": PASSWORD})
+    made = client.post(
+        f"/setup/{token}", data={"csrf_token": csrf, "name": "boss", "password": PASSWORD, "confirm": PASSWORD}
+    )
     assert made.status_code == 302
     with get_db(app).reading() as s:
         assert [(u.name, u.role) for u in s.exec(select(User)).scalars()] == [("boss", "admin")]

@@ -1,11 +1,11 @@
 """The Server-Timing header: off by default, on with SERVER_TIMING, covering the whole
 answer (login and the view), for logged-in pages and refusals alike."""
+
 from __future__ import annotations
 
 import re
 
 from annotator.db import get_db
-
 from tests.conftest import make_test_app
 from tests.helpers import log_in
 

@@ -1,4 +1,5 @@
 """The admin's accounts page: list, create, deactivate and activate; nobody else may."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -31,12 +32,14 @@ def test_an_admin_creates_and_deactivates_accounts(any_app):
 def test_bad_accounts_are_refused_with_the_reason_and_nothing_stored(any_app):
     admin = log_in(any_app, any_app.test_client(), "boss", "admin")
     before = users(any_app)
-    for data, reason in (({"name": "gold", "role": "annotator"}, "user name"),
-                         ({"name": "two words", "role": "annotator"}, "user name"),
-                         ({"name": "cid", "role": "owner"}, "role"),
-                         ({"name": "cid", "role": "annotator", "password": "short", "confirm": "short"}, "too short"),
-                         ({"name": "cid", "role": "annotator", "confirm": "something else"}, "passwords differ"),
-                         ({"name": "boss", "role": "annotator"}, "already exists")):
+    for data, reason in (
+        ({"name": "gold", "role": "annotator"}, "user name"),
+        ({"name": "two words", "role": "annotator"}, "user name"),
+        ({"name": "cid", "role": "owner"}, "role"),
+        ({"name": "cid", "role": "annotator", "password": "short", "confirm": "short"}, "too short"),
+        ({"name": "cid", "role": "annotator", "confirm": "something else"}, "passwords differ"),
+        ({"name": "boss", "role": "annotator"}, "already exists"),
+    ):
         response = admin.post("/users/", data={"password": PASSWORD, "confirm": PASSWORD, **data})
         assert response.status_code == 422, data
         assert reason in response.get_data(as_text=True).lower(), data
@@ -52,8 +55,12 @@ def test_only_admins_manage_accounts(any_app):
         client = log_in(any_app, any_app.test_client(), f"a-{role}", role)
         before = users(any_app)
         assert client.get("/users/").status_code == 403
-        assert client.post("/users/", data={"name": "eve", "role": "admin", "password": PASSWORD,
-                                            "confirm": PASSWORD}).status_code == 403
+        assert (
+            client.post(
+                "/users/", data={"name": "eve", "role": "admin", "password": PASSWORD, "confirm": PASSWORD}
+            ).status_code
+            == 403
+        )
         assert client.post("/users/amy/active", data={"active": "0"}).status_code == 403
         assert users(any_app) == before
     anonymous = any_app.test_client()

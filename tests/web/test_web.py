@@ -1,4 +1,5 @@
 """The document list and the read-only document view, through Flask's test client."""
+
 from __future__ import annotations
 
 import json
@@ -22,6 +23,7 @@ LEGEND_ITEM = re.compile(r'<span class="name">([^<]+)</span>\s*<span class="n">(
 
 
 # --- helpers --------------------------------------------------------------------------------
+
 
 class Page(HTMLParser):
     """Just enough of a page: tags seen, marks in #doc-text, rows of the list, element ids."""
@@ -98,8 +100,11 @@ def stored(app):
     with get_db(app).reading() as session:
         docs = session.exec(select(Document).order_by(Document.id)).scalars().all()
         counts = Counter()
-        for doc_id, label, n in session.exec(select(Suggestion.document_id, Suggestion.label, func.count())
-                                             .group_by(Suggestion.document_id, Suggestion.label)).all():
+        for doc_id, label, n in session.exec(
+            select(Suggestion.document_id, Suggestion.label, func.count()).group_by(
+                Suggestion.document_id, Suggestion.label
+            )
+        ).all():
             counts[(doc_id, label)] = n
     return docs, counts
 
@@ -113,13 +118,19 @@ def check_marks(page: Page, text: str) -> None:
 
 
 def numbered_records(n: int, lang: str, prefix: str) -> list[dict]:
-    return [{"text": f"{prefix} {i}: Huawei makes the Ascend 910C.", "lang": lang,
-             "meta": {"title": f"{prefix} {i:03d}"},
-             "spans": [{"start": len(f"{prefix} {i}: "), "end": len(f"{prefix} {i}: Huawei"), "label": "ORG"}]}
-            for i in range(n)]
+    return [
+        {
+            "text": f"{prefix} {i}: Huawei makes the Ascend 910C.",
+            "lang": lang,
+            "meta": {"title": f"{prefix} {i:03d}"},
+            "spans": [{"start": len(f"{prefix} {i}: "), "end": len(f"{prefix} {i}: Huawei"), "label": "ORG"}],
+        }
+        for i in range(n)
+    ]
 
 
 # --- the list -------------------------------------------------------------------------------
+
 
 def test_list_shows_the_seeds_with_counts_per_label(seeded_app):
     docs, counts = stored(seeded_app)
@@ -150,8 +161,12 @@ def test_pagination_full_page_and_htmx_fragment(any_app, tmp_path):
     html = full.get_data(as_text=True)
     page = Page(html)
     assert full.status_code == 200 and html.lstrip().startswith("<!doctype html>")
-    assert [a["id"] for a in page.elements("a") if a.get("id", "").startswith("page-")] == \
-        ["page-first", "page-prev", "page-next", "page-last"]
+    assert [a["id"] for a in page.elements("a") if a.get("id", "").startswith("page-")] == [
+        "page-first",
+        "page-prev",
+        "page-next",
+        "page-last",
+    ]
     assert len(page.rows) == 2 and "Page 2 of 3" in html
     assert "HX-Request" in full.headers.get("Vary", "")
 
@@ -183,7 +198,9 @@ def test_rows_are_in_import_order_across_pages(any_app, tmp_path):
         expected = [d.uid for d in docs if not lang or d.lang == lang]
         seen = []
         for n in range(1, -(-len(expected) // size) + 1):
-            seen += [r["uid"] for r in Page(client.get(f"/?page={n}&lang={lang}", headers=HX).get_data(as_text=True)).rows]
+            seen += [
+                r["uid"] for r in Page(client.get(f"/?page={n}&lang={lang}", headers=HX).get_data(as_text=True)).rows
+            ]
         assert seen == expected, (size, lang)
 
 
@@ -214,11 +231,15 @@ def test_language_filter_full_page_and_fragment(any_app, tmp_path):
 
 def test_list_counts_per_label_on_any_database(any_app, tmp_path):
     text = "Nvidia sells the H100 and the H800 to Baidu in China."
-    spans = [{"start": 0, "end": 6, "label": "ORG"}, {"start": 17, "end": 21, "label": "PRODUCT"},
-             {"start": 30, "end": 34, "label": "PRODUCT"}, {"start": 38, "end": 43, "label": "ORG"},
-             {"start": 47, "end": 52, "label": "GPE"}]
+    spans = [
+        {"start": 0, "end": 6, "label": "ORG"},
+        {"start": 17, "end": 21, "label": "PRODUCT"},
+        {"start": 30, "end": 34, "label": "PRODUCT"},
+        {"start": 38, "end": 43, "label": "ORG"},
+        {"start": 47, "end": 52, "label": "GPE"},
+    ]
     import_records(any_app, tmp_path, [{"text": text, "lang": "en", "spans": spans}])
-    row, = Page(curator(any_app).get("/").get_data(as_text=True)).rows
+    (row,) = Page(curator(any_app).get("/").get_data(as_text=True)).rows
     assert row["chips"] == {"ORG": 2, "PRODUCT": 2, "GPE": 1}
 
 
@@ -231,6 +252,7 @@ def test_list_runs_a_fixed_number_of_indexed_queries(app, tmp_path):
 
         def before(_conn, _cursor, statement, parameters, _context, executemany):
             seen.append((statement, parameters))
+
         event.listen(engine, "before_cursor_execute", before)
         try:
             assert client.get(url).status_code == 200
@@ -264,6 +286,7 @@ def test_list_runs_a_fixed_number_of_indexed_queries(app, tmp_path):
 
 # --- the document view ----------------------------------------------------------------------
 
+
 def test_view_marks_are_code_point_offsets_into_the_stored_text(seeded_app):
     docs, counts = stored(seeded_app)
     client = curator(seeded_app)
@@ -288,8 +311,9 @@ def test_view_marks_are_code_point_offsets_into_the_stored_text(seeded_app):
         assert set(labels_of(seeded_app).entity_labels) <= legend
         html = response.get_data(as_text=True)
         shown = {label: int(n) for label, n in LEGEND_ITEM.findall(html)}
-        assert {label: n for label, n in shown.items() if n} == \
-            {label: n for (doc_id, label), n in counts.items() if doc_id == doc.id}
+        assert {label: n for label, n in shown.items() if n} == {
+            label: n for (doc_id, label), n in counts.items() if doc_id == doc.id
+        }
 
 
 def test_view_marks_name_labels_origin_and_parsed_values(seeded_app):
@@ -321,21 +345,27 @@ def test_view_lists_quantities_linked_to_their_marks(seeded_app):
         page = Page(curator(seeded_app).get(f"/documents/{doc.uid}").get_data(as_text=True))
         links = [a["href"][1:] for a in page.elements("a") if a.get("href", "").startswith("#q-")]
         with get_db(seeded_app).reading() as session:
-            starts = set(session.exec(select(Suggestion.start).where(Suggestion.document_id == doc.id,
-                                                                     Suggestion.label == quantity)).scalars())
+            starts = set(
+                session.exec(
+                    select(Suggestion.start).where(Suggestion.document_id == doc.id, Suggestion.label == quantity)
+                ).scalars()
+            )
         assert {f"q-{s}" for s in starts} == set(links)
         assert set(links) <= set(page.ids)
 
 
-@pytest.mark.parametrize("span, expected", [
-    ({"value": 1.1, "unit": "TB/s", "qualifier": "up_to"}, "up to 1.1 TB/s"),
-    ({"value": 2e12, "unit": "USD", "qualifier": None}, "2,000,000,000,000 USD"),
-    ({"value": 10, "value_max": 20, "unit": "m", "qualifier": None}, "10–20 m"),
-    ({"value": 4.2, "tolerance": 0.3, "unit": "g", "qualifier": None}, "4.2 ± 0.3 g"),
-    ({"value": 10000, "unit": None, "qualifier": "approx"}, "about 10,000"),
-    ({"value": 0.000015, "unit": "mg/L", "qualifier": "more_than"}, "more than 1.5e-05 mg/L"),
-    ({"value": None, "unit": None, "qualifier": None}, ""),
-])
+@pytest.mark.parametrize(
+    "span, expected",
+    [
+        ({"value": 1.1, "unit": "TB/s", "qualifier": "up_to"}, "up to 1.1 TB/s"),
+        ({"value": 2e12, "unit": "USD", "qualifier": None}, "2,000,000,000,000 USD"),
+        ({"value": 10, "value_max": 20, "unit": "m", "qualifier": None}, "10–20 m"),
+        ({"value": 4.2, "tolerance": 0.3, "unit": "g", "qualifier": None}, "4.2 ± 0.3 g"),
+        ({"value": 10000, "unit": None, "qualifier": "approx"}, "about 10,000"),
+        ({"value": 0.000015, "unit": "mg/L", "qualifier": "more_than"}, "more than 1.5e-05 mg/L"),
+        ({"value": None, "unit": None, "qualifier": None}, ""),
+    ],
+)
 def test_quantity_summary_reads_like_the_text(span, expected):
     from annotator.web.rendering import quantity_summary
 
@@ -349,7 +379,10 @@ def test_view_neighbours_and_metadata(seeded_app):
     middle = client.get(f"/documents/{docs[2].uid}").get_data(as_text=True)
     last = client.get(f"/documents/{docs[-1].uid}").get_data(as_text=True)
     assert 'id="doc-prev"' not in first and f'href="/documents/{docs[1].uid}" rel="next"' in first
-    assert f'href="/documents/{docs[1].uid}" rel="prev"' in middle and f'href="/documents/{docs[3].uid}" rel="next"' in middle
+    assert (
+        f'href="/documents/{docs[1].uid}" rel="prev"' in middle
+        and f'href="/documents/{docs[3].uid}" rel="next"' in middle
+    )
     assert 'id="doc-next"' not in last
     assert docs[2].uid in middle and f">{docs[2].lang} <" in middle
 
@@ -358,13 +391,27 @@ def test_untrusted_markup_renders_as_text_everywhere(any_app, tmp_path):
     text = f"Intro {XSS_SCRIPT} middle {XSS_IMG} end & <b>bold</b> \"quoted\" 'single'"
     s = text.index(XSS_SCRIPT)
     i = text.index(XSS_IMG)
-    import_records(any_app, tmp_path, [{
-        "text": text, "lang": "en",
-        "meta": {"title": f"{XSS_SCRIPT} title {XSS_IMG}", "url": "javascript:alert(1)",
-                 "note": f"{XSS_IMG}", "nested": {"x": XSS_SCRIPT}, f"key{XSS_IMG}": "v"},
-        "spans": [{"start": s, "end": s + len(XSS_SCRIPT), "label": "ORG"},
-                  {"start": i, "end": i + len(XSS_IMG), "label": "PRODUCT"}],
-    }])
+    import_records(
+        any_app,
+        tmp_path,
+        [
+            {
+                "text": text,
+                "lang": "en",
+                "meta": {
+                    "title": f"{XSS_SCRIPT} title {XSS_IMG}",
+                    "url": "javascript:alert(1)",
+                    "note": f"{XSS_IMG}",
+                    "nested": {"x": XSS_SCRIPT},
+                    f"key{XSS_IMG}": "v",
+                },
+                "spans": [
+                    {"start": s, "end": s + len(XSS_SCRIPT), "label": "ORG"},
+                    {"start": i, "end": i + len(XSS_IMG), "label": "PRODUCT"},
+                ],
+            }
+        ],
+    )
     doc = stored(any_app)[0][0]
     client = curator(any_app)
     for url in ("/", f"/documents/{doc.uid}"):
@@ -383,9 +430,11 @@ def test_untrusted_markup_renders_as_text_everywhere(any_app, tmp_path):
 
 
 def test_emoji_crlf_and_combining_marks_keep_code_point_offsets(any_app, tmp_path):
-    text = ("Tim Cook 😀 visited Apple in London.\r\n"
-            "Cafe\u0301 owners 👩‍👩‍👧 bought 3 H100 cards\r\n\r\n"
-            "🇧🇷 Nvidia e a Huawei\r\n")
+    text = (
+        "Tim Cook 😀 visited Apple in London.\r\n"
+        "Cafe\u0301 owners 👩‍👩‍👧 bought 3 H100 cards\r\n\r\n"
+        "🇧🇷 Nvidia e a Huawei\r\n"
+    )
     words = ["Apple", "London", "Cafe\u0301", "H100", "Nvidia", "Huawei", "😀 visited"]
     spans = []
     for word, label in zip(words, ["ORG", "GPE", "ORG", "PRODUCT", "ORG", "ORG", "PERSON"]):
@@ -412,7 +461,7 @@ def test_unknown_document_is_our_404_page(app):
         response = client.get(url)
         html = response.get_data(as_text=True)
         assert response.status_code == 404
-        assert "<h1 id=\"error-title\">Not found</h1>" in html and 'href="/"' in html
+        assert '<h1 id="error-title">Not found</h1>' in html and 'href="/"' in html
         assert "The requested URL was not found on the server" not in html
         assert "app.css" in html
     assert "0000000000000000" in client.get("/documents/0000000000000000").get_data(as_text=True)

@@ -3,6 +3,7 @@
 Every write is checked against the stored rows, and every bad request against the rule that
 a refused request answers 4xx with a clear message and stores nothing.
 """
+
 from __future__ import annotations
 
 import re
@@ -14,13 +15,15 @@ from sqlalchemy import func, select
 from annotator.db import get_db
 from annotator.layers import find_layer
 from annotator.models import AuditEvent, Claim, Document, Layer, Relation, Span, Suggestion, SuggestionDecision
-from annotator.tokens import pack
 from annotator.nlp.tokenizer import tokenize
+from annotator.tokens import pack
 from annotator.web.workspace.views import text_blocks
 from tests.helpers import give, log_in
 
-TEXT = ("Tim Cook 😀 visited Apple in London.\r\n\r\n"
-        "Sophgo’s SC11 FP300 has 256 GB of high-bandwidth memory.\tCafé Zürich ́ ok.\n")
+TEXT = (
+    "Tim Cook 😀 visited Apple in London.\r\n\r\n"
+    "Sophgo’s SC11 FP300 has 256 GB of high-bandwidth memory.\tCafé Zürich ́ ok.\n"
+)
 OTHER = "Huawei makes the Ascend 910C in Shenzhen."
 HX = {"HX-Request": "true"}
 TABLES = (Span, Relation, Claim, Layer, AuditEvent, SuggestionDecision)
@@ -31,17 +34,26 @@ def ws(any_app):
     """Two documents with suggestions, assigned to annotator alice, whose client is logged in."""
     with get_db(any_app).writing() as s:
         for uid, text in (("doc1", TEXT), ("doc2", OTHER)):
-            doc = Document(uid=uid, text=text, lang="en", title=uid, n_chars=len(text),
-                           tokens=pack(tokenize(text, "en")))
+            doc = Document(
+                uid=uid, text=text, lang="en", title=uid, n_chars=len(text), tokens=pack(tokenize(text, "en"))
+            )
             s.add(doc)
             s.flush()
-            for frag, label, extra in (("Apple", "ORG", {}), ("London", "GPE", {}), ("SC11 FP300", "PRODUCT", {}),
-                                       ("256 GB", "QUANTITY", {"value": 256.0, "unit": "GB"}),
-                                       ("Huawei", "ORG", {}), ("Ascend 910C", "PRODUCT", {})):
+            for frag, label, extra in (
+                ("Apple", "ORG", {}),
+                ("London", "GPE", {}),
+                ("SC11 FP300", "PRODUCT", {}),
+                ("256 GB", "QUANTITY", {"value": 256.0, "unit": "GB"}),
+                ("Huawei", "ORG", {}),
+                ("Ascend 910C", "PRODUCT", {}),
+            ):
                 if frag in text:
                     start = text.index(frag)
-                    s.add(Suggestion(document_id=doc.id, start=start, end=start + len(frag), label=label,
-                                     origin="model", **extra))
+                    s.add(
+                        Suggestion(
+                            document_id=doc.id, start=start, end=start + len(frag), label=label, origin="model", **extra
+                        )
+                    )
     client = any_app.test_client()
     give(any_app, "alice")
     log_in(any_app, client, "alice")
@@ -66,8 +78,9 @@ class Workspace:
 
     def post(self, path: str, uid="doc1", version=None, **data):
         data.setdefault("version", self.version(uid) if version is None else version)
-        return self.client.post(f"/annotate/{uid}{path}", data={k: v for k, v in data.items() if v is not None},
-                                headers=HX)
+        return self.client.post(
+            f"/annotate/{uid}{path}", data={k: v for k, v in data.items() if v is not None}, headers=HX
+        )
 
     def ok(self, path: str, uid="doc1", **data):
         response = self.post(path, uid, **data)
@@ -82,8 +95,11 @@ class Workspace:
 
     def suggestion(self, label: str, uid="doc1") -> int:
         with self.db.reading() as s:
-            return s.exec(select(Suggestion.id).join(Document).where(Document.uid == uid, Suggestion.label == label)
-                          ).scalars().one()
+            return (
+                s.exec(select(Suggestion.id).join(Document).where(Document.uid == uid, Suggestion.label == label))
+                .scalars()
+                .one()
+            )
 
     def counts(self) -> dict:
         with self.db.reading() as s:
@@ -91,13 +107,18 @@ class Workspace:
 
     def spans(self, name="alice") -> list[tuple]:
         with self.db.reading() as s:
-            rows = s.exec(select(Span, Document.text).join(Layer, Span.layer_id == Layer.id)
-                          .join(Document, Layer.document_id == Document.id)
-                          .where(Layer.name == name).order_by(Span.start)).all()
-            return [(span.start, span.end, span.label, text[span.start:span.end]) for span, text in rows]
+            rows = s.exec(
+                select(Span, Document.text)
+                .join(Layer, Span.layer_id == Layer.id)
+                .join(Document, Layer.document_id == Document.id)
+                .where(Layer.name == name)
+                .order_by(Span.start)
+            ).all()
+            return [(span.start, span.end, span.label, text[span.start : span.end]) for span, text in rows]
 
 
 # --- who is annotating --------------------------------------------------------------------------
+
 
 def test_the_workspace_needs_a_login_and_an_assignment(app):
     client = app.test_client()
@@ -111,25 +132,27 @@ def test_the_workspace_needs_a_login_and_an_assignment(app):
 
 # --- the page -----------------------------------------------------------------------------------
 
+
 def test_page_shows_text_with_marks_blocks_palette_and_version(ws):
     ws.span("Apple", "ORG")
     html = ws.client.get("/annotate/doc1").get_data(as_text=True)
-    inner = html[html.index('<div id="doc-text"'):html.index("</section>", html.index('<div id="doc-text"'))]
+    inner = html[html.index('<div id="doc-text"') : html.index("</section>", html.index('<div id="doc-text"'))]
     inner = inner.split(">", 1)[1]
     blocks = re.findall(r'<div class="blk" id="b-(\d+)" data-start="(\d+)">', inner)
     assert [int(start) for _, start in blocks] == [b[0] for b in text_blocks(TEXT)]
     assert "&#13;" in inner  # carriage returns survive HTML parsing, so offsets stay exact
     plain = unescape(re.sub(r"<[^>]+>", "", inner))
-    assert plain[:len(TEXT)] == TEXT and plain[len(TEXT):].strip() == ""
-    marks = re.findall(r'<mark class="([^"]+)" data-start="(\d+)" data-end="(\d+)" data-i="([^"]+)"[^>]*>([^<]*)</mark>',
-                       inner)
+    assert plain[: len(TEXT)] == TEXT and plain[len(TEXT) :].strip() == ""
+    marks = re.findall(
+        r'<mark class="([^"]+)" data-start="(\d+)" data-end="(\d+)" data-i="([^"]+)"[^>]*>([^<]*)</mark>', inner
+    )
     by_text = {unescape(t): (cls, words) for cls, s, e, words, t in marks}
-    for cls, s, e, words, t in marks:
-        assert TEXT[int(s):int(e)] == unescape(t)
+    for _cls, s, e, _words, t in marks:
+        assert TEXT[int(s) : int(e)] == unescape(t)
     assert "is-span" in by_text["Apple"][0] and by_text["Apple"][1].startswith("s")  # confirmed
     assert "is-sugg" in by_text["London"][0] and by_text["London"][1].startswith("g")  # still a suggestion
     assert 'id="ws-version" name="version" value="1"' in html
-    for hotkey in ('data-hotkey="o"', 'data-hotkey="q"', 'id="ws-help"', 'id="ws-progress"', 'htmx-config'):
+    for hotkey in ('data-hotkey="o"', 'data-hotkey="q"', 'id="ws-help"', 'id="ws-progress"', "htmx-config"):
         assert hotkey in html
 
 
@@ -140,6 +163,7 @@ def test_unknown_document_is_404(ws):
 
 
 # --- writes answer with only what changed -----------------------------------------------------
+
 
 def test_span_after_emoji_is_stored_exactly_and_only_its_block_is_swapped(ws):
     start = TEXT.index("Apple")  # 19 code points in, 20 UTF-16 units in a browser
@@ -222,14 +246,16 @@ def test_claim_form_prefills_and_saves_with_links(ws):
     assert 'name="value" value="256"' in form and 'name="unit" value="GB"' in form
     assert re.search(rf'<option value="{card}" selected>PRODUCT · SC11 FP300', form)  # the entity before it
     assert re.search(rf'<option value="{prop}" selected>PROPERTY', form)
-    response = ws.ok("/claims", quantity_id=qty, value="256", unit="GB", entity_id=card, property_id=prop,
-                     modifiers="IsCount")
+    response = ws.ok(
+        "/claims", quantity_id=qty, value="256", unit="GB", entity_id=card, property_id=prop, modifiers="IsCount"
+    )
     assert "Added the claim" in response.get_data(as_text=True)
     with ws.db.reading() as s:
         claim = s.exec(select(Claim)).scalars().one()
         assert (claim.entity_id, claim.property_id, claim.modifiers) == (card, prop, ["IsCount"])
-    edited = ws.ok(f"/claims/{claim.id}", quantity_id=qty, value="256", unit="gigs", entity_id=card,
-                   property_text="memory")
+    edited = ws.ok(
+        f"/claims/{claim.id}", quantity_id=qty, value="256", unit="gigs", entity_id=card, property_text="memory"
+    )
     assert "not in the unit table" in edited.get_data(as_text=True)
     with ws.db.reading() as s:
         claim = s.get(Claim, claim.id)
@@ -267,6 +293,7 @@ def test_mark_done_and_progress(ws):
 
 # --- bad requests: 4xx, a clear message, nothing stored -----------------------------------------
 
+
 def _bad_cases(ws):
     """(what, path, data, status, message) after building a little layer to refer to."""
     apple = ws.span("Apple", "ORG")
@@ -289,29 +316,69 @@ def _bad_cases(ws):
         ("unknown label", "/spans", {"start": 0, "end": 3, "label": "NOPE"}, 422, "unknown label"),
         ("missing label", "/spans", {"start": 0, "end": 3}, 422, "unknown label"),
         ("relabel to unknown", f"/spans/{apple}", {"label": "NOPE"}, 422, "unknown label"),
-        ("relation not allowed", "/relations", {"head": card, "child": apple, "label": "MAKES"}, 422,
-         "not allowed from PRODUCT to ORG"),
+        (
+            "relation not allowed",
+            "/relations",
+            {"head": card, "child": apple, "label": "MAKES"},
+            422,
+            "not allowed from PRODUCT to ORG",
+        ),
         ("unknown relation", "/relations", {"head": apple, "child": card, "label": "OWNS"}, 422, "not allowed"),
         ("claim on a non-QUANTITY", "/claims", {"quantity_id": card, "value": "1"}, 422, "built on a QUANTITY span"),
         ("claim value not a number", "/claims", {"quantity_id": qty, "value": "lots"}, 422, "not a number"),
         ("claim unknown modifier", "/claims", {"quantity_id": qty, "modifiers": "IsGuess"}, 422, "unknown modifiers"),
-        ("claim entity of another document", "/claims", {"quantity_id": qty, "entity_id": other_doc}, 422,
-         "not in this layer"),
+        (
+            "claim entity of another document",
+            "/claims",
+            {"quantity_id": qty, "entity_id": other_doc},
+            422,
+            "not in this layer",
+        ),
         ("claim entity of another layer", "/claims", {"quantity_id": qty, "entity_id": bobs}, 422, "not in this layer"),
-        ("claim property text too long", "/claims", {"quantity_id": qty, "property_text": "m" * 501}, 422,
-         "500 characters at most"),
-        ("NUL in a claim's property text", "/claims", {"quantity_id": qty, "property_text": "mem\x00ory"}, 422,
-         "NUL character"),
-        ("NUL in a free-text unit", "/claims", {"quantity_id": qty, "value": "2", "unit": "G\x00B"}, 422,
-         "NUL character"),
+        (
+            "claim property text too long",
+            "/claims",
+            {"quantity_id": qty, "property_text": "m" * 501},
+            422,
+            "500 characters at most",
+        ),
+        (
+            "NUL in a claim's property text",
+            "/claims",
+            {"quantity_id": qty, "property_text": "mem\x00ory"},
+            422,
+            "NUL character",
+        ),
+        (
+            "NUL in a free-text unit",
+            "/claims",
+            {"quantity_id": qty, "value": "2", "unit": "G\x00B"},
+            422,
+            "NUL character",
+        ),
         ("span of another document", f"/spans/{other_doc}/delete", {}, 422, "not in this layer"),
         ("span of another layer", f"/spans/{bobs}", {"label": "ORG"}, 422, "not in this layer"),
-        ("relation to another layer", "/relations", {"head": apple, "child": bobs, "label": "MAKES"}, 422,
-         "not in this layer"),
-        ("relation to another document", "/relations", {"head": apple, "child": other_doc, "label": "PARTNERS_WITH"},
-         422, "not in this layer"),
-        ("suggestion of another document", "/decide", {"decision": "accepted", "ids": ws.suggestion("ORG", "doc2")},
-         422, "not on this document"),
+        (
+            "relation to another layer",
+            "/relations",
+            {"head": apple, "child": bobs, "label": "MAKES"},
+            422,
+            "not in this layer",
+        ),
+        (
+            "relation to another document",
+            "/relations",
+            {"head": apple, "child": other_doc, "label": "PARTNERS_WITH"},
+            422,
+            "not in this layer",
+        ),
+        (
+            "suggestion of another document",
+            "/decide",
+            {"decision": "accepted", "ids": ws.suggestion("ORG", "doc2")},
+            422,
+            "not on this document",
+        ),
         ("unknown decision", "/decide", {"decision": "maybe", "ids": ws.suggestion("GPE")}, 422, "unknown decision"),
         ("no suggestion named", "/decide", {"decision": "accepted"}, 422, "name the suggestion"),
         ("bad nudge", f"/spans/{apple}/nudge", {"edge": "middle", "step": 2}, 422, "step -1 or 1"),
@@ -377,10 +444,12 @@ def test_rejecting_two_suggestions_that_share_one_span(ws):
 
 # --- retries whose first attempt was stored -------------------------------------------------
 
+
 def _keyed(ws, path, key, attempt, **data):
     data.setdefault("version", ws.version())
-    return ws.client.post(f"/annotate/doc1{path}", data=data,
-                          headers={**HX, "X-WS-Write": key, "X-WS-Attempt": str(attempt)})
+    return ws.client.post(
+        f"/annotate/doc1{path}", data=data, headers={**HX, "X-WS-Write": key, "X-WS-Attempt": str(attempt)}
+    )
 
 
 def test_a_retry_of_a_stored_write_is_answered_as_saved_and_stores_nothing_twice(ws):
@@ -401,7 +470,10 @@ def test_a_retry_of_a_stored_write_is_answered_as_saved_and_stores_nothing_twice
 def test_a_retry_after_other_writes_asks_for_a_reload(ws):
     seen = ws.version()
     start = TEXT.index("Cook")
-    assert _keyed(ws, "/spans", "page1234-8", 1, start=start, end=start + 4, label="PERSON", version=seen).status_code == 200
+    assert (
+        _keyed(ws, "/spans", "page1234-8", 1, start=start, end=start + 4, label="PERSON", version=seen).status_code
+        == 200
+    )
     ws.span("London", "GPE")  # another tab, in between
     after = ws.counts()
     retry = _keyed(ws, "/spans", "page1234-8", 2, start=start, end=start + 4, label="PERSON", version=seen)

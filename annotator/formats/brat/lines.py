@@ -12,6 +12,7 @@ A document with several annotation sets gets one file pair per set; annotations 
 the tool join the first set's file. Files are named after the annotation set when that
 name is free in the folder, otherwise after the document id (brat_files.py writes them).
 """
+
 from __future__ import annotations
 
 import re
@@ -36,7 +37,10 @@ def _entries(item: dict) -> list[dict]:
     return (item.get("meta") or {}).get("brat", [])
 
 
-def ann_files(record: dict, stats: Counter, words: ClaimWords = ClaimWords()) -> list[tuple[str | None, list[str]]]:
+NO_CLAIM_WORDS = ClaimWords()
+
+
+def ann_files(record: dict, stats: Counter, words: ClaimWords = NO_CLAIM_WORDS) -> list[tuple[str | None, list[str]]]:
     """(annotation set, .ann lines) for each file of one record."""
     sets = sorted({e["set"] for item in record["spans"] + record["relations"] for e in _entries(item) if "set" in e})
     sets = sets or [None]
@@ -62,8 +66,11 @@ class _AnnFile:
         kept: dict[str, set] = {}
         for claim in self.record["claims"]:
             kept.setdefault(claim["quantity"], set()).update(claim.get("modifiers") or [])
-        return {s["id"]: words.modifiers - kept.get(s["id"], set()) for s in self.record["spans"]
-                if s["label"] == words.quantity_label and _entries(s)}
+        return {
+            s["id"]: words.modifiers - kept.get(s["id"], set())
+            for s in self.record["spans"]
+            if s["label"] == words.quantity_label and _entries(s)
+        }
 
     def _mine(self, item: dict) -> list[dict]:
         return [e for e in _entries(item) if e.get("set") == self.set]
@@ -133,7 +140,7 @@ class _AnnFile:
             offsets = ";".join(f"{s} {e}" for s, e in pieces)
             self.stats["split"] += len(pieces) > len(spans)
         text = self.text
-        written = text[pieces[0][0]:pieces[0][1]] if len(pieces) == 1 else " ".join(text[s:e] for s, e in pieces)
+        written = text[pieces[0][0] : pieces[0][1]] if len(pieces) == 1 else " ".join(text[s:e] for s, e in pieces)
         self._emit(ident, f"{spans[0]['label']} {offsets}\t{written}")
         for span in spans:
             self.tid.setdefault(span["id"], ident)
@@ -191,8 +198,11 @@ class _AnnFile:
             q, entity, condition = claim["quantity"], claim["entity"], claim["condition"]
             prop = (claim.get("property") or {}).get("span")
             direct = (entity, q, HAS_QUANTITY)  # an entity linked to the quantity itself needs no HAS_PROPERTY
-            links = [(prop, q, HAS_QUANTITY), (entity, prop, HAS_PROPERTY) if prop and direct not in have else direct,
-                     (condition, q, QUALIFIES)]
+            links = [
+                (prop, q, HAS_QUANTITY),
+                (entity, prop, HAS_PROPERTY) if prop and direct not in have else direct,
+                (condition, q, QUALIFIES),
+            ]
             for head, child, label in links:
                 if head and child and (head, child, label) not in have and not self._qualifies_other(label, head, have):
                     self._r_line(None, head, child, label, {})

@@ -22,6 +22,7 @@ HAS_QUANTITY / HAS_PROPERTY / QUALIFIES relations and modifier attributes on a Q
 span, the way the brat export writes a claim. MeasEval's own names (Quantity, HasQuantity,
 ...) are mapped by default, as for MeasEval TSV.
 """
+
 from __future__ import annotations
 
 import re
@@ -41,8 +42,9 @@ CLAIM_RELATIONS = (HAS_QUANTITY, HAS_PROPERTY, QUALIFIES)
 PROPERTY = "PROPERTY"  # the label of a measured property (MeasEval's MeasuredProperty maps to it)
 
 
-def read_brat(paths: list[str], labels: LabelConfig, unknowns: Unknowns,
-              split_discontinuous: bool = False) -> tuple[list[FileRead], list[Problem]]:
+def read_brat(
+    paths: list[str], labels: LabelConfig, unknowns: Unknowns, split_discontinuous: bool = False
+) -> tuple[list[FileRead], list[Problem]]:
     paths = [str(Path(p).with_suffix(".ann")) if p.endswith(".txt") and Path(p).is_file() else p for p in paths]
     anns, problems = collect(paths, (".ann",), "brat standoff")
     texts = {ann: _text_beside(ann) for ann in anns}
@@ -87,8 +89,14 @@ def add_claims(doc: Incoming, labels: LabelConfig) -> None:
         if span.label != labels.quantity_label:
             continue
         quantity = span.id
-        mods = sorted({a["name"] for e in span.meta.get("brat", []) for a in e.get("attributes", [])
-                       if "value" not in a and a["name"] in modifiers})
+        mods = sorted(
+            {
+                a["name"]
+                for e in span.meta.get("brat", [])
+                for a in e.get("attributes", [])
+                if "value" not in a and a["name"] in modifiers
+            }
+        )
         links = sorted(heads.get((quantity, HAS_QUANTITY), []))
         if not (links or mods or (quantity, QUALIFIES) in heads):
             continue
@@ -96,8 +104,15 @@ def add_claims(doc: Incoming, labels: LabelConfig) -> None:
         owners = heads.get((prop, HAS_PROPERTY))
         entity = min(owners) if owners else next((h for h in links if h != prop), None)
         conditions = heads.get((quantity, QUALIFIES)) or heads.get((prop, QUALIFIES)) or heads.get((entity, QUALIFIES))
-        contents.claims.append(ClaimItem(quantity, entity_id=entity, property_id=prop,
-                                         condition_id=min(conditions) if conditions else None, modifiers=mods))
+        contents.claims.append(
+            ClaimItem(
+                quantity,
+                entity_id=entity,
+                property_id=prop,
+                condition_id=min(conditions) if conditions else None,
+                modifiers=mods,
+            )
+        )
 
 
 def _set_names(anns: list[Path], texts: dict) -> dict[Path, str]:
@@ -114,8 +129,7 @@ def _set_names(anns: list[Path], texts: dict) -> dict[Path, str]:
     return names
 
 
-def read_pair(ann: Path, text: str, set_name: str, labels: LabelConfig, unknowns: Unknowns,
-              split: bool) -> FileRead:
+def read_pair(ann: Path, text: str, set_name: str, labels: LabelConfig, unknowns: Unknowns, split: bool) -> FileRead:
     path = str(ann)
     doc = Incoming(text=text, source=path[:-4] + ".txt", title=first_line_title(text), sets=[set_name])
     doc.sources = [doc.where]
@@ -137,14 +151,21 @@ class _Parser:
     """One .ann file: T lines first collected, references resolved at the end."""
 
     def __init__(self, path: str, text: str, set_name: str, labels: LabelConfig, unknowns: Unknowns, split: bool):
-        self.path, self.text, self.set, self.labels, self.unknowns, self.split = path, text, set_name, labels, unknowns, split
+        self.path, self.text, self.set, self.labels, self.unknowns, self.split = (
+            path,
+            text,
+            set_name,
+            labels,
+            unknowns,
+            split,
+        )
         self.quantity_label = labels.quantity_label
         self.problems: list[Problem] = []
-        self.entities: dict[str, dict] = {}   # T id -> {pieces, label, entry}
+        self.entities: dict[str, dict] = {}  # T id -> {pieces, label, entry}
         self.relations: dict[str, dict] = {}  # R id -> {label, args, line, entry}
-        self.extras: list[tuple] = []          # (line, kind, id, fields) of A/M, N, #
+        self.extras: list[tuple] = []  # (line, kind, id, fields) of A/M, N, #
         self.seen_ids: set[str] = set()
-        self.refused: set[str] = set()        # ids of lines already reported: no second message
+        self.refused: set[str] = set()  # ids of lines already reported: no second message
 
     def fail(self, lineno: int, message: str) -> None:
         self.problems.append(Problem(self.path, lineno, message))
@@ -187,8 +208,11 @@ class _Parser:
 
     def _keep(self, lineno: int, ident: str, label: str, pieces: list, entry: dict) -> None:
         self.refused.discard(ident)
-        self.entities[ident] = {"pieces": pieces, "label": self.unknowns.entity(label, (self.path, lineno)),
-                                "entry": entry}
+        self.entities[ident] = {
+            "pieces": pieces,
+            "label": self.unknowns.entity(label, (self.path, lineno)),
+            "entry": entry,
+        }
 
     def _general_entity(self, lineno: int, ident: str, head: str, tab: str, span_text: str) -> None:
         """Any T line, with a message for whatever is wrong with it."""
@@ -199,19 +223,28 @@ class _Parser:
         pieces = list(zip(numbers[0::2], numbers[1::2]))
         # each piece inside the text and not empty, none before the end of the one before
         if numbers[-1] > len(self.text) or not all(
-                numbers[i] < numbers[i + 1] if i % 2 == 0 else numbers[i] <= numbers[i + 1]
-                for i in range(len(numbers) - 1)):
-            return self.fail(lineno, f"{ident}: offsets {offsets} are not ordered stretches inside the text "
-                                     f"({len(self.text)} characters; offsets count code points)")
+            numbers[i] < numbers[i + 1] if i % 2 == 0 else numbers[i] <= numbers[i + 1] for i in range(len(numbers) - 1)
+        ):
+            return self.fail(
+                lineno,
+                f"{ident}: offsets {offsets} are not ordered stretches inside the text "
+                f"({len(self.text)} characters; offsets count code points)",
+            )
         written = " ".join(self.text[s:e] for s, e in pieces)  # brat joins fragment texts with a space
         if span_text != written:
-            return self.fail(lineno, f"{ident}: text {span_text!r} differs from the document's {written!r} at "
-                                     f"{offsets} (offsets count code points of the .txt as stored, CRLF included)")
+            return self.fail(
+                lineno,
+                f"{ident}: text {span_text!r} differs from the document's {written!r} at "
+                f"{offsets} (offsets count code points of the .txt as stored, CRLF included)",
+            )
         joined = self._joined(pieces)
         if len(joined) > 1 and not self.split:
-            return self.fail(lineno, f"{ident}: discontinuous annotation ({offsets}); a span is one stretch of "
-                                     "text here: use --split-discontinuous to store each piece as a span joined "
-                                     f"by {FRAGMENT} relations")
+            return self.fail(
+                lineno,
+                f"{ident}: discontinuous annotation ({offsets}); a span is one stretch of "
+                "text here: use --split-discontinuous to store each piece as a span joined "
+                f"by {FRAGMENT} relations",
+            )
         entry = {"set": self.set, "id": ident}
         if len(pieces) > 1:
             entry["offsets"] = offsets
@@ -221,7 +254,7 @@ class _Parser:
         """Fragments separated only by whitespace are one stretch (brat splits at line breaks)."""
         out = [pieces[0]]
         for s, e in pieces[1:]:
-            if not self.text[out[-1][1]:s].strip():
+            if not self.text[out[-1][1] : s].strip():
                 out[-1] = (out[-1][0], e)
             else:
                 out.append((s, e))
@@ -236,8 +269,12 @@ class _Parser:
         if args[0][0] != "Arg1" or args[1][0] != "Arg2":
             entry["roles"] = [args[0][0], args[1][0]]
         self.refused.discard(ident)
-        self.relations[ident] = {"label": self.unknowns.relation(parts[0], (self.path, lineno)),
-                                 "args": [args[0][2], args[1][2]], "line": lineno, "entry": entry}
+        self.relations[ident] = {
+            "label": self.unknowns.relation(parts[0], (self.path, lineno)),
+            "args": [args[0][2], args[1][2]],
+            "line": lineno,
+            "entry": entry,
+        }
 
     def _extra(self, lineno: int, ident: str, rest: str) -> None:
         head, tab, note = rest.partition("\t")
@@ -249,13 +286,18 @@ class _Parser:
                 item["value"] = parts[2]
             self.extras.append((lineno, "attributes", parts[1], item))
         elif kind == "N" and len(parts) == 3 and tab and ":" in parts[2]:
-            self.extras.append((lineno, "normalizations", parts[1],
-                                {"id": ident, "type": parts[0], "ref": parts[2], "text": note}))
+            self.extras.append(
+                (lineno, "normalizations", parts[1], {"id": ident, "type": parts[0], "ref": parts[2], "text": note})
+            )
         elif kind == "#" and len(parts) == 2 and tab:
             self.extras.append((lineno, "notes", parts[1], {"id": ident, "type": parts[0], "text": note}))
         else:
-            shapes = {"A": "NAME TARGET [VALUE]", "M": "NAME TARGET [VALUE]", "N": "TYPE TARGET DB:ID<tab>TEXT",
-                      "#": "TYPE TARGET<tab>TEXT"}
+            shapes = {
+                "A": "NAME TARGET [VALUE]",
+                "M": "NAME TARGET [VALUE]",
+                "N": "TYPE TARGET DB:ID<tab>TEXT",
+                "#": "TYPE TARGET<tab>TEXT",
+            }
             return self.fail(lineno, f"{ident}: expected '{shapes[kind]}'")
         self.refused.discard(ident)
 
@@ -265,10 +307,16 @@ class _Parser:
         first_piece: dict[str, dict] = {}  # T id -> its (first) span
         for ident, ent in self.entities.items():
             if len(ent["pieces"]) == 1:
-                (start, end), = ent["pieces"]
+                ((start, end),) = ent["pieces"]
                 # a quantity is valued once the document's language is known (ingest/store.py)
-                span = SpanItem(ident, start, end, ent["label"], meta={"brat": [ent["entry"]]},
-                                parse=ent["label"] == self.quantity_label)
+                span = SpanItem(
+                    ident,
+                    start,
+                    end,
+                    ent["label"],
+                    meta={"brat": [ent["entry"]]},
+                    parse=ent["label"] == self.quantity_label,
+                )
                 first_piece[ident] = span
                 doc.contents.spans.append(span)
             else:
@@ -281,12 +329,21 @@ class _Parser:
         spans = []
         for k, (start, end) in enumerate(ent["pieces"]):
             entry = {**ent["entry"], "fragment": 0} if k == 0 else {"set": self.set, "id": ident, "fragment": k}
-            spans.append(SpanItem((ident, k), start, end, ent["label"], meta={"brat": [entry]},
-                                  parse=ent["label"] == self.quantity_label))
+            spans.append(
+                SpanItem(
+                    (ident, k),
+                    start,
+                    end,
+                    ent["label"],
+                    meta={"brat": [entry]},
+                    parse=ent["label"] == self.quantity_label,
+                )
+            )
         doc.contents.spans += spans
         for a, b in zip(spans, spans[1:]):
-            doc.contents.relations.append(RelationItem(a.id, b.id, FRAGMENT,
-                                                       {"brat": [{"set": self.set, "fragment_of": ident}]}))
+            doc.contents.relations.append(
+                RelationItem(a.id, b.id, FRAGMENT, {"brat": [{"set": self.set, "fragment_of": ident}]})
+            )
         return spans[0]
 
     def _add_relation(self, doc: Incoming, ident: str, rel: dict, first_piece: dict) -> None:

@@ -10,6 +10,7 @@ a chunk cannot know: it names its files as if it were alone, and the export (Bra
 then settles the names in record order, renaming the rare file whose name an earlier chunk
 had taken. The result is what writing every record in order in one process gives.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -27,6 +28,7 @@ SUFFIXES = (".txt", ".ann")
 
 class FilePair(NamedTuple):
     """The .txt and .ann of one annotation set of one record, as a chunk wrote them."""
+
     folder: str  # "" or the split part
     set_name: str | None
     uid: str
@@ -52,7 +54,7 @@ def write_new(path: str, data: bytes) -> tuple[str, int]:
     try:
         view = memoryview(data)
         while view:
-            view = view[os.write(fd, view):]
+            view = view[os.write(fd, view) :]
     finally:
         os.close(fd)
     return hashlib.sha256(data).hexdigest(), len(data)
@@ -148,9 +150,12 @@ class BratWriter:
         return self.sums
 
     def report(self) -> dict:
-        return {"documents": self.stats["documents"], "files": self.stats["files"] * 2,
-                "annotation_sets": self.stats["sets"],
-                "spans_split_at_line_breaks": self.stats["split"],
-                "claim_links_written_as_relations": self.stats["claim_links"],
-                "modifiers_written_as_attributes": self.stats["modifiers"],
-                "spans_without_text_left_out": self.stats["empty"]}
+        return {
+            "documents": self.stats["documents"],
+            "files": self.stats["files"] * 2,
+            "annotation_sets": self.stats["sets"],
+            "spans_split_at_line_breaks": self.stats["split"],
+            "claim_links_written_as_relations": self.stats["claim_links"],
+            "modifiers_written_as_attributes": self.stats["modifiers"],
+            "spans_without_text_left_out": self.stats["empty"],
+        }

@@ -15,6 +15,7 @@ Every row's ids and raw `other` stay in its span's meta["measeval"] (a span shar
 sets has two entries) and the set in claim.meta["measeval"], so the export writes the same
 rows back. Offsets must match the text; a bad row refuses its whole file (file:line).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -39,9 +40,10 @@ LINKS = ("HasQuantity", "HasProperty", "Qualifies")
 
 
 def default_map(labels: LabelConfig) -> LabelMap:
-    return LabelMap(entities={QUANTITY: labels.quantity_label, ENTITY: "ENTITY", PROPERTY: "PROPERTY",
-                              QUALIFIER: "CONDITION"},
-                    relations={"HasQuantity": "HAS_QUANTITY", "HasProperty": "HAS_PROPERTY", "Qualifies": "QUALIFIES"})
+    return LabelMap(
+        entities={QUANTITY: labels.quantity_label, ENTITY: "ENTITY", PROPERTY: "PROPERTY", QUALIFIER: "CONDITION"},
+        relations={"HasQuantity": "HAS_QUANTITY", "HasProperty": "HAS_PROPERTY", "Qualifies": "QUALIFIES"},
+    )
 
 
 def flat(text: str) -> str:
@@ -49,8 +51,9 @@ def flat(text: str) -> str:
     return text.replace("\t", " ").replace("\r", " ").replace("\n", " ")
 
 
-def read_measeval(paths: list[str], labels: LabelConfig, unknowns: Unknowns,
-                  text_dir: str | None) -> tuple[list[FileRead], list[Problem]]:
+def read_measeval(
+    paths: list[str], labels: LabelConfig, unknowns: Unknowns, text_dir: str | None
+) -> tuple[list[FileRead], list[Problem]]:
     tsvs, problems = collect(paths, (".tsv",), "MeasEval annotations")
     if text_dir is not None and not Path(text_dir).is_dir():
         return [], problems + [Problem(text_dir, None, "--text-dir: no such directory")]
@@ -76,7 +79,9 @@ def _rows(path: Path) -> tuple[list[tuple[int, list[str]]], list[Problem]]:
             continue
         fields = line.split("\t")
         if len(fields) != len(COLUMNS):
-            problems.append(Problem(str(path), lineno, f"expected {len(COLUMNS)} tab-separated columns, got {len(fields)}"))
+            problems.append(
+                Problem(str(path), lineno, f"expected {len(COLUMNS)} tab-separated columns, got {len(fields)}")
+            )
         else:
             rows.append((lineno, fields))
     if not rows and not problems:
@@ -97,9 +102,19 @@ def _read_tsv(tsv: Path, labels: LabelConfig, unknowns: Unknowns, text_dir, seen
         by_doc.setdefault(fields[0], []).append((lineno, fields))
     for doc_id, doc_rows in by_doc.items():
         text_path = _text_for(doc_id, tsv, text_dir)
-        text, problem = read_text(text_path, bom=True) if text_path else (None, Problem(
-            str(tsv), doc_rows[0][0], f"no text {doc_id}.txt in {text_dir or 'the TSV folder or ../text/'} "
-                                      "(give the folder of the paragraph texts with --text-dir)"))
+        text, problem = (
+            read_text(text_path, bom=True)
+            if text_path
+            else (
+                None,
+                Problem(
+                    str(tsv),
+                    doc_rows[0][0],
+                    f"no text {doc_id}.txt in {text_dir or 'the TSV folder or ../text/'} "
+                    "(give the folder of the paragraph texts with --text-dir)",
+                ),
+            )
+        )
         if problem:
             result.problems.append(problem)
             continue
@@ -120,8 +135,15 @@ class _DocReader:
     def __init__(self, path: str, doc_id: str, text: str, labels: LabelConfig, unknowns: Unknowns):
         self.path, self.doc_id, self.text, self.labels, self.unknowns = path, doc_id, text, labels, unknowns
         self.problems: list[Problem] = []
-        self.doc = Incoming(text=text, source=path, title=first_line_title(text), meta={"source_id": doc_id},
-                            lang=detect_language(text), lang_source="detected", sources=[path])
+        self.doc = Incoming(
+            text=text,
+            source=path,
+            title=first_line_title(text),
+            meta={"source_id": doc_id},
+            lang=detect_language(text),
+            lang_source="detected",
+            sources=[path],
+        )
 
     def fail(self, lineno: int, message: str) -> None:
         self.problems.append(Problem(self.path, lineno, message))
@@ -155,8 +177,10 @@ class _DocReader:
         start, end = int(start), int(end)
         problem = offsets_problem(self.text, start, end)
         if problem is None and flat(self.text[start:end]) != written:
-            problem = (f"text {written!r} differs from the document's {flat(self.text[start:end])!r} at "
-                       f"{start}..{end} (offsets count code points of {doc_id}.txt)")
+            problem = (
+                f"text {written!r} differs from the document's {flat(self.text[start:end])!r} at "
+                f"{start}..{end} (offsets count code points of {doc_id}.txt)"
+            )
         try:
             parsed = orjson.loads(other) if other.strip() else {}
         except orjson.JSONDecodeError as exc:
@@ -176,8 +200,11 @@ class _DocReader:
         quantities = [r for r in members.values() if r["kind"] == QUANTITY]
         if len(quantities) != 1:
             lines = ", ".join(str(r["line"]) for r in quantities) or "none"
-            return self.fail(first, f"annotation set {set_name} has {len(quantities)} Quantity rows (lines {lines}); "
-                                    "MeasEval gives each set exactly one")
+            return self.fail(
+                first,
+                f"annotation set {set_name} has {len(quantities)} Quantity rows (lines {lines}); "
+                "MeasEval gives each set exactly one",
+            )
         quantity = quantities[0]
         modifiers = self._quantity(quantity)
         if modifiers is None:
@@ -195,15 +222,26 @@ class _DocReader:
                 problem = relation_problem(self.labels, label, head.label, child.label)
                 if problem:
                     return self.fail(row["line"], problem)
-                relations.append(RelationItem(head.id, child.id, label, {"measeval": [{"doc": self.doc_id, "set": set_name}]}))
-        first_of = {kind: next((r["span"].id for r in members.values() if r["kind"] == kind), None)
-                    for kind in (ENTITY, PROPERTY, QUALIFIER)}
+                relations.append(
+                    RelationItem(head.id, child.id, label, {"measeval": [{"doc": self.doc_id, "set": set_name}]})
+                )
+        first_of = {
+            kind: next((r["span"].id for r in members.values() if r["kind"] == kind), None)
+            for kind in (ENTITY, PROPERTY, QUALIFIER)
+        }
         contents = self.doc.contents
         contents.spans += [r["span"] for r in members.values()]
         contents.relations += relations
-        contents.claims.append(ClaimItem(quantity["span"].id, entity_id=first_of[ENTITY], property_id=first_of[PROPERTY],
-                                         condition_id=first_of[QUALIFIER], modifiers=modifiers,
-                                         meta={"measeval": {"doc": self.doc_id, "set": set_name}}))
+        contents.claims.append(
+            ClaimItem(
+                quantity["span"].id,
+                entity_id=first_of[ENTITY],
+                property_id=first_of[PROPERTY],
+                condition_id=first_of[QUALIFIER],
+                modifiers=modifiers,
+                meta={"measeval": {"doc": self.doc_id, "set": set_name}},
+            )
+        )
 
     def _quantity(self, row: dict) -> list[str] | None:
         """Value and units of the Quantity span; its modifiers (None if refused)."""
@@ -213,7 +251,7 @@ class _DocReader:
             return self.fail(row["line"], "'unit' must be a string of at most 64 characters")
         if not isinstance(mods, list) or [m for m in mods if m not in self.labels.modifiers]:
             return self.fail(row["line"], f"unknown mods {mods!r} (known: {', '.join(self.labels.modifiers)})")
-        for key, value in parsed_quantity(self.text[span.start:span.end], self.doc.lang).items():
+        for key, value in parsed_quantity(self.text[span.start : span.end], self.doc.lang).items():
             setattr(span, key, value)
         if unit_text:
             span.meta["unit_text"] = unit_text

@@ -12,6 +12,7 @@ property, else HasQuantity) and Qualifier (Qualifies the quantity). MeasEval has
 for a property given as text, nor for a claim's time and source: those are counted in the
 manifest. Documents without claims get their text and a TSV with the header only.
 """
+
 from __future__ import annotations
 
 import json
@@ -60,10 +61,14 @@ class MeasEvalWriter:
         pass  # files are written as records arrive
 
     def report(self) -> dict:
-        return {"documents": self.stats["documents"], "annotation_sets": self.stats["sets"], "rows": self.stats["rows"],
-                "rows_with_new_ids": self.stats["new_rows"],
-                "property_texts_left_out": self.stats["property_text"],
-                "claim_times_and_sources_left_out": self.stats["time_source"]}
+        return {
+            "documents": self.stats["documents"],
+            "annotation_sets": self.stats["sets"],
+            "rows": self.stats["rows"],
+            "rows_with_new_ids": self.stats["new_rows"],
+            "property_texts_left_out": self.stats["property_text"],
+            "claim_times_and_sources_left_out": self.stats["time_source"],
+        }
 
 
 def _entries(span: dict, doc_id: str | None = None) -> list[dict]:
@@ -98,8 +103,10 @@ def _set_rows(text: str, spans: dict, claim: dict, set_name: str, source_doc, do
         for e in _entries(span, source_doc) if source_doc else []:
             if e["set"] == set_name:
                 members.append((e, span))
-    role_span = {role: (claim.get("property") or {}).get("span") if role == "property" else claim.get(role)
-                 for role, _ in ROLE_TYPES}
+    role_span = {
+        role: (claim.get("property") or {}).get("span") if role == "property" else claim.get(role)
+        for role, _ in ROLE_TYPES
+    }
     present = {(e["type"], span["id"]) for e, span in members}
     numbers = [int(m.group(1)) for e, _ in members if (m := _ANNOT_ID.match(e["id"]))]
     k = max(numbers, default=0)
@@ -116,8 +123,18 @@ def _set_rows(text: str, spans: dict, claim: dict, set_name: str, source_doc, do
     out = []
     for e, span in sorted(members, key=lambda m: _order(m[0])):
         other = _other(e, span, claim, role_span, id_of, ids)
-        out.append([doc_id, set_name, e["type"], str(span["start"]), str(span["end"]), e["id"],
-                    flat(text[span["start"]:span["end"]]), other])
+        out.append(
+            [
+                doc_id,
+                set_name,
+                e["type"],
+                str(span["start"]),
+                str(span["end"]),
+                e["id"],
+                flat(text[span["start"] : span["end"]]),
+                other,
+            ]
+        )
     return out
 
 
@@ -138,13 +155,19 @@ def _other(entry: dict, span: dict, claim: dict, role_span: dict, id_of: dict, i
         mods = list(claim.get("modifiers") or [])
         _put(wanted, "mods", stored["mods"] if sorted(stored.get("mods", [])) == sorted(mods) and mods else mods)
     else:
-        link = {PROPERTY: "HasQuantity", ENTITY: "HasProperty" if role_span["property"] else "HasQuantity",
-                QUALIFIER: "Qualifies"}[kind]
+        link = {
+            PROPERTY: "HasQuantity",
+            ENTITY: "HasProperty" if role_span["property"] else "HasQuantity",
+            QUALIFIER: "Qualifies",
+        }[kind]
         if not any(stored.get(k) in ids for k in ("HasQuantity", "HasProperty", "Qualifies")):
             for k in ("HasQuantity", "HasProperty", "Qualifies"):
                 wanted.pop(k, None)
-            target = {"HasQuantity": ("quantity", QUANTITY), "HasProperty": ("property", PROPERTY),
-                      "Qualifies": ("quantity", QUANTITY)}[link]
+            target = {
+                "HasQuantity": ("quantity", QUANTITY),
+                "HasProperty": ("property", PROPERTY),
+                "Qualifies": ("quantity", QUANTITY),
+            }[link]
             wanted[link] = id_of.get((target[1], role_span[target[0]]))
     if wanted == stored:
         return raw

@@ -4,6 +4,7 @@ Form fields arrive as strings; they are turned into the types the service layer 
 (ints for ids and offsets) without second-guessing it: something that is not a whole number
 is passed on as it came, so the service refuses it with its own clear message.
 """
+
 from __future__ import annotations
 
 import re
@@ -11,11 +12,10 @@ import re
 from sqlalchemy import select
 from sqlmodel import Session
 
-from annotator.nlp.quantities import parsed_quantity
 from annotator.labels import LabelConfig
 from annotator.layers import AnnotationError
-from annotator.models import CLAIM_LINKS
-from annotator.models import Claim, Document, Layer, Span
+from annotator.models import CLAIM_LINKS, Claim, Document, Layer, Span
+from annotator.nlp.quantities import parsed_quantity
 from annotator.nlp.units import canonical_units
 from annotator.web.workspace.panel import excerpt
 from annotator.web.workspace.views import text_blocks
@@ -23,8 +23,13 @@ from annotator.web.workspace.views import text_blocks
 WHOLE = re.compile(r"-?\d{1,12}")
 # Labels the default configuration uses for a claim's parts; a project without them simply
 # gets no pre-selection for that part.
-PREFERRED = {"entity_id": None, "property_id": "PROPERTY", "condition_id": "CONDITION", "time_id": "DATE",
-             "source_id": None}
+PREFERRED = {
+    "entity_id": None,
+    "property_id": "PROPERTY",
+    "condition_id": "CONDITION",
+    "time_id": "DATE",
+    "source_id": None,
+}
 # Pre-selected for a new claim when the paragraph has one (a date nearby is too often about
 # something else to guess the claim's time).
 GUESSED = ("property_id", "condition_id")
@@ -57,6 +62,7 @@ def ids_field(form, name: str) -> list:
 
 # --- relation chooser -------------------------------------------------------------------------
 
+
 def relation_choice(session: Session, labels: LabelConfig, layer: Layer | None, head_id, child_id) -> dict:
     from annotator.annotate.spans import span_in_layer
 
@@ -69,8 +75,10 @@ def relation_choice(session: Session, labels: LabelConfig, layer: Layer | None, 
 
 # --- claim form -------------------------------------------------------------------------------
 
-def claim_form_data(session: Session, labels: LabelConfig, doc: Document, layer: Layer | None,
-                    quantity_id=None, claim_id=None) -> dict:
+
+def claim_form_data(
+    session: Session, labels: LabelConfig, doc: Document, layer: Layer | None, quantity_id=None, claim_id=None
+) -> dict:
     """Everything the claim form shows: values pre-filled from the quantity span (or the
     normaliser), nearby spans to link, and the current links when editing."""
     from annotator.annotate.spans import span_in_layer
@@ -83,24 +91,34 @@ def claim_form_data(session: Session, labels: LabelConfig, doc: Document, layer:
         quantity_id = claim.quantity_id
     quantity = span_in_layer(session, layer, whole(quantity_id))
     if quantity.label != labels.quantity_label:
-        raise AnnotationError(f"a claim is built on a {labels.quantity_label} span, not on {quantity.label}: "
-                              f"pick a {labels.quantity_label} span first")
+        raise AnnotationError(
+            f"a claim is built on a {labels.quantity_label} span, not on {quantity.label}: "
+            f"pick a {labels.quantity_label} span first"
+        )
     if claim is None:
         claim = session.exec(select(Claim).where(Claim.quantity_id == quantity.id)).scalars().first()
     value, unit, qualifier = quantity.value, quantity.unit, quantity.qualifier
     parsed = {}
     if value is None and unit is None:
-        parsed = parsed_quantity(doc.text[quantity.start:quantity.end], doc.lang)
+        parsed = parsed_quantity(doc.text[quantity.start : quantity.end], doc.lang)
         value, unit, qualifier = parsed.get("value"), parsed.get("unit"), parsed.get("qualifier")
     nearby = nearby_spans(session, doc, layer, quantity, claim)
     links = {key: getattr(claim, key) for key in CLAIM_LINKS} if claim else guess_links(nearby, quantity, labels)
     modifiers = list(claim.modifiers) if claim else guess_modifiers(quantity, parsed, qualifier)
     return {
-        "claim": claim, "quantity": quantity, "quantity_text": doc.text[quantity.start:quantity.end],
-        "value": "" if value is None else _number(value), "unit": unit or "", "qualifier": qualifier or "",
-        "nearby": nearby, "links": links, "modifiers": modifiers,
+        "claim": claim,
+        "quantity": quantity,
+        "quantity_text": doc.text[quantity.start : quantity.end],
+        "value": "" if value is None else _number(value),
+        "unit": unit or "",
+        "qualifier": qualifier or "",
+        "nearby": nearby,
+        "links": links,
+        "modifiers": modifiers,
         "property_text": (claim.property_text if claim else "") or "",
-        "units": sorted(canonical_units()), "qualifiers": labels.qualifiers, "all_modifiers": labels.modifiers,
+        "units": sorted(canonical_units()),
+        "qualifiers": labels.qualifiers,
+        "all_modifiers": labels.modifiers,
         "preferred": PREFERRED,
     }
 
@@ -116,12 +134,29 @@ def nearby_spans(session: Session, doc: Document, layer: Layer, quantity: Span, 
     index = next(i for i, (s, e) in enumerate(bounds) if s <= quantity.start < e)
     lo, hi = bounds[max(0, index - NEARBY_BLOCKS)][0], bounds[min(len(bounds) - 1, index + NEARBY_BLOCKS)][1]
     linked = {getattr(claim, key) for key in CLAIM_LINKS if claim and getattr(claim, key)}
-    rows = session.exec(select(Span).where(Span.layer_id == layer.id, Span.id != quantity.id,
-                                           ((Span.start < hi) & (Span.end > lo)) | Span.id.in_(linked or {-1}))
-                        ).scalars().all()
+    rows = (
+        session.exec(
+            select(Span).where(
+                Span.layer_id == layer.id,
+                Span.id != quantity.id,
+                ((Span.start < hi) & (Span.end > lo)) | Span.id.in_(linked or {-1}),
+            )
+        )
+        .scalars()
+        .all()
+    )
     same = bounds[index]
-    out = [{"id": s.id, "label": s.label, "start": s.start, "text": excerpt(doc.text[s.start:s.end], 50),
-            "same_block": same[0] <= s.start < same[1], "distance": abs(s.start - quantity.start)} for s in rows]
+    out = [
+        {
+            "id": s.id,
+            "label": s.label,
+            "start": s.start,
+            "text": excerpt(doc.text[s.start : s.end], 50),
+            "same_block": same[0] <= s.start < same[1],
+            "distance": abs(s.start - quantity.start),
+        }
+        for s in rows
+    ]
     return sorted(out, key=lambda s: (s["distance"], s["label"]))
 
 
@@ -131,7 +166,7 @@ def guess_links(nearby: list[dict], quantity: Span, labels: LabelConfig) -> dict
     the quantity (an entity usually precedes its number: "the SC11 FP300 has 256 GB")."""
     parts = {v for v in PREFERRED.values() if v} | {labels.quantity_label}
     same = [s for s in nearby if s["same_block"]]
-    links = {key: None for key in CLAIM_LINKS}
+    links = dict.fromkeys(CLAIM_LINKS)
     for key in GUESSED:
         links[key] = next((s["id"] for s in same if s["label"] == PREFERRED[key]), None)
     before = [s for s in same if s["start"] < quantity.start and s["label"] not in parts]
@@ -153,9 +188,14 @@ def guess_modifiers(quantity: Span, parsed: dict, qualifier: str | None) -> list
 
 def claim_fields(form) -> dict:
     """The claim form as the service wants it."""
-    fields = {"quantity_id": whole(form.get("quantity_id", "")), "value": form.get("value", ""),
-              "unit": form.get("unit", ""), "qualifier": form.get("qualifier", "") or None,
-              "property_text": form.get("property_text", ""), "modifiers": form.getlist("modifiers")}
+    fields = {
+        "quantity_id": whole(form.get("quantity_id", "")),
+        "value": form.get("value", ""),
+        "unit": form.get("unit", ""),
+        "qualifier": form.get("qualifier", "") or None,
+        "property_text": form.get("property_text", ""),
+        "modifiers": form.getlist("modifiers"),
+    }
     for key in CLAIM_LINKS:
         fields[key] = optional_id(form.get(key))
     return fields

@@ -1,6 +1,7 @@
 """What the workspace's side panel shows: the layer's spans per text block, the counts,
 relations and claims, from rows already read (workspace_reads) or, for a write's answer,
 only the counts that write could have changed."""
+
 from __future__ import annotations
 
 from bisect import bisect_right
@@ -33,11 +34,12 @@ class PanelSpan:
 
 def excerpt(text: str, limit: int = 70) -> str:
     text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def span_groups(doc: Document, bounds: list[tuple[int, int]], items: list[Item],
-                which: list[int] | None = None) -> dict[int, list[PanelSpan]]:
+def span_groups(
+    doc: Document, bounds: list[tuple[int, int]], items: list[Item], which: list[int] | None = None
+) -> dict[int, list[PanelSpan]]:
     """{block index: the layer's spans starting in it}, for every block asked for (even empty)."""
     starts = [b[0] for b in bounds]
     groups: dict[int, list[PanelSpan]] = {i: [] for i in (range(len(bounds)) if which is None else which)}
@@ -46,8 +48,9 @@ def span_groups(doc: Document, bounds: list[tuple[int, int]], items: list[Item],
             continue
         block = max(0, bisect_right(starts, it.start) - 1)
         if block in groups:
-            groups[block].append(PanelSpan(it.id, it.key, it.start, it.end, it.label,
-                                           excerpt(doc.text[it.start:it.end]), it.claim))
+            groups[block].append(
+                PanelSpan(it.id, it.key, it.start, it.end, it.label, excerpt(doc.text[it.start : it.end]), it.claim)
+            )
     return groups
 
 
@@ -70,6 +73,7 @@ def group_runs(groups: dict[int, list[PanelSpan]]) -> list[tuple[Markup, int | N
 class Counters:
     """The numbers the page shows. `pending` and `confirmed` are None when a write's answer
     leaves them out (they did not change), and their fragments are not swapped."""
+
     version: int
     pending: dict[str, int] | None = field(default_factory=dict)
     confirmed: dict[str, int] | None = field(default_factory=dict)
@@ -85,8 +89,9 @@ class Counters:
         return sum((self.confirmed or {}).values())
 
 
-def counters(session: Session, doc: Document, layer: Layer | None, rows: LayerRows | None = None,
-             changed: Touched | None = None) -> Counters:
+def counters(
+    session: Session, doc: Document, layer: Layer | None, rows: LayerRows | None = None, changed: Touched | None = None
+) -> Counters:
     """The page's counts: from `rows` when they hold the whole layer, else read; for a
     write's answer (`changed`), only the counts the write could have changed."""
     if rows is not None and rows.complete:
@@ -109,8 +114,13 @@ def relations(doc: Document, rows: LayerRows) -> list[dict]:
 
 
 def _side(doc: Document, span) -> dict:
-    return {"id": span.id, "key": f"s{span.id}", "label": span.label, "start": span.start,
-            "text": excerpt(doc.text[span.start:span.end], 40)}
+    return {
+        "id": span.id,
+        "key": f"s{span.id}",
+        "label": span.label,
+        "start": span.start,
+        "text": excerpt(doc.text[span.start : span.end], 40),
+    }
 
 
 def claims(doc: Document, rows: LayerRows) -> list[dict]:
@@ -120,11 +130,25 @@ def claims(doc: Document, rows: LayerRows) -> list[dict]:
         quantity = spans.get(claim.quantity_id)
         if quantity is None:
             continue
-        link = lambda key: _side(doc, spans[getattr(claim, key)]) if getattr(claim, key) in spans else None  # noqa: E731
-        out.append({"id": claim.id, "quantity": _side(doc, quantity), "value": quantity.value,
-                    "unit": quantity.unit, "qualifier": quantity.qualifier,
-                    "noncanonical": bool((quantity.meta or {}).get("unit_noncanonical")),
-                    "entity": link("entity_id"), "property": link("property_id"),
-                    "property_text": claim.property_text, "condition": link("condition_id"),
-                    "time": link("time_id"), "source": link("source_id"), "modifiers": claim.modifiers or []})
+
+        def link(key, claim=claim):
+            return _side(doc, spans[getattr(claim, key)]) if getattr(claim, key) in spans else None
+
+        out.append(
+            {
+                "id": claim.id,
+                "quantity": _side(doc, quantity),
+                "value": quantity.value,
+                "unit": quantity.unit,
+                "qualifier": quantity.qualifier,
+                "noncanonical": bool((quantity.meta or {}).get("unit_noncanonical")),
+                "entity": link("entity_id"),
+                "property": link("property_id"),
+                "property_text": claim.property_text,
+                "condition": link("condition_id"),
+                "time": link("time_id"),
+                "source": link("source_id"),
+                "modifiers": claim.modifiers or [],
+            }
+        )
     return sorted(out, key=lambda c: c["quantity"]["start"])

@@ -5,6 +5,7 @@ once, here, with bound parameters: SQLAlchemy then skips building the expression
 cache key on every call, which was a third of a request's time. The page reads each table
 once and derives the rest (counts, which spans carry a claim) in Python.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -29,12 +30,15 @@ CLAIMS = select(*CLAIM_COLUMNS).where(Claim.layer_id == bindparam("layer")).orde
 RELATIONS = select(*RELATION_COLUMNS).where(Relation.layer_id == bindparam("layer")).order_by(Relation.id)
 
 _decided = select(SuggestionDecision.suggestion_id).where(SuggestionDecision.layer_id == bindparam("layer"))
-PENDING = (select(Suggestion.id, Suggestion.start, Suggestion.end, Suggestion.label)
-           .where(Suggestion.document_id == bindparam("doc"), Suggestion.id.not_in(_decided)))
+PENDING = select(Suggestion.id, Suggestion.start, Suggestion.end, Suggestion.label).where(
+    Suggestion.document_id == bindparam("doc"), Suggestion.id.not_in(_decided)
+)
 PENDING_IN = PENDING.where(Suggestion.start < bindparam("hi"), Suggestion.end > bindparam("lo"))
-PENDING_COUNTS = (select(Suggestion.label, func.count())
-                  .where(Suggestion.document_id == bindparam("doc"), Suggestion.id.not_in(_decided))
-                  .group_by(Suggestion.label))
+PENDING_COUNTS = (
+    select(Suggestion.label, func.count())
+    .where(Suggestion.document_id == bindparam("doc"), Suggestion.id.not_in(_decided))
+    .group_by(Suggestion.label)
+)
 
 
 def _run(session: Session, statement, **params):
@@ -55,14 +59,16 @@ class LayerRows(Contents):
     """A layer's contents as the workspace shows them (all of them, or those over [lo, hi)),
     with the suggestions still pending there. Its spans carry `claim`: whether one is built
     on them; claims and relations are None when not read."""
+
     claims: list | None = None
     relations: list | None = None
     pending: list = field(default_factory=list)
-    complete: bool = False                                # every span and pending suggestion
+    complete: bool = False  # every span and pending suggestion
 
 
-def whole_layer(session: Session, doc: Document, layer: Layer | None, links: bool = True,
-                pending_in: tuple[int, int] | None = None) -> LayerRows:
+def whole_layer(
+    session: Session, doc: Document, layer: Layer | None, links: bool = True, pending_in: tuple[int, int] | None = None
+) -> LayerRows:
     """Every span (and, with `links`, claim and relation) of the layer, and the pending
     suggestions: all, or those overlapping `pending_in` (lo, hi)."""
     key = {"layer": layer_id(layer)}

@@ -4,28 +4,29 @@ GET routes render the page or a form fragment. Every write is a POST that names 
 version it saw and runs one service call (annotating, suggestions, linking, layers, status)
 through workspace_writes.write(), which answers with the changed fragments or a refusal.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request, url_for
 from markupsafe import Markup
 from sqlalchemy import select
 
-from annotator.annotate.spans import add_span, current_layer, delete_span, document_tokens, span_in_layer, update_span
-from annotator.team.assignments import queue
-from annotator.db import get_db
 from annotator.annotate.history import redo, undo
-from annotator.layers import AnnotationError
 from annotator.annotate.links import add_relation, delete_claim, delete_relation, save_claim
-from annotator.models import Document, Layer, Suggestion
-from annotator.project import labels_of
+from annotator.annotate.spans import add_span, current_layer, delete_span, document_tokens, span_in_layer, update_span
 from annotator.annotate.status import progress, set_status
 from annotator.annotate.suggestions import decide
+from annotator.db import get_db
+from annotator.layers import AnnotationError
+from annotator.models import Document, Layer, Suggestion
+from annotator.project import labels_of
+from annotator.team.assignments import queue
 from annotator.web.errors import NUL_MESSAGE, holds_nul
 from annotator.web.identity import GOLD, current_annotator, is_curator, layer_name, only_assigned_to, require_open
 from annotator.web.listing import neighbours
 from annotator.web.workspace.forms import claim_fields, claim_form_data, ids_field, relation_choice, whole
-from annotator.web.workspace.reads import document_by_uid, whole_layer
 from annotator.web.workspace.panel import claims, counters, excerpt, group_runs, relations, span_groups
+from annotator.web.workspace.reads import document_by_uid, whole_layer
 from annotator.web.workspace.views import items_of, render_blocks, text_blocks
 from annotator.web.workspace.writes import Done, document, nudged, quote, quoted, refused, write
 
@@ -65,6 +66,7 @@ def refuse_nul_characters():
 
 # --- pages --------------------------------------------------------------------------------------
 
+
 @bp.get("/")
 def start():
     """The first assignment not yet done (in queue order). Curators without assignments
@@ -101,11 +103,24 @@ def page(uid: str):
     classes = current_app.extensions["annotator.label_classes"]
     done, total = progress(session, name)
     return render_template(
-        "workspace/page.html", doc=doc, labels=labels, layer=layer, name=name, oob=False, gold=name == GOLD,
-        blocks=render_blocks(doc.text, bounds, items, classes), groups=span_groups(doc, bounds, items),
-        counts=counters(session, doc, layer, rows), relations=relations(doc, rows), claims=claims(doc, rows),
-        done=done, total=total, neighbours=neighbours(session, doc.id, only_assigned_to()),
-        status=layer.status if layer else "todo", urls=_urls(uid))
+        "workspace/page.html",
+        doc=doc,
+        labels=labels,
+        layer=layer,
+        name=name,
+        oob=False,
+        gold=name == GOLD,
+        blocks=render_blocks(doc.text, bounds, items, classes),
+        groups=span_groups(doc, bounds, items),
+        counts=counters(session, doc, layer, rows),
+        relations=relations(doc, rows),
+        claims=claims(doc, rows),
+        done=done,
+        total=total,
+        neighbours=neighbours(session, doc.id, only_assigned_to()),
+        status=layer.status if layer else "todo",
+        urls=_urls(uid),
+    )
 
 
 ID = 987654321  # stands for a row id in the URL templates the page's scripts fill in
@@ -113,15 +128,18 @@ ID = 987654321  # stands for a row id in the URL templates the page's scripts fi
 
 def _urls(uid: str) -> dict[str, str]:
     """The write and form URLs the scripts need, from url_for (never written out by hand)."""
-    return {"spans": url_for(".span_add", uid=uid),
-            "span": url_for(".span_update", uid=uid, span_id=ID),
-            "nudge": url_for(".span_nudge", uid=uid, span_id=ID),
-            "delete": url_for(".span_delete", uid=uid, span_id=ID),
-            "decide": url_for(".suggestions_decide", uid=uid),
-            "relationForm": url_for(".relation_form", uid=uid),
-            "claimForm": url_for(".claim_form", uid=uid),
-            "undo": url_for(".undo_step", uid=uid), "redo": url_for(".redo_step", uid=uid),
-            "id": str(ID)}
+    return {
+        "spans": url_for(".span_add", uid=uid),
+        "span": url_for(".span_update", uid=uid, span_id=ID),
+        "nudge": url_for(".span_nudge", uid=uid, span_id=ID),
+        "delete": url_for(".span_delete", uid=uid, span_id=ID),
+        "decide": url_for(".suggestions_decide", uid=uid),
+        "relationForm": url_for(".relation_form", uid=uid),
+        "claimForm": url_for(".claim_form", uid=uid),
+        "undo": url_for(".undo_step", uid=uid),
+        "redo": url_for(".redo_step", uid=uid),
+        "id": str(ID),
+    }
 
 
 @bp.get("/<uid>/relation-form")
@@ -129,8 +147,13 @@ def relation_form(uid: str):
     session = get_db().request_session()
     try:
         doc = document(session, uid)
-        choice = relation_choice(session, labels_of(current_app), current_layer(session, doc, layer_name()),
-                                 request.args.get("head"), request.args.get("child"))
+        choice = relation_choice(
+            session,
+            labels_of(current_app),
+            current_layer(session, doc, layer_name()),
+            request.args.get("head"),
+            request.args.get("child"),
+        )
     except AnnotationError as exc:
         return refused(exc)
     return render_template("workspace/_relation_form.html", doc=doc, text=doc.text, **choice)
@@ -141,8 +164,14 @@ def claim_form(uid: str):
     session = get_db().request_session()
     try:
         doc = document(session, uid)
-        data = claim_form_data(session, labels_of(current_app), doc, current_layer(session, doc, layer_name()),
-                               quantity_id=request.args.get("quantity"), claim_id=request.args.get("claim"))
+        data = claim_form_data(
+            session,
+            labels_of(current_app),
+            doc,
+            current_layer(session, doc, layer_name()),
+            quantity_id=request.args.get("quantity"),
+            claim_id=request.args.get("claim"),
+        )
     except AnnotationError as exc:
         return refused(exc)
     return render_template("workspace/_claim_form.html", doc=doc, **data)
@@ -150,13 +179,16 @@ def claim_form(uid: str):
 
 # --- writes -------------------------------------------------------------------------------------
 
+
 @bp.post("/<uid>/spans")
 def span_add(uid: str):
     def run(s, labels, doc, name, seen):
         f = request.form
-        out = add_span(s, labels, doc, name, current_annotator(), seen, whole(f.get("start")), whole(f.get("end")),
-                       f.get("label"))
+        out = add_span(
+            s, labels, doc, name, current_annotator(), seen, whole(f.get("start")), whole(f.get("end")), f.get("label")
+        )
         return Done(f"Added {quoted(doc, out.span)}", focus=f"s{out.ids[0]}")
+
     return write(uid, run)
 
 
@@ -165,21 +197,30 @@ def span_update(uid: str, span_id: int):
     def run(s, labels, doc, name, seen):
         f = request.form
         start, end = (whole(f[k]) if f.get(k) else None for k in ("start", "end"))
-        update_span(s, labels, doc, name, current_annotator(), seen, span_id, label=f.get("label") or None,
-                    start=start, end=end)
+        update_span(
+            s, labels, doc, name, current_annotator(), seen, span_id, label=f.get("label") or None, start=start, end=end
+        )
         return Done(f"Changed to {quote(s, doc, span_id)}", focus=f"s{span_id}")
+
     return write(uid, run)
 
 
 @bp.post("/<uid>/spans/<int:span_id>/nudge")
 def span_nudge(uid: str, span_id: int):
     """Move one edge of a span by one token: start -1 grows it leftwards, end +1 rightwards."""
+
     def run(s, labels, doc, name, seen):
         span = span_in_layer(s, current_layer(s, doc, name), span_id)
-        start, end = nudged(document_tokens(s, doc, labels.quantity_label), span.start, span.end, request.form.get("edge"),
-                             whole(request.form.get("step")))
+        start, end = nudged(
+            document_tokens(s, doc, labels.quantity_label),
+            span.start,
+            span.end,
+            request.form.get("edge"),
+            whole(request.form.get("step")),
+        )
         update_span(s, labels, doc, name, current_annotator(), seen, span_id, start=start, end=end)
         return Done(f"Now {quote(s, doc, span_id)}", focus=f"s{span_id}")
+
     return write(uid, run)
 
 
@@ -189,6 +230,7 @@ def span_delete(uid: str, span_id: int):
         what = quote(s, doc, span_id)
         delete_span(s, doc, name, current_annotator(), seen, span_id)
         return Done(f"Deleted {what}")
+
     return write(uid, run)
 
 
@@ -196,22 +238,33 @@ def span_delete(uid: str, span_id: int):
 def suggestions_decide(uid: str):
     """Accept or reject suggestions: `ids`, or every pending one (`scope=all`, optionally of `label`).
     `as_label` accepts one suggestion under another label (the span is right, the label wrong)."""
+
     def run(s, labels, doc, name, seen):
         f = request.form
         decision, ids, as_label = f.get("decision"), ids_field(f, "ids"), f.get("as_label") or None
         if not ids and f.get("scope") != "all":
             raise AnnotationError("name the suggestion to accept or reject (or ask for all of them)")
-        out = decide(s, labels, doc, name, current_annotator(), seen, decision, ids=ids or None,
-                     label=None if ids else (f.get("label") or None))
+        out = decide(
+            s,
+            labels,
+            doc,
+            name,
+            current_annotator(),
+            seen,
+            decision,
+            ids=ids or None,
+            label=None if ids else (f.get("label") or None),
+        )
         if len(ids) == 1:
             sugg = s.get(Suggestion, ids[0])
             if as_label and as_label != sugg.label and decision == "accepted" and out.ids:
                 update_span(s, labels, doc, name, current_annotator(), out.layer.version, out.ids[0], label=as_label)
             verb = "Accepted" if decision == "accepted" else "Rejected"
-            return Done(f"{verb} {as_label or sugg.label} “{excerpt(doc.text[sugg.start:sugg.end], 50)}”")
+            return Done(f"{verb} {as_label or sugg.label} “{excerpt(doc.text[sugg.start : sugg.end], 50)}”")
         n = out.count
         label = f" labelled {f.get('label')}" if f.get("label") else ""
         return Done(f"{'Accepted' if decision == 'accepted' else 'Rejected'} {n} suggestion{'s' * (n != 1)}{label}")
+
     return write(uid, run)
 
 
@@ -219,9 +272,11 @@ def suggestions_decide(uid: str):
 def relation_add(uid: str):
     def run(s, labels, doc, name, seen):
         f = request.form
-        add_relation(s, labels, doc, name, current_annotator(), seen, whole(f.get("head")), whole(f.get("child")),
-                     f.get("label"))
+        add_relation(
+            s, labels, doc, name, current_annotator(), seen, whole(f.get("head")), whole(f.get("child")), f.get("label")
+        )
         return Done(f"Added relation {f.get('label')}", close_form=True)
+
     return write(uid, run)
 
 
@@ -230,6 +285,7 @@ def relation_delete(uid: str, relation_id: int):
     def run(s, labels, doc, name, seen):
         delete_relation(s, doc, name, current_annotator(), seen, relation_id)
         return Done("Deleted the relation")
+
     return write(uid, run)
 
 
@@ -239,8 +295,10 @@ def claim_save(uid: str, claim_id: int | None = None):
     def run(s, labels, doc, name, seen):
         out = save_claim(s, labels, doc, name, current_annotator(), seen, claim_fields(request.form), claim_id=claim_id)
         text = "Saved the claim" if claim_id else "Added the claim"
-        return Done(f"{text}; {out.message}" if out.message else text, kind="warn" if out.message else "ok",
-                    close_form=True)
+        return Done(
+            f"{text}; {out.message}" if out.message else text, kind="warn" if out.message else "ok", close_form=True
+        )
+
     return write(uid, run)
 
 
@@ -249,6 +307,7 @@ def claim_delete(uid: str, claim_id: int):
     def run(s, labels, doc, name, seen):
         delete_claim(s, doc, name, current_annotator(), seen, claim_id)
         return Done("Deleted the claim", close_form=True)
+
     return write(uid, run)
 
 
@@ -268,6 +327,7 @@ def _history_step(step, verb: str):
         about = (event.after or event.before or {}).get("text")
         detail = f" “{excerpt(about, 40)}”" if about else ""
         return Done(f"{verb} {event.action.replace('_', ' ')}{detail}", changes=event.changes or [])
+
     return run
 
 
@@ -276,4 +336,5 @@ def status_set(uid: str):
     def run(s, labels, doc, name, seen):
         layer = set_status(s, doc, name, current_annotator(), seen, request.form.get("status", ""))
         return Done("Marked done" if layer.status == "done" else "Reopened", status=True, changes=[])
+
     return write(uid, run)

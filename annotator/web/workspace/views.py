@@ -10,6 +10,7 @@ Inside a block the text is plain, with a <mark> only where spans or pending sugg
 "<kind><id>:<label>" words: `s` a confirmed span of the layer, `g` a pending suggestion.
 Offsets in data-start/data-end are code points, as stored.
 """
+
 from __future__ import annotations
 
 import re
@@ -33,6 +34,7 @@ LINE_BREAKS = re.compile(r"[\r\n]+")
 
 # --- blocks ---------------------------------------------------------------------------------
 
+
 @lru_cache(maxsize=16)  # documents are read-only; a long one costs ~5 ms to cut
 def text_blocks(text: str) -> list[tuple[int, int]]:
     """[start, end) of each block: a block ends after a run of line breaks, and one longer
@@ -49,7 +51,7 @@ def text_blocks(text: str) -> list[tuple[int, int]]:
 def _cut(text: str, start: int, end: int) -> list[tuple[int, int]]:
     out = []
     while end - start > BLOCK_MAX:
-        window = text[start + BLOCK_MAX // 2:start + BLOCK_MAX]
+        window = text[start + BLOCK_MAX // 2 : start + BLOCK_MAX]
         space = max(window.rfind(" "), window.rfind("\t"))
         cut = start + BLOCK_MAX // 2 + space + 1 if space >= 0 else start + BLOCK_MAX
         while cut < end and unicodedata.combining(text[cut]):
@@ -73,13 +75,15 @@ def blocks_touching(bounds: list[tuple[int, int]], ranges) -> list[int]:
 
 # --- items: confirmed spans and pending suggestions -------------------------------------------
 
+
 class Item(NamedTuple):
     """A confirmed span of the layer or a pending suggestion, as a mark. The fields come in
     reading order (start, longer first, spans before suggestions, label), so a list of
     items sorts as plain tuples: a 200 KB document has thousands of them per request."""
+
     start: int
-    neg_end: int   # -end
-    rank: int      # 0 a confirmed span, 1 a pending suggestion
+    neg_end: int  # -end
+    rank: int  # 0 a confirmed span, 1 a pending suggestion
     label: str
     id: int
     end: int
@@ -109,8 +113,16 @@ def items_of(doc: Document, rows: LayerRows) -> list[Item]:
 
 # --- marks ----------------------------------------------------------------------------------
 
-def block_html(text: str, index: int, bounds: tuple[int, int], items: list[Item], classes: dict[str, str],
-               oob: bool = False, base: int = 0) -> str:
+
+def block_html(
+    text: str,
+    index: int,
+    bounds: tuple[int, int],
+    items: list[Item],
+    classes: dict[str, str],
+    oob: bool = False,
+    base: int = 0,
+) -> str:
     """One block: escaped text with a mark per stretch covered by the same items. `text`
     may be a slice of the document that starts at code point `base`."""
     start, end = bounds
@@ -123,7 +135,7 @@ def block_html(text: str, index: int, bounds: tuple[int, int], items: list[Item]
     out = []
     for a, b in zip(points, points[1:]):
         covering = [it for it in inside if it.start < b and it.end > a]
-        piece = escape_text(text[a - base:b - base])
+        piece = escape_text(text[a - base : b - base])
         out.append(_mark(a, b, piece, covering, classes) if covering else piece)
     swap = ' hx-swap-oob="true"' if oob else ""
     return f'<div class="blk" id="b-{index}" data-start="{start}"{swap}>{"".join(out)}</div>'
@@ -141,19 +153,27 @@ def _mark(a: int, b: int, piece: str, covering: list[Item], classes: dict[str, s
     words = escape(" ".join(it.word for it in covering))
     ending = [it.label for it in spans if it.end == b]
     tag = f' data-tag="{escape(" ".join(dict.fromkeys(ending)))}"' if ending else ""
-    return (f'<mark class="{" ".join(css)}" data-start="{a}" data-end="{b}" data-i="{words}"{tag}>'
-            f'{piece}</mark>')
+    return f'<mark class="{" ".join(css)}" data-start="{a}" data-end="{b}" data-i="{words}"{tag}>{piece}</mark>'
 
 
-def render_blocks(text: str, bounds: list[tuple[int, int]], items: list[Item], classes: dict[str, str],
-                  which: list[int] | None = None, oob: bool = False) -> Markup:
+def render_blocks(
+    text: str,
+    bounds: list[tuple[int, int]],
+    items: list[Item],
+    classes: dict[str, str],
+    which: list[int] | None = None,
+    oob: bool = False,
+) -> Markup:
     """The blocks (all, or those in `which`), items dealt to the blocks they overlap first."""
     indexes = range(len(bounds)) if which is None else which
     per_block = _deal(bounds, items)
     palette = tuple(sorted(classes.items()))
-    return Markup("".join(_cached_block(text[bounds[i][0]:bounds[i][1]], i, bounds[i][0], oob, palette,
-                                        tuple(per_block.get(i, ())))
-                          for i in indexes))
+    return Markup(
+        "".join(
+            _cached_block(text[bounds[i][0] : bounds[i][1]], i, bounds[i][0], oob, palette, tuple(per_block.get(i, ())))
+            for i in indexes
+        )
+    )
 
 
 def _deal(bounds: list[tuple[int, int]], items: list[Item]) -> dict[int, list[Item]]:
@@ -182,12 +202,13 @@ def _cached_block(piece: str, index: int, start: int, oob: bool, palette: tuple,
 
 # --- what a write touched -----------------------------------------------------------------------
 
+
 @dataclass
 class Touched:
     ranges: list[tuple[int, int]] = field(default_factory=list)
-    links: bool = False        # relations or claims (or what they show) changed
+    links: bool = False  # relations or claims (or what they show) changed
     suggestions: bool = False  # a suggestion was decided or undecided: pending counts changed
-    spans: bool = False        # a span was added or removed: the span count changed
+    spans: bool = False  # a span was added or removed: the span count changed
 
 
 def touched(session: Session, changes: list[dict]) -> Touched:
@@ -209,8 +230,9 @@ def touched(session: Session, changes: list[dict]) -> Touched:
             if table == "claim":
                 quantity_ids.update(r["quantity_id"] for r in rows)
     if suggestion_ids:
-        out.ranges += session.exec(select(Suggestion.start, Suggestion.end)
-                                   .where(Suggestion.id.in_(suggestion_ids))).all()
+        out.ranges += session.exec(
+            select(Suggestion.start, Suggestion.end).where(Suggestion.id.in_(suggestion_ids))
+        ).all()
     if quantity_ids:
         out.ranges += session.exec(select(Span.start, Span.end).where(Span.id.in_(quantity_ids))).all()
     return out

@@ -7,27 +7,28 @@ span lists, the counters, the history buttons and the new version. A refused wri
 A retry (X-WS-Attempt above 1) of a write already stored under the page's key (X-WS-Write)
 is answered as saved, without writing again: its first answer was lost on the way.
 """
+
 from __future__ import annotations
 
 import json
 import re
 from bisect import bisect_left
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from flask import current_app, render_template, request
 from sqlmodel import Session
 
 from annotator.annotate.spans import current_layer, span_in_layer
+from annotator.annotate.status import progress
 from annotator.db import get_db
 from annotator.layers import AnnotationError, Forbidden, NotFound, already_stored, recorded_changes
 from annotator.models import Document, Layer
 from annotator.project import labels_of
-from annotator.annotate.status import progress
 from annotator.web.identity import layer_name, may_open
 from annotator.web.workspace.forms import read_version
-from annotator.web.workspace.reads import LayerRows, document_by_uid, layer_range, whole_layer
 from annotator.web.workspace.panel import claims, counters, excerpt, relations, span_groups
+from annotator.web.workspace.reads import LayerRows, document_by_uid, layer_range, whole_layer
 from annotator.web.workspace.views import Touched, blocks_touching, items_of, render_blocks, text_blocks, touched
 
 WRITE_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")
@@ -37,6 +38,7 @@ WHOLE_TEXT_AFTER = 40  # blocks touched by one write before the whole text is sw
 @dataclass
 class Done:
     """What a write tells the page besides the fragments: a message, the item to focus."""
+
     message: str
     focus: str | None = None
     kind: str = "ok"
@@ -61,8 +63,11 @@ def write(uid: str, action: Action):
         with db.writing() as s:
             doc = document(s, uid)
             s.info["request_key"] = key  # recorded on the write's audit events
-            if key and request.headers.get("X-WS-Attempt", "1") != "1" and already_stored(
-                    s, current_layer(s, doc, name), key):
+            if (
+                key
+                and request.headers.get("X-WS-Attempt", "1") != "1"
+                and already_stored(s, current_layer(s, doc, name), key)
+            ):
                 done, hit = _stored_before(doc)
             else:
                 done = action(s, labels, doc, name, seen)
@@ -86,9 +91,12 @@ def write_key() -> str | None:
 def _stored_before(doc: Document) -> tuple[Done, Touched]:
     """A retry whose first attempt was stored: nothing is written again, and the answer
     brings the whole page up to date (the first answer never arrived)."""
-    return (Done("Saved (the first attempt had reached the server; its answer was lost on the way)", status=True,
-                 changes=[]),
-            Touched(ranges=[(0, len(doc.text))], links=True, suggestions=True, spans=True))
+    return (
+        Done(
+            "Saved (the first attempt had reached the server; its answer was lost on the way)", status=True, changes=[]
+        ),
+        Touched(ranges=[(0, len(doc.text))], links=True, suggestions=True, spans=True),
+    )
 
 
 def _changed(s: Session, doc: Document, layer: Layer, name: str, done: Done, hit) -> dict:
@@ -104,8 +112,15 @@ def _changed(s: Session, doc: Document, layer: Layer, name: str, done: Done, hit
         rows = whole_layer(s, doc, layer, pending_in=around)
     else:
         rows = layer_range(s, doc, layer, *around) if which else LayerRows()
-    state = dict(doc=doc, bounds=bounds, which=which, whole=whole, rows=rows, links=hit.links,
-                 counts=counters(s, doc, layer, rows, changed=hit))
+    state = dict(
+        doc=doc,
+        bounds=bounds,
+        which=which,
+        whole=whole,
+        rows=rows,
+        links=hit.links,
+        counts=counters(s, doc, layer, rows, changed=hit),
+    )
     if done.status:
         state.update(zip(("done", "total"), progress(s, name)), status=layer.status, status_changed=True)
     return state
@@ -118,10 +133,20 @@ def _answer(state: dict, done: Done):
     items = items_of(doc, rows)
     classes = current_app.extensions["annotator.label_classes"]
     html = render_template(
-        "workspace/_write.html", doc=doc, labels=labels_of(current_app), oob=True, message=done.message,
-        kind=done.kind, whole=whole, blocks=render_blocks(doc.text, bounds, items, classes, which, oob=not whole),
-        groups=span_groups(doc, bounds, items, which), relations=relations(doc, rows) if links else None,
-        claims=claims(doc, rows) if links else None, close_form=done.close_form, **state)
+        "workspace/_write.html",
+        doc=doc,
+        labels=labels_of(current_app),
+        oob=True,
+        message=done.message,
+        kind=done.kind,
+        whole=whole,
+        blocks=render_blocks(doc.text, bounds, items, classes, which, oob=not whole),
+        groups=span_groups(doc, bounds, items, which),
+        relations=relations(doc, rows) if links else None,
+        claims=claims(doc, rows) if links else None,
+        close_form=done.close_form,
+        **state,
+    )
     headers = {"HX-Trigger-After-Swap": json.dumps({"ws-focus": {"key": done.focus}})} if done.focus else {}
     return html, 200, headers
 
@@ -129,8 +154,12 @@ def _answer(state: dict, done: Done):
 def refused(exc: AnnotationError):
     conflict = exc.status == 409
     message = str(exc)
-    return render_template("workspace/_message.html", message=message[:1].upper() + message[1:],
-                           kind="conflict" if conflict else "error", conflict=conflict), exc.status
+    return render_template(
+        "workspace/_message.html",
+        message=message[:1].upper() + message[1:],
+        kind="conflict" if conflict else "error",
+        conflict=conflict,
+    ), exc.status
 
 
 def document(session: Session, uid: str, checked: bool = False) -> Document:
@@ -149,7 +178,7 @@ def quote(session: Session, doc: Document, span_id) -> str:
 
 
 def quoted(doc: Document, span: dict) -> str:
-    return f"{span['label']} “{excerpt(doc.text[span['start']:span['end']], 50)}”"
+    return f"{span['label']} “{excerpt(doc.text[span['start'] : span['end']], 50)}”"
 
 
 def nudged(tokens: list[tuple[int, int]], start: int, end: int, edge, step) -> tuple[int, int]:
