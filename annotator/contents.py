@@ -164,7 +164,7 @@ class Incoming:
     lang_source: str = "import"  # "detected" when a reader had to detect it
     meta: dict = field(default_factory=dict)  # a new document's meta
     contents: Contents = field(default_factory=Contents)
-    sets: list[str] = field(default_factory=list)  # annotation sets (brat files) it came as, in order
+    layer_meta: dict = field(default_factory=dict)  # what the layer keeps of where it came from (brat sets)
     sources: list[str] = field(default_factory=list)  # every file:line that contributed
 
     @cached_property
@@ -172,6 +172,11 @@ class Incoming:
         # cached: an import asks several times (lookup, de-duplication, the row), and
         # hashing each text every time cost ~0.2 s per 10,000 seed-sized records
         return document_uid(self.text)
+
+    @property
+    def source_id(self) -> str | None:
+        """The file's own id for the document, when it is not the document's id already."""
+        return self.claimed_id if self.claimed_id and self.claimed_id != self.uid else None
 
     @property
     def where(self) -> str:

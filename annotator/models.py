@@ -75,6 +75,9 @@ class Document(SQLModel, table=True):
     # derived from the text, so importing the same text twice is a no-op.
     id: int | None = Field(default=None, primary_key=True)
     uid: str = Field(max_length=64, unique=True, index=True)
+    # The id the document's record brought, if any (MeasEval's docId, a JSONL "id"): unique
+    # in a project, so a document can be asked for by it.
+    source_id: str | None = Field(default=None, max_length=200, unique=True, index=True)
     text: str = Field(sa_column=Column(Text, nullable=False))
     lang: str = Field(max_length=16)
     lang_source: str = Field(default="detected", max_length=16)  # detected | import
@@ -147,6 +150,9 @@ class Layer(SQLModel, table=True):
     assigned_at: datetime | None = None
     assigned_by: str | None = Field(default=None, max_length=64)
     position: int | None = None
+    # Where its contents came from, to give them back the same way: {"brat": {"sets": [...]}},
+    # the annotation sets (brat files) of an import, empty ones included. None: nothing to keep.
+    meta: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

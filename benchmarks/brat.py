@@ -196,9 +196,9 @@ def main(argv: list[str] | None = None) -> int:
         db.dispose()
         template = tmp / "template" / "instance" / "annotator.sqlite3"
         from annotator.nlp.quantities import normalise
-        from annotator.schema import fast_validator
+        from annotator.schema import record_schema
 
-        normalise("1 GB"), normalise("1 GB", "pt"), fast_validator()  # one-off per process: unit tables
+        normalise("1 GB"), normalise("1 GB", "pt"), record_schema().fast  # one-off per process: unit tables
         # (both languages of the corpus), compiled schema
         ins, outs, last = [], [], {}
         for i in range(args.repeat):

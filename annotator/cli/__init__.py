@@ -22,6 +22,7 @@ COMMANDS = {
     "assign": ("annotator.cli.assignments", "assign_cmd", "Assign documents to annotators, k per document."),
     "reassign": ("annotator.cli.assignments", "reassign_cmd", "List stale assignments, or hand one over."),
     "users": ("annotator.cli.users", "users", "Accounts: annotators, curators and admins."),
+    "labels": ("annotator.cli.labels", "labels", "Label configurations: check one before a project uses it."),
     "db": ("annotator.cli.database", "db", "Database schema (Alembic migrations)."),
     "serve": ("annotator.cli.serving", "serve_cmd", "Serve the web app; an empty project gets the seeds first."),
 }

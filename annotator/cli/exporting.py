@@ -9,7 +9,9 @@ import click
 
 from annotator.cli.common import DB_OPTION, echo_json, open_project
 from annotator.export.publish import FORMATS, ExportError, export
-from annotator.export.validation import validate_file
+from annotator.export.validation import schema_for, validate_file
+from annotator.labels import LabelConfigError
+from annotator.project import Project
 
 
 @click.command("export")
@@ -60,15 +62,27 @@ def export_cmd(db_url, layer, name, out_dir, fmt, split, as_json):
 
 @click.command("validate")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--labels-config",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="The label configuration the records follow (default: the project's). A schema.json beside "
+    "a file (an export's) is used for that file.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the problems as JSON.")
-def validate_cmd(files, as_json):
+def validate_cmd(files, labels_config, as_json):
     """Check JSONL files against the record schema.
 
     Every problem names file:line and the failing field.
     """
+    overrides = {"LABELS_FILE": labels_config} if labels_config else None
+    try:
+        labels = Project(overrides).labels
+    except LabelConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
     problems, records = [], 0
     for path in files:
-        found, count = validate_file(Path(path))
+        found, count = validate_file(Path(path), schema_for(Path(path), labels))
         problems.extend(found)
         records += count
     if as_json:

@@ -78,6 +78,8 @@ def import_cmd(
         raise click.UsageError("--skip-invalid does not apply to --layer: a file with a bad record is refused whole")
     project = open_project(db_url)
     highlighter = None if no_prehighlight else project.prehighlighter()
+    for warning in highlighter.warnings() if highlighter else ():
+        click.echo(f"warning: {warning}", err=True)
     bar = ProgressBar(not as_json, "Pre-highlighting" if highlighter else "Importing")
     try:
         with bar:

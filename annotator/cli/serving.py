@@ -47,7 +47,10 @@ def serve_cmd(db_url, host, port, workers, threads, dev, no_seed):
         empty = project_stats(session)["documents"] == 0
     seeds = app.config["SEEDS_DIR"]
     if empty and not no_seed and Path(seeds).is_dir():
-        report = import_paths(database, [seeds], labels_of(app), prehighlighter_for(app))
+        highlighter = prehighlighter_for(app)
+        for warning in highlighter.warnings():
+            click.echo(f"warning: {warning}", err=True)
+        report = import_paths(database, [seeds], labels_of(app), highlighter)
         click.echo(f"Empty project: imported the seeds. {report.summary()}")
     _announce_setup(app, host, port)
     get_db(app).dispose()  # no connection crosses the fork into the workers

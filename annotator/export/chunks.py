@@ -28,7 +28,7 @@ from sqlmodel import Session
 from annotator.db import Database, make_engine
 from annotator.export.records import iter_records
 from annotator.gc_pause import gc_paused
-from annotator.schema import consistency_errors, fast_validator, schema_errors
+from annotator.schema import RecordSchema, consistency_errors, record_schema
 from annotator.token_arrays import SealedArray, StoredTokensError, as_fragment
 
 PARALLEL_MIN_DOCUMENTS = 2_000  # below this, starting worker processes costs more than it saves
@@ -45,7 +45,7 @@ def dump(record: dict) -> bytes:
     return orjson.dumps(record, default=as_fragment, option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
 
 
-def check(record: dict, tokens_checked: bool = False) -> None:
+def check(record: dict, tokens_checked: bool = False, schema: RecordSchema | None = None) -> None:
     """The whole record against the schema (compiled validator), then what the schema cannot
     say: offsets inside the text and matching it, references that resolve.
 
@@ -55,11 +55,13 @@ def check(record: dict, tokens_checked: bool = False) -> None:
     except a kept array (token_arrays.SealedArray): that was validated against the schema's
     definition of the field when it was made, so the rest of the record is validated here
     with an empty array in its place (token_arrays.py says why that is the whole schema).
+    `schema`: the label configuration's record schema (the template's by default).
     """
+    schema = schema or record_schema()
     sealed = isinstance(record["tokens"], SealedArray)
-    if not fast_validator().is_valid({**record, "tokens": []} if sealed else record):
+    if not schema.fast.is_valid({**record, "tokens": []} if sealed else record):
         shown = {**record, "tokens": list(record["tokens"])} if sealed else record
-        raise ExportError(f"record {record['id']} does not match the schema: " + "; ".join(schema_errors(shown)[:5]))
+        raise ExportError(f"record {record['id']} does not match the schema: " + "; ".join(schema.errors(shown)[:5]))
     problems = consistency_errors({**record, "tokens": []} if tokens_checked or sealed else record)
     if problems:
         raise ExportError(f"record {record['id']}: " + "; ".join(problems[:5]))
@@ -98,7 +100,7 @@ class Chunk:
     """A run of validated records as the export keeps them: a worker process sends this back."""
 
     ids: list[str] = field(default_factory=list)
-    digests: list[str] = field(default_factory=list)  # index.tsv: sha256 prefix of each line
+    digests: list[str] = field(default_factory=list)  # records.index: sha256 prefix of each line
     sizes: list[int] = field(default_factory=list)  # bytes of each record's line
     tally: Tally = field(default_factory=Tally)
     lines: list[bytes] = field(default_factory=list)  # the serialised records, in order
@@ -113,7 +115,8 @@ class Plan:
     chunk's files, for a format written in parts; `part_of(id)` names a record's split."""
 
     layer: str
-    quantity_label: str
+    quantity_label: str | None
+    schema: RecordSchema  # the label configuration's record schema
     scratch: Path  # the version's temporary folder
     keep_records: bool = False
     part_writer: Callable[[str], object] | None = None
@@ -137,7 +140,7 @@ def build_chunk(
         for record in iter_records(session, plan.layer, plan.quantity_label, after=after, through=through, sealed=True):
             if limit_check:
                 limit_check(record)
-            check(record, tokens_checked=True)
+            check(record, tokens_checked=True, schema=plan.schema)
             line = dump(record)
             lines.append(line)
             chunk.ids.append(record["id"])

@@ -1,6 +1,6 @@
 """`annotator export`: versioned, validated, immutable export directories.
 
-    <out>/<name>/v1.2.0/  data.jsonl (or *.spacy, brat/, ...), manifest.json, schema.json, index.tsv
+    <out>/<name>/v1.2.0/  data.jsonl (or *.spacy, brat/, ...), manifest.json, schema.json, records.index
 
 Every record is validated (compiled validator + offset checks) before anything is
 published. The version is assembled in a hidden temporary folder and renamed into place,
@@ -44,6 +44,7 @@ from annotator.export.chunks import (
 )
 from annotator.export.rows import count_documents, export_uids, gold_curators
 from annotator.export.versions import (
+    INDEX_FILE,
     changes_since,
     list_files,
     locked,
@@ -62,7 +63,7 @@ from annotator.gc_pause import gc_paused
 from annotator.ingest.first_use import settle_all
 from annotator.labels import LabelConfig
 from annotator.models import GOLD
-from annotator.schema import schema_bytes, schema_id, schema_sha256
+from annotator.schema import record_schema
 from annotator.token_arrays import fill_token_arrays
 
 # Formats other than jsonl: a writer made with (labels, version folder) gets every
@@ -195,6 +196,7 @@ def _export_locked(db, labels, layer, name, folder, tmp, fmt, shares, progress, 
     plan = Plan(
         layer,
         labels.quantity_label,
+        record_schema(labels),
         tmp,
         keep_records=writer is not None and not in_parts,
         part_writer=writer.part if in_parts else None,
@@ -225,8 +227,8 @@ def _export_locked(db, labels, layer, name, folder, tmp, fmt, shares, progress, 
     if fmt == "jsonl":
         known["data.jsonl"] = (manifest["records_sha256"], (tmp / "data.jsonl").stat().st_size)
     list_files(tmp, manifest, known)
-    (tmp / "schema.json").write_bytes(schema_bytes())
-    (tmp / "index.tsv").write_text("".join(f"{rid}\t{h}\n" for rid, h in written.index.items()))
+    (tmp / "schema.json").write_bytes(record_schema(labels).data)
+    (tmp / INDEX_FILE).write_text("".join(f"{rid}\t{h}\n" for rid, h in written.index.items()))
     (tmp / "manifest.json").write_bytes(
         orjson.dumps(manifest, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2) + b"\n"
     )
@@ -300,7 +302,7 @@ def _copied(source: int, target: int, size: int) -> int:
 
 
 def _manifest(name, layer, fmt, labels, shares, scope: Scope, written: Written) -> dict:
-    tally = written.tally
+    tally, schema = written.tally, record_schema(labels)
     return {
         "name": name,
         "layer": layer,
@@ -318,7 +320,7 @@ def _manifest(name, layer, fmt, labels, shares, scope: Scope, written: Written) 
         "annotators": sorted(tally.annotators),
         "curators": scope.curators,
         "left_out": scope.left_out,
-        "schema": {"id": schema_id(), "sha256": schema_sha256(), "file": "schema.json"},
+        "schema": {"id": schema.id, "sha256": schema.sha256, "file": "schema.json"},
         "labels": {"name": labels.raw.get("name"), "sha256": labels.sha256, "config": labels.raw},
         "split": (
             {

@@ -112,7 +112,7 @@ def _records_for(
     for doc in docs:
         lay = layers[doc.id]
         annotators = curated_from[doc.id] if layer == GOLD else [lay.name]
-        yield layer_record(doc, lay.name, contents[lay.id], quantity_label, annotators, tokens_for(doc))
+        yield layer_record(doc, lay.name, contents[lay.id], quantity_label, annotators, tokens_for(doc), lay.meta)
 
 
 def get_record(session: Session, uid: str, layer: str, quantity_label: str) -> dict:

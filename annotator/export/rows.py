@@ -28,6 +28,7 @@ from annotator.models import (
 
 # What a record needs of a document (every column but the bookkeeping ones).
 DOCUMENT_COLUMNS = (
+    Document.source_id,
     Document.id,
     Document.uid,
     Document.text,
@@ -40,7 +41,7 @@ DOCUMENT_COLUMNS = (
 )
 # ... and for an export, the document's kept token array (token_arrays.py), if any.
 EXPORT_COLUMNS = (*DOCUMENT_COLUMNS, TokenArray.seal, TokenArray.data)
-LAYER_COLUMNS = (Layer.id, Layer.document_id, Layer.name)
+LAYER_COLUMNS = (Layer.id, Layer.document_id, Layer.name, Layer.meta)
 
 
 # --- which documents a layer exports --------------------------------------------------------

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from annotator.schema import schema_id
+from annotator.schema import schema_version
 
 VERSION_DIR = re.compile(r"^v(\d+)\.(\d+)\.(\d+)$")
 CHANGED_IDS_LISTED = 50
@@ -37,8 +37,8 @@ def next_version(
     if previous is None or prev_manifest is None:
         return (1, 0, 0)
     major, minor, patch = previous
-    old_schema = prev_manifest.get("schema", {}).get("id", "")
-    if old_schema.rsplit("/", 1)[-1].split(".")[0] != schema_id().rsplit("/", 1)[-1].split(".")[0]:
+    old, new = (schema_version(m.get("schema", {}).get("id", "")) for m in (prev_manifest, manifest))
+    if old is None or new is None or old[0] != new[0]:
         return (major + 1, 0, 0)
     changes = manifest["changes"]
     structural = (
@@ -62,9 +62,16 @@ def locked(folder: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+# id and SHA-256 prefix of each record, a line each. Not named .tsv: tools that read every
+# TSV of a folder (MeasEval's scorer) would take it for data. Versions before 1.1 of the
+# record schema wrote it as index.tsv.
+INDEX_FILE = "records.index"
+OLD_INDEX_FILE = "index.tsv"
+
+
 def read_index(version_dir: Path) -> dict[str, str]:
-    path = version_dir / "index.tsv"
-    if not path.exists():
+    path = next((p for p in (version_dir / INDEX_FILE, version_dir / OLD_INDEX_FILE) if p.exists()), None)
+    if path is None:
         return {}
     rows = (line.split("\t") for line in path.read_text().splitlines() if line)
     return dict(rows)

@@ -3,7 +3,7 @@
     data.conll   (train.conll, dev.conll, test.conll with --split)
 
 One token a line, `token<TAB>tag`, tags IOB2 (B-ORG, I-ORG, O); a blank line ends a
-sentence; each document starts with a `-DOCSTART-<TAB>O` line and a blank line. Tokens are
+sentence; each document starts with the standard `-DOCSTART- -X- O O` line and a blank line. Tokens are
 the record's stored tokens (whitespace is not a token). Sentences come from spaCy's
 rule-based sentencizer over those tokens, plus a boundary after every line break (titles
 and paragraphs without final punctuation), and never inside an entity. Entities cannot
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from annotator.formats.spacy_docbin import doc_from_record, pick_entities
 
-DOC_START = "-DOCSTART-\tO\n\n"
+DOC_START = "-DOCSTART- -X- O O\n\n"  # the CoNLL-2003 separator line, as spaCy's converters read it
 
 
 class ConllWriter:

@@ -27,6 +27,7 @@ from annotator.problems import Problem
 
 SUFFIXES = (".jsonl",)
 EXPORT_ONLY_META = ("pipeline",)
+ID_MAX = 200  # a document's source id (models.Document.source_id)
 NUL_IN_JSON = "a value holds a NUL character (\\u0000), which cannot be stored as text"
 
 
@@ -114,8 +115,12 @@ def read_record(
         meta=meta,
     )
     doc.sources = [doc.where]
-    if doc.claimed_id and doc.claimed_id != doc.uid:
-        doc.meta["source_id"] = doc.claimed_id
+    if doc.claimed_id is not None and len(doc.claimed_id) > ID_MAX:
+        return None, [f"'id' is longer than {ID_MAX} characters"]
+    layer_meta = obj.get("layer_meta", {})
+    if not isinstance(layer_meta, dict):
+        return None, ["'layer_meta' must be an object"]
+    doc.layer_meta = dict(layer_meta)
     where = (path, lineno)
     by_id = _spans(obj.get("spans"), doc, labels, unknowns, where, problems)
     _relations(obj.get("relations"), doc, by_id, labels, unknowns, where, problems)

@@ -18,25 +18,30 @@ from annotator.schema.build import contents_json
 
 @dataclass
 class Held:
-    """A layer's contents as an import meets them."""
+    """A layer's contents as an import meets them, and what it keeps of where they came from."""
 
     contents: Contents
+    meta: dict | None = None
 
     @property
     def fingerprint(self) -> bytes:
-        return self.contents.fingerprint()
+        return self.contents.fingerprint(self.meta or None)
 
     def record(self, quantity_label: str | None) -> dict:
         """The contents as the export writes them (span texts left out: the document has them)."""
         out = contents_json("", self.contents, quantity_label)
         for span in out["spans"]:
             span.pop("text")
+        if self.meta:
+            out["layer_meta"] = self.meta
         return out
 
 
-def held(conn, layer_ids: list[int]) -> dict[int, Held]:
-    """What each of these layers holds, by layer id (empty layers included)."""
-    return {layer_id: Held(contents) for layer_id, contents in load_contents(conn, layer_ids).items()}
+def held(conn, layers: dict[int, dict | None]) -> dict[int, Held]:
+    """What each of these layers ({layer id: its meta}) holds, empty layers included."""
+    return {
+        layer_id: Held(contents, layers[layer_id]) for layer_id, contents in load_contents(conn, list(layers)).items()
+    }
 
 
 def clear(conn, layer_ids: list[int]) -> None:

@@ -65,9 +65,9 @@ def merged(docs: list[Incoming]) -> Incoming:
         lang_source=lang_from.lang_source,
         meta=first.meta,
         sources=[w for d in docs for w in d.sources],
-        sets=[s for d in docs for s in d.sets],
     )
     for doc in docs:
+        out.layer_meta = merge_meta(out.layer_meta, doc.layer_meta)  # e.g. brat: every file's set
         doc = unique(doc)  # ids are offsets now, the same in every copy
         out.contents.spans += doc.contents.spans
         out.contents.relations += doc.contents.relations

@@ -14,10 +14,12 @@ person's (or the gold) layer: our JSONL records, Prodigy JSONL, brat, MeasEval.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from annotator.contents import Incoming
 from annotator.formats import jsonl, text
 from annotator.formats.brat import reader as brat
 from annotator.formats.files import FileRead, collect
@@ -25,7 +27,7 @@ from annotator.formats.labelmap import LabelMap, LabelMapError, Unknowns, load_l
 from annotator.formats.measeval import reader as measeval
 from annotator.gc_pause import gc_paused
 from annotator.ingest.merging import accepted
-from annotator.ingest.store import Stored, Target, store
+from annotator.ingest.store import Stored, Target, source_id_problems, store
 from annotator.labels import LabelConfig
 from annotator.models import LAYER_STATUSES, SUGGESTIONS
 from annotator.problems import Problem
@@ -33,6 +35,7 @@ from annotator.problems import Problem
 LAYER_FORMATS = ("jsonl", "brat", "measeval")
 DOCUMENT_SUFFIXES = (*text.SUFFIXES, *jsonl.SUFFIXES)
 LAYER_NAME_MAX = 64
+_LINE = re.compile(r":\d+$")
 
 
 class ImportRequestError(ValueError):
@@ -242,12 +245,10 @@ def _run(
         if options.skip_invalid:
             _set_aside_rejects(files, report)
         docs, report.refused_files = accepted(files, report.problems)
+        docs = _refuse_clashing_ids(db, docs, report)
         report.documents = len(docs)
         if target is None:  # the same text twice in one import is one document, stored once
             report.stored.present += sum(len(f.docs) for f in files if f.path not in report.refused_files) - len(docs)
-        if target is not None and options.fmt == "brat":
-            for doc in docs:
-                brat.add_claims(doc, labels)
         if on_total:
             on_total(len(docs))
         stored, store_problems = store(db, docs, labels, target, prehighlighter, progress)
@@ -274,6 +275,23 @@ def _read_document_file(path: Path, labels: LabelConfig, unknowns: Unknowns) -> 
     if path.suffix.lower() in jsonl.SUFFIXES:
         return jsonl.read_jsonl_file(path, labels, unknowns)
     return text.read_plain(path)
+
+
+def _refuse_clashing_ids(db, docs: list[Incoming], report: ImportReport) -> list[Incoming]:
+    """Documents whose id clashes are refused, and so is everything from their files."""
+    problems = source_id_problems(db, docs)
+    if not problems:
+        return docs
+    report.problems += problems
+    clashing = {p.path for p in problems}
+    refused = {_file_of(w) for d in docs if d.where in clashing for w in d.sources}
+    report.refused_files += sorted(refused - set(report.refused_files))
+    return [d for d in docs if not refused & {_file_of(w) for w in d.sources}]
+
+
+def _file_of(where: str) -> str:
+    """The file of a "file" or "file:line" a document came from."""
+    return _LINE.sub("", where)
 
 
 def _set_aside_rejects(files: list[FileRead], report: ImportReport) -> None:

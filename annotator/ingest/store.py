@@ -49,6 +49,7 @@ CHUNK = 500  # ids per IN (...) lookup
 DOCUMENT_COLUMNS = (
     "id",
     "uid",
+    "source_id",
     "text",
     "lang",
     "lang_source",
@@ -72,7 +73,18 @@ SUGGESTION_COLUMNS = (
     "score",
     *QUANTITY_FIELDS,
 )
-LAYER_COLUMNS = ("id", "document_id", "name", "kind", "user_id", "version", "status", "created_at", "updated_at")
+LAYER_COLUMNS = (
+    "id",
+    "document_id",
+    "name",
+    "kind",
+    "user_id",
+    "version",
+    "status",
+    "meta",
+    "created_at",
+    "updated_at",
+)
 # the items' fields (contents.py), with the layer and the time; a relation's and a claim's
 # ids come from the database
 SPAN_COLUMNS = ("layer_id", *(f for f in SPAN_FIELDS if f != "suggestion_id"), "created_at")
@@ -123,10 +135,6 @@ def store(
 ) -> tuple[Stored, list[Problem]]:
     stored, problems = Stored(), []
     for group in _groups(docs, by_file=target is None):
-        if target is not None:
-            problems += _claimed_ids(db, group)
-            refused = {p.path for p in problems}
-            group = [d for d in group if d.where not in refused]
         present = present_uids(db, [d.uid for d in group])
         fresh = _new_documents(
             [d for d in group if d.uid not in present],
@@ -186,22 +194,48 @@ def present_uids(db, uids: list[str]) -> set[str]:
         return set(_lookup(session.connection(), Document.uid, uids))
 
 
-def _claimed_ids(db, docs: list[Incoming]) -> list[Problem]:
-    """A file's id that names another text of the project: storing would misplace offsets."""
-    claims = {d.claimed_id: d for d in docs if d.claimed_id and d.claimed_id != d.uid}
-    if not claims:
-        return []
+def source_id_problems(db, docs: list[Incoming]) -> list[Problem]:
+    """A source id names one text: two texts of one import that bring the same id, or an id
+    the project has for another text (as a document's id or its source id), are refused;
+    storing would put annotations on the wrong text, or make the id name two documents."""
+    by_id: dict[str, list[Incoming]] = {}
+    for doc in docs:
+        if doc.claimed_id:
+            by_id.setdefault(doc.claimed_id, []).append(doc)
+    problems = []
+    for sid, group in by_id.items():
+        texts = {d.uid for d in group}
+        if len(texts) > 1:
+            problems += [
+                Problem(
+                    d.where,
+                    None,
+                    f"id {sid!r} is given to {len(texts)} different texts in this import "
+                    f"(also at {', '.join(o.where for o in group if o.uid != d.uid)})",
+                )
+                for d in group
+            ]
     with db.reading() as session:
-        taken = _lookup(session.connection(), Document.uid, claims)
-    return [
-        Problem(
-            claims[cid].where,
-            None,
-            f"id {cid!r} is a document of the project with a different text; "
-            "the annotations cannot be placed on it (fix the id or the text)",
-        )
-        for cid in sorted(taken)
-    ]
+        conn = session.connection()
+        ids = sorted(by_id)
+        owners = {}
+        for column in (Document.source_id, Document.uid):
+            for i in range(0, len(ids), CHUNK):
+                rows = conn.execute(select(column, Document.uid).where(column.in_(ids[i : i + CHUNK])))
+                owners.update((value, uid) for value, uid in rows)
+    for sid, owner in sorted(owners.items()):
+        for doc in by_id[sid]:
+            if owner != doc.uid:
+                problems.append(
+                    Problem(
+                        doc.where,
+                        None,
+                        f"id {sid!r} is a document of the project with a different "
+                        "text; the annotations cannot be placed on it (fix the id or "
+                        "the text)",
+                    )
+                )
+    return problems
 
 
 # --- new documents ----------------------------------------------------------------------------
@@ -235,6 +269,7 @@ def _new_documents(
         rows.append(
             {
                 "uid": doc.uid,
+                "source_id": doc.source_id,
                 "text": doc.text,
                 "lang": lang,
                 "lang_source": lang_source,
@@ -279,21 +314,7 @@ def _insert_new(conn, rows: list[dict], stored: Stored, now=None) -> dict[str, i
         table,
         DOCUMENT_COLUMNS,
         [
-            (
-                doc_id,
-                r["uid"],
-                r["text"],
-                r["lang"],
-                r["lang_source"],
-                r["title"],
-                r["source"],
-                json_text(r["meta"]),
-                r["n_chars"],
-                r["tokens"],
-                r["n_suggestions"],
-                r["pipeline"],
-                stamp,
-            )
+            (doc_id, *(json_text(r[c]) if c == "meta" else r[c] for c in DOCUMENT_COLUMNS[1:-1]), stamp)
             for doc_id, r in zip(ids, rows)
         ],
     )
@@ -337,19 +358,19 @@ def _store_layers(
     layers = {
         row.document_id: row
         for row in conn.execute(
-            select(Layer.id, Layer.document_id, Layer.version, Layer.status).where(
+            select(Layer.id, Layer.document_id, Layer.version, Layer.status, Layer.meta).where(
                 Layer.document_id.in_([known[d.uid][0] for d in docs]), Layer.name == target.layer
             )
         )
     }
-    before = held(conn, [row.id for row in layers.values()])
+    before = held(conn, {row.id: row.meta for row in layers.values()})
     keep, replaced, marked = [], {}, []
     for doc in docs:
         layer = layers.get(known[doc.uid][0])
         old = before.get(layer.id) if layer else None
         if old is None or (layer.version == 0 and not old.contents.spans):
             keep.append(doc)  # a new layer, or an empty one nobody has written (an assignment)
-        elif old.fingerprint == doc.contents.fingerprint():
+        elif old.fingerprint == doc.contents.fingerprint(doc.layer_meta or None):
             stored.unchanged += 1
             if target.status and layer.status != target.status:
                 marked.append((layer.id, target.status))
@@ -457,6 +478,11 @@ def _layers_for(conn, docs, doc_ids, layers, target: Target, now) -> dict[str, i
             out[doc.uid] = layer.id
             bumps.append((layer.id, target.status or ("in_progress" if layer.status == "todo" else layer.status)))
     _bump(conn, bumps, now)
+    if bumps:  # the contents are the file's now, and so is what the layer keeps of where they came from
+        conn.execute(
+            update(Layer.__table__).where(Layer.__table__.c.id == bindparam("layer_pk")).values(meta=bindparam("m")),
+            [{"layer_pk": out[doc.uid], "m": doc.layer_meta or None} for doc in docs if doc.uid in out],
+        )
     table = Layer.__table__
     ids, stamp, status = new_ids(conn, table, len(new)), bound(conn, table.c.created_at, now), target.status
     insert_rows(
@@ -464,7 +490,18 @@ def _layers_for(conn, docs, doc_ids, layers, target: Target, now) -> dict[str, i
         table,
         LAYER_COLUMNS,
         [
-            (layer_id, doc_ids[doc.uid], target.layer, target.kind, user_id, 1, status or "in_progress", stamp, stamp)
+            (
+                layer_id,
+                doc_ids[doc.uid],
+                target.layer,
+                target.kind,
+                user_id,
+                1,
+                status or "in_progress",
+                json_text(doc.layer_meta or None),
+                stamp,
+                stamp,
+            )
             for layer_id, doc in zip(ids, new)
         ],
     )

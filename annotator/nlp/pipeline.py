@@ -9,10 +9,13 @@ so importing text in any language never fails for want of a model.
 from __future__ import annotations
 
 import hashlib
+import logging
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import orjson
 import spacy
 from spacy.language import Language
 
@@ -25,6 +28,7 @@ from annotator.tokens import Token
 UNNEEDED_COMPONENTS = ["parser", "lemmatizer", "tagger", "attribute_ruler", "senter"]
 GAZETTEER_ID = "gazetteer"
 RULES_NAME = "annotator-rules"
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -52,6 +56,10 @@ class Prehighlighter:
         )
         return f"{__version__}+gaz.{digest}"
 
+    def warnings(self) -> list[str]:
+        """What to tell a person before pre-highlighting with this configuration."""
+        return gazetteer_warnings(self.gazetteer_file, self.labels)
+
     def pipeline_for(self, lang: str) -> Language:
         if lang not in self._pipelines:
             self._pipelines[lang] = self._build(lang)
@@ -66,7 +74,10 @@ class Prehighlighter:
             nlp.meta["annotator_name"] = f"blank_{nlp.lang}"
         ruler = nlp.add_pipe("entity_ruler", config={"overwrite_ents": True})
         if self.gazetteer_file:
-            ruler.add_patterns(load_gazetteer(self.gazetteer_file, self.labels))
+            patterns, skipped = load_gazetteer(self.gazetteer_file, self.labels)
+            ruler.add_patterns(patterns)
+            if skipped:
+                log.warning("%s", gazetteer_warnings(self.gazetteer_file, self.labels)[0])
         add_quantity_ruler(nlp, lang=lang)  # the document's language, also where the pipeline is "xx"
         return nlp
 
@@ -147,19 +158,35 @@ def is_statistical(nlp: Language) -> bool:
     return any(isinstance(component, TrainablePipe) for _name, component in nlp.pipeline)
 
 
-def load_gazetteer(path: str | Path, labels: LabelConfig) -> list[dict]:
-    """EntityRuler patterns from a JSONL file, each tagged so its matches are told apart
-    from the model's; labels the configuration does not know are a configuration error."""
-    import orjson
-
-    patterns = []
+def load_gazetteer(path: str | Path, labels: LabelConfig) -> tuple[list[dict], Counter]:
+    """EntityRuler patterns from a JSONL file, each tagged so its matches are told apart from
+    the model's; and how many patterns of each label the configuration lacks were left out
+    (a gazetteer is shared across projects; one whose scheme has no ORG simply gets no ORG
+    suggestions)."""
+    patterns, skipped = [], Counter()
     for lineno, line in enumerate(Path(path).read_bytes().splitlines(), 1):
         if not line.strip():
             continue
-        pattern = orjson.loads(line)
-        if pattern.get("label") not in labels.entities:
-            raise ValueError(
-                f"{path}:{lineno}: gazetteer label {pattern.get('label')!r} is not in the label configuration"
-            )
-        patterns.append({**pattern, "id": GAZETTEER_ID})
-    return patterns
+        try:
+            pattern = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            raise ValueError(f"{path}:{lineno}: not a JSON pattern: {exc}") from exc
+        if not isinstance(pattern, dict) or "pattern" not in pattern:
+            raise ValueError(f'{path}:{lineno}: expected {{"label": ..., "pattern": ...}}')
+        if pattern.get("label") in labels.entities:
+            patterns.append({**pattern, "id": GAZETTEER_ID})
+        else:
+            skipped[str(pattern.get("label"))] += 1
+    return patterns, skipped
+
+
+def gazetteer_warnings(path: str | Path | None, labels: LabelConfig) -> list[str]:
+    """What a person should hear about the gazetteer before it is used: the labels it has
+    that the label configuration lacks, whose patterns are skipped."""
+    if not path:
+        return []
+    _, skipped = load_gazetteer(path, labels)
+    if not skipped:
+        return []
+    listed = ", ".join(f"{label} ({n} pattern{'s' * (n != 1)})" for label, n in sorted(skipped.items()))
+    return [f"gazetteer {path}: labels the label configuration ({labels.path}) does not have are skipped: {listed}"]

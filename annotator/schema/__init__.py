@@ -1,16 +1,23 @@
 """The record schema: the single definition of an exported record.
 
-`jsonschema` explains what is wrong (its error paths name the failing field) and is used by
+record.schema.json is the template, and the schema of the default label configuration. The
+parts of a record that depend on a project's labels (which label is the quantity, the
+qualifiers and modifiers it allows) are filled in from its configuration (record_schema),
+so a record under any label scheme is held to a schema that names that scheme's labels; an
+export writes the schema it validated against, and its manifest records the schema's id and
+hash. `jsonschema` explains what is wrong (its error paths name the failing field) for
 `annotator validate`; bulk exports use a compiled validator (jsonschema-rs) of the same
-file, about 150 times faster. Offsets and references are checked here in code, since JSON
-Schema cannot compare a span's text with the document's.
+schema, about 150 times faster. Offsets and references are checked here in code, since
+JSON Schema cannot compare a span's text with the document's.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import operator
-from functools import lru_cache
+import re
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import orjson
@@ -18,10 +25,13 @@ import orjson
 SCHEMA_PATH = Path(__file__).with_name("record.schema.json")
 _START, _END = operator.itemgetter("start"), operator.itemgetter("end")
 _SPAN_FIELDS = operator.itemgetter("id", "start", "end", "text")
+_VERSION = re.compile(r"/record/(\d+)\.(\d+)\.(\d+)(?:/|$)")
+TEMPLATE_QUANTITY = "QUANTITY"  # the quantity label the template is written for (the default one's)
 
 
 @lru_cache(maxsize=1)
 def schema_bytes() -> bytes:
+    """The template's bytes (the default configuration's schema)."""
     return SCHEMA_PATH.read_bytes()
 
 
@@ -30,43 +40,109 @@ def load_schema() -> dict:
     return orjson.loads(schema_bytes())
 
 
-def schema_id() -> str:
-    return load_schema()["$id"]
-
-
-def schema_version() -> str:
-    return schema_id().rsplit("/", 1)[-1]
-
-
 @lru_cache(maxsize=1)
 def schema_sha256() -> str:
-    return hashlib.sha256(schema_bytes()).hexdigest()  # every kept token array's seal starts with it
+    """The template's hash: every kept token array's seal starts with it (the token array's
+    definition is the same in every configuration's schema)."""
+    return hashlib.sha256(schema_bytes()).hexdigest()
+
+
+def schema_version(schema_id: str) -> tuple[int, int, int] | None:
+    """(major, minor, patch) of a record schema's $id."""
+    found = _VERSION.search(schema_id or "")
+    return tuple(int(x) for x in found.groups()) if found else None
+
+
+class RecordSchema:
+    """One configuration's record schema, with its validators."""
+
+    def __init__(self, document: dict, data: bytes):
+        self.document, self.data = document, data
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> RecordSchema:
+        return cls(orjson.loads(data), data)
+
+    @property
+    def id(self) -> str:
+        return self.document["$id"]
+
+    @cached_property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+    @cached_property
+    def quantity_label(self) -> str | None:
+        return self.document["$defs"]["span"]["if"]["properties"]["label"]["const"]
+
+    @cached_property
+    def fast(self):
+        import jsonschema_rs  # compiled on first use: a command that validates nothing skips it
+
+        return jsonschema_rs.validator_for(self.document)
+
+    @cached_property
+    def explaining(self):
+        from jsonschema import Draft202012Validator  # only needed to say what is wrong
+
+        return Draft202012Validator(self.document)
+
+    def errors(self, record) -> list[str]:
+        """Every schema violation, each naming the failing field as a JSON path."""
+        found = sorted(self.explaining.iter_errors(record), key=lambda e: list(e.absolute_path))
+        return [f"{e.json_path}: {self._message(e)}" for e in found]
+
+    def _message(self, error) -> str:
+        if error.validator == "not" and error.validator_value == {}:  # $defs/quantity_only
+            return f"only {self.quantity_label or 'quantity'} spans may carry this field"
+        return error.message
+
+    def record_errors(self, record) -> list[str]:
+        """Schema errors first; consistency is checked only on a record of the right shape."""
+        return self.errors(record) or consistency_errors(record)
+
+    def is_valid(self, record: dict) -> bool:
+        return self.fast.is_valid(record) and not consistency_errors(record)
+
+
+def record_schema(labels=None) -> RecordSchema:
+    """The record schema of a label configuration (the template's for None)."""
+    if labels is None:
+        return _template()
+    return _for_labels(labels.sha256, labels.quantity_label, tuple(labels.qualifiers), tuple(labels.modifiers))
 
 
 @lru_cache(maxsize=1)
-def fast_validator():
-    import jsonschema_rs
-
-    return jsonschema_rs.validator_for(load_schema())
+def _template() -> RecordSchema:
+    return RecordSchema(load_schema(), schema_bytes())
 
 
-@lru_cache(maxsize=1)
-def explaining_validator():
-    from jsonschema import Draft202012Validator
+@lru_cache(maxsize=16)
+def _for_labels(sha: str, quantity: str | None, qualifiers: tuple, modifiers: tuple) -> RecordSchema:
+    document = copy.deepcopy(load_schema())
+    span = document["$defs"]["span"]
+    # a label is a string, so a null const matches none: without a quantity label no span
+    # may carry value fields
+    span["if"]["properties"]["label"]["const"] = quantity
+    span["properties"]["qualifier"]["enum"] = [None, *qualifiers]
+    document["$defs"]["claim"]["properties"]["modifiers"]["items"]["enum"] = list(modifiers)
+    _rename_in_descriptions(document, TEMPLATE_QUANTITY, quantity or "quantity")
+    if document == load_schema():
+        return _template()
+    document["$id"] = f"{document['$id']}/labels/{sha[:16]}"
+    return RecordSchema(document, orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
 
-    return Draft202012Validator(load_schema())
 
-
-def schema_errors(record) -> list[str]:
-    """Every schema violation, each naming the failing field as a JSON path."""
-    errors = sorted(explaining_validator().iter_errors(record), key=lambda e: list(e.absolute_path))
-    return [f"{e.json_path}: {_message(e)}" for e in errors]
-
-
-def _message(error) -> str:
-    if error.validator == "not" and error.validator_value == {}:  # $defs/quantity_only
-        return "only QUANTITY spans may carry this field"
-    return error.message
+def _rename_in_descriptions(node, old: str, new: str) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "description" and isinstance(value, str):
+                node[key] = re.sub(rf"\b{old}\b", new, value)
+            else:
+                _rename_in_descriptions(value, old, new)
+    elif isinstance(node, list):
+        for item in node:
+            _rename_in_descriptions(item, old, new)
 
 
 def consistency_errors(record: dict) -> list[str]:
@@ -151,13 +227,3 @@ def _tokens_inside(tokens: list[dict], length: int) -> bool:
         return min(starts) >= 0 and max(ends) <= length and all(map(operator.lt, starts, ends))
     except (KeyError, TypeError):
         return False
-
-
-def record_errors(record) -> list[str]:
-    """Schema errors first; consistency is checked only on a record of the right shape."""
-    errors = schema_errors(record)
-    return errors or consistency_errors(record)
-
-
-def is_valid_fast(record: dict) -> bool:
-    return fast_validator().is_valid(record) and not consistency_errors(record)

@@ -31,12 +31,12 @@ def span_json(text: str, row, quantity_label: str) -> dict:
     return out
 
 
-def base_record(doc, layer: str, annotators: list[str], tokens) -> dict:
+def base_record(doc, layer: str, annotators: list[str], tokens, layer_meta: dict | None = None) -> dict:
     """`doc`: a row of DOCUMENT_COLUMNS (or a Document); `tokens` as the record carries them."""
     meta = {**doc.meta, "title": doc.title, "source": doc.source}
     if doc.pipeline:
         meta["pipeline"] = doc.pipeline
-    return {
+    record = {
         "id": doc.uid,
         "text": doc.text,
         "lang": doc.lang,
@@ -48,6 +48,11 @@ def base_record(doc, layer: str, annotators: list[str], tokens) -> dict:
         "layer": layer,
         "annotators": annotators,
     }
+    if doc.source_id:
+        record["source_id"] = doc.source_id
+    if layer_meta:
+        record["layer_meta"] = layer_meta
+    return record
 
 
 # start, end, label, origin of a SUGGESTION_COLUMNS row (a C-level sort key)
@@ -103,9 +108,11 @@ def span_ids(n: int) -> list[str]:
     return _SPAN_IDS
 
 
-def layer_record(doc, layer: str, contents: Contents, quantity_label: str, annotators: list[str], tokens) -> dict:
+def layer_record(
+    doc, layer: str, contents: Contents, quantity_label: str, annotators: list[str], tokens, layer_meta=None
+) -> dict:
     """Spans numbered in text order; relations and claims refer to those numbers."""
-    record = base_record(doc, layer, annotators, tokens)
+    record = base_record(doc, layer, annotators, tokens, layer_meta)
     record.update(contents_json(doc.text, contents, quantity_label))
     return record
 

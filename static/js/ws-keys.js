@@ -16,7 +16,7 @@
   const urls = () => JSON.parse(ws().dataset.urls);
   const url = (name, id) => urls()[name].replace(urls().id, String(id));
   const num = (key) => key.slice(1);
-  const quantityLabel = () => ws().dataset.quantityLabel || "QUANTITY";
+  const quantityLabel = () => ws().dataset.quantityLabel;
 
   // --- items, read block by block ---------------------------------------------------------
   // Reading every mark of a long text costs ~20 ms; a block is read once and kept until htmx
@@ -229,7 +229,9 @@
         if (!span) { say("A relation joins two confirmed spans: accept or mark this one first."); break; }
         relHead = it; renderBar(); break;
       case "claim":
-        if (!span || it.label !== quantityLabel()) { say(`A claim starts from a ${quantityLabel()} span.`); break; }
+        if (!span || !quantityLabel() || it.label !== quantityLabel()) {
+          say(quantityLabel() ? `A claim starts from a ${quantityLabel()} span.` : "This label scheme has no quantity label, so no claims."); break;
+        }
         htmx.ajax("GET", urls().claimForm + "?quantity=" + num(it.key), { source: ws(), target: "#ws-form", swap: "innerHTML" });
         break;
       case "cancel": relHead = null; renderBar(); break;

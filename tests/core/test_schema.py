@@ -7,7 +7,9 @@ import copy
 import jsonschema
 import pytest
 
-from annotator.schema import consistency_errors, fast_validator, load_schema, record_errors, schema_errors
+from annotator.schema import consistency_errors, load_schema, record_schema
+
+SCHEMA = record_schema()  # the template: the default configuration's schema
 
 GOOD = {
     "id": "0123456789abcdef",
@@ -86,15 +88,15 @@ BAD = {
 
 def test_good_record_is_valid_everywhere():
     jsonschema.Draft202012Validator.check_schema(load_schema())
-    assert schema_errors(GOOD) == [] and fast_validator().is_valid(GOOD) and consistency_errors(GOOD) == []
+    assert SCHEMA.errors(GOOD) == [] and SCHEMA.fast.is_valid(GOOD) and consistency_errors(GOOD) == []
 
 
 @pytest.mark.parametrize("name", sorted(BAD))
 def test_both_validators_refuse_bad_records(name):
     record = BAD[name]
-    errors = schema_errors(record)
+    errors = SCHEMA.errors(record)
     assert errors, f"jsonschema accepted {name}"
-    assert not fast_validator().is_valid(record), f"jsonschema-rs accepted {name}"
+    assert not SCHEMA.fast.is_valid(record), f"jsonschema-rs accepted {name}"
     assert all(e.startswith("$") for e in errors)  # every message names the failing field
 
 
@@ -110,8 +112,8 @@ def test_both_validators_refuse_bad_records(name):
 )
 def test_consistency_checks_offsets_and_references(path, value, message):
     record = mutate(path, value)
-    assert fast_validator().is_valid(record)  # the schema cannot see these
-    assert any(message in e for e in record_errors(record))
+    assert SCHEMA.fast.is_valid(record)  # the schema cannot see these
+    assert any(message in e for e in SCHEMA.record_errors(record))
 
 
 def test_offsets_are_code_points_not_utf16():
@@ -120,4 +122,4 @@ def test_offsets_are_code_points_not_utf16():
     assert GOOD["text"][span["start"] : span["end"]] == "memory"
     shifted = mutate(["spans", 3, "start"], 32)
     shifted["spans"][3]["end"] = 38
-    assert any("differs" in e for e in record_errors(shifted))
+    assert any("differs" in e for e in SCHEMA.record_errors(shifted))

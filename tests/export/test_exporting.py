@@ -15,7 +15,7 @@ from annotator.export.publish import ExportError, export, split_of
 from annotator.ingest.pipeline import import_paths
 from annotator.models import Claim, Document, Layer, Relation, Span, Suggestion
 from annotator.project import labels_of
-from annotator.schema import load_schema, schema_id
+from annotator.schema import load_schema, record_schema
 from tests.conftest import SEEDS, make_test_app
 
 
@@ -32,7 +32,7 @@ def test_export_layout_manifest_and_validity(seeded_app, tmp_path):
     result = do_export(seeded_app, tmp_path)
     assert result.version == "v1.0.0" and not result.unchanged
     folder = tmp_path / "exports" / "suggestions" / "v1.0.0"
-    assert sorted(p.name for p in folder.iterdir()) == ["data.jsonl", "index.tsv", "manifest.json", "schema.json"]
+    assert sorted(p.name for p in folder.iterdir()) == ["data.jsonl", "manifest.json", "records.index", "schema.json"]
     manifest = json.loads((folder / "manifest.json").read_text())
     records = read_records(folder / "data.jsonl")
     assert len(records) == manifest["documents"] == 5
@@ -41,7 +41,7 @@ def test_export_layout_manifest_and_validity(seeded_app, tmp_path):
         assert list(validator.iter_errors(record)) == []
         for span in record["spans"]:
             assert record["text"][span["start"] : span["end"]] == span["text"]
-    assert manifest["schema"]["id"] == schema_id() == json.loads((folder / "schema.json").read_text())["$id"]
+    assert manifest["schema"]["id"] == record_schema().id == json.loads((folder / "schema.json").read_text())["$id"]
     assert manifest["labels"]["config"]["entities"][0]["label"] == "ORG"
     assert sum(manifest["counts"]["spans"].values()) == sum(len(r["spans"]) for r in records)
     assert manifest["changes"]["added"] == 5 and manifest["changes"]["previous"] is None
@@ -207,7 +207,7 @@ def small_chunks(monkeypatch):
 def test_worker_processes_write_the_same_bytes(seeded_app, tmp_path, small_chunks):
     here = do_export(seeded_app, tmp_path / "here", split="60/20/20", workers=0)
     workers = do_export(seeded_app, tmp_path / "workers", split="60/20/20", workers=2)
-    for name in ("data.jsonl", "train.jsonl", "dev.jsonl", "test.jsonl", "index.tsv"):
+    for name in ("data.jsonl", "train.jsonl", "dev.jsonl", "test.jsonl", "records.index"):
         assert (here.path / name).read_bytes() == (workers.path / name).read_bytes(), name
     for key in ("records_sha256", "counts", "annotators", "split", "documents"):
         assert here.manifest[key] == workers.manifest[key], key

@@ -146,7 +146,7 @@ def test_gold_export_in_worker_processes_is_byte_identical(curated, tmp_path, mo
     here = export_gold(app, tmp_path / "here", workers=0)
     workers = export_gold(app, tmp_path / "workers", workers=2)
     assert (here.path / "data.jsonl").read_bytes() == (workers.path / "data.jsonl").read_bytes()
-    assert (here.path / "index.tsv").read_bytes() == (workers.path / "index.tsv").read_bytes()
+    assert (here.path / "records.index").read_bytes() == (workers.path / "records.index").read_bytes()
     assert {k: workers.manifest[k] for k in ("annotators", "curators", "counts", "left_out")} == {
         k: here.manifest[k] for k in ("annotators", "curators", "counts", "left_out")
     }

@@ -15,7 +15,7 @@ def parse(path) -> list[list[list[tuple[str, str]]]]:
     docs: list = []
     sentence: list = []
     for line in path.read_text(encoding="utf-8").split("\n"):
-        if line == "-DOCSTART-\tO":
+        if line == "-DOCSTART- -X- O O":
             docs.append([])
         elif line:
             token, tag = line.split("\t")
@@ -103,6 +103,19 @@ def test_seed_suggestions_give_valid_conll(seeded_app, tmp_path):
         result.manifest["counts"]["spans"].values()
     )
     assert report["entities"] == sum(tag.startswith("B-") for d in docs for s in d for _, tag in s)
+
+
+def test_spacy_reads_one_document_per_exported_document(seeded_app, tmp_path):
+    """spaCy's CoNLL converter (what `spacy convert` runs) takes the separator line for a
+    document boundary, not for a document of its own."""
+    from spacy.training.converters import conll_ner_to_docs
+
+    result = export(get_db(seeded_app), labels_of(seeded_app), "suggestions", fmt="conll", out_dir=tmp_path)
+    text = (result.path / "data.conll").read_text(encoding="utf-8")
+    assert text.startswith("-DOCSTART- -X- O O\n\n")
+    for n_sents in (1, 10):
+        docs = list(conll_ner_to_docs(text, n_sents=n_sents, no_print=True))
+        assert len(docs) == 5 and all(len(doc) > 100 for doc in docs)
 
 
 @pytest.mark.parametrize("fmt", ["conll", "brat", "measeval"])

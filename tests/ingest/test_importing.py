@@ -79,7 +79,7 @@ def test_jsonl_fields_and_preannotations(any_app, tmp_path):
         doc = s.exec(select(Document)).scalars().one()
         sugg = s.exec(select(Suggestion).order_by(Suggestion.start)).scalars().all()
     assert (doc.lang, doc.lang_source, doc.title) == ("pt", "import", "My title")
-    assert doc.meta == {"url": "http://x", "source_id": "ext-1"}
+    assert doc.meta == {"url": "http://x"} and doc.source_id == "ext-1"
     assert [(x.start, x.end, x.label, x.origin) for x in sugg] == [
         (0, 6, "ORG", "import"),
         (12, 18, "QUANTITY", "import"),

@@ -3,14 +3,16 @@
 Annotations imported from brat keep their ids, attributes, normalisations and notes and
 go back to the file of their annotation set, so an import followed by an export gives the
 same lines. Everything else gets new ids after the highest one in use: spans become T
-lines (split at line breaks, as brat itself does), relations R lines, and claims their
-MeasEval-style links (HAS_QUANTITY, HAS_PROPERTY, QUALIFIES relations, where the layer has
-no such relation already) with their modifiers as attributes of the QUANTITY span; a brat
-import reads them back as the same claims (brat.add_claims), so a modifier attribute the
-claim no longer has is not written back.
-A document with several annotation sets gets one file pair per set; annotations made in
-the tool join the first set's file. Files are named after the annotation set when that
-name is free in the folder, otherwise after the document id (brat_files.py writes them).
+lines (split at line breaks, as brat itself does), relations R lines, and claims the
+MeasEval-style links their label configuration's claim scheme names (has_quantity,
+has_property, qualifies relations, where the layer has no such relation already) with
+their modifiers as attributes of the quantity span; a brat import reads them back as the
+same claims (reader.add_claims), so a modifier attribute the claim no longer has is not
+written back. A claim's links go to the file of the set that holds its quantity.
+A document gets one file pair per annotation set it came as, empty ones included (the
+layer keeps their names); annotations made in the tool join the first set's file. Files are
+named after the annotation set when that name is free in the folder, otherwise after the
+document id (writer.py writes them).
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ import re
 from collections import Counter
 from typing import NamedTuple
 
-HAS_QUANTITY, HAS_PROPERTY, QUALIFIES = "HAS_QUANTITY", "HAS_PROPERTY", "QUALIFIES"
+from annotator.formats.brat.reader import claim_modifiers
+from annotator.labels import ClaimScheme
+
 _BREAK = r"\r\n\u2028\u2029\x0b\x0c\x1c\x1d\x1e\x85"  # what str.splitlines() breaks at
 _LINE_BREAK = re.compile(f"[{_BREAK}]")
 _BETWEEN_BREAKS = re.compile(f"[^{_BREAK}]+")
@@ -27,9 +31,11 @@ _ORDER = {"T": 0, "R": 1, "A": 2, "M": 2, "N": 3, "#": 4}
 
 
 class ClaimWords(NamedTuple):
-    """What the export needs of the label configuration to write claims."""
+    """What the export needs of the label configuration to write claims: its claim scheme
+    (which label is the quantity, which relations link the parts, which attribute carries
+    modifiers) and the modifiers it knows."""
 
-    quantity_label: str = "QUANTITY"
+    scheme: ClaimScheme = ClaimScheme()
     modifiers: frozenset = frozenset()
 
 
@@ -40,19 +46,41 @@ def _entries(item: dict) -> list[dict]:
 NO_CLAIM_WORDS = ClaimWords()
 
 
+def record_sets(record: dict) -> list[str | None]:
+    """The record's annotation sets: those its layer came as (empty ones included, in the
+    order they came), then any other its annotations name; [None] for a layer made here."""
+    given = (record.get("layer_meta") or {}).get("brat", {}).get("sets", [])
+    named = {e["set"] for item in record["spans"] + record["relations"] for e in _entries(item) if "set" in e}
+    return [*given, *sorted(named - set(given))] or [None]
+
+
 def ann_files(record: dict, stats: Counter, words: ClaimWords = NO_CLAIM_WORDS) -> list[tuple[str | None, list[str]]]:
     """(annotation set, .ann lines) for each file of one record."""
-    sets = sorted({e["set"] for item in record["spans"] + record["relations"] for e in _entries(item) if "set" in e})
-    sets = sets or [None]
+    sets = record_sets(record)
     stats["sets"] += len(sets)
-    return [(s, _AnnFile(record, s, s == sets[0], stats, words).lines()) for s in sets]
+    homes = _claim_homes(record, sets)
+    return [(s, _AnnFile(record, s, s == sets[0], stats, words, homes).lines()) for s in sets]
+
+
+def _claim_homes(record: dict, sets: list) -> list:
+    """The set whose file each claim's links and modifiers go to: the first that holds its
+    quantity, else the first set (a claim on a span made here)."""
+    spans = {s["id"]: s for s in record["spans"]}
+    homes = []
+    for claim in record["claims"]:
+        have = {e.get("set") for e in _entries(spans[claim["quantity"]])}
+        homes.append(next((s for s in sets if s in have), sets[0]))
+    return homes
 
 
 class _AnnFile:
     """The lines of one .ann file: one annotation set of one record."""
 
-    def __init__(self, record: dict, set_name: str | None, primary: bool, stats: Counter, words: ClaimWords):
+    def __init__(
+        self, record: dict, set_name: str | None, primary: bool, stats: Counter, words: ClaimWords, homes: list
+    ):
         self.record, self.set, self.primary, self.stats = record, set_name, primary, stats
+        self.words, self.claims = words, [c for c, home in zip(record["claims"], homes) if home == set_name]
         self.text = record["text"]
         self.spans = {s["id"]: s for s in record["spans"]}
         self.out: list[tuple[int, int, str]] = []
@@ -61,15 +89,15 @@ class _AnnFile:
         self.stale = self._stale_modifiers(words)
 
     def _stale_modifiers(self, words: ClaimWords) -> dict[str, frozenset]:
-        """Per QUANTITY span, the modifier attributes not to write back: its claim no longer
-        has them (an import reads such an attribute as the claim's modifier)."""
+        """Per quantity span, the modifiers not to write back as attributes: its claims no
+        longer have them (an import reads such an attribute as a claim's modifier)."""
         kept: dict[str, set] = {}
         for claim in self.record["claims"]:
             kept.setdefault(claim["quantity"], set()).update(claim.get("modifiers") or [])
         return {
             s["id"]: words.modifiers - kept.get(s["id"], set())
             for s in self.record["spans"]
-            if s["label"] == words.quantity_label and _entries(s)
+            if s["label"] == words.scheme.quantity and _entries(s)
         }
 
     def _mine(self, item: dict) -> list[dict]:
@@ -97,8 +125,7 @@ class _AnnFile:
     def lines(self) -> list[str]:
         self._entities()
         self._relations()
-        if self.primary:
-            self._claims()
+        self._claims()
         return [line for _, _, line in sorted(self.out)]
 
     # -- T lines ---------------------------------------------------------------------------
@@ -155,9 +182,10 @@ class _AnnFile:
         return [m.span() for m in _BETWEEN_BREAKS.finditer(self.text, start, end)]
 
     def _extras(self, target: str, entry: dict, stale=()) -> None:
+        attribute = self.words.scheme.modifier_attribute
         for a in entry.get("attributes", ()):
             value = a.get("value")
-            if value is None and a["name"] in stale:
+            if (a["name"] == attribute and value in stale) or (not attribute and value is None and a["name"] in stale):
                 continue
             self._emit(a["id"], f"{a['name']} {target}" + (f" {value}" if value not in (None, True) else ""))
         for n in entry.get("normalizations", ()):
@@ -188,41 +216,53 @@ class _AnnFile:
             return
         ident = ident or self._new("R")
         roles = entry.get("roles") or ["Arg1", "Arg2"]
-        self._emit(ident, f"{label} {roles[0]}:{args[0]} {roles[1]}:{args[1]}")
+        self._emit(ident, f"{label} {roles[0]}:{args[0]} {roles[1]}:{args[1]}{entry.get('tail', '')}")
         self._extras(ident, entry)
 
     # -- claims ----------------------------------------------------------------------------
     def _claims(self) -> None:
+        """The links and modifiers of this set's claims that its relations and attributes do
+        not say already (a claim made or changed in the tool), as the scheme names them."""
+        scheme = self.words.scheme
         have = {(r["head"], r["child"], r["label"]) for r in self.record["relations"]}
-        for claim in self.record["claims"]:
+        for claim in self.claims:
             q, entity, condition = claim["quantity"], claim["entity"], claim["condition"]
             prop = (claim.get("property") or {}).get("span")
-            direct = (entity, q, HAS_QUANTITY)  # an entity linked to the quantity itself needs no HAS_PROPERTY
+            direct = (entity, q, scheme.has_quantity)  # an entity linked to the quantity itself needs no has_property
             links = [
-                (prop, q, HAS_QUANTITY),
-                (entity, prop, HAS_PROPERTY) if prop and direct not in have else direct,
-                (condition, q, QUALIFIES),
+                (prop, q, scheme.has_quantity),
+                (entity, prop, scheme.has_property) if prop and direct not in have else direct,
+                (condition, q, scheme.qualifies),
             ]
             for head, child, label in links:
-                if head and child and (head, child, label) not in have and not self._qualifies_other(label, head, have):
+                if (
+                    label
+                    and head
+                    and child
+                    and (head, child, label) not in have
+                    and not self._qualifies_other(label, head, have)
+                ):
                     self._r_line(None, head, child, label, {})
                     have.add((head, child, label))
                     self.stats["claim_links"] += 1
             self._modifiers(q, claim.get("modifiers") or [])
 
-    @staticmethod
-    def _qualifies_other(label: str, head: str, have: set) -> bool:
-        """A Qualifier linked to the entity or property already (MeasEval allows it) needs no second link."""
-        return label == QUALIFIES and any(h == head and lab == QUALIFIES for h, _, lab in have)
+    def _qualifies_other(self, label: str, head: str, have: set) -> bool:
+        """A condition linked to the entity or property already (MeasEval allows it) needs no second link."""
+        return label == self.words.scheme.qualifies and any(h == head and lab == label for h, _, lab in have)
 
     def _modifiers(self, quantity: str, modifiers: list[str]) -> None:
-        target = self._t_of(quantity)
-        span = self.spans[quantity]
-        named = {a["name"] for e in _entries(span) for a in e.get("attributes", [])}
-        for modifier in modifiers:
-            if target and modifier not in named:
-                self._emit(self._new("A"), f"{modifier} {target}")
-                self.stats["modifiers"] += 1
+        """Modifiers the quantity's attributes do not carry yet, as the scheme writes them."""
+        attribute = self.words.scheme.modifier_attribute
+        missing = [
+            m
+            for m in modifiers
+            if m not in claim_modifiers(self.spans[quantity].get("meta") or {}, attribute, modifiers)
+        ]
+        target = self._t_of(quantity) if missing else None  # no line for a quantity with nothing to add
+        for modifier in missing if target else ():
+            self._emit(self._new("A"), f"{attribute} {target} {modifier}" if attribute else f"{modifier} {target}")
+            self.stats["modifiers"] += 1
 
 
 def _bounds(offsets: str) -> tuple[int, int]:

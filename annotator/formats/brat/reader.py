@@ -17,10 +17,12 @@ annotations are refused unless split_discontinuous, which stores each piece as a
 joins them with FRAGMENT relations. Several .ann files over copies of one text (one file
 per annotation set) become one document. Events (E) and equivalences (*) are refused.
 
-Claims come back from their MeasEval-style links (add_claims, once per whole document):
-HAS_QUANTITY / HAS_PROPERTY / QUALIFIES relations and modifier attributes on a QUANTITY
-span, the way the brat export writes a claim. MeasEval's own names (Quantity, HasQuantity,
-...) are mapped by default, as for MeasEval TSV.
+Claims come back from their MeasEval-style links (add_claims, once per annotation set):
+the relations and attribute the label configuration's claim scheme names (MeasEval's
+HasQuantity, HasProperty, Qualifies and QuantityQualifier; HAS_QUANTITY, ... in the default
+scheme), the way the brat export writes a claim. MeasEval's own names are mapped to the
+scheme's parts when the configuration does not have them itself, as for MeasEval TSV.
+An R line's trailing tab (brat writes one) is kept and written back.
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ import re
 from pathlib import Path
 
 from annotator.contents import ClaimItem, Incoming, RelationItem, SpanItem
-from annotator.formats.brat.lines import HAS_PROPERTY, HAS_QUANTITY, QUALIFIES
 from annotator.formats.checks import relation_problem
 from annotator.formats.files import FileRead, collect, first_line_title, read_text
 from annotator.formats.labelmap import FRAGMENT, Unknowns
@@ -38,8 +39,6 @@ from annotator.problems import Problem
 
 _OFFSETS = re.compile(r"^\d+ \d+(?:;\d+ \d+)*$")
 _ID = re.compile(r"^[TRAMN#]\d+$|^#\d*$")
-CLAIM_RELATIONS = (HAS_QUANTITY, HAS_PROPERTY, QUALIFIES)
-PROPERTY = "PROPERTY"  # the label of a measured property (MeasEval's MeasuredProperty maps to it)
 
 
 def read_brat(
@@ -68,51 +67,62 @@ def _text_beside(ann: Path) -> tuple[str | None, Problem | None]:
 
 
 def add_claims(doc: Incoming, labels: LabelConfig) -> None:
-    """Claims read back from MeasEval-style links, as the brat export writes them.
+    """Claims read from the links of one annotation set, by the configuration's claim scheme.
 
-    A QUANTITY span with a HAS_QUANTITY or QUALIFIES link into it, or with a claim modifier
-    as a binary attribute, is a claim: its property is the HAS_QUANTITY head labelled
-    PROPERTY (or linked from an entity by HAS_PROPERTY); its entity the head of that
-    HAS_PROPERTY, else the other HAS_QUANTITY head; its condition the head of a QUALIFIES
+    A quantity span (claims.quantity) with a has_quantity or qualifies link into it, or a
+    modifier, is a claim: its property is the has_quantity head labelled as the property
+    (claims.property) or linked from an entity by has_property; its entity the head of that
+    has_property, else the other has_quantity head; its condition the head of a qualifies
     link into the quantity, else into the property, else into the entity; its modifiers the
-    binary attributes named like claim modifiers. Of several candidates the first in the
-    text is taken. Runs on a whole document (every annotation set of it), so a quantity
-    gets one claim however many files link it.
+    values of claims.modifier_attribute (MeasEval's `A1 QuantityQualifier T2 IsRange`), or
+    without one the binary attributes named like modifiers. Of several candidates the first
+    in the text is taken. Runs on one file's contents before the sets of a text are merged,
+    so a link of one set never lends its entity to another set's quantity.
     """
-    contents = doc.contents
+    scheme, contents = labels.claims, doc.contents
+    if scheme.quantity is None:
+        return
+    by_id = {span.id: span for span in contents.spans}
     heads: dict[tuple, list] = {}
     for rel in contents.relations:
-        if rel.label in CLAIM_RELATIONS:
+        if rel.label in (scheme.has_quantity, scheme.has_property, scheme.qualifies):
             heads.setdefault((rel.child_id, rel.label), []).append(rel.head_id)
-    modifiers = set(labels.modifiers)
+
+    def first(ids):
+        return min(ids, key=lambda i: by_id[i].key) if ids else None
+
     for span in contents.spans:
-        if span.label != labels.quantity_label:
+        if span.label != scheme.quantity:
             continue
-        quantity = span.id
-        mods = sorted(
-            {
-                a["name"]
-                for e in span.meta.get("brat", [])
-                for a in e.get("attributes", [])
-                if "value" not in a and a["name"] in modifiers
-            }
+        q, mods = span.id, claim_modifiers(span.meta, scheme.modifier_attribute, labels.modifiers)
+        links = sorted(heads.get((q, scheme.has_quantity), []), key=lambda i: by_id[i].key)
+        if not (links or mods or (q, scheme.qualifies) in heads):
+            continue
+        prop = next((h for h in links if by_id[h].label == scheme.property or (h, scheme.has_property) in heads), None)
+        entity = first(heads.get((prop, scheme.has_property))) or next((h for h in links if h != prop), None)
+        conditions = next(
+            (
+                heads[k]
+                for k in ((q, scheme.qualifies), (prop, scheme.qualifies), (entity, scheme.qualifies))
+                if k[0] is not None and k in heads
+            ),
+            None,
         )
-        links = sorted(heads.get((quantity, HAS_QUANTITY), []))
-        if not (links or mods or (quantity, QUALIFIES) in heads):
-            continue
-        prop = next((h for h in links if h[2] == PROPERTY or (h, HAS_PROPERTY) in heads), None)
-        owners = heads.get((prop, HAS_PROPERTY))
-        entity = min(owners) if owners else next((h for h in links if h != prop), None)
-        conditions = heads.get((quantity, QUALIFIES)) or heads.get((prop, QUALIFIES)) or heads.get((entity, QUALIFIES))
         contents.claims.append(
-            ClaimItem(
-                quantity,
-                entity_id=entity,
-                property_id=prop,
-                condition_id=min(conditions) if conditions else None,
-                modifiers=mods,
-            )
+            ClaimItem(q, entity_id=entity, property_id=prop, condition_id=first(conditions), modifiers=mods)
         )
+
+
+def claim_modifiers(meta: dict, attribute: str | None, modifiers) -> list[str]:
+    """A quantity's modifiers as its brat attributes carry them: the values of `attribute`,
+    or without one the binary attributes named like a modifier."""
+    known = set(modifiers)
+    attributes = [a for entry in meta.get("brat", []) for a in entry.get("attributes", [])]
+    if attribute:
+        found = {a.get("value") for a in attributes if a["name"] == attribute}
+    else:
+        found = {a["name"] for a in attributes if "value" not in a}
+    return sorted(found & known)
 
 
 def _set_names(anns: list[Path], texts: dict) -> dict[Path, str]:
@@ -131,7 +141,9 @@ def _set_names(anns: list[Path], texts: dict) -> dict[Path, str]:
 
 def read_pair(ann: Path, text: str, set_name: str, labels: LabelConfig, unknowns: Unknowns, split: bool) -> FileRead:
     path = str(ann)
-    doc = Incoming(text=text, source=path[:-4] + ".txt", title=first_line_title(text), sets=[set_name])
+    doc = Incoming(
+        text=text, source=path[:-4] + ".txt", title=first_line_title(text), layer_meta={"brat": {"sets": [set_name]}}
+    )
     doc.sources = [doc.where]
     result = FileRead(path, uids={doc.uid})
     body, problem = read_text(ann)
@@ -143,6 +155,7 @@ def read_pair(ann: Path, text: str, set_name: str, labels: LabelConfig, unknowns
     parser.finish(doc)
     result.problems += sorted(parser.problems, key=lambda p: p.line or 0)
     if not parser.problems:
+        add_claims(doc, labels)
         result.docs.append(doc)
     return result
 
@@ -268,6 +281,9 @@ class _Parser:
         entry = {"set": self.set, "id": ident}
         if args[0][0] != "Arg1" or args[1][0] != "Arg2":
             entry["roles"] = [args[0][0], args[1][0]]
+        tail = rest[len(rest.rstrip()) :]
+        if tail:  # brat itself writes a tab after the arguments: written back as it was
+            entry["tail"] = tail
         self.refused.discard(ident)
         self.relations[ident] = {
             "label": self.unknowns.relation(parts[0], (self.path, lineno)),
@@ -372,7 +388,12 @@ class _Parser:
                 self.fail(lineno, f"{item['id']}: {target} is not a T or R annotation of this file")
                 continue
             items = owner["entry"].setdefault(kind, [])
-            if kind == "attributes" and any(a["name"] == item["name"] for a in items):
-                self.fail(lineno, f"{item['id']}: {target} already has attribute {item['name']}")
+            # a multi-valued attribute (MeasEval's QuantityQualifier IsMean and HasTolerance on one
+            # quantity) is a line per value; the same value twice says nothing new
+            if kind == "attributes" and any(
+                a["name"] == item["name"] and a.get("value") == item.get("value") for a in items
+            ):
+                value = f" {item['value']}" if "value" in item else ""
+                self.fail(lineno, f"{item['id']}: {target} already has attribute {item['name']}{value}")
                 continue
             items.append(item)

@@ -108,7 +108,7 @@ class BratWriter:
     def __init__(self, labels, folder: Path):
         self.root = folder / "brat"
         self.root.mkdir()
-        self.words = ClaimWords(labels.quantity_label, frozenset(labels.modifiers))
+        self.words = ClaimWords(labels.claims, frozenset(labels.modifiers))
         self.used: dict[str, set[str]] = {}
         self.stats: Counter = Counter()
         self.sums: dict[str, tuple[str, int]] = {}  # by path in the version

@@ -7,10 +7,10 @@ MeasEval's own layout). Per annotation set:
   normaliser, the unit as written in meta["unit_text"] and canonical in `unit` (read by
   the unit table, else the normaliser's, else kept as written and flagged), and its
   `mods` become the claim's modifiers;
-- MeasuredEntity, MeasuredProperty and Qualifier rows are spans (labels from the label
-  map; defaults ENTITY, PROPERTY, CONDITION), the claim's entity, property and condition;
-- HasQuantity, HasProperty and Qualifies links are relations too (defaults HAS_QUANTITY,
-  HAS_PROPERTY, QUALIFIES).
+- MeasuredEntity, MeasuredProperty and Qualifier rows are spans (under MeasEval's own names
+  if the configuration has them, else the claim scheme's labels for those parts, else as a
+  label map says), the claim's entity, property and condition;
+- HasQuantity, HasProperty and Qualifies links are relations too (named likewise).
 Every row's ids and raw `other` stay in its span's meta["measeval"] (a span shared by two
 sets has two entries) and the set in claim.meta["measeval"], so the export writes the same
 rows back. Offsets must match the text; a bad row refuses its whole file (file:line).
@@ -39,10 +39,19 @@ TYPES = (QUANTITY, ENTITY, PROPERTY, QUALIFIER)
 LINKS = ("HasQuantity", "HasProperty", "Qualifies")
 
 
+ROLE_OF_TYPE = {QUANTITY: "quantity", ENTITY: "entity", PROPERTY: "property", QUALIFIER: "condition"}
+RELATION_OF_LINK = {"HasQuantity": "has_quantity", "HasProperty": "has_property", "Qualifies": "qualifies"}
+
+
 def default_map(labels: LabelConfig) -> LabelMap:
+    """MeasEval's names onto the parts of the configuration's claim scheme, for the names the
+    configuration does not have itself (a MeasEval scheme keeps its own)."""
+    scheme = labels.claims
+    entities = {name: getattr(scheme, role) for name, role in ROLE_OF_TYPE.items()}
+    relations = {name: getattr(scheme, role) for name, role in RELATION_OF_LINK.items()}
     return LabelMap(
-        entities={QUANTITY: labels.quantity_label, ENTITY: "ENTITY", PROPERTY: "PROPERTY", QUALIFIER: "CONDITION"},
-        relations={"HasQuantity": "HAS_QUANTITY", "HasProperty": "HAS_PROPERTY", "Qualifies": "QUALIFIES"},
+        entities={k: v for k, v in entities.items() if v and k not in labels.entities},
+        relations={k: v for k, v in relations.items() if v and k not in labels.relations},
     )
 
 
@@ -139,7 +148,7 @@ class _DocReader:
             text=text,
             source=path,
             title=first_line_title(text),
-            meta={"source_id": doc_id},
+            claimed_id=doc_id,
             lang=detect_language(text),
             lang_source="detected",
             sources=[path],
@@ -253,6 +262,8 @@ class _DocReader:
             return self.fail(row["line"], f"unknown mods {mods!r} (known: {', '.join(self.labels.modifiers)})")
         for key, value in parsed_quantity(self.text[span.start : span.end], self.doc.lang).items():
             setattr(span, key, value)
+        if not unit_text and span.unit is not None:
+            span.meta["unit_read"] = span.unit  # read by us: the export writes no unit the file did not have
         if unit_text:
             span.meta["unit_text"] = unit_text
             canonical = canonical_unit(unit_text, self.doc.lang)

@@ -52,7 +52,7 @@ class MeasEvalWriter:
     def _doc_id(record: dict, used: set[str]) -> str:
         """The MeasEval docId it came with (free and file-safe), else the document id."""
         known = [c["meta"]["measeval"]["doc"] for c in record["claims"] if "measeval" in c.get("meta", {})]
-        known += [record["meta"].get("source_id")]
+        known += [record.get("source_id")]
         name = next((k for k in known if isinstance(k, str) and _FILE_NAME.match(k) and k not in used), record["id"])
         used.add(name)
         return name
@@ -150,7 +150,7 @@ def _other(entry: dict, span: dict, claim: dict, role_span: dict, id_of: dict, i
     wanted = dict(stored)
     kind = entry["type"]
     if kind == QUANTITY:
-        unit = (span.get("meta") or {}).get("unit_text") or span.get("unit")
+        unit = written_unit(span)
         _put(wanted, "unit", unit)
         mods = list(claim.get("modifiers") or [])
         _put(wanted, "mods", stored["mods"] if sorted(stored.get("mods", [])) == sorted(mods) and mods else mods)
@@ -172,6 +172,17 @@ def _other(entry: dict, span: dict, claim: dict, role_span: dict, id_of: dict, i
     if wanted == stored:
         return raw
     return json.dumps({k: v for k, v in wanted.items() if v is not None}, ensure_ascii=False)
+
+
+def written_unit(span: dict) -> str | None:
+    """The unit a Quantity row gives: as written in the file it came from (none if it gave
+    none, whatever our normaliser read), unless the unit was changed since; else the span's."""
+    meta = span.get("meta") or {}
+    if "unit_text" in meta:
+        return meta["unit_text"]
+    if "unit_read" in meta and span.get("unit") == meta["unit_read"]:
+        return None  # the file had no unit; the normaliser's reading is ours, not the file's
+    return span.get("unit")
 
 
 def _put(obj: dict, key: str, value) -> None:

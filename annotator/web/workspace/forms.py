@@ -21,15 +21,22 @@ from annotator.web.workspace.panel import excerpt
 from annotator.web.workspace.views import text_blocks
 
 WHOLE = re.compile(r"-?\d{1,12}")
-# Labels the default configuration uses for a claim's parts; a project without them simply
-# gets no pre-selection for that part.
-PREFERRED = {
-    "entity_id": None,
-    "property_id": "PROPERTY",
-    "condition_id": "CONDITION",
-    "time_id": "DATE",
-    "source_id": None,
-}
+
+
+def preferred(labels: LabelConfig) -> dict[str, str | None]:
+    """The label each part's spans have in the configuration's claim scheme (listed first in
+    its choice, and pre-selected nearby); a scheme without one gets no pre-selection for that
+    part. Any span may be the measured entity: it names no label there."""
+    scheme = labels.claims
+    return {
+        "entity_id": None,
+        "property_id": scheme.property,
+        "condition_id": scheme.condition,
+        "time_id": scheme.time,
+        "source_id": scheme.source,
+    }
+
+
 # Pre-selected for a new claim when the paragraph has one (a date nearby is too often about
 # something else to guess the claim's time).
 GUESSED = ("property_id", "condition_id")
@@ -119,7 +126,7 @@ def claim_form_data(
         "units": sorted(canonical_units()),
         "qualifiers": labels.qualifiers,
         "all_modifiers": labels.modifiers,
-        "preferred": PREFERRED,
+        "preferred": preferred(labels),
     }
 
 
@@ -162,13 +169,14 @@ def nearby_spans(session: Session, doc: Document, layer: Layer, quantity: Span, 
 
 def guess_links(nearby: list[dict], quantity: Span, labels: LabelConfig) -> dict:
     """Pre-selections for a new claim, only from the quantity's own paragraph: the nearest
-    PROPERTY and CONDITION spans, and as the measured entity the nearest other span before
+    property and condition spans, and as the measured entity the nearest other span before
     the quantity (an entity usually precedes its number: "the SC11 FP300 has 256 GB")."""
-    parts = {v for v in PREFERRED.values() if v} | {labels.quantity_label}
+    wanted = preferred(labels)
+    parts = {v for v in wanted.values() if v} | {labels.quantity_label}
     same = [s for s in nearby if s["same_block"]]
     links = dict.fromkeys(CLAIM_LINKS)
     for key in GUESSED:
-        links[key] = next((s["id"] for s in same if s["label"] == PREFERRED[key]), None)
+        links[key] = next((s["id"] for s in same if wanted[key] and s["label"] == wanted[key]), None)
     before = [s for s in same if s["start"] < quantity.start and s["label"] not in parts]
     if before:
         links["entity_id"] = min(before, key=lambda s: s["distance"])["id"]
