@@ -11,7 +11,7 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, LargeBinary, Text, UniqueConstraint, case, or_, select
 from sqlmodel import Field, SQLModel
 
 GOLD = "gold"
@@ -91,6 +91,13 @@ class Document(SQLModel, table=True):
     n_suggestions: int = Field(default=0)
     pipeline: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+def uid_for_key(key: str):
+    """The uid of the document a user's id names: its own uid, or else the id its source
+    record brought (`annotator show h-emoji`). A uid wins over an equal source id."""
+    named = or_(Document.uid == key, Document.source_id == key)
+    return select(Document.uid).where(named).order_by(case((Document.uid == key, 0), else_=1)).limit(1)
 
 
 class TokenArray(SQLModel, table=True):

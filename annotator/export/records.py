@@ -18,7 +18,7 @@ from annotator.export.rows import (
     layer_documents_query,
 )
 from annotator.ingest.first_use import tokens_of
-from annotator.models import GOLD, SUGGESTIONS, Document, Layer, TokenArray
+from annotator.models import GOLD, SUGGESTIONS, Document, Layer, TokenArray, uid_for_key
 from annotator.schema.build import layer_record, suggestion_record
 from annotator.token_arrays import checked_count, export_tokens
 from annotator.tokens import token_dicts
@@ -115,10 +115,12 @@ def _records_for(
         yield layer_record(doc, lay.name, contents[lay.id], quantity_label, annotators, tokens_for(doc), lay.meta)
 
 
-def get_record(session: Session, uid: str, layer: str, quantity_label: str) -> dict:
-    doc = session.connection().execute(select(*DOCUMENT_COLUMNS).where(Document.uid == uid)).first()
-    if doc is None:
-        raise LookupError(f"no document with id {uid!r}")
+def get_record(session: Session, key: str, layer: str, quantity_label: str) -> dict:
+    """The record of one layer of the document `key` names (its uid or its source id)."""
+    uid = session.connection().execute(uid_for_key(key)).scalar()
+    doc = uid and session.connection().execute(select(*DOCUMENT_COLUMNS).where(Document.uid == uid)).first()
+    if not doc:
+        raise LookupError(f"no document with id {key!r}")
     if layer != SUGGESTIONS:
         exists = session.exec(select(Layer.id).where(Layer.document_id == doc.id, Layer.name == layer)).first()
         if exists is None:

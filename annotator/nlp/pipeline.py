@@ -9,7 +9,6 @@ so importing text in any language never fails for want of a model.
 from __future__ import annotations
 
 import hashlib
-import logging
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -28,7 +27,6 @@ from annotator.tokens import Token
 UNNEEDED_COMPONENTS = ["parser", "lemmatizer", "tagger", "attribute_ruler", "senter"]
 GAZETTEER_ID = "gazetteer"
 RULES_NAME = "annotator-rules"
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -72,12 +70,10 @@ class Prehighlighter:
         else:
             nlp = blank_pipeline(lang)
             nlp.meta["annotator_name"] = f"blank_{nlp.lang}"
-        ruler = nlp.add_pipe("entity_ruler", config={"overwrite_ents": True})
-        if self.gazetteer_file:
-            patterns, skipped = load_gazetteer(self.gazetteer_file, self.labels)
-            ruler.add_patterns(patterns)
-            if skipped:
-                log.warning("%s", gazetteer_warnings(self.gazetteer_file, self.labels)[0])
+        # labels the configuration lacks are skipped; warnings() says so, once, to the person
+        patterns, _ = load_gazetteer(self.gazetteer_file, self.labels) if self.gazetteer_file else ([], {})
+        if patterns:  # an empty ruler does nothing but warn (W036) on every document
+            nlp.add_pipe("entity_ruler", config={"overwrite_ents": True}).add_patterns(patterns)
         add_quantity_ruler(nlp, lang=lang)  # the document's language, also where the pipeline is "xx"
         return nlp
 

@@ -25,6 +25,7 @@ from annotator.models import GOLD, Document
 from annotator.project import labels_of
 from annotator.review.comparison import Comparison, Item, compare, overview
 from annotator.review.gold import accept, finish, pre_accept, reject
+from annotator.web.addressing import elsewhere
 from annotator.web.auth import curator_required
 from annotator.web.extensions import htmx
 from annotator.web.rendering import escape_text, pieces, quantity_summary
@@ -55,7 +56,9 @@ def document(uid: str):
     """The board; opening it stores nothing (pre-accepting the agreements is a button)."""
     everyone = bool(request.args.get("all"))
     session = get_db().request_session()
-    doc = _document(session, uid)
+    doc = document_by_uid(session, uid)
+    if doc is None:
+        return elsewhere(session, uid, ".document", **request.args)
     shown = board(session, doc, everyone)
     todo = len(shown["comparison"].to_pre_accept())
     message = (

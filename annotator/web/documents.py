@@ -11,6 +11,7 @@ from annotator.db import get_db
 from annotator.export.records import get_record
 from annotator.models import SUGGESTIONS, Document, Suggestion
 from annotator.project import labels_of
+from annotator.web.addressing import elsewhere, uid_named
 from annotator.web.extensions import htmx
 from annotator.web.identity import current_annotator, is_curator, only_assigned_to, require_open, visible_ids
 from annotator.web.listing import document_page, languages, neighbours
@@ -51,7 +52,7 @@ def view(uid: str):
     session = get_db().request_session()
     doc = document_by_uid(session, uid)
     if doc is None:
-        abort(404, description=f"There is no document with the id “{uid}” in this project.")
+        return elsewhere(session, uid, ".view")
     require_open(session, doc.id)
     labels = labels_of(current_app)
     rows = session.exec(select(*SUGGESTION_COLUMNS).where(Suggestion.document_id == doc.id)).all()
@@ -79,6 +80,7 @@ def layer_json(uid: str, name: str):
     """One layer of one document as an export record (the shape of `annotator show --json`).
     Annotators get their own layer and the suggestions of documents assigned to them only."""
     session = get_db().request_session()
+    uid = uid_named(session, uid) or uid  # a source id names the document too
     doc_id = session.exec(select(Document.id).where(Document.uid == uid)).scalar()
     if doc_id is None:
         abort(404, description=f"There is no document with the id “{uid}” in this project.")

@@ -14,7 +14,15 @@ from sqlmodel import Session
 
 from annotator.models import Document, Layer, Suggestion
 
-ROW_COLUMNS = (Document.id, Document.uid, Document.title, Document.lang, Document.n_chars, Document.n_suggestions)
+ROW_COLUMNS = (
+    Document.id,
+    Document.uid,
+    Document.source_id,
+    Document.title,
+    Document.lang,
+    Document.n_chars,
+    Document.n_suggestions,
+)
 
 
 @dataclass

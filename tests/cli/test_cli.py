@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import shutil
 
+import click
 import orjson
 import pytest
 
+from annotator.cli import COMMANDS, main
 from tests.conftest import SEEDS
 
 
@@ -23,6 +26,17 @@ def test_help_for_every_command(cli):
     for command in ([], ["import"], ["export"], ["validate"], ["show"], ["stats"], ["serve"], ["db", "upgrade"]):
         result = cli(*command, "--help")
         assert result.exit_code == 0 and "Usage:" in result.output
+
+
+def test_the_listed_short_help_is_each_commands_own():
+    """`annotator --help` lists COMMANDS without importing them: the list must say what the
+    commands say of themselves, and name every command there is."""
+    for name, (module, attribute, short) in COMMANDS.items():
+        command = getattr(importlib.import_module(module), attribute)
+        assert isinstance(command, click.Command) and command.name == name, name
+        assert command.get_short_help_str(limit=200) == short, name
+    listing = main.get_help(click.Context(main))
+    assert all(f"{name}  " in listing or f"{name} " in listing for name in COMMANDS)
 
 
 def test_db_upgrade_creates_and_reports(cli, tmp_path):

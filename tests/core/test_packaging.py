@@ -3,9 +3,13 @@ migrations, and serves pages from them."""
 
 from __future__ import annotations
 
+import ast
+import importlib.metadata
+import re
 import subprocess
 import sys
 import textwrap
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -59,3 +63,24 @@ def test_wheel_serves_pages_without_the_checkout(tmp_path):
     """)
     ran = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert ran.returncode == 0 and ran.stdout.strip().endswith("ok"), ran.stdout + ran.stderr
+
+
+def test_every_package_the_code_imports_is_declared():
+    """Each third-party module imported under annotator/ comes from a distribution listed in
+    pyproject's dependencies (not merely from something a dependency happens to pull in)."""
+    root = Path(__file__).resolve().parents[2]
+    project = tomllib.loads((root / "pyproject.toml").read_text("utf-8"))["project"]
+    declared = {re.split(r"[<>=!\[; ]", d, maxsplit=1)[0].lower().replace("_", "-") for d in project["dependencies"]}
+    distributions = importlib.metadata.packages_distributions()
+    imported = set()
+    for path in (root / "annotator").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    third_party = {m for m in imported if m not in sys.stdlib_module_names and m != "annotator"}
+    assert {"numpy", "flask", "spacy"} <= third_party
+    normal = lambda name: name.lower().replace("_", "-")  # noqa: E731
+    providers = {module: {normal(n) for n in distributions.get(module, [module])} for module in third_party}
+    assert {module: sorted(p) for module, p in providers.items() if not p & declared} == {}

@@ -234,3 +234,28 @@ def test_split_exports_one_folder_per_part(sqlite_xapp, tmp_path):
     result = run_export(app, tmp_path, fmt="brat", split="1/1/1")
     parts = {p.parent.name for p in (result.path / "brat").rglob("*.ann")}
     assert parts <= {"train", "dev", "test"} and len(list((result.path / "brat").rglob("*.ann"))) == 4
+
+
+def test_empty_files_and_relation_tails_come_back_and_a_second_import_changes_nothing(sqlite_xapp, tmp_path):
+    """An empty .ann (a text nobody annotated) comes back under its own name, empty; an R
+    line keeps the tab brat writes after its arguments; importing the same folder again
+    leaves every layer, the empty one too, at its version."""
+    app, folder = sqlite_xapp, tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "blank.txt").write_text("Nothing was marked in this text.\n", encoding="utf-8")
+    (folder / "blank.ann").write_text("", encoding="utf-8")
+    (folder / "chips.txt").write_text("Huawei makes the Ascend 910C.\n", encoding="utf-8")
+    (folder / "chips.ann").write_text(
+        "T1\tORG 0 6\tHuawei\nT2\tPRODUCT 17 28\tAscend 910C\nR1\tMAKES Arg1:T1 Arg2:T2\t\n", encoding="utf-8"
+    )
+    assert run_import(app, [folder], fmt="brat").ok
+    files = exported_files(run_export(app, tmp_path, fmt="brat"))
+    assert sorted(files) == ["blank.ann", "blank.txt", "chips.ann", "chips.txt"]
+    assert files["blank.ann"].read_bytes() == b""
+    assert files["chips.ann"].read_bytes() == (folder / "chips.ann").read_bytes()
+    with get_db(app).reading() as s:
+        before = dict(s.exec(select(Layer.document_id, Layer.version)).all())
+    again = run_import(app, [folder], fmt="brat")
+    assert again.ok and again.stored.layers == 0
+    with get_db(app).reading() as s:
+        assert dict(s.exec(select(Layer.document_id, Layer.version)).all()) == before

@@ -121,6 +121,28 @@ def test_relation_and_claim_agreement_given_matched_spans():
     assert report["claims"]["full"] == 1 and report["claims"]["f1_full"] == 1.0
 
 
+@pytest.mark.parametrize("role", ["condition_id", "time_id", "source_id"])
+def test_a_full_claim_match_needs_every_part_time_and_source_too(role):
+    """The parts agreement compares are the parts curation compares (models.CLAIM_LINKS):
+    a claim whose time or source differs is not wholly the same claim."""
+    a = Contents(
+        spans=spans((0, 6, "ORG", 1), (10, 20, "DATE", 2), (30, 36, "QUANTITY", 3, 256, "GB")),
+        claims=[ClaimItem(3, entity_id=1, **{role: 2})],
+    )
+    b = Contents(
+        spans=spans((0, 6, "ORG", 11), (10, 20, "DATE", 12), (30, 36, "QUANTITY", 13, 256, "GB")),
+        claims=[ClaimItem(13, entity_id=11)],
+    )
+    differ = PairTally()
+    differ.add_doc(a, b)
+    claims = differ.report(["ORG"])["claims"]
+    assert (claims["same_entity"], claims["same_value_unit"], claims["full"]) == (1, 1, 0)
+    b.claims = [ClaimItem(13, entity_id=11, **{role: 12})]
+    same = PairTally()
+    same.add_doc(a, b)
+    assert same.report(["ORG"])["claims"]["full"] == 1
+
+
 def make_corpus(app, docs: int, annotators: list[str], seed: int = 7, not_done: str | None = None):
     rng = random.Random(seed)
     words = ["Nvidia", "makes", "the", "H100", "with", "80", "GB", "memory", "Huawei", "Ascend"]

@@ -21,6 +21,7 @@ from annotator.layers import AnnotationError
 from annotator.models import Document, Layer, Suggestion
 from annotator.project import labels_of
 from annotator.team.assignments import queue
+from annotator.web.addressing import elsewhere
 from annotator.web.errors import NUL_MESSAGE, holds_nul
 from annotator.web.identity import GOLD, current_annotator, is_curator, layer_name, only_assigned_to, require_open
 from annotator.web.listing import neighbours
@@ -93,7 +94,7 @@ def page(uid: str):
     session = get_db().request_session()
     doc = document_by_uid(session, uid)
     if doc is None:
-        abort(404, description=f"There is no document with the id “{uid}” in this project.")
+        return elsewhere(session, uid, ".page")
     require_open(session, doc.id)
     name, labels = layer_name(), labels_of(current_app)
     layer = current_layer(session, doc, name)
