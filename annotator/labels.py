@@ -17,7 +17,6 @@ from pathlib import Path
 
 import orjson
 
-from annotator.models import CLAIM_ROLES
 from annotator.nlp.units import qualifier_codes
 
 TOP_LEVEL = (
@@ -35,6 +34,9 @@ TOP_LEVEL = (
 )
 ENTITY_FIELDS = ("label", "color", "hotkey", "description")
 RELATION_FIELDS = ("label", "pairs", "description")
+# The parts of a claim, each a span of its layer (or, for the property, a text); a
+# configuration's `claims` names the label of each. The claim table has a column per part.
+CLAIM_ROLES = ("quantity", "entity", "property", "condition", "time", "source")
 # The relations that tie a claim's parts to its quantity, as other tools (MeasEval, brat) draw them.
 CLAIM_RELATIONS = ("has_quantity", "has_property", "qualifies")
 CLAIM_FIELDS = (*CLAIM_ROLES, *CLAIM_RELATIONS, "modifier_attribute")
@@ -217,8 +219,8 @@ def _relation_problems(items, entities: set[str], problems: list[str]) -> set[st
             if key not in RELATION_FIELDS
         ]
         label = item.get("label")
-        if not isinstance(label, str) or not label.strip():
-            problems.append(f"{at}.label: must be a non-empty name")
+        if not isinstance(label, str) or not label.strip() or label != label.strip():
+            problems.append(f"{at}.label: must be a non-empty name without surrounding spaces")
         elif label in names:
             problems.append(f"{at}.label: {label!r} is repeated")
         else:
@@ -228,8 +230,19 @@ def _relation_problems(items, entities: set[str], problems: list[str]) -> set[st
             problems.append(f"{at}.pairs: must be a list of [head label, child label] pairs")
             continue
         for j, pair in enumerate(pairs):
-            problems += [f"{at}.pairs[{j}]: {name!r} is not an entity label" for name in pair if name not in entities]
+            problems += [
+                f"{at}.pairs[{j}]: {name!r} is not an entity label" for name in pair if not _names(name, entities)
+            ]
     return names
+
+
+def _listed(value) -> list:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def _names(value, known: set[str]) -> bool:
+    """Whether `value` is one of the `known` names (a list or number in its place is not)."""
+    return isinstance(value, str) and value in known
 
 
 def _name_list(raw: dict, key: str, problems: list[str]) -> list:
@@ -247,7 +260,7 @@ def _claim_problems(raw: dict, entities: set[str], relations: set[str], problems
         problems.append("claims: must be an object (see docs/labels.md)")
         return
     quantity = raw.get("quantity_label")
-    if quantity is not None and (quantity not in entities or claims.get("quantity", quantity) != quantity):
+    if quantity is not None and (not _names(quantity, entities) or claims.get("quantity", quantity) != quantity):
         problems.append(f"quantity_label: {quantity!r} must be an entity label, and claims.quantity if both are given")
     for key, value in claims.items():
         at = f"claims.{key}"
@@ -255,11 +268,13 @@ def _claim_problems(raw: dict, entities: set[str], relations: set[str], problems
             problems.append(f"{at}: unknown field (known: {', '.join(CLAIM_FIELDS)})")
         elif value is None:
             continue
+        elif not isinstance(value, str):
+            problems.append(f"{at}: must be a label name (or null), not {value!r}")
         elif key in CLAIM_ROLES and value not in entities:
             problems.append(f"{at}: {value!r} is not an entity label")
         elif key in CLAIM_RELATIONS and value not in relations:
             problems.append(f"{at}: {value!r} is not a relation label")
-        elif key == "modifier_attribute" and value not in raw.get("attributes", []):
+        elif key == "modifier_attribute" and not _names(value, set(_listed(raw.get("attributes")))):
             problems.append(f"{at}: {value!r} must be one of the 'attributes'")
 
 
@@ -268,5 +283,5 @@ def _model_label_problems(mapping, entities: set[str], problems: list[str]) -> N
         problems.append("model_labels: must map the model's labels to ours (or to null)")
         return
     for name, ours in mapping.items():
-        if ours is not None and ours not in entities:
+        if ours is not None and not _names(ours, entities):
             problems.append(f"model_labels.{name}: {ours!r} is not an entity label (null leaves it out)")

@@ -14,6 +14,8 @@ from typing import Any
 from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, LargeBinary, Text, UniqueConstraint, case, or_, select
 from sqlmodel import Field, SQLModel
 
+from annotator.labels import CLAIM_ROLES
+
 GOLD = "gold"
 SUGGESTIONS = "suggestions"
 RESERVED_LAYER_NAMES = {GOLD, SUGGESTIONS}
@@ -115,9 +117,8 @@ class TokenArray(SQLModel, table=True):
 
 # The columns a QUANTITY span or suggestion carries beyond its offsets and label.
 QUANTITY_FIELDS = ("value", "value_max", "tolerance", "unit", "qualifier")
-# The parts of a claim, each a span of its layer (or, for the property, a text): the claim's
-# columns are these names with "_id" (CLAIM_LINKS, the optional ones).
-CLAIM_ROLES = ("quantity", "entity", "property", "condition", "time", "source")
+# The claim's columns are its parts' names (labels.CLAIM_ROLES) with "_id"; these are the
+# optional ones.
 CLAIM_LINKS = tuple(f"{role}_id" for role in CLAIM_ROLES[1:])
 
 

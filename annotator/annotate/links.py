@@ -12,6 +12,7 @@ from annotator.annotate.spans import Outcome, current_layer, span_in_layer
 from annotator.labels import LabelConfig
 from annotator.layers import AnnotationError, claim_version, record
 from annotator.models import CLAIM_LINKS, Claim, Document, Relation
+from annotator.nlp.units import canonical_units
 
 PROPERTY_TEXT_MAX = Claim.__table__.c.property_text.type.length  # the column's width (PostgreSQL enforces it)
 
@@ -89,8 +90,6 @@ def check_value(raw) -> float | None:
 
 def check_unit(raw) -> tuple[str | None, bool]:
     """(unit, canonical?): a unit of the table, or free text that is kept but flagged."""
-    from annotator.nlp.units import canonical_units
-
     if raw is None or str(raw).strip() == "":
         return None, True
     unit = str(raw).strip()

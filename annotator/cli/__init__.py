@@ -15,7 +15,7 @@ import click
 COMMANDS = {
     "import": ("annotator.cli.importing", "import_cmd", "Import documents, or annotations into a layer."),
     "export": ("annotator.cli.exporting", "export_cmd", "Write a new validated, versioned export of one layer."),
-    "validate": ("annotator.cli.exporting", "validate_cmd", "Check JSONL files against the record schema."),
+    "validate": ("annotator.cli.validating", "validate_cmd", "Check JSONL files against the record schema."),
     "show": ("annotator.cli.inspecting", "show_cmd", "Print one document record of one layer."),
     "stats": ("annotator.cli.inspecting", "stats_cmd", "Documents, languages, and counts per layer and label."),
     "iaa": ("annotator.cli.agreement", "iaa_cmd", "Inter-annotator agreement between annotator layers."),

@@ -6,7 +6,8 @@ from datetime import timedelta
 
 import click
 
-from annotator.cli.common import DB_OPTION, echo_json, open_project
+from annotator.cli.common import DB_OPTION, open_project
+from annotator.cli.output import echo_json
 from annotator.team.assignments import AssignmentError, assign, reassign, stale
 
 

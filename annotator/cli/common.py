@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 
 import click
-import orjson
 
 from annotator.labels import LabelConfigError
 from annotator.project import Project
@@ -29,10 +28,6 @@ def open_project(db_url: str | None, labels: bool = True) -> Project:
         except LabelConfigError as exc:
             raise click.ClickException(str(exc)) from exc
     return project
-
-
-def echo_json(data) -> None:
-    click.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode())
 
 
 class ProgressBar:

@@ -1,17 +1,12 @@
-"""`annotator export` and `annotator validate`: versioned exports, and checking records."""
+"""`annotator export`: versioned exports of one layer."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import click
 
-from annotator.cli.common import DB_OPTION, echo_json, open_project
+from annotator.cli.common import DB_OPTION, open_project
+from annotator.cli.output import echo_json
 from annotator.export.publish import FORMATS, ExportError, export
-from annotator.export.validation import schema_for, validate_file
-from annotator.labels import LabelConfigError
-from annotator.project import Project
 
 
 @click.command("export")
@@ -58,38 +53,3 @@ def export_cmd(db_url, layer, name, out_dir, fmt, split, as_json):
     left_out = result.left_out.get("not_gold_done")
     if left_out and not as_json:
         click.echo(f"{left_out} document(s) left out: their gold layer is not marked done.")
-
-
-@click.command("validate")
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option(
-    "--labels-config",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="The label configuration the records follow (default: the project's). A schema.json beside "
-    "a file (an export's) is used for that file.",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print the problems as JSON.")
-def validate_cmd(files, labels_config, as_json):
-    """Check JSONL files against the record schema.
-
-    Every problem names file:line and the failing field.
-    """
-    overrides = {"LABELS_FILE": labels_config} if labels_config else None
-    try:
-        labels = Project(overrides).labels
-    except LabelConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
-    problems, records = [], 0
-    for path in files:
-        found, count = validate_file(Path(path), schema_for(Path(path), labels))
-        problems.extend(found)
-        records += count
-    if as_json:
-        echo_json({"records": records, "valid": not problems, "problems": problems})
-    else:
-        for p in problems:
-            click.echo(f"{p['file']}:{p['line']}: {p['message']}", err=True)
-        click.echo(f"{records} record(s) checked, {len({(p['file'], p['line']) for p in problems})} invalid.")
-    if problems:
-        sys.exit(1)

@@ -6,7 +6,8 @@ import sys
 
 import click
 
-from annotator.cli.common import DB_OPTION, ProgressBar, echo_json, open_project
+from annotator.cli.common import DB_OPTION, ProgressBar, open_project
+from annotator.cli.output import echo_json
 from annotator.ingest.pipeline import LAYER_FORMATS, ImportRequestError, import_layer, import_paths
 
 

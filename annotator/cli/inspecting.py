@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 import orjson
 
-from annotator.cli.common import DB_OPTION, echo_json, open_project
+from annotator.cli.common import DB_OPTION, open_project
+from annotator.cli.output import echo_json
 from annotator.export.records import get_record
 from annotator.ingest.first_use import settle_all
 from annotator.project import project_stats

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import orjson
 
-from annotator.cli.common import echo_json
+from annotator.cli.output import echo_json
 from annotator.labels import config_problems, parse_label_config
 
 

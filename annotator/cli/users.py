@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from annotator.cli.common import DB_OPTION, echo_json, open_project
+from annotator.cli.common import DB_OPTION, open_project
+from annotator.cli.output import echo_json
 from annotator.models import ROLES
 from annotator.team.accounts import AccountError, create_user, list_users, set_active, set_password
 

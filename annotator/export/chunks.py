@@ -5,7 +5,7 @@ records is nearly all of an export's work, and it is the same work in whichever 
 runs, so the output is byte for byte what one process makes. A worker leaves a chunk's lines
 in a file for the exporting process, and a writer that works in parts (brat) writes the
 chunk's files itself and reports their names and checksums; the exporting process hashes
-the lines in order and settles the file names (exporting.py).
+the lines in order and settles the file names (export/publish.py).
 """
 
 from __future__ import annotations

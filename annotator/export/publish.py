@@ -8,10 +8,10 @@ so a crash never leaves half a version and a published version is never touched 
 Records are ordered by id and serialised with sorted keys: the same data gives the same
 bytes, and exporting unchanged data mints no new version.
 
-Documents go through in chunks (export_chunks.py), in worker processes for a large export
+Documents go through in chunks (export/chunks.py), in worker processes for a large export
 of jsonl or brat; here their lines are hashed and written in order as they come back, and
 the files of a writer that works in parts get their final names. Versions, and listing a
-finished version folder: export_versions.py.
+finished version folder: export/versions.py.
 """
 
 from __future__ import annotations

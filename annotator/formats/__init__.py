@@ -2,10 +2,11 @@
 
 In: `annotator import --layer NAME` stores annotations made elsewhere in one person's (or
 the gold) layer: the project's own JSONL records, Prodigy JSONL, brat standoff folders and
-MeasEval TSV files (layer_import.py is the entry point). Out: brat, MeasEval and CoNLL IOB2
-writers for the versioned export directory (exporting.WRITERS).
+MeasEval TSV files (ingest/pipeline.py is the entry point, for documents too). Out: brat,
+MeasEval, CoNLL IOB2 and spaCy DocBin writers for the versioned export directory
+(export/publish.py picks them).
 
-Every reader turns a file into LayerDoc objects (incoming.py) or into file:line problems;
-a file with a problem is refused whole, and storing (layer_store.py) only ever sees
+Every reader turns a file into contents.Incoming documents or into file:line problems; a
+file with a problem is refused whole, and storing (ingest/store.py) only ever sees
 documents that passed every check.
 """

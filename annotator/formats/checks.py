@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from annotator.labels import LabelConfig
+from annotator.nlp.units import qualifier_codes
 
 
 def offsets_problem(text: str, start, end) -> str | None:
@@ -28,8 +29,8 @@ def quantity_problem(values: dict, labels: LabelConfig) -> str | None:
     if unit is not None and (not isinstance(unit, str) or len(unit) > 64):
         return "'unit' must be a string of at most 64 characters or null"
     qualifier = values.get("qualifier")
-    if qualifier is not None and qualifier not in labels.qualifiers:
-        return f"unknown qualifier {qualifier!r} (known: {', '.join(labels.qualifiers)})"
+    if qualifier is not None and qualifier not in qualifier_codes():  # the normaliser's, as in the schema
+        return f"unknown qualifier {qualifier!r} (known: {', '.join(qualifier_codes())})"
     return None
 
 

@@ -7,7 +7,7 @@ sentence; each document starts with the standard `-DOCSTART- -X- O O` line and a
 the record's stored tokens (whitespace is not a token). Sentences come from spaCy's
 rule-based sentencizer over those tokens, plus a boundary after every line break (titles
 and paragraphs without final punctuation), and never inside an entity. Entities cannot
-overlap in IOB2: they are chosen by the rule of the spaCy export (spacy_format.pick_entities:
+overlap in IOB2: they are chosen by the rule of the spaCy export (spacy_docbin.pick_entities:
 longest first, then earliest, then by label); the overlapping spans left out and the spans
 that do not fall on token boundaries are counted in the manifest.
 """

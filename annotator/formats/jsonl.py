@@ -20,8 +20,8 @@ from annotator.contents import ClaimItem, Incoming, RelationItem, SpanItem
 from annotator.formats.checks import offsets_problem, quantity_problem, relation_problem
 from annotator.formats.files import TITLE_MAX, FileRead, first_line_title, read_text
 from annotator.formats.labelmap import Unknowns
-from annotator.labels import LabelConfig
-from annotator.models import CLAIM_ROLES, QUANTITY_FIELDS
+from annotator.labels import CLAIM_ROLES, LabelConfig
+from annotator.models import QUANTITY_FIELDS
 from annotator.nlp.language import normalise_lang
 from annotator.problems import Problem
 

@@ -153,13 +153,14 @@ def store(
                     _store_layers(conn, group, fresh, target, labels, done, refused)
             stored.add(done)
             problems += refused
-        except IntegrityError:  # PostgreSQL: another writer made one of these layers meanwhile
+        except IntegrityError:  # PostgreSQL: another writer stored some of these rows meanwhile
+            what = "this document" if target is None else f"layer {target.layer!r} of document"
             problems += [
                 Problem(
                     d.where,
                     None,
-                    f"layer {target.layer!r} of document {d.uid} was written by someone "
-                    "else during this import; nothing stored for this group, run it again",
+                    f"{what} {d.uid} was written by someone else during this import; "
+                    "nothing stored for this group, run it again",
                 )
                 for d in group
             ]

@@ -17,6 +17,7 @@ from pathlib import Path
 import orjson
 import spacy
 from spacy.language import Language
+from spacy.pipeline import TrainablePipe
 
 from annotator import __version__
 from annotator.labels import LabelConfig
@@ -74,7 +75,8 @@ class Prehighlighter:
         patterns, _ = load_gazetteer(self.gazetteer_file, self.labels) if self.gazetteer_file else ([], {})
         if patterns:  # an empty ruler does nothing but warn (W036) on every document
             nlp.add_pipe("entity_ruler", config={"overwrite_ents": True}).add_patterns(patterns)
-        add_quantity_ruler(nlp, lang=lang)  # the document's language, also where the pipeline is "xx"
+        if self.labels.quantity_label:  # a scheme without quantities gets no quantity suggestions
+            add_quantity_ruler(nlp, lang=lang)  # the document's language, also where the pipeline is "xx"
         return nlp
 
     def describe(self, nlp: Language) -> str:
@@ -149,8 +151,6 @@ def is_statistical(nlp: Language) -> bool:
     rules-only pipeline (blank Portuguese + gazetteer + quantities) costs less per document
     than sending the document to a worker and its Doc back (400 seed-sized Portuguese texts:
     ~1.2 s in one process, 2-4 s with two)."""
-    from spacy.pipeline import TrainablePipe
-
     return any(isinstance(component, TrainablePipe) for _name, component in nlp.pipeline)
 
 

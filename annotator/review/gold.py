@@ -1,5 +1,5 @@
 """Curation's writes into the gold layer: pre-accept the agreements, accept one version of
-an item, reject one, mark gold done (the comparison itself is curating.py).
+an item, reject one, mark gold done (the comparison itself is review/comparison.py).
 
 Gold writes use the workspace's machinery: each names the gold version it saw
 (claim_version) and is one undoable audit event by the curator, so the gold workspace's undo

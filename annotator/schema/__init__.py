@@ -2,7 +2,7 @@
 
 record.schema.json is the template, and the schema of the default label configuration. The
 parts of a record that depend on a project's labels (which label is the quantity, the
-qualifiers and modifiers it allows) are filled in from its configuration (record_schema),
+modifiers it allows) are filled in from its configuration (record_schema),
 so a record under any label scheme is held to a schema that names that scheme's labels; an
 export writes the schema it validated against, and its manifest records the schema's id and
 hash. `jsonschema` explains what is wrong (its error paths name the failing field) for
@@ -109,7 +109,7 @@ def record_schema(labels=None) -> RecordSchema:
     """The record schema of a label configuration (the template's for None)."""
     if labels is None:
         return _template()
-    return _for_labels(labels.sha256, labels.quantity_label, tuple(labels.qualifiers), tuple(labels.modifiers))
+    return _for_labels(labels.quantity_label, tuple(labels.modifiers))
 
 
 @lru_cache(maxsize=1)
@@ -118,18 +118,22 @@ def _template() -> RecordSchema:
 
 
 @lru_cache(maxsize=16)
-def _for_labels(sha: str, quantity: str | None, qualifiers: tuple, modifiers: tuple) -> RecordSchema:
+def _for_labels(quantity: str | None, modifiers: tuple) -> RecordSchema:
+    """The template with a scheme's quantity label and modifiers. Qualifiers stay the
+    normaliser's vocabulary (a configuration's `qualifiers` are the choices the claim form
+    offers): a value read as "approx" is kept as read under any scheme."""
     document = copy.deepcopy(load_schema())
     span = document["$defs"]["span"]
     # a label is a string, so a null const matches none: without a quantity label no span
     # may carry value fields
     span["if"]["properties"]["label"]["const"] = quantity
-    span["properties"]["qualifier"]["enum"] = [None, *qualifiers]
     document["$defs"]["claim"]["properties"]["modifiers"]["items"]["enum"] = list(modifiers)
     _rename_in_descriptions(document, TEMPLATE_QUANTITY, quantity or "quantity")
     if document == load_schema():
         return _template()
-    document["$id"] = f"{document['$id']}/labels/{sha[:16]}"
+    # named by what it says, so configurations that differ only in colours or hotkeys share it
+    digest = hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    document["$id"] = f"{document['$id']}/labels/{digest[:16]}"
     return RecordSchema(document, orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from annotator.labels import LabelConfigError, config_problems, parse_label_config
+from annotator.nlp.units import qualifier_codes
 from annotator.schema import record_schema, schema_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,6 +52,13 @@ def broken(change) -> dict:
         (lambda r: r.update(qualifiers=["about"]), "qualifiers[0]: 'about' is not a qualifier the normaliser knows"),
         (lambda r: r.update(model_labels={"ORG": "Organisation"}), "model_labels.ORG: 'Organisation' is not"),
         (lambda r: r.update(entities=[]), "entities: must be a non-empty list"),
+        # names in the wrong type are problems, not a crash of the check
+        (lambda r: r["claims"].update(entity=["MeasuredEntity"]), "claims.entity: must be a label name"),
+        (lambda r: r.update(quantity_label=["Quantity"]), "quantity_label: ['Quantity'] must be an entity label"),
+        (lambda r: r["relations"][0]["pairs"].append([["Quantity"], "Quantity"]), "relations[0].pairs[2]: ['Qua"),
+        (lambda r: r.update(model_labels={"ORG": ["Quantity"]}), "model_labels.ORG: ['Quantity'] is not"),
+        (lambda r: r.update(attributes=7), "attributes: must be a list of names"),
+        (lambda r: r["relations"][0].update(label="HasQuantity "), "relations[0].label: must be a non-empty name"),
     ],
 )
 def test_each_problem_names_its_field(change, message):
@@ -97,12 +105,19 @@ def test_the_record_schema_follows_the_configuration():
     ours = record_schema(parse_label_config(measeval_raw()))
     assert ours.id != record_schema().id and ours.id.startswith(record_schema().id.rsplit("/", 1)[0])
     assert ours.quantity_label == "Quantity"
-    span = ours.document["$defs"]["span"]
-    assert span["properties"]["qualifier"]["enum"] == [None, *measeval_raw()["qualifiers"]]
+    # qualifiers are the normaliser's whatever the scheme offers in its form
+    shorter = measeval_raw() | {"qualifiers": ["up_to"]}
+    enum = record_schema(parse_label_config(shorter)).document["$defs"]["span"]["properties"]["qualifier"]["enum"]
+    assert enum == [None, *qualifier_codes()]
     assert ours.document["$defs"]["claim"]["properties"]["modifiers"]["items"]["enum"] == measeval_raw()["modifiers"]
     # the same change of labels gives the same schema: exports of one scheme compare equal
     again = copy.deepcopy(measeval_raw())
     assert record_schema(parse_label_config(again)).sha256 == ours.sha256
+    # and one that differs in colours and descriptions only has the same schema, id and all
+    recoloured = measeval_raw()
+    recoloured["entities"][0].update(color="#123456", description="Numbers")
+    assert parse_label_config(recoloured).sha256 != parse_label_config(measeval_raw()).sha256
+    assert record_schema(parse_label_config(recoloured)).data == ours.data
 
 
 def test_labels_check_command(cli, tmp_path):

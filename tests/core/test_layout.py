@@ -371,7 +371,6 @@ LAZY = {
     ("annotator.nlp.tokenizer", "spacy.util"),  # the same, for the multi-language tokenizer
     ("annotator.nlp.tokenizer", "spacy.attrs"),  # the same, for reading a Doc's token offsets
     ("annotator.project", "annotator.nlp.pipeline"),  # spaCy and the model: only commands that pre-highlight
-    ("annotator.nlp.pipeline", "spacy.pipeline"),  # none gained: `import spacy` at the top loads it already
     ("annotator.nlp.language", "py3langid"),  # its model (~0.2 s) only when a language must be detected
     ("annotator.formats.spacy_docbin", "spacy"),  # only for `export --format spacy`; every export imports it
     ("annotator.formats.spacy_docbin", "spacy.tokens"),  # the same (Doc, DocBin)
@@ -380,8 +379,6 @@ LAZY = {
     ("annotator.schema", "jsonschema"),  # jsonschema (~0.15 s) only to say what is wrong with a record
     ("annotator.token_arrays", "jsonschema_rs"),  # only when a token array is made or checked
     ("annotator.token_arrays", "numpy"),  # only when stored token offsets are checked
-    ("annotator.annotate.links", "annotator.nlp.units"),  # none gained: labels.py, imported above, loads it
-    ("annotator.web.workspace.forms", "annotator.annotate.spans"),  # none gained: the web app loads it via routes.py
 }
 
 

@@ -31,3 +31,38 @@ def test_gazetteer_labels_the_configuration_lacks_are_skipped_with_one_warning(c
     assert not {label for label, _ in found} - {"Amount", "PRODUCT"}  # no ORG, no MODEL, no QUANTITY
     amount = next(s for s in record["spans"] if s["label"] == "Amount")
     assert (amount["value"], amount["unit"]) == (64.0, "GB")
+
+
+def test_a_scheme_without_quantities_pre_highlights_its_entities_only(cli, tmp_path, monkeypatch):
+    config = {"entities": [{"label": "ORG"}, {"label": "PRODUCT"}], "relations": []}
+    path = tmp_path / "labels.json"
+    path.write_text(json.dumps(config), encoding="utf-8")
+    monkeypatch.setenv("ANNOTATOR_LABELS_FILE", str(path))
+    assert "No quantity label" in cli("labels", "check", path).output
+    result = cli("import", write_jsonl(tmp_path / "d.jsonl", [{"id": "d1", "text": TEXT}]))
+    assert result.exit_code == 0, result.output
+    record = json.loads(cli("show", "d1", "--json").output)
+    found = {(s["label"], s["text"]) for s in record["spans"]}
+    assert {("ORG", "Huawei"), ("ORG", "Nvidia"), ("PRODUCT", "H100")} <= found
+    assert {label for label, _ in found} == {"ORG", "PRODUCT"} and record["claims"] == []
+    exported = cli("export", "--out", tmp_path / "out", "--json")
+    assert exported.exit_code == 0, exported.output
+
+
+def test_a_shorter_qualifier_list_keeps_what_the_normaliser_read_and_exports(cli, tmp_path, monkeypatch):
+    """`qualifiers` are the choices a scheme's claim form offers; "about 5 kg" read as approx
+    stays approx, and its export is valid and imports again."""
+    config = {"entities": [{"label": "Amount"}], "qualifiers": ["up_to"], "claims": {"quantity": "Amount"}}
+    path = tmp_path / "labels.json"
+    path.write_text(json.dumps(config), encoding="utf-8")
+    monkeypatch.setenv("ANNOTATOR_LABELS_FILE", str(path))
+    text = "The parcel weighs about 5 kg and holds up to 3 litres of water."
+    assert cli("import", write_jsonl(tmp_path / "d.jsonl", [{"id": "p", "text": text}])).exit_code == 0
+    out = tmp_path / "out"
+    exported = cli("export", "--out", out, "--json")
+    assert exported.exit_code == 0, exported.output
+    [data] = out.rglob("data.jsonl")
+    [record] = [json.loads(line) for line in data.read_text("utf-8").splitlines()]
+    assert {s["text"]: s["qualifier"] for s in record["spans"]} == {"about 5 kg": "approx", "up to 3 litres": "up_to"}
+    again = cli("import", "--layer", "alice", data)
+    assert again.exit_code == 0, again.output

@@ -12,6 +12,7 @@ import re
 from sqlalchemy import select
 from sqlmodel import Session
 
+from annotator.annotate.spans import span_in_layer
 from annotator.labels import LabelConfig
 from annotator.layers import AnnotationError
 from annotator.models import CLAIM_LINKS, Claim, Document, Layer, Span
@@ -71,8 +72,6 @@ def ids_field(form, name: str) -> list:
 
 
 def relation_choice(session: Session, labels: LabelConfig, layer: Layer | None, head_id, child_id) -> dict:
-    from annotator.annotate.spans import span_in_layer
-
     head = span_in_layer(session, layer, whole(head_id))
     child = span_in_layer(session, layer, whole(child_id))
     if head.id == child.id:
@@ -88,8 +87,6 @@ def claim_form_data(
 ) -> dict:
     """Everything the claim form shows: values pre-filled from the quantity span (or the
     normaliser), nearby spans to link, and the current links when editing."""
-    from annotator.annotate.spans import span_in_layer
-
     claim = None
     if claim_id is not None:
         claim = session.get(Claim, whole(claim_id)) if isinstance(whole(claim_id), int) else None

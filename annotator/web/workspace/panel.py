@@ -1,5 +1,5 @@
 """What the workspace's side panel shows: the layer's spans per text block, the counts,
-relations and claims, from rows already read (workspace_reads) or, for a write's answer,
+relations and claims, from rows already read (workspace/reads.py) or, for a write's answer,
 only the counts that write could have changed."""
 
 from __future__ import annotations
