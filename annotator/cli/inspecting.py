@@ -9,6 +9,7 @@ from annotator.cli.common import DB_OPTION, open_project
 from annotator.cli.output import echo_json
 from annotator.export.records import get_record
 from annotator.ingest.first_use import settle_all
+from annotator.models import uid_for_key
 from annotator.project import project_stats
 
 
@@ -21,7 +22,10 @@ def show_cmd(doc_id, db_url, layer, as_json):
     """Print one document record of one layer."""
     project = open_project(db_url)
     quantity_label = project.labels.quantity_label
-    settle_all(project.db, quantity_label)  # first use: tokens and language of documents imported without the pipeline
+    with project.db.reading() as session:
+        uid = session.connection().execute(uid_for_key(doc_id)).scalar()
+    # first use: tokens and language of a document imported without the pipeline (its own only)
+    settle_all(project.db, quantity_label, uids=[uid or doc_id])
     try:
         with project.db.reading() as session:
             record = get_record(session, doc_id, layer, quantity_label)

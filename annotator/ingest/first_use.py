@@ -61,17 +61,19 @@ def ensure_tokens(session: Session, doc: Document, quantity_label: str | None) -
     return doc.tokens
 
 
-def settle_all(db, quantity_label: str | None, batch: int = BATCH) -> int:
-    """Settle every waiting document, a batch at a time (tokenized outside the write lock);
-    how many. Runs before a read (export, show), so the read itself stays read-only."""
+def settle_all(db, quantity_label: str | None, batch: int = BATCH, uids: list[str] | None = None) -> int:
+    """Settle every waiting document (or those of `uids`), a batch at a time (tokenized
+    outside the write lock); how many. Runs before a read (export, show), so the read itself
+    stays read-only."""
     done = 0
+    waiting = select(Document.id, Document.uid, Document.text, Document.lang, Document.lang_source).where(
+        Document.tokens.is_(None)
+    )
+    if uids is not None:
+        waiting = waiting.where(Document.uid.in_(uids))
     while True:
         with db.reading() as session:
-            rows = session.exec(
-                select(Document.id, Document.uid, Document.text, Document.lang, Document.lang_source)
-                .where(Document.tokens.is_(None))
-                .limit(batch)
-            ).all()
+            rows = session.exec(waiting.limit(batch)).all()
         if not rows:
             return done
         results = [settle(r.text, r.lang, r.lang_source) for r in rows]

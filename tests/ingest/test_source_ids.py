@@ -8,7 +8,7 @@ import json
 
 from sqlalchemy import select
 
-from annotator.db import get_db
+from annotator.db import Database, get_db
 from annotator.models import Document, document_uid
 from annotator.schema import record_schema
 from tests.helpers import curator, give, log_in
@@ -98,3 +98,16 @@ def test_an_id_the_project_holds_for_another_text_is_refused(app, labels, tmp_pa
     # the same id with the same text again is a no-op, not a clash
     again = run(app, labels, write_jsonl(tmp_path / "again.jsonl", [{"id": "a1", "text": EMOJI}]))
     assert again.ok and (again.new, again.present) == (0, 1)
+
+
+def test_show_settles_only_the_document_it_shows(cli, tmp_path):
+    """Tokens and language come on first use; `show` pays that for its own document only
+    (on a fresh 10,000-document import it used to tokenize them all)."""
+    path = write_jsonl(tmp_path / "d.jsonl", [{"id": "a", "text": EMOJI}, {"id": "b", "text": PLAIN}])
+    assert cli("import", "--no-prehighlight", path).exit_code == 0
+    record = json.loads(cli("show", "a", "--json").output)
+    assert record["tokens"] and record["lang"] != "xx"
+    url = f"sqlite:///{tmp_path / 'instance' / 'annotator.sqlite3'}"
+    with Database(url=url).reading() as s:
+        waiting = dict(s.exec(select(Document.source_id, Document.tokens.is_(None))).all())
+    assert waiting == {"a": False, "b": True}
