@@ -19,8 +19,9 @@ ANNOTATOR_INSTANCE_PATH (DATABASE_URL and other ANNOTATOR_* variables are left o
 
 Set-up (not in the ratios, its times reported): the documents written as JSONL (the shared
 benchmark corpus, naming their language) and imported with `annotator import
---no-prehighlight`; one `annotator show` then settles every document (tokens on first use)
-before the timed runs, so the timed ones measure start-up, not that one-time work; an
+--no-prehighlight`; one `annotator show` then settles the document it shows (tokens and
+language on first use) before the timed runs, so the timed ones measure start-up, not that
+one-time work; an
 account is added for `users list`. The first measured round is reported on its own as
 "cold" (the first run of each command here; the operating system's file cache is warm
 from the set-up), the others as "warm". For a command over the target, one further run
@@ -136,7 +137,7 @@ def set_up(tmp: Path, script: Path, n_docs: int) -> tuple[list[Command], dict]:
     )
     uid = some_uid(big)
     show = [*cli, "show", uid, "--db", sqlite_url(big)]
-    step("first_show_settles_every_document", show, big, uid)
+    step("first_show_settles_its_document", show, big, uid)
     password = tmp / "password.txt"
     password.write_text(PASSWORD + "\n")
     add = [
@@ -312,8 +313,8 @@ def main(argv: list[str] | None = None) -> int:
         "the baseline figures are over every warm baseline run.",
         "Cold is the first measured run of each command (and the very first baseline run); the file cache is "
         "already warm from the set-up, so it shows first-run costs here, not a machine just booted.",
-        "The first `annotator show` on a project imported with --no-prehighlight settles every document "
-        "(tokens on first use); that run is set-up (setup_s.first_show_settles_every_document), not timed.",
+        "The first `annotator show` of a document imported with --no-prehighlight settles it (tokens and "
+        "language on first use); that run is set-up (setup_s.first_show_settles_its_document), not timed.",
         "The target is reported, not enforced: the benchmark exits 0 whatever the ratios.",
     ]
     path = write_result("cli_startup", figures, targets, notes, machine, started)

@@ -1,4 +1,4 @@
-"""`annotator show` and `annotator stats`: what the project holds."""
+"""`annotator show`: one document record of one layer, as exported."""
 
 from __future__ import annotations
 
@@ -6,11 +6,9 @@ import click
 import orjson
 
 from annotator.cli.common import DB_OPTION, open_project
-from annotator.cli.output import echo_json
 from annotator.export.records import get_record
 from annotator.ingest.first_use import settle_all
 from annotator.models import uid_for_key
-from annotator.project import project_stats
 
 
 @click.command("show")
@@ -44,21 +42,3 @@ def show_cmd(doc_id, db_url, layer, as_json):
         click.echo(
             f"  {span['start']:>6}-{span['end']:<6} {span['label']:<10} {span['origin']:<9} {span['text']!r}{extra}"
         )
-
-
-@click.command("stats")
-@DB_OPTION
-@click.option("--json", "as_json", is_flag=True)
-def stats_cmd(db_url, as_json):
-    """Documents, languages, and counts per layer and label."""
-    with open_project(db_url, labels=False).db.reading() as session:
-        stats = project_stats(session)
-    if as_json:
-        echo_json(stats)
-        return
-    click.echo(f"Documents: {stats['documents']}")
-    click.echo("Languages: " + (", ".join(f"{k} {v}" for k, v in stats["languages"].items()) or "-"))
-    for layer, info in stats["layers"].items():
-        click.echo(f"Layer {layer}: {info['documents']} documents")
-        for label, n in info["labels"].items():
-            click.echo(f"  {label:<12} {n}")
