@@ -17,7 +17,7 @@ from pathlib import Path
 
 import orjson
 
-from annotator.nlp.units import qualifier_codes
+from annotator.unit_table import qualifier_codes
 
 TOP_LEVEL = (
     "name",

@@ -104,7 +104,7 @@ def uid_for_key(key: str):
 
 class TokenArray(SQLModel, table=True):
     """A document's token array as exported records carry it, made and validated once when
-    its tokens were stored (see token_arrays.py); `seal` binds it to those tokens and to
+    its tokens were stored (see schema/token_arrays.py); `seal` binds it to those tokens and to
     the schema it passed."""
 
     document_id: int | None = Field(

@@ -84,9 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    from annotator.app import create_app
     from annotator.db import ensure_schema, get_db
     from annotator.review.agreement import agreement_report
+    from annotator.web.app import create_app
 
     names = [f"annotator{i}" for i in range(1, args.annotators + 1)]
     with tempfile.TemporaryDirectory() as tmp:

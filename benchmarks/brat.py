@@ -93,10 +93,10 @@ def project(folder: Path, docs: list[tuple[str, str]] | None):
     """A migrated SQLite project; with docs, holding them already (tokens stored)."""
     from sqlalchemy import insert
 
-    from annotator.app import create_app
     from annotator.models import Document, document_uid
     from annotator.project import labels_of, open_project
     from annotator.tokens import pack
+    from annotator.web.app import create_app
 
     app = create_app({"INSTANCE_PATH": str(folder / "instance"), "NLP_PROCESSES": 1})
     db = open_project(app)
@@ -127,9 +127,9 @@ def project(folder: Path, docs: list[tuple[str, str]] | None):
 
 def keep_token_arrays(db) -> None:
     """What the pre-highlighting import stores with each document's tokens: its token array,
-    made and validated once (annotator/token_arrays.py)."""
+    made and validated once (annotator/schema/token_arrays.py)."""
     try:
-        from annotator.token_arrays import fill_token_arrays
+        from annotator.schema.token_arrays import fill_token_arrays
     except ImportError:  # code from before token arrays were kept
         return
     fill_token_arrays(db)

@@ -48,8 +48,8 @@ def write_records(folder: Path, n: int, with_lang: bool = False) -> Path:
 
 def fresh_project(folder: Path):
     """A migrated, empty SQLite project, as `annotator import` would open it."""
-    from annotator.app import create_app
     from annotator.project import labels_of, open_project
+    from annotator.web.app import create_app
 
     app = create_app({"INSTANCE_PATH": str(folder), "NLP_PROCESSES": 1})
     return app, open_project(app), labels_of(app)

@@ -105,7 +105,7 @@ def _generate(n_docs: int, seed: int = 7):
 
 
 def _app(instance: Path, db_path: Path):
-    from annotator.app import create_app
+    from annotator.web.app import create_app
 
     return create_app({"INSTANCE_PATH": str(instance), "DATABASE_URL": f"sqlite:///{db_path}"})
 

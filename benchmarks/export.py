@@ -52,10 +52,10 @@ def build_project(folder: Path, n: int):
     """A migrated SQLite project holding n documents with tokens and suggestions."""
     from sqlalchemy import insert
 
-    from annotator.app import create_app
     from annotator.models import Document, Suggestion, document_uid
     from annotator.project import labels_of, open_project
     from annotator.tokens import pack
+    from annotator.web.app import create_app
 
     app = create_app({"INSTANCE_PATH": str(folder / "instance"), "NLP_PROCESSES": 1})
     db = open_project(app)
@@ -118,11 +118,11 @@ def _suggestions(doc_id: int, tokens: list[tuple[int, int]], rng: random.Random)
 
 def keep_token_arrays(db) -> Timing | None:
     """What an import with the pipeline stores with each document's tokens: its token array,
-    made and validated once (annotator/token_arrays.py); here for the documents set-up
+    made and validated once (annotator/schema/token_arrays.py); here for the documents set-up
     inserted. Timed on its own: a cost of storing documents, not of exporting them. (An
     export makes any missing array first, so the first run would otherwise pay for it.)"""
     try:
-        from annotator.token_arrays import fill_token_arrays
+        from annotator.schema.token_arrays import fill_token_arrays
     except ImportError:  # code from before token arrays were kept
         return None
     timing, _ = timed(lambda: fill_token_arrays(db))

@@ -51,10 +51,10 @@ VERSION = re.compile(r'id="ws-version"[^>]*value="(\d+)"')
 def build(url: str, instance: Path, names: list[str]) -> dict[str, list[tuple[int, int]]]:
     """Documents with their tokens stored, the annotator accounts and their assignments;
     returns each document's tokens (every token is a span the server takes unchanged)."""
-    from annotator.app import create_app
     from annotator.db import ensure_schema, get_db
     from annotator.models import Document
     from annotator.tokens import pack
+    from annotator.web.app import create_app
 
     app = create_app({"INSTANCE_PATH": str(instance), "DATABASE_URL": url})
     ensure_schema(get_db(app))
@@ -189,9 +189,9 @@ def run_clients(port: int, names: list[str], tokens: dict, budget: Budget) -> tu
 
 def stored(url: str, instance: Path, names: list[str]) -> dict[tuple[str, str], dict]:
     """Spans and audit events per annotator layer (name, document uid), read after the run."""
-    from annotator.app import create_app
     from annotator.db import get_db
     from annotator.models import AuditEvent, Document, Layer, Span
+    from annotator.web.app import create_app
 
     app = create_app({"INSTANCE_PATH": str(instance), "DATABASE_URL": url})
     with get_db(app).reading() as s:

@@ -55,10 +55,10 @@ def spacy_reference(texts: list[str]) -> Timing:
 def our_import(folder: Path, docs: Path) -> tuple[Timing, dict]:
     from sqlalchemy import func, select
 
-    from annotator.app import create_app
     from annotator.ingest.pipeline import import_paths
     from annotator.models import Document, Suggestion
     from annotator.project import labels_of, open_project, prehighlighter_for
+    from annotator.web.app import create_app
 
     app = create_app({"INSTANCE_PATH": str(folder / "instance"), "NLP_PROCESSES": PROCESSES})
     db = open_project(app)

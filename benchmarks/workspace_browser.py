@@ -76,12 +76,12 @@ PROBE = """() => {
 def build(db_path: Path, instance: Path, url: str | None = None) -> dict:
     """A fresh project (SQLite at db_path, or the database at `url`) holding the one long
     document and its suggestions."""
-    from annotator.app import create_app
     from annotator.db import ensure_schema, get_db
     from annotator.models import Document, Suggestion
     from annotator.team.accounts import create_user, find_user
     from annotator.team.assignments import assign
     from annotator.tokens import pack
+    from annotator.web.app import create_app
 
     parts, size, i = [], 0, 0
     while size < CHARS:

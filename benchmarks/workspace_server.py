@@ -59,10 +59,10 @@ WARMUP_REQUESTS = 5
 
 
 def add_short_document(url: str, instance: Path) -> None:
-    from annotator.app import create_app
     from annotator.db import get_db
     from annotator.models import Document
     from annotator.tokens import pack
+    from annotator.web.app import create_app
 
     lang, body = variant(0)
     app = create_app({"INSTANCE_PATH": str(instance), "DATABASE_URL": url})
@@ -142,10 +142,10 @@ def add_annotators(url: str, instance: Path, names: list[str], overlap: int | No
     """Annotator accounts (password PASSWORD) with the project's documents assigned to them,
     `overlap` annotators per document (default: every document to everyone), made on the
     database before the server starts: annotators open only what is assigned to them."""
-    from annotator.app import create_app
     from annotator.db import get_db
     from annotator.team.accounts import create_user
     from annotator.team.assignments import assign
+    from annotator.web.app import create_app
 
     app = create_app({"INSTANCE_PATH": str(instance), "DATABASE_URL": url})
     with get_db(app).writing() as session:

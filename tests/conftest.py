@@ -15,9 +15,9 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 from werkzeug.serving import make_server
 
-from annotator.app import create_app
 from annotator.db import ensure_schema, get_db
 from annotator.project import labels_of, prehighlighter_for
+from annotator.web.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import click
 
-from annotator.app import create_app
 from annotator.cli.common import DB_OPTION
 from annotator.db import get_db
 from annotator.ingest.pipeline import import_paths
 from annotator.labels import LabelConfigError
 from annotator.project import labels_of, open_project, prehighlighter_for, project_stats
+from annotator.web.app import create_app
 from annotator.web.auth import issue_setup_token
 from annotator.web.serving import run_gunicorn
 

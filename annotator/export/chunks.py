@@ -29,7 +29,7 @@ from annotator.db import Database, make_engine
 from annotator.export.records import iter_records
 from annotator.gc_pause import gc_paused
 from annotator.schema import RecordSchema, consistency_errors, record_schema
-from annotator.token_arrays import SealedArray, StoredTokensError, as_fragment
+from annotator.schema.token_arrays import SealedArray, StoredTokensError, as_fragment
 
 PARALLEL_MIN_DOCUMENTS = 2_000  # below this, starting worker processes costs more than it saves
 MAX_WORKERS = 4  # past a few, hashing the lines in the exporting process is the limit
@@ -54,7 +54,7 @@ def check(record: dict, tokens_checked: bool = False, schema: RecordSchema | Non
     need not walk the ~450 token objects again. The schema validator still sees them all,
     except a kept array (token_arrays.SealedArray): that was validated against the schema's
     definition of the field when it was made, so the rest of the record is validated here
-    with an empty array in its place (token_arrays.py says why that is the whole schema).
+    with an empty array in its place (schema/token_arrays.py says why that is the whole schema).
     `schema`: the label configuration's record schema (the template's by default).
     """
     schema = schema or record_schema()

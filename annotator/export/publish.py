@@ -64,7 +64,7 @@ from annotator.ingest.first_use import settle_all
 from annotator.labels import LabelConfig
 from annotator.models import GOLD
 from annotator.schema import record_schema
-from annotator.token_arrays import fill_token_arrays
+from annotator.schema.token_arrays import fill_token_arrays
 
 # Formats other than jsonl: a writer made with (labels, version folder) gets every
 # validated record (add(record, split part)), finishes its files in write(folder), and

@@ -20,7 +20,7 @@ from annotator.export.rows import (
 from annotator.ingest.first_use import tokens_of
 from annotator.models import GOLD, SUGGESTIONS, Document, Layer, TokenArray, uid_for_key
 from annotator.schema.build import layer_record, suggestion_record
-from annotator.token_arrays import checked_count, export_tokens
+from annotator.schema.token_arrays import checked_count, export_tokens
 from annotator.tokens import token_dicts
 
 

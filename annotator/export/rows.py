@@ -39,7 +39,7 @@ DOCUMENT_COLUMNS = (
     Document.pipeline,
     Document.tokens,
 )
-# ... and for an export, the document's kept token array (token_arrays.py), if any.
+# ... and for an export, the document's kept token array (schema/token_arrays.py), if any.
 EXPORT_COLUMNS = (*DOCUMENT_COLUMNS, TokenArray.seal, TokenArray.data)
 LAYER_COLUMNS = (Layer.id, Layer.document_id, Layer.name, Layer.meta)
 

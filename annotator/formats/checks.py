@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from annotator.labels import LabelConfig
-from annotator.nlp.units import qualifier_codes
+from annotator.unit_table import qualifier_codes
 
 
 def offsets_problem(text: str, start, end) -> str | None:

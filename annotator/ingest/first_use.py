@@ -22,7 +22,7 @@ from annotator.models import QUANTITY_FIELDS, Document, Suggestion
 from annotator.nlp.language import PENDING, settled
 from annotator.nlp.quantities import parsed_quantity
 from annotator.nlp.tokenizer import tokenize
-from annotator.token_arrays import Tokenized, keep_arrays
+from annotator.schema.token_arrays import Tokenized, keep_arrays
 from annotator.tokens import pack
 
 BATCH = 500

@@ -41,7 +41,7 @@ from annotator.models import (
 from annotator.nlp.language import PENDING, UNDETERMINED_ISO, detect_language
 from annotator.nlp.quantities import parsed_quantity
 from annotator.problems import Problem
-from annotator.token_arrays import Tokenized, keep_arrays
+from annotator.schema.token_arrays import Tokenized, keep_arrays
 from annotator.tokens import pack
 
 GROUP = 2000  # documents per transaction

@@ -1,4 +1,5 @@
-"""The unit table (annotator/data/units.json) compiled into one Lexicon per language.
+"""The unit table (annotator/data/units.json, read by unit_table.py) compiled into one
+Lexicon per language.
 
 The table is data so that the claim form validates units against the same list; this
 module turns it into regular expressions once per language (cached), never per document.
@@ -10,16 +11,14 @@ text just before it, so each check is a single anchored attempt instead of a sea
 
 from __future__ import annotations
 
-import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from pathlib import Path
 
 from annotator.nlp.numbers import GLUE
+from annotator.unit_table import load_table, qualifier_codes
 
-TABLE_PATH = Path(__file__).resolve().parent.parent / "data" / "units.json"
 # A unit may carry a power: m2, m^2, m², s−1, L-1 (not "m-10" or "m-1.5", which start a range).
 EXPONENT = r"(?:\^?[-\u2212\u2013]?[1-4](?![0-9]|[.,][0-9])|⁻?[¹²³⁴])"
 _SUPER = str.maketrans("-1234", "⁻¹²³⁴")
@@ -40,18 +39,6 @@ _GAP = re.compile(r"-(?=[^\W\d_])|[ \t\u00a0\u2009\u202f]{0,2}")  # "5 m", "5m",
 _SLASH = re.compile(r"\s?/\s?")
 _PER = re.compile(r"\s+(?i:per|por)\s+")
 _FACTOR = re.compile(r"[ ·⋅]")  # "mg L−1": a spaced factor must carry a power
-
-
-@lru_cache(maxsize=1)
-def load_table() -> dict:
-    """The parsed unit table (read once per process)."""
-    return json.loads(TABLE_PATH.read_text(encoding="utf-8"))
-
-
-@lru_cache(maxsize=1)
-def qualifier_codes() -> tuple[str, ...]:
-    """The bounds and approximations a quantity's `qualifier` can be (the table's closed set)."""
-    return tuple(name for name in load_table()["qualifiers"] if not name.startswith("_"))
 
 
 @lru_cache(maxsize=8)

@@ -10,7 +10,7 @@ from jinja2 import Environment, FileSystemLoader
 from annotator.config import resource_dir
 
 
-def _fmt(value) -> str:
+def figure(value) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
@@ -25,24 +25,26 @@ def as_table(report: dict) -> str:
     ]
     overall = report["overall"]
     lines.append(
-        f"Fleiss' kappa {_fmt(overall['fleiss_kappa'])}   Krippendorff's alpha {_fmt(overall['krippendorff_alpha'])}"
-        f"   mean Cohen's kappa {_fmt(overall['cohen_kappa_mean'])}"
+        f"Fleiss' kappa {figure(overall['fleiss_kappa'])}"
+        f"   Krippendorff's alpha {figure(overall['krippendorff_alpha'])}"
+        f"   mean Cohen's kappa {figure(overall['cohen_kappa_mean'])}"
     )
     lines.append("")
     lines.append(f"{'pair':<24} {'kappa':>7} {'F1 exact':>9} {'F1 overlap':>11} {'rel F1':>7} {'claims':>8}")
     for pair in report["pairs"]:
         claims = pair["claims"]
         lines.append(
-            f"{pair['a'] + ' / ' + pair['b']:<24} {_fmt(pair['cohen_kappa']):>7} "
-            f"{_fmt(pair['span_f1']['exact']['micro']['f1']):>9} {_fmt(pair['span_f1']['overlap']['micro']['f1']):>11} "
-            f"{_fmt(pair['relation_f1']['f1']):>7} {_fmt(claims.get('f1_full')):>8}"
+            f"{pair['a'] + ' / ' + pair['b']:<24} {figure(pair['cohen_kappa']):>7} "
+            f"{figure(pair['span_f1']['exact']['micro']['f1']):>9} "
+            f"{figure(pair['span_f1']['overlap']['micro']['f1']):>11} "
+            f"{figure(pair['relation_f1']['f1']):>7} {figure(claims.get('f1_full')):>8}"
         )
     lines.append("")
     lines.append("Per label (span F1 exact / overlap, mean over pairs):")
     for label in report["labels"]:
         exact = [p["span_f1"]["exact"]["per_label"][label]["f1"] for p in report["pairs"]]
         overlap = [p["span_f1"]["overlap"]["per_label"][label]["f1"] for p in report["pairs"]]
-        lines.append(f"  {label:<12} {_fmt(_mean(exact)):>7} / {_fmt(_mean(overlap))}")
+        lines.append(f"  {label:<12} {figure(_mean(exact)):>7} / {figure(_mean(overlap))}")
     lines.append("")
     lines.append("Most disagreement (tokens on which annotators differ):")
     for doc in report["most_disagreement"]:
@@ -103,4 +105,4 @@ def as_csv(report: dict) -> str:
 def as_html(report: dict) -> str:
     """A standalone page (the web report's tables with their own style), autoescaped."""
     env = Environment(loader=FileSystemLoader(str(resource_dir("templates"))), autoescape=True)
-    return env.get_template("reports/agreement_file.html").render(report=report, fmt=_fmt, mean=_mean)
+    return env.get_template("reports/agreement_file.html").render(report=report, fmt=figure, mean=_mean)

@@ -1,4 +1,4 @@
-"""Flask extensions created unbound, attached to the app by create_app (app.py)."""
+"""Flask extensions created unbound, attached to the app by create_app (web/app.py)."""
 
 from flask_htmx import HTMX
 

@@ -6,7 +6,7 @@ from flask import Blueprint, render_template, request, url_for
 
 from annotator.db import get_db
 from annotator.review.agreement import agreement_report
-from annotator.review.agreement_formats import _fmt
+from annotator.review.agreement_formats import figure
 from annotator.web.auth import curator_required
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -29,7 +29,7 @@ def agreement():
         "reports/agreement.html",
         report=report,
         error=error,
-        fmt=_fmt,
+        fmt=figure,
         link=lambda uid: url_for("curation.document", uid=uid),
         annotators=request.args.get("annotators", ""),
         labels=request.args.get("labels", ""),

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from annotator.labels import LabelConfigError, config_problems, parse_label_config
-from annotator.nlp.units import qualifier_codes
 from annotator.schema import record_schema, schema_bytes
+from annotator.unit_table import qualifier_codes
 
 ROOT = Path(__file__).resolve().parents[2]
 MEASEVAL = ROOT / "docs" / "examples" / "measeval-labels.json"

@@ -48,7 +48,7 @@ def test_wheel_serves_pages_without_the_checkout(tmp_path):
         import annotator
         assert annotator.__file__.startswith({str(site)!r}), annotator.__file__
         import annotator.cli  # every subpackage the command imports is in the wheel
-        from annotator.app import create_app
+        from annotator.web.app import create_app
         from annotator.db import ensure_schema, get_db
         app = create_app({{"INSTANCE_PATH": {str(tmp_path / "instance")!r}}})
         ensure_schema(get_db(app))

@@ -17,7 +17,7 @@ from annotator.ingest.pipeline import import_paths
 from annotator.models import Document, TokenArray
 from annotator.project import labels_of
 from annotator.schema import load_schema
-from annotator.token_arrays import (
+from annotator.schema.token_arrays import (
     SealedArray,
     StoredTokensError,
     export_tokens,

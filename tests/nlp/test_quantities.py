@@ -17,8 +17,9 @@ from spacy.tokens import Doc
 from annotator.nlp.component import QUANTITY_KEY, QuantityComponent, add_quantity_ruler
 from annotator.nlp.quantities import normalise
 from annotator.nlp.tokenizer import blank_pipeline, from_doc, multilanguage_pipeline
-from annotator.nlp.units import canonical_units, load_table, qualifier_codes, qualifier_words
+from annotator.nlp.units import canonical_units, qualifier_words
 from annotator.tokens import snap
+from annotator.unit_table import load_table, qualifier_codes
 
 ROOT = Path(__file__).resolve().parents[2]
 SCIENCE = ROOT / "tests" / "data" / "quantities_science.jsonl"
