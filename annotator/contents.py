@@ -138,12 +138,15 @@ def _number(value):
     return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
-def load_contents(conn, layer_ids: list[int], chunk: int = 500) -> dict[int, Contents]:
+def load_contents(conn, layer_ids: list[int], chunk: int = 500, meta: bool = True) -> dict[int, Contents]:
     """The contents of these layers as plain column rows (not ORM objects: an export or an
-    agreement report reads every row once and never writes), by layer id."""
+    agreement report reads every row once and never writes), by layer id. Without `meta`
+    the rows lack that column: decoding its JSON was 40% of an agreement report."""
     out = {layer_id: Contents() for layer_id in layer_ids}
     for columns, kind in ((SPAN_COLUMNS, "spans"), (RELATION_COLUMNS, "relations"), (CLAIM_COLUMNS, "claims")):
         table_layer = columns[0]
+        if not meta:
+            columns = tuple(c for c in columns if c.key != "meta")
         for i in range(0, len(layer_ids), chunk):
             # all(): one fetch for the batch, not one per row
             for row in conn.execute(select(*columns).where(table_layer.in_(layer_ids[i : i + chunk]))).all():

@@ -77,7 +77,7 @@ def load(session: Session, annotators: list[str] | None = None, labels: list[str
             )
         ).all()
     }
-    by_layer = load_contents(session.connection(), list(layers.values()))
+    by_layer = load_contents(session.connection(), list(layers.values()), meta=False)
     if labels:
         keep = set(labels)
         for contents in by_layer.values():
@@ -229,11 +229,13 @@ class PairTally:
     claims: Counter = field(default_factory=Counter)
     documents: int = 0
 
-    def add_doc(self, a: Contents, b: Contents) -> None:
+    def add_doc(self, a: Contents, b: Contents, spans_a: list | None = None, spans_b: list | None = None) -> None:
         """One document both marked done: their spans matched exactly and by overlap, then
-        the relations and claims between matched spans."""
+        the relations and claims between matched spans. `spans_a`, `spans_b`: their
+        span_tuples, when the caller has them already."""
         self.documents += 1
-        spans_a, spans_b = span_tuples(a), span_tuples(b)
+        spans_a = span_tuples(a) if spans_a is None else spans_a
+        spans_b = span_tuples(b) if spans_b is None else spans_b
         self.count_a.update(s[2] for s in spans_a)
         self.count_b.update(s[2] for s in spans_b)
         keys_b = {(s[0], s[1], s[2]) for s in spans_b}
@@ -312,7 +314,9 @@ def agreement_report(
         tokens = unpack(tokens_of(doc))
         starts, ends = [t[0] for t in tokens], [t[1] for t in tokens]
         layers = [corpus.layers.get((doc.id, n)) for n in names]  # None: not marked done by n
-        rated = [token_codes(starts, ends, span_tuples(layer), codes) for layer in layers if layer is not None]
+        # once per layer: reading a row's columns by name costs, and each layer is in several pairs
+        tuples = [span_tuples(layer) if layer is not None else None for layer in layers]
+        rated = [token_codes(starts, ends, t, codes) for t in tuples if t is not None]
         for i, layer in enumerate(layers):
             rows[i].append(rated.pop(0) if layer is not None else np.full(len(tokens), MISSING, dtype=np.int32))
         doc_codes = np.stack([rows[i][-1] for i, layer in enumerate(layers) if layer is not None])
@@ -327,9 +331,9 @@ def agreement_report(
             }
         )
         for (x, y), tally in tallies.items():
-            a, b = layers[names.index(x)], layers[names.index(y)]
-            if a is not None and b is not None:
-                tally.add_doc(a, b)
+            i, j = names.index(x), names.index(y)
+            if layers[i] is not None and layers[j] is not None:
+                tally.add_doc(layers[i], layers[j], tuples[i], tuples[j])
     all_labels = sorted(set(codes.names[1:]) | set(labels or []))
     order = [OUTSIDE] + all_labels
     remap = np.array([order.index(name) for name in codes.names] + [MISSING], dtype=np.int32)  # MISSING stays -1
