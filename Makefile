@@ -7,13 +7,14 @@ STAMP  := .make
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test lint bench setup browser postgres clean help
+.PHONY: run test lint bench fuzz setup browser postgres clean help
 
 help:
 	@echo "make run    set up and serve on http://$(HOST):$(PORT)/ (seeds imported on first start)"
 	@echo "make test   set up and run the whole test suite (browser and PostgreSQL tests included)"
 	@echo "make lint   ruff: lint and format check (also part of make test)"
 	@echo "make bench  run the benchmarks; results in benchmarks/results/*.json"
+	@echo "make fuzz   100,000 generated files through every importer; figures in benchmarks/results/fuzz.json"
 
 run: setup
 	$(BIN)/annotator serve --host $(HOST) --port $(PORT)
@@ -27,6 +28,10 @@ lint: setup
 
 bench: setup
 	$(BIN)/python -m benchmarks.run_all
+
+# The importer fuzz targets of the suite, 25,000 inputs each (about an hour here).
+fuzz: setup
+	FUZZ_EXAMPLES=25000 FUZZ_REPORT=benchmarks/results/fuzz.json $(BIN)/pytest -q -p no:cacheprovider tests/ingest/test_fuzz_importers.py
 
 setup: $(STAMP)/python
 

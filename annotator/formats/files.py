@@ -6,13 +6,16 @@ whole, and decoded as UTF-8 or refused with the line where they stop being text.
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from annotator.contents import Incoming
 from annotator.problems import Problem
+
+log = logging.getLogger(__name__)
 
 
 def collect(paths: list[str], suffixes: tuple[str, ...], what: str) -> tuple[list[Path], list[Problem]]:
@@ -130,3 +133,17 @@ class FileRead:
     problems: list[Problem] = field(default_factory=list)
     uids: set[str] = field(default_factory=set)  # the texts it annotates, even when refused
     skipped: int = 0  # records left out on purpose (Prodigy tasks answered reject or ignore)
+
+
+# Said of a file a reader failed on; the fuzz tests hold every reader to never needing it.
+READER_BUG = "a reader failed on it; nothing was stored from it (please report this with the file)"
+
+
+def read_guarded(path, read: Callable[..., FileRead], *args) -> FileRead:
+    """`read(*args)`; should a reader fail on input nobody foresaw, the file is refused with
+    the reason instead of the whole import ending in a traceback."""
+    try:
+        return read(*args)
+    except Exception as exc:  # the net under every reader, logged in full
+        log.debug("reading %s failed", path, exc_info=True)
+        return FileRead(str(path), problems=[Problem(str(path), None, f"{READER_BUG} ({type(exc).__name__}: {exc})")])

@@ -22,7 +22,7 @@ from pathlib import Path
 from annotator.contents import Incoming
 from annotator.formats import jsonl, text
 from annotator.formats.brat import reader as brat
-from annotator.formats.files import FileRead, collect
+from annotator.formats.files import FileRead, collect, read_guarded
 from annotator.formats.labelmap import LabelMap, LabelMapError, Unknowns, load_label_map
 from annotator.formats.measeval import reader as measeval
 from annotator.gc_pause import gc_paused
@@ -268,7 +268,7 @@ def read_files(
     suffixes = jsonl.SUFFIXES if options.fmt == "jsonl" else DOCUMENT_SUFFIXES
     what = "annotations as JSONL" if options.fmt == "jsonl" else "documents"
     found, problems = collect(paths, suffixes, what)
-    return [_read_document_file(path, labels, unknowns) for path in found], problems
+    return [read_guarded(path, _read_document_file, path, labels, unknowns) for path in found], problems
 
 
 def _read_document_file(path: Path, labels: LabelConfig, unknowns: Unknowns) -> FileRead:

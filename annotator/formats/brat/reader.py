@@ -32,7 +32,7 @@ from pathlib import Path
 
 from annotator.contents import ClaimItem, Incoming, RelationItem, SpanItem
 from annotator.formats.checks import relation_problem
-from annotator.formats.files import FileRead, collect, first_line_title, read_text
+from annotator.formats.files import FileRead, collect, first_line_title, read_guarded, read_text
 from annotator.formats.labelmap import FRAGMENT, Unknowns
 from annotator.labels import LabelConfig
 from annotator.problems import Problem
@@ -54,7 +54,7 @@ def read_brat(
         if problem:
             out.append(FileRead(str(ann), problems=[problem]))
             continue
-        out.append(read_pair(ann, text, set_names[ann], labels, unknowns, split_discontinuous))
+        out.append(read_guarded(ann, read_pair, ann, text, set_names[ann], labels, unknowns, split_discontinuous))
     return out, problems
 
 

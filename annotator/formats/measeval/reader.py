@@ -18,13 +18,14 @@ rows back. Offsets must match the text; a bad row refuses its whole file (file:l
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import orjson
 
 from annotator.contents import ClaimItem, Incoming, RelationItem, SpanItem
 from annotator.formats.checks import offsets_problem, relation_problem
-from annotator.formats.files import FileRead, collect, first_line_title, read_text
+from annotator.formats.files import FileRead, collect, first_line_title, read_guarded, read_text
 from annotator.formats.labelmap import LabelMap, Unknowns
 from annotator.labels import LabelConfig
 from annotator.models import document_uid
@@ -41,6 +42,16 @@ LINKS = ("HasQuantity", "HasProperty", "Qualifies")
 
 ROLE_OF_TYPE = {QUANTITY: "quantity", ENTITY: "entity", PROPERTY: "property", QUALIFIER: "condition"}
 RELATION_OF_LINK = {"HasQuantity": "has_quantity", "HasProperty": "has_property", "Qualifies": "qualifies"}
+
+
+# A docId names a file in the text folder: any script, but no separator, no leading dot
+# (so neither ".." nor a hidden file) and no control character.
+SAFE_DOC_ID = re.compile(r"[^./\\\x00-\x1f\x7f][^/\\\x00-\x1f\x7f]{0,199}")
+
+
+def _whole(field: str) -> bool:
+    """A whole number as MeasEval writes it: ASCII digits only ("١" is a digit to Python)."""
+    return field.isascii() and field.isdigit()
 
 
 def default_map(labels: LabelConfig) -> LabelMap:
@@ -69,7 +80,7 @@ def read_measeval(
     seen_sets: dict[tuple[str, str], str] = {}
     out = []
     for tsv in tsvs:
-        out.append(_read_tsv(tsv, labels, unknowns, text_dir, seen_sets))
+        out.append(read_guarded(tsv, _read_tsv, tsv, labels, unknowns, text_dir, seen_sets))
     return out, problems
 
 
@@ -110,6 +121,16 @@ def _read_tsv(tsv: Path, labels: LabelConfig, unknowns: Unknowns, text_dir, seen
     for lineno, fields in rows:
         by_doc.setdefault(fields[0], []).append((lineno, fields))
     for doc_id, doc_rows in by_doc.items():
+        if not SAFE_DOC_ID.fullmatch(doc_id):
+            # a docId names a file beside the others: never a path out of the text folder
+            result.problems.append(
+                Problem(
+                    str(tsv),
+                    doc_rows[0][0],
+                    f"docId {doc_id!r} is not a file name (no slash, backslash, leading dot or control character)",
+                )
+            )
+            continue
         text_path = _text_for(doc_id, tsv, text_dir)
         text, problem = (
             read_text(text_path, bom=True)
@@ -181,7 +202,7 @@ class _DocReader:
         doc_id, set_name, kind, start, end, annot_id, written, other = fields
         if kind not in TYPES:
             return self.fail(lineno, f"annotType {kind!r} is not one of {', '.join(TYPES)}")
-        if not (start.isdigit() and end.isdigit()) or not set_name or not annot_id:
+        if not (_whole(start) and _whole(end)) or not set_name or not annot_id:
             return self.fail(lineno, "startOffset and endOffset must be whole numbers; annotSet and annotId non-empty")
         start, end = int(start), int(end)
         problem = offsets_problem(self.text, start, end)
@@ -224,6 +245,8 @@ class _DocReader:
                 target = row["other"].get(link)
                 if target is None:
                     continue
+                if not isinstance(target, str):
+                    return self.fail(row["line"], f"{link} must name one annotId as a string, not {target!r}")
                 if target not in members:
                     return self.fail(row["line"], f"{link} names {target!r}, which is not in annotation set {set_name}")
                 label = self.unknowns.relation(link, (self.path, row["line"]))
