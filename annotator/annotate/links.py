@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 from sqlalchemy import select
 from sqlmodel import Session
@@ -76,13 +77,25 @@ def delete_relation(session: Session, doc: Document, name: str, user: str, seen:
 # --- claims ---------------------------------------------------------------------------------
 
 
+# A number as the claim form writes it: ASCII digits, a point for decimals, and commas only
+# as thousands separators ("1,234.5"); "1,2,3" is not 123 and "١٢" is not 12.
+FORM_NUMBER = re.compile(r"[+-]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]{1,3})?|[+-]?\.[0-9]+")
+
+
 def check_value(raw) -> float | None:
     if raw is None or raw == "":
         return None
-    try:
-        value = float(str(raw).replace(",", "")) if not isinstance(raw, (int, float)) else float(raw)
-    except ValueError:
-        raise AnnotationError(f"value {raw!r} is not a number") from None
+    if isinstance(raw, bool):
+        raise AnnotationError(f"value {raw!r} is not a number")
+    if isinstance(raw, (int, float)):
+        value = float(raw)
+    elif FORM_NUMBER.fullmatch(str(raw).strip()):
+        value = float(str(raw).strip().replace(",", ""))
+    else:
+        raise AnnotationError(
+            f"value {raw!r} is not a number as the form writes one (digits, a point for decimals, "
+            "commas only between thousands: 1,234.5)"
+        )
     if not math.isfinite(value):
         raise AnnotationError(f"value {raw!r} is not a finite number")
     return value

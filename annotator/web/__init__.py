@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask import Flask
 
-from annotator.web import assignments, auth, curation, documents, errors, filters, reports, timing, users
+from annotator.web import assignments, auth, curation, documents, errors, filters, guards, reports, timing, users
 from annotator.web.workspace import routes as workspace
 
 
 def register_blueprints(app: Flask) -> None:
+    guards.init_app(app)  # first: the `id` URL converter the blueprints' routes use
     auth.init_app(app)  # first: its login check runs before every other view
     filters.init_app(app)
     app.register_blueprint(documents.bp)

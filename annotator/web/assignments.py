@@ -41,7 +41,7 @@ def mine():
     return render_template("assignments/mine.html", **_queue_context(get_db().request_session()))
 
 
-@bp.post("/mine/<int:layer_id>/status")
+@bp.post("/mine/<id:layer_id>/status")
 def queue_status(layer_id: int):
     """Skip a document, or take a skipped (or done) one back into the queue. Marking done is
     the workspace's job, where the annotator sees what they mark."""
@@ -131,7 +131,7 @@ def assign_documents():
     )
 
 
-@bp.post("/<int:layer_id>/reassign")
+@bp.post("/<id:layer_id>/reassign")
 @curator_required
 def reassign_layer(layer_id: int):
     to = request.form.get("to", "").strip()

@@ -28,6 +28,7 @@ from annotator.review.gold import accept, finish, pre_accept, reject
 from annotator.web.addressing import elsewhere
 from annotator.web.auth import curator_required
 from annotator.web.extensions import htmx
+from annotator.web.guards import page_number
 from annotator.web.rendering import escape_text, pieces, quantity_summary
 from annotator.web.workspace.forms import WHOLE
 from annotator.web.workspace.reads import document_by_uid
@@ -43,8 +44,10 @@ CLAIM_PARTS = ("entity", "property", "condition", "time", "source")  # claim ide
 @bp.get("/")
 @curator_required
 def index():
-    page = max(1, request.args.get("page", default=1, type=int) or 1)
-    total, rows = overview(get_db().request_session(), (page - 1) * PER_PAGE, PER_PAGE)
+    session = get_db().request_session()
+    total, _ = overview(session, 0, 0)
+    page = min(page_number(), max(1, ceil(total / PER_PAGE)))
+    total, rows = overview(session, (page - 1) * PER_PAGE, PER_PAGE)
     return render_template(
         "curation/index.html", rows=rows, total=total, page=page, pages=max(1, ceil(total / PER_PAGE))
     )

@@ -13,6 +13,7 @@ from annotator.models import SUGGESTIONS, Document, Suggestion
 from annotator.project import labels_of
 from annotator.web.addressing import elsewhere, uid_named
 from annotator.web.extensions import htmx
+from annotator.web.guards import page_number
 from annotator.web.identity import current_annotator, is_curator, only_assigned_to, require_open, visible_ids
 from annotator.web.listing import document_page, languages, neighbours
 from annotator.web.rendering import SUGGESTION_FIELDS, pieces, suggestion_spans, text_html
@@ -30,7 +31,7 @@ def wants_fragment() -> bool:
 
 @bp.get("/")
 def index():
-    page = request.args.get("page", default=1, type=int) or 1
+    page = page_number()
     lang = request.args.get("lang", "").strip() or None
     session = get_db().request_session()
     within = visible_ids()

@@ -48,7 +48,7 @@ def url_of(rule) -> str:
     """A concrete URL for a rule: documents are doc1, ids 1, other values from SAMPLE."""
     return re.sub(
         r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>",
-        lambda m: "1" if m.group(1) == "int" else SAMPLE.get(m.group(2), "x"),
+        lambda m: "1" if m.group(1) in ("int", "id") else SAMPLE.get(m.group(2), "x"),
         rule.rule,
     )
 

@@ -18,10 +18,12 @@ from annotator.layers import AnnotationError
 from annotator.models import CLAIM_LINKS, Claim, Document, Layer, Span
 from annotator.nlp.quantities import parsed_quantity
 from annotator.nlp.units import canonical_units
+from annotator.web.guards import MAX_ROW_ID
 from annotator.web.workspace.panel import excerpt
 from annotator.web.workspace.views import text_blocks
 
-WHOLE = re.compile(r"-?\d{1,12}")
+# ASCII digits only: Python's \d also takes "١" (Arabic-Indic one) and int() reads it as 1
+WHOLE = re.compile(r"-?[0-9]{1,10}")
 
 
 def preferred(labels: LabelConfig) -> dict[str, str | None]:
@@ -45,8 +47,9 @@ NEARBY_BLOCKS = 2
 
 
 def whole(value):
-    """An int for a whole-number string, else the value unchanged (the service refuses it)."""
-    if isinstance(value, str) and WHOLE.fullmatch(value.strip()):
+    """An int for a whole-number string that can name a row or an offset, else the value
+    unchanged (the service refuses it, naming it)."""
+    if isinstance(value, str) and WHOLE.fullmatch(value.strip()) and abs(int(value)) <= MAX_ROW_ID:
         return int(value.strip())
     return value
 
@@ -63,9 +66,9 @@ def read_version(form) -> int:
 
 
 def ids_field(form, name: str) -> list:
-    """Repeated or comma-separated ids."""
-    values = [v for raw in form.getlist(name) for v in raw.split(",") if v.strip()]
-    return [whole(v) for v in values]
+    """Repeated or comma-separated ids, each once (`ids=258,258` is one id)."""
+    values = [v.strip() for raw in form.getlist(name) for v in raw.split(",") if v.strip()]
+    return [whole(v) for v in dict.fromkeys(values)]
 
 
 # --- relation chooser -------------------------------------------------------------------------

@@ -193,7 +193,7 @@ def span_add(uid: str):
     return write(uid, run)
 
 
-@bp.post("/<uid>/spans/<int:span_id>")
+@bp.post("/<uid>/spans/<id:span_id>")
 def span_update(uid: str, span_id: int):
     def run(s, labels, doc, name, seen):
         f = request.form
@@ -206,7 +206,7 @@ def span_update(uid: str, span_id: int):
     return write(uid, run)
 
 
-@bp.post("/<uid>/spans/<int:span_id>/nudge")
+@bp.post("/<uid>/spans/<id:span_id>/nudge")
 def span_nudge(uid: str, span_id: int):
     """Move one edge of a span by one token: start -1 grows it leftwards, end +1 rightwards."""
 
@@ -225,7 +225,7 @@ def span_nudge(uid: str, span_id: int):
     return write(uid, run)
 
 
-@bp.post("/<uid>/spans/<int:span_id>/delete")
+@bp.post("/<uid>/spans/<id:span_id>/delete")
 def span_delete(uid: str, span_id: int):
     def run(s, labels, doc, name, seen):
         what = quote(s, doc, span_id)
@@ -281,7 +281,7 @@ def relation_add(uid: str):
     return write(uid, run)
 
 
-@bp.post("/<uid>/relations/<int:relation_id>/delete")
+@bp.post("/<uid>/relations/<id:relation_id>/delete")
 def relation_delete(uid: str, relation_id: int):
     def run(s, labels, doc, name, seen):
         delete_relation(s, doc, name, current_annotator(), seen, relation_id)
@@ -291,7 +291,7 @@ def relation_delete(uid: str, relation_id: int):
 
 
 @bp.post("/<uid>/claims")
-@bp.post("/<uid>/claims/<int:claim_id>")
+@bp.post("/<uid>/claims/<id:claim_id>")
 def claim_save(uid: str, claim_id: int | None = None):
     def run(s, labels, doc, name, seen):
         out = save_claim(s, labels, doc, name, current_annotator(), seen, claim_fields(request.form), claim_id=claim_id)
@@ -303,7 +303,7 @@ def claim_save(uid: str, claim_id: int | None = None):
     return write(uid, run)
 
 
-@bp.post("/<uid>/claims/<int:claim_id>/delete")
+@bp.post("/<uid>/claims/<id:claim_id>/delete")
 def claim_delete(uid: str, claim_id: int):
     def run(s, labels, doc, name, seen):
         delete_claim(s, doc, name, current_annotator(), seen, claim_id)
