@@ -52,6 +52,11 @@ def defaults(instance_path: str) -> dict:
         "NLP_PROCESSES": min(2, os.cpu_count() or 1),
         "NLP_MULTIPROCESS_MIN_DOCS": 200,
         "SERVER_TIMING": False,  # a Server-Timing header on every response (web/timing.py)
+        # Request size limits (docs/security.md): a larger body is refused with 413 before any
+        # view reads it. Forms here are small; no page uploads files.
+        "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,  # the whole body, in bytes
+        "MAX_FORM_MEMORY_SIZE": 1024 * 1024,  # a urlencoded form, or one field of a multipart form
+        "MAX_FORM_PARTS": 1000,  # fields of a multipart form
     }
 
 

@@ -6,6 +6,9 @@ half-way with "database is locked"; read-only sessions keep SQLite's deferred BE
 readers never wait for writers. Writers of one SQLite file also queue on a lock file first
 (WriteGate): SQLite's own busy handler polls with sleeps of up to 100 ms, which under ten
 concurrent writers turned a 30 ms save into a 350 ms one at the 95th percentile.
+
+A SQLite file holds the accounts' password hashes: it is created readable by its owner only
+(0600, whatever the umask), and so are its -wal and -shm files; a folder made for it is 0700.
 """
 
 from __future__ import annotations
@@ -62,6 +65,56 @@ def load_json(text: str | bytes):
 
 
 MMAP_BYTES = 1 << 30  # address space, not memory: the kernel's page cache backs it
+PRIVATE_FILE, PRIVATE_DIR = 0o600, 0o700
+
+
+def private_dir(path: Path) -> None:
+    """Create folder `path` (and missing parents) if it is missing, the folder itself 0700;
+    a folder that exists keeps its mode (its owner chose it)."""
+    if path.is_dir():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(mode=PRIVATE_DIR)
+    except FileExistsError:  # made meanwhile by another process
+        return
+    path.chmod(PRIVATE_DIR)  # mkdir's mode is narrowed by the umask; this is exact
+
+
+def private_file(path: Path) -> None:
+    """Create an empty file at `path`, 0600 whatever the umask, unless one is there (SQLite
+    then opens it as a new database)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+    except OSError:  # there already, or a folder we may not write: SQLite says what is wrong
+        return
+    try:
+        os.fchmod(fd, PRIVATE_FILE)
+    finally:
+        os.close(fd)
+
+
+def tighten_sidecars(database: str) -> None:
+    """-wal and -shm no more open than the database file, so 0600 beside one made here
+    (SQLite gives them the file's mode itself, but files copied in, or left by another
+    tool, may be wider). Only this user's own files are changed."""
+    try:
+        allowed = os.stat(database).st_mode & 0o777
+    except OSError:
+        return
+    for suffix in ("-wal", "-shm"):
+        try:
+            stat = os.stat(database + suffix)
+            if stat.st_uid == os.getuid() and stat.st_mode & 0o777 & ~allowed:
+                os.chmod(database + suffix, stat.st_mode & allowed)
+        except OSError:  # gone meanwhile, or not ours to change
+            continue
+
+
+def sqlite_file(url: str) -> str | None:
+    """The database file of a SQLite URL; None for an in-memory database."""
+    path = make_url(url).database
+    return path if path and path != ":memory:" and not path.startswith("file:") else None
 
 
 def make_engine(url: str) -> Engine:
@@ -69,6 +122,8 @@ def make_engine(url: str) -> Engine:
     if not is_sqlite(url):
         return create_engine(url, pool_pre_ping=True, json_deserializer=load_json)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, json_deserializer=load_json)
+    # the sidecar files exist once the first connection has set WAL mode: checked then
+    unchecked = [path] if (path := sqlite_file(url)) and hasattr(os, "getuid") else []
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn, _record):
@@ -85,6 +140,9 @@ def make_engine(url: str) -> Engine:
         ):
             cur.execute(f"PRAGMA {pragma}")
         cur.close()
+        if unchecked:
+            tighten_sidecars(unchecked[0])
+            unchecked.clear()
 
     @event.listens_for(engine, "begin")
     def _begin(conn):
@@ -155,9 +213,10 @@ class Database:
         """The engine (and, for a SQLite file, the write gate) for `url`."""
         self.locks_whole_file = is_sqlite(url)
         if is_sqlite(url):
-            path = make_url(url).database
-            if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            path = sqlite_file(url)
+            if path:
+                private_dir(Path(path).parent)
+                private_file(Path(path))
                 self.gate = WriteGate(str(Path(path).resolve()))
         self.engine = make_engine(url)
 

@@ -8,6 +8,7 @@ relations and claims belong to a layer. Offsets are Python code points, end excl
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +16,10 @@ from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, LargeBinary, Te
 from sqlmodel import Field, SQLModel
 
 from annotator.labels import CLAIM_ROLES
+
+# A person's name, and so the name of their layer: 1-64 letters, digits, '.', '_' or '-',
+# starting with a letter or digit. Names are unique without regard to case ("ANN1" is ann1).
+PERSON_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 GOLD = "gold"
 SUGGESTIONS = "suggestions"
@@ -46,6 +51,9 @@ class User(SQLModel, table=True):
     active: bool = Field(default=True)
     created_at: datetime = Field(default_factory=utcnow)
     last_login_at: datetime | None = None
+    # Bumped by logout, a new password, deactivation and a role change: a session cookie
+    # names the generation it was issued under, and one from an older generation loads no user.
+    session_generation: int = Field(default=0)
 
 
 class LoginFailure(SQLModel, table=True):

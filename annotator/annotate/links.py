@@ -124,6 +124,9 @@ def save_claim(
     quantity = span_in_layer(session, layer_before, form.get("quantity_id"))
     if quantity.label != labels.quantity_label:
         raise AnnotationError(f"a claim is built on a {labels.quantity_label} span, not on {quantity.label}")
+    other = session.exec(select(Claim.id).where(Claim.quantity_id == quantity.id)).scalars().first()
+    if other is not None and (existing is None or other != existing.id):
+        raise AnnotationError("this quantity carries a claim already: edit that claim instead of adding a second")
     links = {
         key: (span_in_layer(session, layer_before, form[key]).id if form.get(key) is not None else None)
         for key in CLAIM_LINKS

@@ -9,7 +9,15 @@ import click
 from annotator.cli.common import DB_OPTION, open_project
 from annotator.cli.output import echo_json
 from annotator.models import ROLES
-from annotator.team.accounts import AccountError, create_user, list_users, set_active, set_password
+from annotator.team.accounts import (
+    AccountError,
+    create_user,
+    discard_setup_token,
+    list_users,
+    set_active,
+    set_password,
+    set_role,
+)
 
 
 @click.group()
@@ -28,12 +36,16 @@ def _read_password(password_file: str | None) -> str:
 
 
 def _write(db_url, action, *args) -> None:
-    """Run an account change in one write transaction; its refusal is the command's error."""
+    """Run an account change in one write transaction; its refusal is the command's error.
+    Once the change leaves an admin, the project's one-time setup link is deleted."""
+    project = open_project(db_url, labels=False)
     try:
-        with open_project(db_url, labels=False).db.writing() as session:
-            action(session, *args)
+        with project.db.writing() as session:
+            user = action(session, *args)
     except AccountError as exc:
         raise click.ClickException(str(exc)) from exc
+    if user.role == "admin":
+        discard_setup_token(project.config["INSTANCE_PATH"])
 
 
 @users.command("add")
@@ -73,7 +85,7 @@ def users_list(db_url, as_json):
 @click.argument("name")
 @DB_OPTION
 def users_deactivate(name, db_url):
-    """Stop an account from logging in (its work is kept)."""
+    """Stop an account from logging in and end its sessions (its work is kept)."""
     _write(db_url, set_active, name, False)
     click.echo(f"{name} deactivated.")
 
@@ -87,11 +99,21 @@ def users_activate(name, db_url):
     click.echo(f"{name} reactivated.")
 
 
+@users.command("role")
+@click.argument("name")
+@click.argument("role", type=click.Choice(ROLES))
+@DB_OPTION
+def users_role(name, role, db_url):
+    """Give an account another role (its sessions end: it logs in again)."""
+    _write(db_url, set_role, name, role)
+    click.echo(f"{name} is now {role}.")
+
+
 @users.command("password")
 @click.argument("name")
 @DB_OPTION
 @click.option("--password-file", type=click.Path(dir_okay=False))
 def users_password(name, db_url, password_file):
-    """Set a new password."""
+    """Set a new password (every session of the account ends)."""
     _write(db_url, set_password, name, _read_password(password_file))
     click.echo(f"Password of {name} changed.")

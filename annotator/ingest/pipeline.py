@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from sqlalchemy import func, select
+
 from annotator.contents import Incoming
 from annotator.formats import jsonl, text
 from annotator.formats.brat import reader as brat
@@ -29,12 +31,11 @@ from annotator.gc_pause import gc_paused
 from annotator.ingest.merging import accepted
 from annotator.ingest.store import Stored, Target, source_id_problems, store
 from annotator.labels import LabelConfig
-from annotator.models import LAYER_STATUSES, SUGGESTIONS
+from annotator.models import GOLD, LAYER_STATUSES, PERSON_NAME, RESERVED_LAYER_NAMES, SUGGESTIONS, Layer, User
 from annotator.problems import Problem
 
 LAYER_FORMATS = ("jsonl", "brat", "measeval")
 DOCUMENT_SUFFIXES = (*text.SUFFIXES, *jsonl.SUFFIXES)
-LAYER_NAME_MAX = 64
 _LINE = re.compile(r":\d+$")
 
 
@@ -181,6 +182,7 @@ def import_layer(
     counts done documents only); by default a new layer is in_progress and an existing one
     keeps its status."""
     layer = check_layer_name(layer)
+    _refuse_names_differing_in_case(db, layer)
     if fmt not in LAYER_FORMATS:
         raise ImportRequestError(f"unknown format {fmt!r}; choose one of {', '.join(LAYER_FORMATS)}")
     if status is not None and status not in LAYER_STATUSES:
@@ -205,14 +207,29 @@ def import_layer(
 
 
 def check_layer_name(name: str) -> str:
+    """A layer is a person's (named as accounts are) or gold."""
     name = (name or "").strip()
-    if not name or len(name) > LAYER_NAME_MAX:
-        raise ImportRequestError(f"layer name {name!r}: give 1 to {LAYER_NAME_MAX} characters")
     if name == SUGGESTIONS:
         raise ImportRequestError(
             "'suggestions' is reserved for the machine pre-highlights; name a person's layer or 'gold'"
         )
+    if name != GOLD and (not PERSON_NAME.fullmatch(name) or name.lower() in RESERVED_LAYER_NAMES):
+        raise ImportRequestError(
+            f"layer name {name!r}: a person's name (1-64 letters, digits, '.', '_' or '-', starting with a "
+            "letter or digit) or 'gold'"
+        )
     return name
+
+
+def _refuse_names_differing_in_case(db, layer: str) -> None:
+    """`ANN1` beside `ann1` would be two layers of one person in every report."""
+    with db.reading() as session:
+        for column in (Layer.name, User.name):
+            taken = session.exec(
+                select(column).where(func.lower(column) == layer.lower(), column != layer).limit(1)
+            ).scalar()
+            if taken:
+                raise ImportRequestError(f"layer name {layer!r}: {taken!r} exists already (names ignore case)")
 
 
 def _label_map(path: str | None, labels: LabelConfig) -> LabelMap:

@@ -1,22 +1,27 @@
 """User accounts: creation, passwords (werkzeug's salted PBKDF2/scrypt hashes), roles,
-deactivation, and throttling of repeated failed logins by account and by address."""
+deactivation, throttling of repeated failed logins by account and by address, each user's
+session generation (bumped to end all their sessions), and the file that holds the one-time
+link for creating the first admin."""
 
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import timedelta
+from pathlib import Path
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlmodel import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from annotator.models import RESERVED_LAYER_NAMES, ROLES, LoginFailure, User, utcnow
+from annotator.models import PERSON_NAME, RESERVED_LAYER_NAMES, ROLES, LoginFailure, User, utcnow
 
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MIN_PASSWORD = 8
 WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_ACCOUNT = 5
 MAX_FAILURES_PER_ADDRESS = 20
+SETUP_TOKEN_FILE = "setup_token"  # in the instance folder, readable by its owner only
+SETUP_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{32}$")
 
 
 class AccountError(ValueError):
@@ -27,8 +32,12 @@ class Throttled(AccountError):
     pass
 
 
+class NoSuchUser(AccountError):
+    pass
+
+
 def check_name(name: str) -> str:
-    if not isinstance(name, str) or not NAME_RE.match(name) or name.lower() in RESERVED_LAYER_NAMES:
+    if not isinstance(name, str) or not PERSON_NAME.fullmatch(name) or name.lower() in RESERVED_LAYER_NAMES:
         raise AccountError(
             f"user name {name!r}: use 1-64 letters, digits, '.', '_' or '-' "
             f"(not {' or '.join(sorted(RESERVED_LAYER_NAMES))})"
@@ -51,8 +60,11 @@ def create_user(session: Session, name: str, role: str, password: str) -> User:
     if role not in ROLES:
         raise AccountError(f"role {role!r}: choose {', '.join(ROLES)}")
     check_password(password)
-    if find_user(session, name):
-        raise AccountError(f"user {name!r} already exists")
+    taken = session.exec(select(User.name).where(func.lower(User.name) == name.lower())).scalars().first()
+    if taken:
+        raise AccountError(
+            f"user {name!r} already exists" if taken == name else f"user {taken!r} already exists (names ignore case)"
+        )
     user = User(name=name, role=role, password_hash=generate_password_hash(password))
     session.add(user)
     session.flush()
@@ -60,23 +72,49 @@ def create_user(session: Session, name: str, role: str, password: str) -> User:
 
 
 def set_password(session: Session, name: str, password: str) -> User:
+    """A new password; every session of the user ends."""
     user = _existing(session, name)
     user.password_hash = generate_password_hash(check_password(password))
+    _next_generation(user)
     session.add(user)
     return user
 
 
 def set_active(session: Session, name: str, active: bool) -> User:
+    """Deactivate (every session ends) or reactivate an account."""
     user = _existing(session, name)
-    user.active = active
+    if user.active != active:
+        user.active = active
+        _next_generation(user)  # a reactivated account starts with no session either
     session.add(user)
     return user
+
+
+def set_role(session: Session, name: str, role: str) -> User:
+    """A new role; when it changes, every session of the user ends."""
+    if role not in ROLES:
+        raise AccountError(f"role {role!r}: choose {', '.join(ROLES)}")
+    user = _existing(session, name)
+    if user.role != role:
+        user.role = role
+        _next_generation(user)
+    session.add(user)
+    return user
+
+
+def end_sessions(session: Session, user_id: int) -> None:
+    """End every session of the user (logout): one update, so two at once both count."""
+    session.execute(update(User).where(User.id == user_id).values(session_generation=User.session_generation + 1))
+
+
+def _next_generation(user: User) -> None:
+    user.session_generation = (user.session_generation or 0) + 1
 
 
 def _existing(session: Session, name: str) -> User:
     user = find_user(session, name)
     if user is None:
-        raise AccountError(f"no user named {name!r}")
+        raise NoSuchUser(f"no user named {name!r}")
     return user
 
 
@@ -84,8 +122,49 @@ def list_users(session: Session) -> list[User]:
     return session.exec(select(User).order_by(User.name)).scalars().all()
 
 
-def has_admin(session: Session) -> bool:
-    return session.exec(select(User.id).where(User.role == "admin", User.active.is_(True)).limit(1)).first() is not None
+def admin_ever_existed(session: Session) -> bool:
+    """Whether any account is an admin, active or not: the setup link is then dead for good."""
+    return session.exec(select(User.id).where(User.role == "admin").limit(1)).first() is not None
+
+
+# --- the one-time setup link ------------------------------------------------------------------
+
+
+def setup_token_path(instance_path: str | Path) -> Path:
+    return Path(instance_path) / SETUP_TOKEN_FILE
+
+
+def stored_setup_token(instance_path: str | Path) -> str | None:
+    """The unused setup token kept in the instance folder, if there is one."""
+    try:
+        token = setup_token_path(instance_path).read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return token if SETUP_TOKEN_RE.match(token) else None  # anything else (an old hash): none
+
+
+def keep_setup_token(instance_path: str | Path) -> str:
+    """The stored unused token, or a new one stored in its place: the same link across
+    restarts until it is used."""
+    token = stored_setup_token(instance_path)
+    if token is None:
+        token = secrets.token_urlsafe(24)
+        path = setup_token_path(instance_path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.chmod(0o600)
+        path.write_text(token, encoding="utf-8")
+    return token
+
+
+def setup_token_matches(instance_path: str | Path, token: str) -> bool:
+    stored = stored_setup_token(instance_path)
+    return stored is not None and secrets.compare_digest(stored.encode(), token.encode())
+
+
+def discard_setup_token(instance_path: str | Path) -> None:
+    """Delete the setup link: an admin exists."""
+    setup_token_path(instance_path).unlink(missing_ok=True)
 
 
 def authenticate(session: Session, name: str, password: str, address: str) -> User:

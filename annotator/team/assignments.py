@@ -37,6 +37,9 @@ def annotator_accounts(session: Session, names: list[str]) -> list[User]:
     inactive = [n for n in names if not users[n].active]
     if inactive:
         raise AssignmentError(f"deactivated user(s): {', '.join(inactive)}")
+    others = [f"{n} ({users[n].role})" for n in names if users[n].role != "annotator"]
+    if others:
+        raise AssignmentError(f"only annotators are assigned documents, not {', '.join(others)}")
     return [users[n] for n in names]
 
 

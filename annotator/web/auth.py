@@ -1,15 +1,16 @@
 """Login, logout, the one-time setup of the first admin, and the rule that every page
 needs a login (Flask-Login sessions, Flask-WTF CSRF on every state-changing request; htmx
-requests carry the token in the X-CSRFToken header that base.html sets on <body>)."""
+requests carry the token in the X-CSRFToken header that base.html sets on <body>).
+
+A session names the user's session generation (Flask-Login's alternative id,
+"<id>:<generation>"): logout, a new password, deactivation and a role change bump it, and a
+cookie from an older generation, a saved copy included, loads no user."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from functools import wraps
-from pathlib import Path
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
@@ -20,11 +21,15 @@ from annotator.models import User
 from annotator.team.accounts import (
     AccountError,
     Throttled,
+    admin_ever_existed,
     authenticate,
     check_name,
     check_password,
     create_user,
-    has_admin,
+    discard_setup_token,
+    end_sessions,
+    keep_setup_token,
+    setup_token_matches,
 )
 from annotator.web.extensions import htmx
 from annotator.web.identity import safe_next
@@ -33,10 +38,14 @@ bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 PUBLIC_ENDPOINTS = {"auth.login", "auth.setup", "static", "htmx_js.static"}
-SETUP_TOKEN_FILE = "setup_token"
+DEAD_SETUP_LINK = (
+    "This setup link is no longer valid: an admin account exists, or the link was never issued. "
+    "Log in, or ask an admin for an account."
+)
 
-
-ACCOUNT_BY_ID = select(User.id, User.name, User.role, User.active).where(User.id == bindparam("id"))
+ACCOUNT_BY_ID = select(User.id, User.name, User.role, User.active, User.session_generation).where(
+    User.id == bindparam("id")
+)
 
 
 class Account(UserMixin):
@@ -44,6 +53,11 @@ class Account(UserMixin):
 
     def __init__(self, user):
         self.id, self.name, self.role, self.active = user.id, user.name, user.role, user.active
+        self.generation = user.session_generation or 0
+
+    def get_id(self) -> str:
+        """What the session stores: the id and the session generation it was issued under."""
+        return f"{self.id}:{self.generation}"
 
     @property
     def is_active(self) -> bool:
@@ -81,12 +95,17 @@ def init_app(app) -> None:
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> Account | None:
-    if not user_id.isdigit():
-        return None
+def load_user(session_id: str) -> Account | None:
+    """The account a session names, if it is active and the session's generation is its
+    current one (an older one ended at logout, a new password, deactivation or a role change)."""
+    user_id, _, generation = session_id.partition(":")
+    if not (user_id.isdigit() and generation.isdigit()):
+        return None  # a cookie from before generations existed names no generation: ended too
     with get_db().autocommit() as conn:  # every request asks: one plain select, no ORM session
         user = conn.execute(ACCOUNT_BY_ID, {"id": int(user_id)}).first()
-    return Account(user) if user is not None and user.active else None
+    if user is None or not user.active or user.session_generation != int(generation):
+        return None
+    return Account(user)
 
 
 def require_login():
@@ -143,6 +162,12 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    """End every session of the user, saved copies of this one's cookie included, and empty
+    this session (its CSRF token with it)."""
+    if current_user.is_authenticated:
+        with get_db().writing() as s:
+            end_sessions(s, current_user.id)
+    session.clear()
     logout_user()
     return redirect(url_for("auth.login"))
 
@@ -151,33 +176,28 @@ def logout():
 
 
 def _admin_exists() -> bool:
-    with get_db().reading() as session:
-        return has_admin(session)
+    with get_db().reading() as s:
+        return admin_ever_existed(s)
 
 
 def issue_setup_token(app) -> str | None:
-    """A one-time token for creating the first admin in the browser, while there is none."""
-    with get_db(app).reading() as session:
-        if has_admin(session):
+    """The one-time token for creating the first admin in the browser, while no admin has
+    ever existed: the unused one from an earlier start if there is one (the printed link
+    stays the same), else a new one. None once an admin exists (the token file is deleted)."""
+    with get_db(app).reading() as s:
+        if admin_ever_existed(s):
+            discard_setup_token(app.instance_path)
             return None
-    token = secrets.token_urlsafe(24)
-    path = Path(app.instance_path) / SETUP_TOKEN_FILE
-    path.write_text(hashlib.sha256(token.encode()).hexdigest())
-    path.chmod(0o600)
-    return token
-
-
-def _token_ok(token: str) -> bool:
-    path = Path(current_app.instance_path) / SETUP_TOKEN_FILE
-    if not path.exists():
-        return False
-    return secrets.compare_digest(path.read_text().strip(), hashlib.sha256(token.encode()).hexdigest())
+    return keep_setup_token(app.instance_path)
 
 
 @bp.route("/setup/<token>", methods=["GET", "POST"])
 def setup(token: str):
-    if not _token_ok(token) or _admin_exists():
-        abort(404)
+    if _admin_exists():
+        discard_setup_token(current_app.instance_path)
+        abort(404, description=DEAD_SETUP_LINK)
+    if not setup_token_matches(current_app.instance_path, token):
+        abort(404, description=DEAD_SETUP_LINK)
     error, name = None, ""
     if request.method == "POST":
         name = request.form.get("name", "").strip()
@@ -187,12 +207,12 @@ def setup(token: str):
             check_password(password)
             if password != request.form.get("confirm", ""):
                 raise AccountError("the two passwords differ")
-            with get_db().writing() as session:
-                account = Account(create_user(session, name, "admin", password))
+            with get_db().writing() as s:
+                account = Account(create_user(s, name, "admin", password))
         except AccountError as exc:
             error = str(exc).capitalize() + "."
         else:
-            (Path(current_app.instance_path) / SETUP_TOKEN_FILE).unlink(missing_ok=True)
+            discard_setup_token(current_app.instance_path)
             login_user(account)
             return redirect(url_for("users.index"))  # the admin's next step: accounts for the team
     return render_template("auth/setup.html", error=error, name=name, token=token), 422 if error else 200

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, current_app, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 bp = Blueprint("errors", __name__)
@@ -15,11 +15,41 @@ DEFAULT_MESSAGES = {
 }
 
 
+def too_large_message() -> str:
+    """What a 413 says: the limits that refused the request (MAX_CONTENT_LENGTH for the body,
+    MAX_FORM_MEMORY_SIZE for a form's fields, MAX_FORM_PARTS for their number)."""
+    config = current_app.config
+    limits = [
+        f"{_size(config[key])} {what}"
+        for key, what in (("MAX_CONTENT_LENGTH", "in all"), ("MAX_FORM_MEMORY_SIZE", "of form fields"))
+        if config.get(key)
+    ]
+    if config.get("MAX_FORM_PARTS"):
+        limits.append(f"{config['MAX_FORM_PARTS']:,} form fields")
+    return (
+        "The request is too large for this server"
+        + (f" (at most {', '.join(limits)})" if limits else "")
+        + ". Nothing was stored: send less at a time."
+    )
+
+
+def _size(n: int) -> str:
+    for unit, factor in (("MB", 1024 * 1024), ("KB", 1024)):
+        if n >= factor:
+            return f"{n / factor:g} {unit}"
+    return f"{n} bytes"
+
+
 @bp.app_errorhandler(HTTPException)
 def http_error(error: HTTPException):
     # Werkzeug's stock descriptions are generic; our own abort(…, description=…) is kept.
     stock = type(error).description
-    message = DEFAULT_MESSAGES.get(error.code) if error.description == stock else error.description
+    if error.description != stock:
+        message = error.description
+    elif error.code == 413:
+        message = too_large_message()
+    else:
+        message = DEFAULT_MESSAGES.get(error.code)
     return render_template(
         "errors/error.html", code=error.code, name=error.name, message=message or error.description
     ), error.code

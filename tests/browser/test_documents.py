@@ -188,7 +188,7 @@ def test_markup_in_a_document_is_shown_as_text_and_never_runs(page: Page, live_a
 def settled(page: Page) -> None:
     """htmx has swapped and settled: links in new rows are bound only then, and a key or
     click in the few milliseconds before would simply navigate (correct, but not a swap)."""
-    page.wait_for_function("!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
 
 
 def test_pagination_and_language_filter_swap_the_list_in_place(page: Page, paged_server):

@@ -48,11 +48,11 @@ def annotate_queue(page: Page, base: str, name: str) -> int:
     links = [a.get_attribute("href") for a in page.locator("#queue .title-cell a").all()]
     for href in links:
         page.goto(base + href)
-        page.wait_for_function("window.WSKeys && window.WSSave && WSKeys.ready()")
+        page.wait_for_function("() => window.WSKeys && window.WSSave && WSKeys.ready()")
         keys = ["j", "a"] + (["j", "a"] if name == "cid" else [])
         for key in keys:
             page.keyboard.press(key)
-        page.wait_for_function("WSSave.pending() === 0")
+        page.wait_for_function("() => WSSave.pending() === 0")
         page.locator("#ws-done").click()
         expect(page.locator(".ws-done-badge")).to_be_visible()
     return len(links)

@@ -123,11 +123,11 @@ def open_workspace(page: Page, app, server: str, name: str, uid: str) -> None:
 
 def ready(page: Page) -> None:
     """The workspace's scripts have bound their keys (keys pressed earlier would be lost)."""
-    page.wait_for_function("window.WSKeys && window.WSSave && WSKeys.ready()")
+    page.wait_for_function("() => window.WSKeys && window.WSSave && WSKeys.ready()")
 
 
 def saved(page: Page, timeout: int = 10000) -> None:
-    page.wait_for_function("WSSave.pending() === 0", timeout=timeout)
+    page.wait_for_function("() => WSSave.pending() === 0", timeout=timeout)
 
 
 def press(page: Page, *keys: str) -> None:

@@ -1,15 +1,25 @@
-"""Accounts: the users command, password hashing, deactivation, login throttling."""
+"""Accounts: the users command, password hashing, deactivation, login throttling, and the
+session generation that logout, a new password, deactivation and a role change bump."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import inspect, select, text
 
 from annotator.db import get_db
 from annotator.models import User
-from annotator.team.accounts import AccountError, Throttled, authenticate, create_user
+from annotator.team.accounts import (
+    AccountError,
+    Throttled,
+    authenticate,
+    create_user,
+    end_sessions,
+    set_active,
+    set_password,
+    set_role,
+)
 
 
 def test_users_add_list_deactivate(cli, tmp_path):
@@ -66,3 +76,85 @@ def test_deactivated_user_cannot_log_in(app):
         user.active = False
     with db.writing() as s, pytest.raises(AccountError):
         authenticate(s, "ann", "s3cret-pass", "127.0.0.1")
+
+
+def generations(db) -> dict[str, tuple[str, bool, int]]:
+    with db.reading() as s:
+        return {u.name: (u.role, u.active, u.session_generation) for u in s.exec(select(User)).scalars()}
+
+
+def test_each_session_ending_change_bumps_the_generation_and_nothing_else_does(any_app):
+    db = get_db(any_app)
+    with db.writing() as s:
+        ann = create_user(s, "ann", "annotator", "s3cret-pass")
+        create_user(s, "bob", "annotator", "s3cret-pass")
+        ann_id = ann.id
+    assert generations(db) == {"ann": ("annotator", True, 0), "bob": ("annotator", True, 0)}
+    for change, expected in (
+        (lambda s: set_password(s, "ann", "another-pass"), ("annotator", True, 1)),
+        (lambda s: set_role(s, "ann", "curator"), ("curator", True, 2)),
+        (lambda s: set_role(s, "ann", "curator"), ("curator", True, 2)),  # no change: sessions live
+        (lambda s: set_active(s, "ann", False), ("curator", False, 3)),
+        (lambda s: set_active(s, "ann", False), ("curator", False, 3)),
+        (lambda s: set_active(s, "ann", True), ("curator", True, 4)),
+        (lambda s: end_sessions(s, ann_id), ("curator", True, 5)),
+    ):
+        with db.writing() as s:
+            change(s)
+        assert generations(db)["ann"] == expected
+    assert generations(db)["bob"] == ("annotator", True, 0)  # another user's sessions live on
+
+
+def test_refused_changes_bump_nothing(any_app):
+    db = get_db(any_app)
+    with db.writing() as s:
+        create_user(s, "ann", "annotator", "s3cret-pass")
+    before = generations(db)
+    for change, error in (
+        (lambda s: set_role(s, "ann", "owner"), "role"),
+        (lambda s: set_password(s, "ann", "short"), "too short"),
+        (lambda s: set_role(s, "nobody", "curator"), "no user"),
+    ):
+        with pytest.raises(AccountError, match=error), db.writing() as s:
+            change(s)
+    assert generations(db) == before
+
+
+def test_users_role_on_the_command_line(cli, tmp_path):
+    url = f"sqlite:///{tmp_path / 'p.sqlite3'}"
+    secret = tmp_path / "pw"
+    secret.write_text("correct horse battery\n")
+    assert cli("users", "add", "alice", "--password-file", secret, "--db", url).exit_code == 0
+    changed = cli("users", "role", "alice", "curator", "--db", url)
+    assert changed.exit_code == 0 and "alice is now curator" in changed.output
+    assert cli("users", "role", "nobody", "curator", "--db", url).exit_code == 1
+    assert cli("users", "role", "alice", "owner", "--db", url).exit_code == 2  # not a role
+    rows = json.loads(cli("users", "list", "--json", "--db", url).output)
+    assert [(r["name"], r["role"]) for r in rows] == [("alice", "curator")]
+
+
+def test_migration_0008_gives_existing_users_generation_zero_and_goes_back(db_url):
+    """Existing accounts get generation 0 on the way up; the column goes on the way down."""
+    from alembic import command
+
+    from annotator.db import Database, alembic_config, ensure_schema
+
+    db = Database(url=db_url)
+    try:
+        ensure_schema(db)
+        with db.writing() as s:
+            create_user(s, "ann", "annotator", "s3cret-pass")
+        config = alembic_config(db_url)
+        command.downgrade(config, "0007")
+        assert "session_generation" not in {c["name"] for c in inspect(db.engine).get_columns("user")}
+        with db.engine.begin() as conn:
+            conn.execute(
+                text("""INSERT INTO "user" (name, role, active, created_at) VALUES ('old', 'curator', true, :at)"""),
+                {"at": "2026-01-01 00:00:00"},
+            )
+        command.upgrade(config, "head")
+        assert {k: v[2] for k, v in generations(db).items()} == {"ann": 0, "old": 0}
+        with db.writing() as s:
+            assert authenticate(s, "ann", "s3cret-pass", "127.0.0.1").session_generation == 0
+    finally:
+        db.dispose()

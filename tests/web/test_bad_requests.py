@@ -4,6 +4,9 @@ write, the same id twice. Each gets a 4xx with its reason, and nothing stored ch
 
 from __future__ import annotations
 
+import json
+from html import unescape
+
 import pytest
 from sqlalchemy import func, select
 
@@ -115,3 +118,44 @@ def test_the_same_suggestion_twice_in_one_accept_is_accepted_once(project):
     )
     assert response.status_code == 200, response.get_data(as_text=True)
     assert counts(project)["Span"] == 1 and counts(project)["SuggestionDecision"] == 1
+
+
+def test_one_claim_per_quantity_and_labels_from_the_configuration(project):
+    alice = log_in(project, project.test_client(), "alice")
+    alice.post("/annotate/doc1/spans", data={"version": 0, "start": "12", "end": "18", "label": "QUANTITY"}, headers=HX)
+    with get_db(project).reading() as s:
+        quantity = s.exec(select(Span.id).where(Span.label == "QUANTITY")).scalar_one()
+        orgs = s.exec(select(Suggestion.id).where(Suggestion.label == "ORG")).scalar_one()
+    first = alice.post("/annotate/doc1/claims", data={"version": version(project), "quantity_id": quantity}, headers=HX)
+    assert first.status_code == 200
+    before = counts(project)
+    second = alice.post(
+        "/annotate/doc1/claims", data={"version": version(project), "quantity_id": quantity}, headers=HX
+    )
+    assert second.status_code == 422 and "carries a claim already" in second.get_data(as_text=True)
+    for data, reason in (
+        ({"decision": "accepted", "ids": orgs, "as_label": "NOT_A_LABEL"}, "unknown label 'not_a_label'"),
+        ({"decision": "rejected", "ids": orgs, "as_label": "PRODUCT"}, "another label is for accepting one"),
+    ):
+        refused = alice.post("/annotate/doc1/decide", data={"version": version(project), **data}, headers=HX)
+        assert refused.status_code == 422 and reason in unescape(refused.get_data(as_text=True)).lower()
+    assert counts(project) == before
+
+
+def test_names_ignore_case_and_only_annotators_are_assigned(project, cli, tmp_path):
+    url = project.config["DATABASE_URL"]
+    secret = tmp_path / "password"
+    secret.write_text("a long enough password\n")
+    assert cli("users", "add", "Alice", "--password-file", secret, "--db", url).exit_code != 0  # alice exists
+    log_in(project, project.test_client(), "lead", "curator")
+    with get_db(project).reading() as s:
+        layers_before = s.exec(select(func.count()).select_from(Layer)).scalar_one()
+    curator = cli("assign", "--db", url, "--annotators", "alice,lead", "-k", "1")
+    assert curator.exit_code == 1 and "only annotators are assigned documents, not lead (curator)" in curator.output
+    data = tmp_path / "layer.jsonl"
+    data.write_text(json.dumps({"text": TEXT}) + "\n", encoding="utf-8")
+    for layer, reason in (("ALICE", "'alice' exists already (names ignore case)"), ("no spaces", "a person's name")):
+        refused = cli("import", "--db", url, "--layer", layer, data)
+        assert refused.exit_code != 0 and reason in refused.output, refused.output
+    with get_db(project).reading() as s:
+        assert s.exec(select(func.count()).select_from(Layer)).scalar_one() == layers_before

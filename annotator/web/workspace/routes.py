@@ -245,6 +245,10 @@ def suggestions_decide(uid: str):
         decision, ids, as_label = f.get("decision"), ids_field(f, "ids"), f.get("as_label") or None
         if not ids and f.get("scope") != "all":
             raise AnnotationError("name the suggestion to accept or reject (or ask for all of them)")
+        if as_label is not None and as_label not in labels.entities:
+            raise AnnotationError(f"unknown label {as_label!r}; known: {', '.join(labels.entity_labels)}")
+        if as_label is not None and (decision != "accepted" or len(ids) != 1):
+            raise AnnotationError("another label is for accepting one suggestion, not for rejecting or for several")
         out = decide(
             s,
             labels,
