@@ -57,6 +57,10 @@ def defaults(instance_path: str) -> dict:
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,  # the whole body, in bytes
         "MAX_FORM_MEMORY_SIZE": 1024 * 1024,  # a urlencoded form, or one field of a multipart form
         "MAX_FORM_PARTS": 1000,  # fields of a multipart form
+        # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host to believe
+        # (werkzeug's ProxyFix). 0: the client's own address counts, as without a proxy;
+        # behind one proxy set 1, or every client shares the proxy's address for throttling.
+        "TRUSTED_PROXIES": 0,
     }
 
 

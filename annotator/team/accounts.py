@@ -8,9 +8,10 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import timedelta
+from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlmodel import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -18,8 +19,12 @@ from annotator.models import PERSON_NAME, RESERVED_LAYER_NAMES, ROLES, LoginFail
 
 MIN_PASSWORD = 8
 WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_ACCOUNT = 5
+# Failed logins within WINDOW that throttle further tries: of one account from one address
+# (so a stranger cannot lock the owner out from elsewhere), of one address over all accounts,
+# and of one account over all addresses (a guess from many addresses at once).
+MAX_PER_ACCOUNT_AND_ADDRESS = 5
 MAX_FAILURES_PER_ADDRESS = 20
+MAX_FAILURES_PER_ACCOUNT = 100
 SETUP_TOKEN_FILE = "setup_token"  # in the instance folder, readable by its owner only
 SETUP_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{32}$")
 
@@ -169,26 +174,43 @@ def discard_setup_token(instance_path: str | Path) -> None:
 
 def authenticate(session: Session, name: str, password: str, address: str) -> User:
     """The user if name and password match an active account; failures are counted and,
-    past the limits, refused before the password is even checked."""
+    past the limits, refused before the password is even checked. Attempts on one account
+    are taken one at a time (so 40 at once cannot all be checked before the count says
+    stop), and an unknown name costs what a wrong password costs (no telling which exist)."""
+    _one_attempt_at_a_time(session, name)
     since = utcnow() - WINDOW
-    by_account = session.exec(
-        select(func.count()).select_from(LoginFailure).where(LoginFailure.name == name, LoginFailure.at >= since)
-    ).scalar_one()
-    by_address = session.exec(
-        select(func.count()).select_from(LoginFailure).where(LoginFailure.address == address, LoginFailure.at >= since)
-    ).scalar_one()
-    if by_account >= MAX_FAILURES_PER_ACCOUNT or by_address >= MAX_FAILURES_PER_ADDRESS:
+    recent = select(func.count()).select_from(LoginFailure).where(LoginFailure.at >= since)
+    tries = (
+        (
+            recent.where(LoginFailure.name == name, LoginFailure.address == address),
+            MAX_PER_ACCOUNT_AND_ADDRESS,
+        ),
+        (recent.where(LoginFailure.address == address), MAX_FAILURES_PER_ADDRESS),
+        (recent.where(LoginFailure.name == name), MAX_FAILURES_PER_ACCOUNT),
+    )
+    if any(session.exec(query).scalar_one() >= limit for query, limit in tries):
         raise Throttled(f"too many failed logins; try again in {int(WINDOW.total_seconds() // 60)} minutes")
     user = find_user(session, name)
-    if (
-        user is None
-        or not user.active
-        or not user.password_hash
-        or not check_password_hash(user.password_hash, password)
-    ):
+    usable = user is not None and user.active and bool(user.password_hash)
+    matches = check_password_hash(user.password_hash if usable else _decoy_hash(), password)
+    if not (usable and matches):
+        session.execute(delete(LoginFailure).where(LoginFailure.at < since))  # what no limit counts any more
         session.add(LoginFailure(name=name[:64], address=address[:64]))
         raise AccountError("unknown user or wrong password")
     session.execute(delete(LoginFailure).where(LoginFailure.name == name))
     user.last_login_at = utcnow()
     session.add(user)
     return user
+
+
+def _one_attempt_at_a_time(session: Session, name: str) -> None:
+    """Serialise the attempts on one account until the transaction ends. SQLite's write
+    transactions are serial already; PostgreSQL takes a lock named by the account."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"login:{name}"})
+
+
+@lru_cache(maxsize=1)
+def _decoy_hash() -> str:
+    """A hash of the same kind to check a password against when the account does not exist."""
+    return generate_password_hash(secrets.token_urlsafe(16))

@@ -9,6 +9,7 @@ import secrets
 from pathlib import Path
 
 from flask import Blueprint, Flask, Response, current_app, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from annotator import config as cfg
 from annotator.db import PRIVATE_FILE, Database, private_dir
@@ -29,6 +30,11 @@ def create_app(overrides: dict | None = None) -> Flask:
         static_url_path="/static",
     )
     app.config.update(config)
+    proxies = app.config.get("TRUSTED_PROXIES") or 0
+    if not isinstance(proxies, int) or isinstance(proxies, bool) or proxies < 0:
+        raise ValueError(f"TRUSTED_PROXIES must be a whole number of proxies (0 for none), not {proxies!r}")
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     private_dir(Path(app.instance_path))  # 0700 when made here: it keeps the secret and the database
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))

@@ -4,12 +4,15 @@ session generation that logout, a new password, deactivation and a role change b
 from __future__ import annotations
 
 import json
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import inspect, select, text
+from sqlalchemy import func, inspect, select, text
 
 from annotator.db import get_db
-from annotator.models import User
+from annotator.models import LoginFailure, User, utcnow
 from annotator.team.accounts import (
     AccountError,
     Throttled,
@@ -58,7 +61,10 @@ def test_passwords_are_hashed_and_checked(any_app):
         assert authenticate(s, "ann", "s3cret-pass", "127.0.0.1").name == "ann"
 
 
-def test_failed_logins_are_throttled_per_account(any_app):
+def test_failed_logins_are_throttled_per_account_and_address(any_app):
+    """Five wrong passwords from one address stop that address trying that account, even
+    with the right password; the owner, from an address that has not failed, still gets in
+    (a stranger cannot lock anyone out)."""
     db = get_db(any_app)
     with db.writing() as s:
         create_user(s, "ann", "annotator", "s3cret-pass")
@@ -66,7 +72,59 @@ def test_failed_logins_are_throttled_per_account(any_app):
         with db.writing() as s, pytest.raises(AccountError, match="wrong password"):
             authenticate(s, "ann", "guess", "10.0.0.1")
     with db.writing() as s, pytest.raises(Throttled, match="too many failed logins"):
-        authenticate(s, "ann", "s3cret-pass", "10.0.0.2")  # even the right password waits
+        authenticate(s, "ann", "s3cret-pass", "10.0.0.1")  # that address waits, right password or not
+    with db.writing() as s:
+        assert authenticate(s, "ann", "s3cret-pass", "10.0.0.2").name == "ann"
+
+
+def test_parallel_guesses_are_counted_one_at_a_time(any_app):
+    """40 wrong passwords at once for one account from one address: exactly five are
+    checked (and recorded), the rest refused by the count."""
+    db = get_db(any_app)
+    with db.writing() as s:
+        create_user(s, "ann", "annotator", "s3cret-pass")
+
+    def guess(_):
+        with db.writing() as s:  # as the login view does: the failure is committed
+            try:
+                authenticate(s, "ann", "guess", "10.0.0.9")
+            except Throttled:
+                return "throttled"
+            except AccountError:
+                return "checked"
+        return "in"
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = Counter(pool.map(guess, range(40)))
+    assert outcomes == {"checked": 5, "throttled": 35}
+    with db.reading() as s:
+        assert s.exec(select(func.count()).select_from(LoginFailure)).scalar_one() == 5
+
+
+def test_an_unknown_name_costs_a_password_check_like_a_known_one(app, monkeypatch):
+    """No telling which names exist by the time a wrong password takes: both check a hash."""
+    import annotator.team.accounts as accounts
+
+    checks = []
+    real = accounts.check_password_hash
+    monkeypatch.setattr(accounts, "check_password_hash", lambda h, p: checks.append(h) or real(h, p))
+    db = get_db(app)
+    with db.writing() as s:
+        create_user(s, "ann", "annotator", "s3cret-pass")
+    for name in ("ann", "nobody"):
+        with db.writing() as s, pytest.raises(AccountError, match="unknown user or wrong password"):
+            authenticate(s, name, "guess", "10.0.0.3")
+    assert len(checks) == 2 and checks[0].split("$")[0] == checks[1].split("$")[0]  # the same kind of hash
+
+
+def test_failures_past_the_window_are_pruned(app):
+    db = get_db(app)
+    with db.writing() as s:
+        s.add(LoginFailure(name="old", address="10.0.0.4", at=utcnow() - timedelta(hours=2)))
+    with db.writing() as s, pytest.raises(AccountError):
+        authenticate(s, "ann", "guess", "10.0.0.5")
+    with db.reading() as s:
+        assert s.exec(select(LoginFailure.name)).scalars().all() == ["ann"]
 
 
 def test_deactivated_user_cannot_log_in(app):

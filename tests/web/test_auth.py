@@ -234,3 +234,24 @@ def test_forms_holding_nul_characters_are_refused_on_every_database(any_app):
     assert counts(any_app) == before
     log_in(any_app, client, "alice")  # the same form without it works
     assert client.get("/").status_code == 200
+
+
+@pytest.mark.parametrize("proxies, counted", [(0, "127.0.0.1"), (1, "203.0.113.7")])
+def test_the_address_a_failure_counts_against_follows_the_trusted_proxies(tmp_path, proxies, counted):
+    """Behind a reverse proxy every client has the proxy's address; TRUSTED_PROXIES says how
+    many proxies' X-Forwarded-For to believe (none by default: the header is ignored)."""
+    from annotator.models import LoginFailure
+    from tests.conftest import make_test_app
+
+    app = make_test_app(tmp_path, TRUSTED_PROXIES=proxies)
+    client = app.test_client()
+    token = csrf_token(client)
+    response = client.post(
+        "/login",
+        data={"name": "nobody", "password": "guess-guess", "csrf_token": token},
+        headers={"X-Forwarded-For": "203.0.113.7"},
+    )
+    assert response.status_code == 401
+    with get_db(app).reading() as s:
+        assert s.exec(select(LoginFailure.address)).scalars().all() == [counted]
+    get_db(app).dispose()
