@@ -14,7 +14,7 @@ help:
 	@echo "make test   set up and run the whole test suite (browser and PostgreSQL tests included)"
 	@echo "make lint   ruff: lint and format check (also part of make test)"
 	@echo "make bench  run the benchmarks; results in benchmarks/results/*.json"
-	@echo "make fuzz   100,000 generated files through every importer; figures in benchmarks/results/fuzz.json"
+	@echo "make fuzz   100,000 generated files through the importers, 25,000 forms through the write routes"
 
 run: setup
 	$(BIN)/annotator serve --host $(HOST) --port $(PORT)
@@ -29,9 +29,11 @@ lint: setup
 bench: setup
 	$(BIN)/python -m benchmarks.run_all
 
-# The importer fuzz targets of the suite, 25,000 inputs each (about an hour here).
+# The fuzz targets of the suite, 25,000 inputs each: the four importers (figures in
+# benchmarks/results/fuzz.json) and the write routes. About an hour and a half here.
 fuzz: setup
-	FUZZ_EXAMPLES=25000 FUZZ_REPORT=benchmarks/results/fuzz.json $(BIN)/pytest -q -p no:cacheprovider tests/ingest/test_fuzz_importers.py
+	FUZZ_EXAMPLES=25000 FUZZ_REPORT=benchmarks/results/fuzz.json $(BIN)/pytest -q -p no:cacheprovider \
+	  tests/ingest/test_fuzz_importers.py tests/web/test_fuzz_routes.py
 
 setup: $(STAMP)/python
 
