@@ -100,6 +100,11 @@ def set_role(session: Session, name: str, role: str) -> User:
     if role not in ROLES:
         raise AccountError(f"role {role!r}: choose {', '.join(ROLES)}")
     user = _existing(session, name)
+    if user.role == "admin" and role != "admin":
+        admins = session.exec(select(func.count()).select_from(User).where(User.role == "admin")).scalar_one()
+        if admins == 1:
+            # an admin row, active or not, is what keeps the setup link dead for good
+            raise AccountError(f"{name!r} is the only admin account: make another admin before changing this one")
     if user.role != role:
         user.role = role
         _next_generation(user)
@@ -128,7 +133,9 @@ def list_users(session: Session) -> list[User]:
 
 
 def admin_ever_existed(session: Session) -> bool:
-    """Whether any account is an admin, active or not: the setup link is then dead for good."""
+    """Whether any account is an admin, active or not: the setup link is then dead for good.
+    Accounts are never deleted and the last admin cannot be demoted (set_role), so once an
+    admin has existed an admin row always does."""
     return session.exec(select(User.id).where(User.role == "admin").limit(1)).first() is not None
 
 

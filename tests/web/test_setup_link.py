@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from annotator.db import get_db
 from annotator.models import User
-from annotator.team.accounts import SETUP_TOKEN_FILE
+from annotator.team.accounts import SETUP_TOKEN_FILE, create_user
 from annotator.web.auth import issue_setup_token
 from tests.conftest import make_test_app
 from tests.helpers import PASSWORD, add_user, csrf_token, log_in
@@ -119,3 +119,17 @@ def test_an_admin_made_on_the_accounts_page_deletes_the_link(app):
     assert made.status_code == 303
     assert not token_file(app).exists()
     assert_dead(app, token)
+
+
+def test_the_last_admin_cannot_be_demoted_so_the_link_stays_dead(app, cli):
+    """Were the only admin demoted, no admin row would be left to say one existed."""
+    url = app.config["DATABASE_URL"]
+    with get_db(app).writing() as s:
+        create_user(s, "root", "admin", "a long enough password")
+    refused = cli("users", "role", "root", "annotator", "--db", url)
+    assert refused.exit_code != 0 and "only admin account" in refused.output
+    with get_db(app).reading() as s:
+        assert s.exec(select(User.role).where(User.name == "root")).scalar_one() == "admin"
+    with get_db(app).writing() as s:
+        create_user(s, "second", "admin", "a long enough password")
+    assert cli("users", "role", "root", "annotator", "--db", url).exit_code == 0  # another admin exists now
