@@ -1,1 +1,2 @@
-"""TODO"""
+"""Comparing annotators' layers: agreement figures, the curation comparison, and the
+writes that build the gold layer from them."""
