@@ -38,6 +38,7 @@ SUGGESTION_COLUMNS = (
     Suggestion.origin,
     Suggestion.score,
     *(getattr(Suggestion, name) for name in QUANTITY_FIELDS),
+    Suggestion.id,  # last: what suggested claims and relations name
 )
 
 SpanKey = tuple[int, int, str]  # what identifies a span in a layer: (start, end, label)

@@ -237,6 +237,74 @@ class SuggestionDecision(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class ClaimSuggestion(SQLModel, table=True):
+    """A suggested numeric claim: its quantity and parts are suggestions of the same document
+    (a part a person rejects leaves the claim without it). Machine output, never edited."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = fk("document.id")
+    quantity_id: int = fk("suggestion.id")
+    entity_id: int | None = fk("suggestion.id", ondelete="SET NULL", nullable=True, index=False)
+    property_id: int | None = fk("suggestion.id", ondelete="SET NULL", nullable=True, index=False)
+    condition_id: int | None = fk("suggestion.id", ondelete="SET NULL", nullable=True, index=False)
+    modifiers: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    origin: str = Field(max_length=16)  # pattern (the claim rules) | model
+    pipeline: str | None = Field(default=None, max_length=200)
+    pipeline_version: str | None = Field(default=None, max_length=64)
+    score: float | None = None
+
+
+class RelationSuggestion(SQLModel, table=True):
+    """A suggested relation between two suggestions of one document."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = fk("document.id")
+    head_id: int = fk("suggestion.id")
+    child_id: int = fk("suggestion.id", index=False)
+    label: str = Field(max_length=64)
+    origin: str = Field(max_length=16)
+    pipeline: str | None = Field(default=None, max_length=200)
+    pipeline_version: str | None = Field(default=None, max_length=64)
+    score: float | None = None
+
+
+class LinkDecision(SQLModel, table=True):
+    """An annotator's answer to a suggested claim or relation in their layer: accepted (as
+    `claim_id` / `relation_id`) or rejected. Exactly one of the two suggestion ids is set."""
+
+    __table_args__ = (
+        UniqueConstraint("layer_id", "claim_suggestion_id", name="uq_linkdecision_layer_claim"),
+        UniqueConstraint("layer_id", "relation_suggestion_id", name="uq_linkdecision_layer_relation"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    layer_id: int = fk("layer.id")
+    claim_suggestion_id: int | None = fk("claimsuggestion.id", nullable=True, index=False)
+    relation_suggestion_id: int | None = fk("relationsuggestion.id", nullable=True, index=False)
+    decision: str = Field(max_length=16)  # accepted | rejected
+    claim_id: int | None = fk("claim.id", ondelete="SET NULL", nullable=True, index=False)
+    relation_id: int | None = fk("relation.id", ondelete="SET NULL", nullable=True, index=False)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ModelVersion(SQLModel, table=True):
+    """A model `annotator train` made, kept with its figures; one at most is active, and
+    pre-highlighting and ordering by need use that one."""
+
+    __table_args__ = (UniqueConstraint("name", "version", name="uq_modelversion_name_version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    version: str = Field(max_length=64)
+    path: str = Field(max_length=1000)
+    lang: str = Field(default="xx", max_length=16)
+    layer: str = Field(max_length=64)
+    metrics: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    meta: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    active: bool = Field(default=False)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 class AuditEvent(SQLModel, table=True):
     """Who did what to which document, when, with the state before and after.
 

@@ -24,10 +24,12 @@ from ._common import RESULTS_DIR, ROOT, machine_info
 
 HERE = Path(__file__).resolve().parent
 TIMEOUT_S = 3600
+# modules here that are tools, not benchmarks: measeval_score is the scorer claims_measeval uses
+NOT_BENCHMARKS = {"run_all", "measeval_score"}
 
 
 def discover() -> list[str]:
-    return sorted(p.stem for p in HERE.glob("*.py") if not p.stem.startswith("_") and p.stem != "run_all")
+    return sorted(p.stem for p in HERE.glob("*.py") if not p.stem.startswith("_") and p.stem not in NOT_BENCHMARKS)
 
 
 def run_one(name: str) -> dict:

@@ -12,9 +12,11 @@ from typing import Any
 from sqlalchemy import Table, delete, insert, select, update
 from sqlmodel import Session
 
-from annotator.models import Claim, Relation, Span, SuggestionDecision
+from annotator.models import Claim, LinkDecision, Relation, Span, SuggestionDecision
 
-TABLES: dict[str, Table] = {m.__tablename__: m.__table__ for m in (Span, Relation, Claim, SuggestionDecision)}
+TABLES: dict[str, Table] = {
+    m.__tablename__: m.__table__ for m in (Span, Relation, Claim, SuggestionDecision, LinkDecision)
+}
 # The unique key a bulk insert matches its returned rows on.
 UNIQUE = {"span": ("layer_id", "start", "end", "label"), "suggestiondecision": ("layer_id", "suggestion_id")}
 

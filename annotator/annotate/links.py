@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from annotator.annotate.changes import ChangeSet
-from annotator.annotate.spans import Outcome, current_layer, span_in_layer
+from annotator.annotate.spans import Outcome, current_layer, forget_link_decisions, span_in_layer
 from annotator.labels import LabelConfig
 from annotator.layers import AnnotationError, claim_version, record
 from annotator.models import CLAIM_LINKS, Claim, Document, Relation
@@ -69,6 +69,7 @@ def delete_relation(session: Session, doc: Document, name: str, user: str, seen:
         raise AnnotationError(f"relation {relation_id!r} is not in this layer of this document")
     layer = claim_version(session, doc, name, seen)
     changes = ChangeSet(session)
+    forget_link_decisions(session, changes, relations=[rel.id])
     changes.delete("relation", rel.id)
     record(session, layer, user, "delete_relation", changes, target=f"relation:{rel.id}", before={"label": rel.label})
     return Outcome(layer, [rel.id])
@@ -178,6 +179,7 @@ def delete_claim(session: Session, doc: Document, name: str, user: str, seen: in
         raise AnnotationError(f"claim {claim_id!r} is not in this layer of this document")
     layer = claim_version(session, doc, name, seen)
     changes = ChangeSet(session)
+    forget_link_decisions(session, changes, claims=[claim.id])
     changes.delete("claim", claim.id)
     record(session, layer, user, "delete_claim", changes, target=f"claim:{claim.id}")
     return Outcome(layer, [claim.id])

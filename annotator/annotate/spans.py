@@ -24,6 +24,7 @@ from annotator.models import (
     Claim,
     Document,
     Layer,
+    LinkDecision,
     Relation,
     Span,
     Suggestion,
@@ -191,12 +192,14 @@ def delete_span(session: Session, doc: Document, name: str, user: str, seen: int
 
 def delete_span_rows(session: Session, changes: ChangeSet, span: Span) -> None:
     """A span goes with what depends on it, each step recorded so undo brings all back."""
-    for rel in session.exec(
-        select(Relation).where((Relation.head_id == span.id) | (Relation.child_id == span.id))
-    ).scalars():
-        changes.delete("relation", rel.id)
-    for claim in _claims_on(session, span.id):
-        changes.delete("claim", claim.id)
+    ends = (Relation.head_id == span.id) | (Relation.child_id == span.id)
+    relations = list(session.exec(select(Relation.id).where(ends)).scalars())
+    claims = [claim.id for claim in _claims_on(session, span.id)]
+    forget_link_decisions(session, changes, claims, list(relations))
+    for rel_id in relations:
+        changes.delete("relation", rel_id)
+    for claim_id in claims:
+        changes.delete("claim", claim_id)
     for key in CLAIM_LINKS:
         column = getattr(Claim, key)
         for claim in session.exec(select(Claim).where(column == span.id)).scalars():
@@ -204,6 +207,16 @@ def delete_span_rows(session: Session, changes: ChangeSet, span: Span) -> None:
     for decision in session.exec(select(SuggestionDecision).where(SuggestionDecision.span_id == span.id)).scalars():
         changes.delete("suggestiondecision", decision.id)  # the suggestion is pending again
     changes.delete("span", span.id)
+
+
+def forget_link_decisions(session: Session, changes: ChangeSet, claims=(), relations=()) -> None:
+    """Before claims or relations a suggestion made go: their suggestions are pending again
+    (as a span suggestion is when its span goes), and undo brings the decisions back."""
+    if not claims and not relations:
+        return
+    made = LinkDecision.claim_id.in_(list(claims)) | LinkDecision.relation_id.in_(list(relations))
+    for decision_id in session.exec(select(LinkDecision.id).where(made)).scalars():
+        changes.delete("linkdecision", decision_id)
 
 
 def _brief(row: dict, doc: Document) -> dict:

@@ -97,6 +97,35 @@ def decide(
     return Outcome(layer, span_ids, f"{len(targets)} suggestion(s) {decision}", count=len(targets))
 
 
+def accept_rows(session: Session, changes: ChangeSet, layer, suggestions: list[Suggestion]) -> dict[int, int]:
+    """Accept these suggestions into the layer inside a larger action (a suggested claim or
+    relation): {suggestion id: span id}, with the decisions recorded as decide() does. One
+    already accepted keeps its span."""
+    decided = {
+        d.suggestion_id: d
+        for d in session.exec(
+            select(SuggestionDecision).where(
+                SuggestionDecision.layer_id == layer.id,
+                SuggestionDecision.suggestion_id.in_([s.id for s in suggestions]),
+            )
+        ).scalars()
+    }
+    kept = {s.id: decided[s.id].span_id for s in suggestions if s.id in decided and decided[s.id].span_id}
+    fresh = list({s.id: s for s in suggestions if s.id not in kept}.values())
+    for sugg in fresh:
+        if sugg.id in decided:  # rejected before (or its span gone): answered anew
+            changes.delete("suggestiondecision", decided[sugg.id].id)
+    span_of = _accept(session, changes, layer, fresh)
+    changes.insert_many(
+        "suggestiondecision",
+        [
+            {"layer_id": layer.id, "suggestion_id": s.id, "decision": "accepted", "span_id": span_of[s.id]}
+            for s in fresh
+        ],
+    )
+    return {**kept, **span_of}
+
+
 def _accept(session: Session, changes: ChangeSet, layer, suggestions: list[Suggestion]) -> dict[int, int]:
     """{suggestion id: span id}: the layer's span with the same offsets and label, or a new
     one copied from the suggestion. New spans go in with one statement however many there are."""

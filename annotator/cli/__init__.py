@@ -24,6 +24,8 @@ COMMANDS = {
     "users": ("annotator.cli.users", "users", "Accounts: annotators, curators and admins."),
     "labels": ("annotator.cli.labels", "labels", "Label configurations: check one before a project uses it."),
     "db": ("annotator.cli.database", "db", "Database schema (Alembic migrations)."),
+    "suggest": ("annotator.cli.suggesting", "suggest_cmd", "Suggest again; what people decided stays."),
+    "models": ("annotator.cli.models", "models", "Trained models: list them, activate one, add one."),
     "serve": ("annotator.cli.serving", "serve_cmd", "Serve the web app; an empty project gets the seeds first."),
 }
 

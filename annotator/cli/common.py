@@ -8,6 +8,7 @@ import click
 
 from annotator.labels import LabelConfigError
 from annotator.project import Project
+from annotator.project.model_versions import ModelError, active_model, read_model_folder
 
 DB_OPTION = click.option(
     "--db",
@@ -55,3 +56,21 @@ class ProgressBar:
 
     def __exit__(self, *exc) -> None:
         self.finish()
+
+
+def model_for(project: Project, path: str | None, use_active: bool = True):
+    """The trained model a pre-highlighting command uses: the folder given, else the
+    project's active model (unless `use_active` is off), else none (rules only)."""
+    if path is None and use_active:
+        active = active_model(project.db)
+        path = active.path if active else None
+    if path is None:
+        return None
+    try:
+        read_model_folder(path)
+        # spaCy and the trained pipeline: only commands that suggest with a model load them
+        from annotator.learn.model import TrainedModel
+
+        return TrainedModel.load(path)
+    except (ModelError, OSError, ValueError) as exc:
+        raise click.ClickException(f"cannot use the model in {path}: {exc}") from exc

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from annotator.cli.common import DB_OPTION, ProgressBar, open_project
+from annotator.cli.common import DB_OPTION, ProgressBar, model_for, open_project
 from annotator.cli.output import echo_json
 from annotator.ingest.pipeline import LAYER_FORMATS, ImportRequestError, import_layer, import_paths
 
@@ -53,6 +53,14 @@ from annotator.ingest.pipeline import LAYER_FORMATS, ImportRequestError, import_
 )
 @click.option("--skip-invalid", is_flag=True, help="Store the valid records of a file and list the rejects.")
 @click.option("--no-prehighlight", is_flag=True, help="Store texts and their own pre-annotations only; skip spaCy.")
+@click.option(
+    "--model",
+    "model_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Pre-highlight with this trained model (an `annotator train --out` folder) plus the rules "
+    "(default: the project's active model, if any).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def import_cmd(
     paths,
@@ -66,6 +74,7 @@ def import_cmd(
     done,
     skip_invalid,
     no_prehighlight,
+    model_dir,
     as_json,
 ):
     """Import documents, or annotations into a layer.
@@ -77,8 +86,10 @@ def import_cmd(
         raise click.UsageError("--format, --text-dir, --split-discontinuous, --replace and --done need --layer NAME")
     if layer is not None and skip_invalid:
         raise click.UsageError("--skip-invalid does not apply to --layer: a file with a bad record is refused whole")
+    if no_prehighlight and model_dir:
+        raise click.UsageError("--model pre-highlights: it cannot go with --no-prehighlight")
     project = open_project(db_url)
-    highlighter = None if no_prehighlight else project.prehighlighter()
+    highlighter = None if no_prehighlight else project.prehighlighter(model_for(project, model_dir))
     for warning in highlighter.warnings() if highlighter else ():
         click.echo(f"warning: {warning}", err=True)
     bar = ProgressBar(not as_json, "Pre-highlighting" if highlighter else "Importing")

@@ -13,6 +13,7 @@ from annotator.export.rows import (
     EXPORT_COLUMNS,
     fetch_document_batch,
     fetch_layer_batch,
+    fetch_link_batch,
     fetch_suggestion_batch,
     layer_annotators,
     layer_documents_query,
@@ -103,8 +104,11 @@ def _records_for(
 ) -> Iterator[dict]:
     if layer == SUGGESTIONS:
         by_doc = fetch_suggestion_batch(session, docs, after)
+        claims, relations = fetch_link_batch(session, [d.id for d in docs])
         for doc in docs:
-            yield suggestion_record(doc, by_doc[doc.id], quantity_label, tokens_for(doc))
+            yield suggestion_record(
+                doc, by_doc[doc.id], quantity_label, tokens_for(doc), claims[doc.id], relations[doc.id]
+            )
         return
     ids = [d.id for d in docs]
     layers, contents = fetch_layer_batch(session, ids, layer)

@@ -20,8 +20,10 @@ from annotator.models import (
     RESERVED_LAYER_NAMES,
     SUGGESTIONS,
     AuditEvent,
+    ClaimSuggestion,
     Document,
     Layer,
+    RelationSuggestion,
     Suggestion,
     TokenArray,
 )
@@ -116,6 +118,42 @@ def fetch_suggestion_batch(session: Session, docs: list, after: str | None = Non
 
 
 _DOCUMENT_ID = operator.itemgetter(0)
+
+
+CLAIM_SUGGESTION_COLUMNS = (
+    ClaimSuggestion.quantity_id,
+    ClaimSuggestion.entity_id,
+    ClaimSuggestion.property_id,
+    ClaimSuggestion.condition_id,
+    ClaimSuggestion.modifiers,
+    ClaimSuggestion.origin,
+    ClaimSuggestion.score,
+)
+RELATION_SUGGESTION_COLUMNS = (
+    RelationSuggestion.head_id,
+    RelationSuggestion.child_id,
+    RelationSuggestion.label,
+    RelationSuggestion.origin,
+    RelationSuggestion.score,
+)
+
+
+def fetch_link_batch(session: Session, ids: list[int]) -> tuple[dict[int, list], dict[int, list]]:
+    """Suggested claims and relations of these documents, by document id (rows of
+    CLAIM_SUGGESTION_COLUMNS and RELATION_SUGGESTION_COLUMNS). Far fewer than span
+    suggestions, so the ORM's rows (which read the modifiers' JSON) cost little here."""
+    conn = session.connection()
+    claims: dict[int, list] = {i: [] for i in ids}
+    relations: dict[int, list] = {i: [] for i in ids}
+    query = select(ClaimSuggestion.document_id, *CLAIM_SUGGESTION_COLUMNS).where(ClaimSuggestion.document_id.in_(ids))
+    for doc_id, *row in conn.execute(query):
+        claims[doc_id].append(row)
+    query = select(RelationSuggestion.document_id, *RELATION_SUGGESTION_COLUMNS).where(
+        RelationSuggestion.document_id.in_(ids)
+    )
+    for doc_id, *row in conn.execute(query):
+        relations[doc_id].append(row)
+    return claims, relations
 
 
 def plain_rows(conn, query) -> list[tuple]:

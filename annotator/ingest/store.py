@@ -23,18 +23,17 @@ from sqlalchemy.exc import IntegrityError
 from annotator.contents import CLAIM_FIELDS, RELATION_FIELDS, SPAN_FIELDS, Incoming
 from annotator.ingest.bulk import bound, insert_rows, json_text, new_ids
 from annotator.ingest.existing import clear, held
+from annotator.ingest.suggestion_rows import insert_suggestions
 from annotator.labels import LabelConfig
 from annotator.models import (
     CLAIM_LINKS,
     GOLD,
-    QUANTITY_FIELDS,
     AuditEvent,
     Claim,
     Document,
     Layer,
     Relation,
     Span,
-    Suggestion,
     User,
     utcnow,
 )
@@ -61,17 +60,6 @@ DOCUMENT_COLUMNS = (
     "n_suggestions",
     "pipeline",
     "created_at",
-)
-SUGGESTION_COLUMNS = (
-    "document_id",
-    "start",
-    "end",
-    "label",
-    "origin",
-    "pipeline",
-    "pipeline_version",
-    "score",
-    *QUANTITY_FIELDS,
 )
 LAYER_COLUMNS = (
     "id",
@@ -266,6 +254,9 @@ def _new_documents(
     rows = []
     for doc, (lang, lang_source), hl in zip(docs, langs, highlights):
         suggestions = [_imported(s, doc.text, lang, labels) for s in doc.contents.spans] if keep_contents else []
+        claims, relations = (
+            (_shifted(hl.claims, len(suggestions)), _shifted(hl.relations, len(suggestions))) if hl else ([], [])
+        )
         suggestions += hl.suggestions if hl else []
         rows.append(
             {
@@ -282,11 +273,21 @@ def _new_documents(
                 "n_suggestions": len(suggestions),
                 "pipeline": hl.pipeline if hl else None,
                 "suggestions": suggestions,
+                "claims": claims,
+                "relations": relations,
             }
         )
         if progress:
             progress(1)
     return rows
+
+
+_POSITIONS = ("quantity", "entity", "property", "condition", "head", "child")
+
+
+def _shifted(items: list[dict], by: int) -> list[dict]:
+    """Claims or relations naming suggestions by position, after `by` imported ones."""
+    return [{k: (v + by if k in _POSITIONS and v is not None else v) for k, v in item.items()} for item in items]
 
 
 def _imported(span, text: str, lang: str, labels: LabelConfig) -> dict:
@@ -320,12 +321,8 @@ def _insert_new(conn, rows: list[dict], stored: Stored, now=None) -> dict[str, i
         ],
     )
     keep_arrays(conn, [Tokenized(doc_id, r["uid"], r["text"], r["tokens"]) for doc_id, r in zip(ids, rows)])
-    suggestions = [
-        (doc_id, *map(s.get, SUGGESTION_COLUMNS[1:])) for doc_id, r in zip(ids, rows) for s in r["suggestions"]
-    ]
-    insert_rows(conn, Suggestion.__table__, SUGGESTION_COLUMNS, suggestions)
+    stored.suggestions += insert_suggestions(conn, list(zip(ids, rows)))
     stored.new_documents += len(rows)
-    stored.suggestions += len(suggestions)
     return {r["uid"]: doc_id for doc_id, r in zip(ids, rows)}
 
 

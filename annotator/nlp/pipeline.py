@@ -1,9 +1,11 @@
 """Load spaCy pipelines once and turn their output into suggestions.
 
-English runs the trained pipeline with only tok2vec and ner (the suggestions need nothing
-else: identical entities, about 60% faster than the full pipeline). Every language, with or
-without a trained model, gets the gazetteer (an EntityRuler) and the quantity rule layer,
-so importing text in any language never fails for want of a model.
+English runs the trained pipeline without its lemmatizer and sentence recognizer: the claim
+rules read the dependency parse (and tags), nothing reads lemmas, and the parser sets
+sentences. A scheme without quantities suggests no claims, so it skips the parser and tagger
+too (identical entities, about 60% faster). Every language, with or without a trained model,
+gets the gazetteer (an EntityRuler), the quantity rule layer and the token rules for claims
+and relations, so importing text in any language never fails for want of a model.
 """
 
 from __future__ import annotations
@@ -22,19 +24,28 @@ from spacy.pipeline import TrainablePipe
 from annotator import __version__
 from annotator.labels import LabelConfig
 from annotator.nlp.component import QUANTITY_KEY, add_quantity_ruler
+from annotator.nlp.suggested import suggest_links
 from annotator.nlp.tokenizer import blank_pipeline, from_doc
 from annotator.tokens import Token
 
-UNNEEDED_COMPONENTS = ["parser", "lemmatizer", "tagger", "attribute_ruler", "senter"]
+UNNEEDED_COMPONENTS = ["lemmatizer", "senter"]
+# ...and, where no claims are suggested, what only the claim rules read
+UNNEEDED_WITHOUT_CLAIMS = ["parser", "tagger", "attribute_ruler"]
 GAZETTEER_ID = "gazetteer"
 RULES_NAME = "annotator-rules"
 
 
 @dataclass
 class Highlighted:
+    """One document's pre-highlights. Claims and relations name their parts by position in
+    `suggestions` ("quantity": 3, "entity": 1, ...; "head"/"child")."""
+
     tokens: list[Token]
     suggestions: list[dict]
     pipeline: str
+    claims: list[dict] = field(default_factory=list)
+    relations: list[dict] = field(default_factory=list)
+    uncertainty: float | None = None  # the trained model's doubt about the document, if one ran
 
 
 @dataclass
@@ -45,6 +56,9 @@ class Prehighlighter:
     processes: int = 1
     multiprocess_min_docs: int = 200
     batch_size: int = 64
+    # A trained model (learn/model.py's TrainedModel: name, version, lang, predict(texts)),
+    # whose suggestions join the rules' for documents of its language
+    model: object | None = None
     _pipelines: dict[str, Language] = field(default_factory=dict, repr=False)
     _provenance: dict[Language, tuple[str, dict, dict]] = field(default_factory=dict, repr=False)
 
@@ -66,7 +80,8 @@ class Prehighlighter:
 
     def _build(self, lang: str) -> Language:
         if lang == "en" and self.model_en:
-            nlp = spacy.load(self.model_en, exclude=UNNEEDED_COMPONENTS)
+            unneeded = UNNEEDED_COMPONENTS + ([] if self.labels.quantity_label else UNNEEDED_WITHOUT_CLAIMS)
+            nlp = spacy.load(self.model_en, exclude=unneeded)
             nlp.meta["annotator_name"] = self.model_en
         else:
             nlp = blank_pipeline(lang)
@@ -109,14 +124,41 @@ class Prehighlighter:
             n_process = self.processes if len(indexes) >= self.multiprocess_min_docs and is_statistical(nlp) else 1
             texts = (items[i][0] for i in indexes)
             docs = nlp.pipe(texts, batch_size=self.batch_size, n_process=n_process)
-            for index, doc in zip(indexes, docs):
-                results[index] = self.highlighted(nlp, doc)
+            predictions = self._predicted([items[i][0] for i in indexes], lang)
+            for index, doc, prediction in zip(indexes, docs, predictions):
+                results[index] = self.highlighted(nlp, doc, prediction)
         yield from results  # type: ignore[misc]
 
-    def highlighted(self, nlp: Language, doc) -> Highlighted:
-        return Highlighted(tokens=from_doc(doc), suggestions=self.suggestions(nlp, doc), pipeline=self.describe(nlp))
+    def _predicted(self, texts: list[str], lang: str) -> list:
+        """The trained model's predictions for texts of its language; None for each otherwise."""
+        if self.model is None or self.model.lang not in (lang, "xx"):
+            return [None] * len(texts)
+        return self.model.predict(texts)
+
+    @property
+    def model_source(self) -> dict:
+        """The pipeline fields of a trained model's suggestions: model:<name>, its version."""
+        return {"pipeline": f"model:{self.model.name}", "pipeline_version": str(self.model.version)}
+
+    def highlighted(self, nlp: Language, doc, prediction=None) -> Highlighted:
+        spans = self.span_suggestions(nlp, doc)
+        model = self.model_source if prediction is not None else None
+        suggested = suggest_links(doc, spans, self.labels, self._sources(nlp)[2], prediction, model)
+        return Highlighted(
+            tokens=from_doc(doc),
+            suggestions=suggested.spans,
+            pipeline=self.describe(nlp),
+            claims=suggested.claims,
+            relations=suggested.relations,
+            uncertainty=getattr(prediction, "uncertainty", None),
+        )
 
     def suggestions(self, nlp: Language, doc) -> list[dict]:
+        """The span suggestions of a processed doc, claim parts included."""
+        return self.highlighted(nlp, doc).suggestions
+
+    def span_suggestions(self, nlp: Language, doc) -> list[dict]:
+        """Entities (model and gazetteer) and quantities, in text order."""
         _description, model, rules = self._sources(nlp)
         found: dict[tuple[int, int, str], dict] = {}
         for ent in doc.ents:

@@ -36,11 +36,12 @@ class Project:
         ensure_schema(database)
         return database
 
-    def prehighlighter(self):
-        return make_prehighlighter(self.config, self.labels)
+    def prehighlighter(self, model=None):
+        """`model`: a loaded trained model whose suggestions join the rules' (learn/model.py)."""
+        return make_prehighlighter(self.config, self.labels, model)
 
 
-def make_prehighlighter(config, labels: LabelConfig):
+def make_prehighlighter(config, labels: LabelConfig, model=None):
     # spaCy comes with the pipeline: only what pre-highlights pays for loading it
     from annotator.nlp.pipeline import Prehighlighter
 
@@ -50,6 +51,7 @@ def make_prehighlighter(config, labels: LabelConfig):
         gazetteer_file=config["GAZETTEER_FILE"],
         processes=int(config["NLP_PROCESSES"]),
         multiprocess_min_docs=int(config["NLP_MULTIPROCESS_MIN_DOCS"]),
+        model=model,
     )
 
 

@@ -59,11 +59,52 @@ def base_record(doc, layer: str, annotators: list[str], tokens, layer_meta: dict
 _SUGGESTION_ORDER = operator.itemgetter(1, 2, 3, 4)
 
 
-def suggestion_record(doc, rows: list[tuple], quantity_label: str, tokens) -> dict:
-    """`rows`: tuples of SUGGESTION_COLUMNS, in the order the database returned them."""
+def suggestion_record(doc, rows: list[tuple], quantity_label: str, tokens, claims=(), relations=()) -> dict:
+    """`rows`: tuples of SUGGESTION_COLUMNS, in the order the database returned them;
+    `claims` and `relations`: rows of CLAIM_SUGGESTION_COLUMNS and RELATION_SUGGESTION_COLUMNS
+    (export/rows.py) naming those suggestions by id."""
     record = base_record(doc, SUGGESTIONS, [], tokens)
-    record["spans"] = suggestion_spans(doc.text, sorted(rows, key=_SUGGESTION_ORDER), quantity_label)
+    rows = sorted(rows, key=_SUGGESTION_ORDER)
+    record["spans"] = suggestion_spans(doc.text, rows, quantity_label)
+    if claims or relations:
+        ids = dict(zip((row[-1] for row in rows), span_ids(len(rows))))
+        record["claims"] = suggested_claims(claims, ids)
+        record["relations"] = suggested_relations(relations, ids)
     return record
+
+
+def suggested_claims(rows, ids: dict[int, str]) -> list[dict]:
+    """Claim suggestions as records hold claims, in the order of their quantities; each
+    names what made it. A part whose suggestion is gone (SET NULL) is left out."""
+    out = []
+    for quantity, entity, prop, condition, modifiers, origin, score in rows:
+        if quantity not in ids:
+            continue
+        claim = {
+            "quantity": ids[quantity],
+            "entity": ids.get(entity),
+            "property": {"span": ids[prop]} if prop in ids else None,
+            "condition": ids.get(condition),
+            "modifiers": list(modifiers or []),
+            "origin": origin,
+        }
+        if score is not None:
+            claim["score"] = score
+        out.append(claim)
+    out.sort(key=lambda c: (_span_order(c["quantity"]), _span_order(c["entity"] or "s0")))
+    return [{"id": f"c{i}", **claim} for i, claim in enumerate(out, 1)]
+
+
+def suggested_relations(rows, ids: dict[int, str]) -> list[dict]:
+    out = []
+    for head, child, label, origin, score in rows:
+        if head in ids and child in ids:
+            rel = {"head": ids[head], "child": ids[child], "label": label, "origin": origin}
+            if score is not None:
+                rel["score"] = score
+            out.append(rel)
+    out.sort(key=lambda r: (_span_order(r["head"]), _span_order(r["child"]), r["label"]))
+    return [{"id": f"r{i}", **rel} for i, rel in enumerate(out, 1)]
 
 
 def suggestion_spans(text: str, rows: list[tuple], quantity_label: str) -> list[dict]:
@@ -71,7 +112,7 @@ def suggestion_spans(text: str, rows: list[tuple], quantity_label: str) -> list[
     the same keys, far fewer lookups and calls (there are ~50 per document). Suggestions
     carry no meta."""
     spans = []
-    for span_id, (_doc_id, start, end, label, origin, score, value, value_max, tolerance, unit, qualifier) in zip(
+    for span_id, (_doc_id, start, end, label, origin, score, value, value_max, tolerance, unit, qualifier, _id) in zip(
         span_ids(len(rows)), rows
     ):
         if label == quantity_label:

@@ -366,6 +366,7 @@ LAZY = {
     ("annotator.schema", "jsonschema"),  # jsonschema (~0.15 s) only to say what is wrong with a record
     ("annotator.schema.token_arrays", "jsonschema_rs"),  # only when a token array is made or checked
     ("annotator.schema.token_arrays", "numpy"),  # only when stored token offsets are checked
+    ("annotator.cli.common", "annotator.learn.model"),  # spaCy and a trained pipeline: only with a model
 }
 
 
