@@ -51,6 +51,12 @@ def defaults(instance_path: str) -> dict:
         # to pay back the start-up cost of the extra process.
         "NLP_PROCESSES": min(2, os.cpu_count() or 1),
         "NLP_MULTIPROCESS_MIN_DOCS": 200,
+        # Whole claims and relations suggested on top of spans. English then runs spaCy's
+        # parser and tagger as well (benchmarks/prehighlight.py measures what that costs).
+        "SUGGEST_CLAIMS": True,
+        # The order assigned documents join the queues: "arrival", or "need" (those the active
+        # model was least sure of first)
+        "ASSIGN_ORDER": "arrival",
         "SERVER_TIMING": False,  # a Server-Timing header on every response (web/timing.py)
         # Request size limits (docs/security.md): a larger body is refused with 413 before any
         # view reads it. Forms here are small; no page uploads files.

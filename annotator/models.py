@@ -100,6 +100,9 @@ class Document(SQLModel, table=True):
     tokens: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     n_suggestions: int = Field(default=0)
     pipeline: str | None = Field(default=None, max_length=200)
+    # How unsure the trained model that last suggested for it was (0 sure .. 1 unsure);
+    # assignments can hand out the least sure first. None: no model has read it.
+    uncertainty: float | None = None
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -284,6 +287,20 @@ class LinkDecision(SQLModel, table=True):
     decision: str = Field(max_length=16)  # accepted | rejected
     claim_id: int | None = fk("claim.id", ondelete="SET NULL", nullable=True, index=False)
     relation_id: int | None = fk("relation.id", ondelete="SET NULL", nullable=True, index=False)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class GazetteerName(SQLModel, table=True):
+    """A name someone confirmed and added to the gazetteer from the workspace: pre-highlighting
+    finds it from then on, beside the gazetteer file's patterns."""
+
+    __table_args__ = (UniqueConstraint("label", "text", name="uq_gazetteername_label_text"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    label: str = Field(max_length=64)
+    text: str = Field(max_length=200)
+    added_by: str = Field(max_length=64)
+    document_id: int | None = fk("document.id", ondelete="SET NULL", nullable=True, index=False)
     created_at: datetime = Field(default_factory=utcnow)
 
 

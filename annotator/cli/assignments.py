@@ -8,7 +8,7 @@ import click
 
 from annotator.cli.common import DB_OPTION, open_project
 from annotator.cli.output import echo_json
-from annotator.team.assignments import AssignmentError, assign, reassign, stale
+from annotator.team.assignments import ORDERS, AssignmentError, assign, reassign, stale
 
 
 @click.command("assign")
@@ -17,8 +17,14 @@ from annotator.team.assignments import AssignmentError, assign, reassign, stale
 @click.option("--overlap", "-k", type=int, default=1, show_default=True, help="Annotators per document.")
 @click.option("--documents", default=None, help="Comma-separated document ids (default: every document).")
 @click.option("--by", default="cli", show_default=True, help="Who is assigning (recorded in the audit trail).")
+@click.option(
+    "--order",
+    type=click.Choice(ORDERS),
+    default=None,
+    help="arrival, or need: the documents the active model is least sure of first (default: ASSIGN_ORDER).",
+)
 @click.option("--json", "as_json", is_flag=True)
-def assign_cmd(db_url, annotators, overlap, documents, by, as_json):
+def assign_cmd(db_url, annotators, overlap, documents, by, order, as_json):
     """Assign documents to annotators, k per document.
 
     The load is balanced: each document goes to the k annotators with the fewest so far.
@@ -26,8 +32,9 @@ def assign_cmd(db_url, annotators, overlap, documents, by, as_json):
     names = [n.strip() for n in annotators.split(",") if n.strip()]
     uids = [u.strip() for u in documents.split(",") if u.strip()] if documents else None
     try:
-        with open_project(db_url, labels=False).db.writing() as session:
-            report = assign(session, by, names, overlap, uids)
+        project = open_project(db_url, labels=False)
+        with project.db.writing() as session:
+            report = assign(session, by, names, overlap, uids, order or project.config["ASSIGN_ORDER"])
     except AssignmentError as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:

@@ -177,7 +177,7 @@ def _settle_documents(conn, docs, langs, highlights) -> None:
     )
     fresh = []
     for doc, (lang, source), hl in zip(docs, langs, highlights):
-        values = {"pipeline": hl.pipeline, "n_suggestions": counts.get(doc.id, 0)}
+        values = {"pipeline": hl.pipeline, "n_suggestions": counts.get(doc.id, 0), "uncertainty": hl.uncertainty}
         if doc.tokens is None:
             values.update(tokens=pack(hl.tokens), lang=lang, lang_source=source)
             fresh.append(Tokenized(doc.id, doc.uid, doc.text, values["tokens"]))

@@ -59,6 +59,7 @@ DOCUMENT_COLUMNS = (
     "tokens",
     "n_suggestions",
     "pipeline",
+    "uncertainty",
     "created_at",
 )
 LAYER_COLUMNS = (
@@ -272,6 +273,7 @@ def _new_documents(
                 "tokens": pack(hl.tokens) if hl else None,
                 "n_suggestions": len(suggestions),
                 "pipeline": hl.pipeline if hl else None,
+                "uncertainty": hl.uncertainty if hl else None,
                 "suggestions": suggestions,
                 "claims": claims,
                 "relations": relations,

@@ -59,6 +59,9 @@ class Prehighlighter:
     # A trained model (learn/model.py's TrainedModel: name, version, lang, predict(texts)),
     # whose suggestions join the rules' for documents of its language
     model: object | None = None
+    claims: bool = True  # suggest claims and relations (English then needs the parser)
+    # Names people added to the gazetteer from the workspace ({"label", "pattern"}), beside the file's
+    names: list[dict] = field(default_factory=list)
     _pipelines: dict[str, Language] = field(default_factory=dict, repr=False)
     _provenance: dict[Language, tuple[str, dict, dict]] = field(default_factory=dict, repr=False)
 
@@ -67,6 +70,8 @@ class Prehighlighter:
         digest = (
             hashlib.sha256(Path(self.gazetteer_file).read_bytes()).hexdigest()[:8] if self.gazetteer_file else "none"
         )
+        if self.names:  # the names added so far are part of what the rules are
+            digest += "." + hashlib.sha256(orjson.dumps(self.names)).hexdigest()[:8]
         return f"{__version__}+gaz.{digest}"
 
     def warnings(self) -> list[str]:
@@ -80,7 +85,8 @@ class Prehighlighter:
 
     def _build(self, lang: str) -> Language:
         if lang == "en" and self.model_en:
-            unneeded = UNNEEDED_COMPONENTS + ([] if self.labels.quantity_label else UNNEEDED_WITHOUT_CLAIMS)
+            claims = self.claims and self.labels.quantity_label
+            unneeded = UNNEEDED_COMPONENTS + ([] if claims else UNNEEDED_WITHOUT_CLAIMS)
             nlp = spacy.load(self.model_en, exclude=unneeded)
             nlp.meta["annotator_name"] = self.model_en
         else:
@@ -88,6 +94,7 @@ class Prehighlighter:
             nlp.meta["annotator_name"] = f"blank_{nlp.lang}"
         # labels the configuration lacks are skipped; warnings() says so, once, to the person
         patterns, _ = load_gazetteer(self.gazetteer_file, self.labels) if self.gazetteer_file else ([], {})
+        patterns += [{**name, "id": GAZETTEER_ID} for name in self.names if name["label"] in self.labels.entities]
         if patterns:  # an empty ruler does nothing but warn (W036) on every document
             nlp.add_pipe("entity_ruler", config={"overwrite_ents": True}).add_patterns(patterns)
         if self.labels.quantity_label:  # a scheme without quantities gets no quantity suggestions
@@ -142,6 +149,8 @@ class Prehighlighter:
 
     def highlighted(self, nlp: Language, doc, prediction=None) -> Highlighted:
         spans = self.span_suggestions(nlp, doc)
+        if not self.claims and prediction is None:
+            return Highlighted(tokens=from_doc(doc), suggestions=spans, pipeline=self.describe(nlp))
         model = self.model_source if prediction is not None else None
         suggested = suggest_links(doc, spans, self.labels, self._sources(nlp)[2], prediction, model)
         return Highlighted(

@@ -16,7 +16,7 @@ from sqlmodel import Session
 from annotator import config as cfg
 from annotator.db import Database, ensure_schema, get_db
 from annotator.labels import LabelConfig, load_label_config
-from annotator.models import SUGGESTIONS, Document, Layer, Span, Suggestion
+from annotator.models import SUGGESTIONS, Document, GazetteerName, Layer, Span, Suggestion
 
 
 class Project:
@@ -38,10 +38,17 @@ class Project:
 
     def prehighlighter(self, model=None):
         """`model`: a loaded trained model whose suggestions join the rules' (learn/model.py)."""
-        return make_prehighlighter(self.config, self.labels, model)
+        return make_prehighlighter(self.config, self.labels, model, gazetteer_names(self.db))
 
 
-def make_prehighlighter(config, labels: LabelConfig, model=None):
+def gazetteer_names(db: Database) -> list[dict]:
+    """The names people added to the gazetteer, as patterns for the pre-highlighter."""
+    with db.reading() as session:
+        rows = session.exec(select(GazetteerName.label, GazetteerName.text).order_by(GazetteerName.id)).all()
+    return [{"label": label, "pattern": text} for label, text in rows]
+
+
+def make_prehighlighter(config, labels: LabelConfig, model=None, names: list[dict] | None = None):
     # spaCy comes with the pipeline: only what pre-highlights pays for loading it
     from annotator.nlp.pipeline import Prehighlighter
 
@@ -52,6 +59,8 @@ def make_prehighlighter(config, labels: LabelConfig, model=None):
         processes=int(config["NLP_PROCESSES"]),
         multiprocess_min_docs=int(config["NLP_MULTIPROCESS_MIN_DOCS"]),
         model=model,
+        names=names or [],
+        claims=str(config.get("SUGGEST_CLAIMS", True)).lower() not in ("0", "false", "no", "off"),
     )
 
 
@@ -60,7 +69,7 @@ def labels_of(app: Flask) -> LabelConfig:
 
 
 def prehighlighter_for(app: Flask):
-    return make_prehighlighter(app.config, labels_of(app))
+    return make_prehighlighter(app.config, labels_of(app), names=gazetteer_names(get_db(app)))
 
 
 def open_project(app: Flask) -> Database:

@@ -43,15 +43,29 @@ def annotator_accounts(session: Session, names: list[str]) -> list[User]:
     return [users[n] for n in names]
 
 
+ORDERS = ("arrival", "need")
+
+
 def assign(
-    session: Session, by: str, annotators: list[str], overlap: int, uids: list[str] | None = None
+    session: Session,
+    by: str,
+    annotators: list[str],
+    overlap: int,
+    uids: list[str] | None = None,
+    order: str = "arrival",
 ) -> AssignReport:
-    """Give each document to `overlap` annotators, least-loaded first (ties by name)."""
+    """Give each document to `overlap` annotators, least-loaded first (ties by name).
+
+    `order`: the order documents join the queues: as they arrived, or by need (the ones
+    the trained model was least sure of first; documents no model has read after them)."""
+    if order not in ORDERS:
+        raise AssignmentError(f"unknown order {order!r}; choose one of {', '.join(ORDERS)}")
     names = sorted(set(annotators))
     if not 1 <= overlap <= len(names):
         raise AssignmentError(f"overlap {overlap} needs between 1 and {len(names)} annotators")
     users = {u.name: u for u in annotator_accounts(session, names)}
-    query = select(Document.id).order_by(Document.id)
+    ordering = (Document.uncertainty.desc().nulls_last(), Document.id) if order == "need" else (Document.id,)
+    query = select(Document.id).order_by(*ordering)
     if uids:
         found = dict(session.exec(select(Document.uid, Document.id).where(Document.uid.in_(uids))).all())
         unknown = [u for u in uids if u not in found]
@@ -100,7 +114,7 @@ def assign(
             user=by,
             action="assign",
             target=f"overlap:{overlap}",
-            after={"documents": len(doc_ids), "per_annotator": created},
+            after={"documents": len(doc_ids), "per_annotator": created, "order": order},
         )
     )
     return AssignReport(len(doc_ids), sum(created.values()), created)

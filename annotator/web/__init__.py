@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from flask import Flask
 
-from annotator.web import assignments, auth, curation, documents, errors, filters, guards, reports, timing, users
+from annotator.web import (
+    assignments,
+    auth,
+    curation,
+    documents,
+    errors,
+    filters,
+    guards,
+    models,
+    reports,
+    timing,
+    users,
+)
 from annotator.web.workspace import routes as workspace
 
 
@@ -18,5 +30,6 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(assignments.bp)
     app.register_blueprint(curation.bp)
     app.register_blueprint(users.bp)
+    app.register_blueprint(models.bp)
     workspace.init_app(app)  # the annotator's own layer at /annotate/, the gold layer at /gold/
     timing.init_app(app)

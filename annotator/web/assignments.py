@@ -12,7 +12,7 @@ import re
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import defer
@@ -120,7 +120,8 @@ def assign_documents():
             raise AssignmentError("choose at least one annotator")
         with get_db().writing() as s:
             uids = _chosen_documents(s, form.get("scope", "all"), form.get("documents", ""))
-            report = assign(s, current_user.name, names, overlap, uids)
+            order = form.get("order") or current_app.config["ASSIGN_ORDER"]
+            report = assign(s, current_user.name, names, overlap, uids, order)
     except AssignmentError as exc:
         return _board_answer(_sentence(str(exc)), "error", 422)
     shares = ", ".join(f"{name} {n}" for name, n in report.per_annotator.items())

@@ -117,3 +117,23 @@ def test_workspace_starts_at_the_first_open_assignment(app, client):
     log_in(app, client, "b")
     response = client.get("/annotate/")
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/annotate/{first_of_b}")
+
+
+def test_order_by_need_hands_out_the_least_sure_first_and_shows_the_figure(any_app):
+    people(any_app, "a")
+    docs(any_app, 5)
+    doubts = {"d000": 0.1, "d001": None, "d002": 0.9, "d003": 0.5, "d004": None}
+    with get_db(any_app).writing() as s:
+        for uid, doubt in doubts.items():
+            s.execute(update(Document).where(Document.uid == uid).values(uncertainty=doubt))
+        with pytest.raises(AssignmentError, match="unknown order"):
+            assign(s, "lead", ["a"], 1, order="random")
+    with get_db(any_app).writing() as s:
+        assign(s, "lead", ["a"], 1, order="need")
+    with get_db(any_app).reading() as s:
+        order = [doc.uid for _layer, doc in queue(s, "a")]
+    assert order == ["d002", "d003", "d000", "d001", "d004"]  # unread by any model: last, by arrival
+    client = any_app.test_client()
+    log_in(any_app, client, "a")
+    page = client.get("/assignments/mine").get_data(as_text=True)
+    assert "Model doubt" in page and "0.90" in page and page.index("0.90") < page.index("0.50")

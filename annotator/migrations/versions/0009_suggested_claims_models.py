@@ -7,7 +7,9 @@ Create Date: 2026-12-03 17:10:00.000000
 Pre-highlighting now suggests whole claims (a quantity suggestion with its entity, property
 and condition suggestions) and relations between suggestions; like span suggestions they are
 machine output, answered per layer in linkdecision. modelversion keeps every model
-`annotator train` made, with its metrics; one may be active.
+`annotator train` made, with its metrics; one may be active. document.uncertainty is how
+unsure that model was about a document, for handing out the least sure first.
+gazetteername keeps the names people added to the gazetteer from the workspace.
 """
 
 from collections.abc import Sequence
@@ -34,6 +36,8 @@ def _provenance() -> list[sa.Column]:
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("document", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("uncertainty", sa.Float(), nullable=True))
     op.create_table(
         "claimsuggestion",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -89,6 +93,18 @@ def upgrade() -> None:
     )
     op.create_index("ix_linkdecision_layer_id", "linkdecision", ["layer_id"])
     op.create_table(
+        "gazetteername",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("label", String(length=64), nullable=False),
+        sa.Column("text", String(length=200), nullable=False),
+        sa.Column("added_by", String(length=64), nullable=False),
+        sa.Column("document_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["document_id"], ["document.id"], ondelete="SET NULL"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("label", "text", name="uq_gazetteername_label_text"),
+    )
+    op.create_table(
         "modelversion",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("name", String(length=100), nullable=False),
@@ -107,6 +123,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("modelversion")
+    op.drop_table("gazetteername")
     op.drop_index("ix_linkdecision_layer_id", table_name="linkdecision")
     op.drop_table("linkdecision")
     op.drop_index("ix_relationsuggestion_head_id", table_name="relationsuggestion")
@@ -115,3 +132,5 @@ def downgrade() -> None:
     op.drop_index("ix_claimsuggestion_quantity_id", table_name="claimsuggestion")
     op.drop_index("ix_claimsuggestion_document_id", table_name="claimsuggestion")
     op.drop_table("claimsuggestion")
+    with op.batch_alter_table("document", schema=None) as batch_op:
+        batch_op.drop_column("uncertainty")
