@@ -1,6 +1,6 @@
 """Suggested claims on MeasEval's trial split, scored the MeasEval way (benchmarks/measeval_score.py).
 
-    .venv/bin/python -m benchmarks.claims_measeval [--max-minutes 20] [--skip-model]
+    .venv/bin/python -m benchmarks.claims_measeval [--max-minutes 20] [--skip-model | --model DIR]
 
 Every step is a real `annotator` command run as its own process on its own temporary project
 (a SQLite file in an instance folder given by ANNOTATOR_INSTANCE_PATH, exports written with
@@ -226,10 +226,12 @@ def model_availability(runner: Runner) -> tuple[str | None, bool]:
     return None, "--max-minutes" in train.stdout
 
 
-def rules_and_model(runner: Runner, data: Path, max_minutes: int) -> dict:
+def rules_and_model(runner: Runner, data: Path, max_minutes: int, trained_model: Path | None = None) -> dict:
     reason, takes_minutes = model_availability(runner)
     if reason:
         return {"status": "not available", "reason": reason}
+    if trained_model is not None:
+        return with_model(runner, data, trained_model, {"training_s": None, "model": "given (--model)"})
     train_tsv, model = data / "train" / "tsv", runner.tmp / "model"
     gold = ["import", "--layer", "gold", "--format", "measeval", "--done", str(train_tsv), "--json"]
     if runner.json_of(runner.run("model", "train", gold)) is None:
@@ -241,14 +243,19 @@ def rules_and_model(runner: Runner, data: Path, max_minutes: int) -> dict:
     training_s = runner.commands[-1]["wall_s"]
     if trained.returncode != 0:
         return {"status": "failed", "reason": "training failed (see commands)", "training_s": training_s}
+    about = {"training_s": training_s, "max_minutes": max_minutes if takes_minutes else None}
+    return with_model(runner, data, model, about)
+
+
+def with_model(runner: Runner, data: Path, model: Path, about: dict) -> dict:
+    """The trial texts imported into a fresh project with `model`, exported and scored."""
     trial = data / "trial"
     imported = runner.json_of(
         runner.run("model", "model", ["import", "--model", str(model), str(trial / "text"), "--json"])
     )
     if imported is None:
-        return {"status": "failed", "reason": "import with the model failed (see commands)", "training_s": training_s}
-    result = score_export(trial, *export_suggestions(runner, "model", "model"))
-    return {**result, "training_s": training_s, "max_minutes": max_minutes if takes_minutes else None}
+        return {"status": "failed", "reason": "import with the model failed (see commands)", **about}
+    return {**score_export(trial, *export_suggestions(runner, "model", "model")), **about}
 
 
 # --- report ----------------------------------------------------------------------------------
@@ -280,6 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--max-minutes", type=int, default=DEFAULT_MAX_MINUTES, help="training time limit")
     parser.add_argument("--skip-model", action="store_true", help="leave out step 2 (training)")
+    parser.add_argument("--model", type=Path, help="score this trained model folder instead of training one")
     args = parser.parse_args(argv)
     started, machine = time.perf_counter(), machine_info()
     if not (DATA / "trial" / "tsv").is_dir():
@@ -293,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
         figures["rules_and_model"] = (
             {"status": "skipped", "reason": "--skip-model"}
             if args.skip_model
-            else rules_and_model(runner, DATA, args.max_minutes)
+            else rules_and_model(runner, DATA, args.max_minutes, args.model)
         )
         figures["commands"] = runner.commands
         targets = [Target("commands that failed", runner.failed(), "<=", 0)]

@@ -23,6 +23,7 @@ COMMANDS = {
     "reassign": ("annotator.cli.assignments", "reassign_cmd", "List stale assignments, or hand one over."),
     "users": ("annotator.cli.users", "users", "Accounts: annotators, curators and admins."),
     "labels": ("annotator.cli.labels", "labels", "Label configurations: check one before a project uses it."),
+    "train": ("annotator.cli.training", "train_cmd", "Train a model on the done documents of a layer."),
     "db": ("annotator.cli.database", "db", "Database schema (Alembic migrations)."),
     "suggest": ("annotator.cli.suggesting", "suggest_cmd", "Suggest again; what people decided stays."),
     "models": ("annotator.cli.models", "models", "Trained models: list them, activate one, add one."),

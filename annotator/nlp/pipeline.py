@@ -11,6 +11,7 @@ and relations, so importing text in any language never fails for want of a model
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from spacy.pipeline import TrainablePipe
 from annotator import __version__
 from annotator.labels import LabelConfig
 from annotator.nlp.component import QUANTITY_KEY, add_quantity_ruler
-from annotator.nlp.suggested import suggest_links
+from annotator.nlp.suggested import candidates, rule_links, suggest_links
 from annotator.nlp.tokenizer import blank_pipeline, from_doc
 from annotator.tokens import Token
 
@@ -131,28 +132,36 @@ class Prehighlighter:
             n_process = self.processes if len(indexes) >= self.multiprocess_min_docs and is_statistical(nlp) else 1
             texts = (items[i][0] for i in indexes)
             docs = nlp.pipe(texts, batch_size=self.batch_size, n_process=n_process)
-            predictions = self._predicted([items[i][0] for i in indexes], lang)
-            for index, doc, prediction in zip(indexes, docs, predictions):
-                results[index] = self.highlighted(nlp, doc, prediction)
+            # a trained model links over the rules' spans too, so it sees them per batch
+            for batch in _batches(zip(indexes, docs), self.batch_size):
+                for (index, _doc), highlighted in zip(batch, self._batch(nlp, lang, [d for _, d in batch])):
+                    results[index] = highlighted
         yield from results  # type: ignore[misc]
 
-    def _predicted(self, texts: list[str], lang: str) -> list:
-        """The trained model's predictions for texts of its language; None for each otherwise."""
+    def _batch(self, nlp: Language, lang: str, docs: list) -> list[Highlighted]:
         if self.model is None or self.model.lang not in (lang, "xx"):
-            return [None] * len(texts)
-        return self.model.predict(texts)
+            return [self.highlighted(nlp, doc) for doc in docs]
+        rules = self._sources(nlp)[2]
+        spans = [self.span_suggestions(nlp, doc) for doc in docs]
+        found = [rule_links(doc, s, self.labels, rules) for doc, s in zip(docs, spans)]
+        predictions = self.model.predict([doc.text for doc in docs], given=[candidates(f) for f in found])
+        return [
+            self.highlighted(nlp, doc, prediction, (s, f))
+            for doc, s, f, prediction in zip(docs, spans, found, predictions)
+        ]
 
     @property
     def model_source(self) -> dict:
         """The pipeline fields of a trained model's suggestions: model:<name>, its version."""
         return {"pipeline": f"model:{self.model.name}", "pipeline_version": str(self.model.version)}
 
-    def highlighted(self, nlp: Language, doc, prediction=None) -> Highlighted:
-        spans = self.span_suggestions(nlp, doc)
+    def highlighted(self, nlp: Language, doc, prediction=None, worked_out=None) -> Highlighted:
+        """`worked_out`: (span suggestions, rule_links() of them) when _batch() has them."""
+        spans, found = worked_out if worked_out is not None else (self.span_suggestions(nlp, doc), None)
         if not self.claims and prediction is None:
             return Highlighted(tokens=from_doc(doc), suggestions=spans, pipeline=self.describe(nlp))
         model = self.model_source if prediction is not None else None
-        suggested = suggest_links(doc, spans, self.labels, self._sources(nlp)[2], prediction, model)
+        suggested = suggest_links(doc, spans, self.labels, self._sources(nlp)[2], prediction, model, found)
         return Highlighted(
             tokens=from_doc(doc),
             suggestions=suggested.spans,
@@ -195,6 +204,11 @@ class Prehighlighter:
                 "tolerance": q.get("tolerance"),
             }
         return sorted(found.values(), key=lambda s: (s["start"], s["end"], s["label"]))
+
+
+def _batches(pairs: Iterator, size: int) -> Iterator[list]:
+    while batch := list(itertools.islice(pairs, size)):
+        yield batch
 
 
 def is_statistical(nlp: Language) -> bool:

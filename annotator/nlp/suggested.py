@@ -30,11 +30,14 @@ def _key(span: dict) -> Key:
     return (span["start"], span["end"], span["label"])
 
 
-def suggest_links(doc, spans: list[dict], labels: LabelConfig, rules: dict, prediction=None, model=None) -> Suggested:
+def suggest_links(
+    doc, spans: list[dict], labels: LabelConfig, rules: dict, prediction=None, model=None, found=None
+) -> Suggested:
     """Add the rules' claims (one per quantity suggestion) and relations to `spans`, and a
     trained model's spans, claims and relations if given (`prediction`, with `model` the
-    pipeline fields of its suggestions). `rules`: the pipeline fields of rule-made ones."""
-    spans, claims, relations = rule_links(doc, spans, labels, rules)
+    pipeline fields of its suggestions). `rules`: the pipeline fields of rule-made ones;
+    `found`: rule_links() of these spans, when already worked out."""
+    spans, claims, relations = found if found is not None else rule_links(doc, spans, labels, rules)
     if prediction is not None:
         spans, claims, relations = with_model(doc, spans, claims, relations, prediction, model, labels)
     return merged(spans, claims, relations, labels, {"origin": "pattern", **rules})
@@ -54,6 +57,15 @@ def rule_links(doc, spans: list[dict], labels: LabelConfig, rules: dict):
         for head, child, label, score in relations
     ]
     return spans, claims, links
+
+
+def candidates(found) -> list[Key]:
+    """The spans a trained model's linker may choose from besides its own: every span
+    suggestion and every part the rules' claims name (rule_links() output)."""
+    spans, claims, _relations = found
+    keys = {_key(s) for s in spans}
+    keys.update(claim[role] for claim in claims for role in PART_ROLES if claim[role])
+    return sorted(keys)
 
 
 def _claim_keys(claim: FoundClaim, provenance: dict) -> dict:

@@ -1,8 +1,10 @@
 /* The workspace's keyboard and pointer: the current item, label keys, relation and claim flows.
 
    An item is a confirmed span ("s12") or a pending suggestion ("g34"); the marks in the text
-   name theirs in data-i ("s12:ORG g34:ORG"). The current item is remembered by key, so it
-   survives the swaps that re-render its block. Every change goes through WSSave.post (the
+   name theirs in data-i ("s12:ORG g34:ORG"). A suggested claim ("c5") or relation ("l7") is
+   an item of the side panel: its row names its parts' offsets, whose marks are lit while it
+   is current. The current item is remembered by key, so it survives the swaps that
+   re-render its block or its row. Every change goes through WSSave.post (the
    write queue); forms are fetched with htmx.ajax. Nothing here talks to the server itself. */
 (function () {
   "use strict";
@@ -81,6 +83,7 @@
 
   /** The item with this key, looked for in block `hint` first. */
   function find(key, hint) {
+    if (isLink({ kind: key[0] })) return linkItem(linkRow(key));
     const block = hint && $(hint);
     const there = block && blockItems(block).find((it) => it.key === key);
     if (there) return there;
@@ -104,7 +107,48 @@
     return blocks.flatMap((b, i) => blockItems(b).filter((it) => !continued(blocks, i, it)));
   }
 
-  const itemText = (it) => marksOf(it).map((m) => m.textContent).join("");
+  // --- suggested claims and relations: rows of the side panel ----------------------------------
+
+  const isLink = (it) => !!it && (it.kind === "c" || it.kind === "l");
+  const LINK_ROWS = "#ws-claims [data-suggested], #ws-relations [data-suggested]";
+  const linkRow = (key) => document.querySelector(`[data-suggested="${CSS.escape(key)}"]`);
+
+  function linkItem(row) {
+    if (!row) return null;
+    const parts = JSON.parse(row.dataset.parts);
+    return { key: row.dataset.suggested, kind: row.dataset.suggested[0], label: row.dataset.label,
+             text: row.dataset.text, start: parts[0][0], end: parts[0][1], parts: parts };
+  }
+
+  function links() {  // every suggested claim and relation, in text order (claims first at one place)
+    const all = [...document.querySelectorAll(LINK_ROWS)].map(linkItem);
+    return all.sort((a, b) => a.start - b.start || b.end - a.end || a.kind.localeCompare(b.kind));
+  }
+
+  /** The next (dir 1) or previous (dir -1) suggested claim or relation in text order, from the
+      current item (a span or suggestion counts by its place). */
+  function nextLink(dir) {
+    const all = links();
+    const at = isLink(cur) ? all.findIndex((it) => it.key === cur.key) : -1;
+    if (at >= 0) return all[at + dir] || null;
+    if (!cur) return (dir > 0 ? all[0] : all[all.length - 1]) || null;
+    const ahead = all.filter((it) => (dir > 0 ? it.start >= cur.start : it.start <= cur.start));
+    return (dir > 0 ? ahead[0] : ahead[ahead.length - 1]) || null;
+  }
+
+  function partMarks(it) {  // the marks inside its parts' offsets
+    const blocks = text().children, out = [];
+    for (const [s, e] of it.parts) {
+      for (let i = blockIndexAt(blocks, s); i < blocks.length && blockStart(blocks[i]) < e; i++) {
+        for (const m of blocks[i].getElementsByTagName("mark")) {
+          if (+m.getAttribute("data-start") >= s && +m.getAttribute("data-end") <= e) out.push(m);
+        }
+      }
+    }
+    return out;
+  }
+
+  const itemText = (it) => (isLink(it) ? it.text : marksOf(it).map((m) => m.textContent).join(""));
   let lit = [];  // what carries the "cur" class now
 
   function setCurrent(it, scroll) {
@@ -112,19 +156,24 @@
     lit = [];
     cur = it;
     if (it) {
-      lit = marksOf(it);
-      const row = document.querySelector(`.span-row[data-ws-focus="${it.key}"]`);
+      lit = isLink(it) ? partMarks(it) : marksOf(it);
+      const row = isLink(it) ? linkRow(it.key) : document.querySelector(`.span-row[data-ws-focus="${it.key}"]`);
       if (row) lit.push(row);
       lit.forEach((el) => el.classList.add("cur"));
       // scrolled in the next frame, so the key press never waits for a layout of the text
-      if (scroll && lit[0]) requestAnimationFrame(() => lit[0] && lit[0].scrollIntoView({ block: "nearest" }));
+      if (scroll && lit[0]) {
+        requestAnimationFrame(() => {
+          if (isLink(it) && row) row.scrollIntoView({ block: "nearest" });
+          if (lit[0]) lit[0].scrollIntoView({ block: "nearest" });
+        });
+      }
     }
     renderBar();
   }
 
   function refresh() {  // once per answer: the same item by key, or the next one after its place
     if (!cur) return renderBar();
-    setCurrent(find(cur.key, cur.block) || neighbour(cur, 1) || null, false);
+    setCurrent(find(cur.key, cur.block) || (isLink(cur) ? null : neighbour(cur, 1)) || null, false);
   }
 
   // --- the line that says what is current --------------------------------------------------
@@ -150,9 +199,11 @@
     }
     delete bar.dataset.mode;
     if (!cur) {
-      bar.append("Nothing selected: j / k move through spans and suggestions, w selects a word, ? shows all keys.");
+      bar.append("Nothing selected: j / k move through spans and suggestions, s through suggested claims and relations, " +
+                 "w selects a word, ? shows all keys.");
       return;
     }
+    if (isLink(cur)) return renderLinkBar(bar);
     const chip = document.createElement("span");
     chip.className = "chip " + (document.querySelector(`.pal[data-label="${CSS.escape(cur.label)}"]`)?.classList[1] || "lbl-other");
     chip.textContent = cur.label;
@@ -169,6 +220,16 @@
       if (cur.label === quantityLabel()) bar.append(button("Claim…", "claim", "C"));
       bar.append(button("Grow ←", "grow-left", "["), button("Grow →", "grow-right", "]"));
     }
+  }
+
+  function renderLinkBar(bar) {
+    const quote = document.createElement("q");
+    quote.textContent = itemText(cur);
+    const kind = document.createElement("span");
+    kind.className = "kind";
+    kind.textContent = cur.kind === "c" ? "suggested claim" : "suggested relation";
+    bar.append(kind, " ", quote, " ", button("Accept", "accept", "a"), button("Reject", "reject", "x"));
+    if (cur.kind === "c") bar.append(button("Correct…", "claim", "C"));
   }
 
   function say(message) {
@@ -188,6 +249,13 @@
     setCurrent(neighbour(it, 1, (x) => x.kind === "g" && x.key !== it.key), true);
   }
 
+  /** Accept or reject a suggested claim or relation; the next one becomes current. */
+  function decideLink(verb, it) {
+    const name = (it.kind === "c" ? "claim" : "relation") + (verb === "accept" ? "Accept" : "Reject");
+    WSSave.post(url(name, num(it.key)), {});
+    setCurrent(nextLink(1) || nextLink(-1), true);
+  }
+
   function labelKey(label) {
     const sel = selection();
     if (sel) {
@@ -205,11 +273,13 @@
 
   function act(name) {
     const it = cur;
-    const span = it && it.kind === "s", sugg = it && it.kind === "g";
+    const span = it && it.kind === "s", sugg = it && it.kind === "g", link = isLink(it);
     const nudge = (edge, step) => span && WSSave.post(url("nudge", num(it.key)), { edge: edge, step: step });
     switch (name) {
-      case "accept": if (sugg) decide("accepted", it); break;
-      case "reject": if (sugg) decide("rejected", it); else if (span) act("delete"); break;
+      case "accept": if (sugg) decide("accepted", it); else if (link) decideLink("accept", it); break;
+      case "reject":
+        if (sugg) decide("rejected", it); else if (span) act("delete"); else if (link) decideLink("reject", it);
+        break;
       case "delete":
         if (!span) break;
         WSSave.post(url("delete", num(it.key)), {});
@@ -229,6 +299,11 @@
         if (!span) { say("A relation joins two confirmed spans: accept or mark this one first."); break; }
         relHead = it; renderBar(); break;
       case "claim":
+        if (link && it.kind === "c") {  // accepted at once; the answer brings the form on it
+          WSSave.post(url("claimCorrect", num(it.key)), {});
+          setCurrent(nextLink(1) || nextLink(-1), false);
+          break;
+        }
         if (!span || !quantityLabel() || it.label !== quantityLabel()) {
           say(quantityLabel() ? `A claim starts from a ${quantityLabel()} span.` : "This label scheme has no quantity label, so no claims."); break;
         }
@@ -297,7 +372,7 @@
   // The workspace's own keys win over a label configuration's hotkeys (a project file could
   // give a label "a" or "j"); such a label is still one click away on the palette.
   const COMMANDS = new Set(["j", "k", "n", "w", "b", "a", "x", "e", "u", "U", "A", "X", "L", "D", "N", "P", "R", "C",
-                            "?", "[", "]", "{", "}"]);
+                            "s", "S", "?", "[", "]", "{", "}"]);
 
   function handle(e) {
     const key = e.key;
@@ -314,13 +389,19 @@
         return true;
       }
       case "n": setCurrent(neighbour(cur, 1, (x) => x.kind === "g") || cur, true); return true;
+      case "s": case "S": {
+        const next = nextLink(key === "s" ? 1 : -1);
+        if (next) setCurrent(next, true);
+        else say(links().length ? "No more suggested claims or relations that way." : "No suggested claims or relations are pending.");
+        return true;
+      }
       case "w": wordFrom(1); return true;
       case "b": wordFrom(-1); return true;
       case "u": WSSave.post(urls().undo, {}); return true;
       case "U": WSSave.post(urls().redo, {}); return true;
       case "A": click("ws-accept-all"); return true;
       case "X": click("ws-reject-all"); return true;
-      case "L": if (cur) WSSave.post(urls().decide, { decision: "accepted", scope: "all", label: cur.label }); return true;
+      case "L": if (cur && !isLink(cur)) WSSave.post(urls().decide, { decision: "accepted", scope: "all", label: cur.label }); return true;
       case "D": click("ws-done"); return true;
       case "N": click("ws-next"); return true;
       case "P": click("ws-prev"); return true;

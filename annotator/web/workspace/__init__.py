@@ -1,5 +1,6 @@
 """The annotation workspace: one document in one layer (the annotator's own, or gold).
 
 routes (the blueprint), reads (the statements a page runs), views (text blocks and marks),
-panel (the side panel), forms (claim and relation forms), writes (every POST's answer).
+panel (the side panel), suggested (its pending suggested claims and relations), forms
+(claim and relation forms), writes (every POST's answer).
 """

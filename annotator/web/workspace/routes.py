@@ -11,6 +11,7 @@ from flask import Blueprint, Flask, abort, current_app, redirect, render_templat
 from markupsafe import Markup
 from sqlalchemy import select
 
+from annotator.annotate.claim_suggestions import decide_claim, decide_relation
 from annotator.annotate.history import redo, undo
 from annotator.annotate.links import add_relation, delete_claim, delete_relation, save_claim
 from annotator.annotate.spans import add_span, current_layer, delete_span, document_tokens, span_in_layer, update_span
@@ -28,6 +29,7 @@ from annotator.web.listing import neighbours
 from annotator.web.workspace.forms import claim_fields, claim_form_data, ids_field, relation_choice, whole
 from annotator.web.workspace.panel import claims, counters, excerpt, group_runs, relations, span_groups
 from annotator.web.workspace.reads import document_by_uid, whole_layer
+from annotator.web.workspace.suggested import claim_accepted, claim_rejected, relation_said, suggested
 from annotator.web.workspace.views import items_of, render_blocks, text_blocks
 from annotator.web.workspace.writes import Done, document, nudged, quote, quoted, refused, write
 
@@ -116,6 +118,7 @@ def page(uid: str):
         counts=counters(session, doc, layer, rows),
         relations=relations(doc, rows),
         claims=claims(doc, rows),
+        suggested=suggested(session, doc, layer),
         done=done,
         total=total,
         neighbours=neighbours(session, doc.id, only_assigned_to()),
@@ -137,6 +140,11 @@ def _urls(uid: str) -> dict[str, str]:
         "decide": url_for(".suggestions_decide", uid=uid),
         "relationForm": url_for(".relation_form", uid=uid),
         "claimForm": url_for(".claim_form", uid=uid),
+        "claimAccept": url_for(".claim_suggestion_accept", uid=uid, suggestion_id=ID),
+        "claimReject": url_for(".claim_suggestion_reject", uid=uid, suggestion_id=ID),
+        "claimCorrect": url_for(".claim_suggestion_correct", uid=uid, suggestion_id=ID),
+        "relationAccept": url_for(".relation_suggestion_accept", uid=uid, suggestion_id=ID),
+        "relationReject": url_for(".relation_suggestion_reject", uid=uid, suggestion_id=ID),
         "undo": url_for(".undo_step", uid=uid),
         "redo": url_for(".redo_step", uid=uid),
         "id": str(ID),
@@ -165,17 +173,17 @@ def claim_form(uid: str):
     session = get_db().request_session()
     try:
         doc = document(session, uid)
-        data = claim_form_data(
-            session,
-            labels_of(current_app),
-            doc,
-            current_layer(session, doc, layer_name()),
-            quantity_id=request.args.get("quantity"),
-            claim_id=request.args.get("claim"),
+        return claim_form_html(
+            session, doc, quantity_id=request.args.get("quantity"), claim_id=request.args.get("claim")
         )
     except AnnotationError as exc:
         return refused(exc)
-    return render_template("workspace/_claim_form.html", doc=doc, **data)
+
+
+def claim_form_html(session, doc: Document, corrected: bool = False, **which) -> Markup:
+    """The claim form for a quantity span or a claim (`which`: quantity_id or claim_id)."""
+    data = claim_form_data(session, labels_of(current_app), doc, current_layer(session, doc, layer_name()), **which)
+    return Markup(render_template("workspace/_claim_form.html", doc=doc, corrected=corrected, **data))
 
 
 # --- writes -------------------------------------------------------------------------------------
@@ -316,6 +324,61 @@ def claim_delete(uid: str, claim_id: int):
     return write(uid, run)
 
 
+@bp.post("/<uid>/claim-suggestions/<id:suggestion_id>/accept")
+def claim_suggestion_accept(uid: str, suggestion_id: int):
+    """Accept a suggested claim whole: its parts become spans of the layer, the claim is made."""
+
+    def run(s, labels, doc, name, seen):
+        out = decide_claim(s, labels, doc, name, current_annotator(), seen, suggestion_id, "accepted")
+        return Done(claim_accepted(s, doc, out.ids[0]))
+
+    return write(uid, run)
+
+
+@bp.post("/<uid>/claim-suggestions/<id:suggestion_id>/reject")
+def claim_suggestion_reject(uid: str, suggestion_id: int):
+    def run(s, labels, doc, name, seen):
+        decide_claim(s, labels, doc, name, current_annotator(), seen, suggestion_id, "rejected")
+        return Done(claim_rejected(s, doc, suggestion_id))
+
+    return write(uid, run)
+
+
+@bp.post("/<uid>/claim-suggestions/<id:suggestion_id>/correct")
+def claim_suggestion_correct(uid: str, suggestion_id: int):
+    """Accept a suggested claim and answer with the claim form on it, to correct and save:
+    the layer ends up with one claim, as corrected (undo takes the save, then the accept)."""
+
+    def run(s, labels, doc, name, seen):
+        out = decide_claim(s, labels, doc, name, current_annotator(), seen, suggestion_id, "accepted")
+        claim_id = out.ids[0]
+        return Done(
+            f"{claim_accepted(s, doc, claim_id)}; correct it in the form",
+            form=lambda r: claim_form_html(r, doc, corrected=True, claim_id=claim_id),
+        )
+
+    return write(uid, run)
+
+
+@bp.post("/<uid>/relation-suggestions/<id:suggestion_id>/accept")
+def relation_suggestion_accept(uid: str, suggestion_id: int):
+    def run(s, labels, doc, name, seen):
+        out = decide_relation(s, labels, doc, name, current_annotator(), seen, suggestion_id, "accepted")
+        already = "" if out.ids else " (the layer had it already)"
+        return Done(f"Relation {relation_said(s, doc, suggestion_id)} accepted{already}")
+
+    return write(uid, run)
+
+
+@bp.post("/<uid>/relation-suggestions/<id:suggestion_id>/reject")
+def relation_suggestion_reject(uid: str, suggestion_id: int):
+    def run(s, labels, doc, name, seen):
+        decide_relation(s, labels, doc, name, current_annotator(), seen, suggestion_id, "rejected")
+        return Done(f"Rejected the suggested relation {relation_said(s, doc, suggestion_id)}")
+
+    return write(uid, run)
+
+
 @bp.post("/<uid>/undo")
 def undo_step(uid: str):
     return write(uid, _history_step(undo, "Undid"))
@@ -329,7 +392,8 @@ def redo_step(uid: str):
 def _history_step(step, verb: str):
     def run(s, labels, doc, name, seen):
         event = step(s, doc, name, current_annotator(), seen)
-        about = (event.after or event.before or {}).get("text")
+        said = event.after or event.before or {}
+        about = said.get("text") or said.get("quantity")  # a suggested claim names its quantity
         detail = f" “{excerpt(about, 40)}”" if about else ""
         return Done(f"{verb} {event.action.replace('_', ' ')}{detail}", changes=event.changes or [])
 

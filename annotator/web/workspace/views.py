@@ -209,6 +209,7 @@ class Touched:
     links: bool = False  # relations or claims (or what they show) changed
     suggestions: bool = False  # a suggestion was decided or undecided: pending counts changed
     spans: bool = False  # a span was added or removed: the span count changed
+    suggested: bool = False  # the pending suggested claims and relations may have changed
 
 
 def touched(session: Session, changes: list[dict]) -> Touched:
@@ -225,8 +226,10 @@ def touched(session: Session, changes: list[dict]) -> Touched:
         elif table == "suggestiondecision":
             suggestion_ids.update(r["suggestion_id"] for r in rows)
             out.suggestions = True
-        elif table in ("relation", "claim"):
-            out.links = True
+            # a rejected part hides or thins a suggested claim; an accepted one changes nothing there
+            out.suggested = out.suggested or any(r.get("decision") == "rejected" for r in rows)
+        elif table in ("relation", "claim", "linkdecision"):
+            out.links = out.suggested = True
             if table == "claim":
                 quantity_ids.update(r["quantity_id"] for r in rows)
     if suggestion_ids:

@@ -29,6 +29,7 @@ from annotator.web.identity import layer_name, may_open
 from annotator.web.workspace.forms import read_version
 from annotator.web.workspace.panel import claims, counters, excerpt, relations, span_groups
 from annotator.web.workspace.reads import LayerRows, document_by_uid, layer_range, whole_layer
+from annotator.web.workspace.suggested import suggested
 from annotator.web.workspace.views import Touched, blocks_touching, items_of, render_blocks, text_blocks, touched
 
 WRITE_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")
@@ -45,6 +46,7 @@ class Done:
     changes: list | None = None  # undo/redo replay another event's rows
     status: bool = False
     close_form: bool = False
+    form: Callable[[Session], str] | None = None  # a form for the slot, rendered from the stored rows
 
 
 Action = Callable[[Session, object, Document, str, int], Done]
@@ -95,7 +97,7 @@ def _stored_before(doc: Document) -> tuple[Done, Touched]:
         Done(
             "Saved (the first attempt had reached the server; its answer was lost on the way)", status=True, changes=[]
         ),
-        Touched(ranges=[(0, len(doc.text))], links=True, suggestions=True, spans=True),
+        Touched(ranges=[(0, len(doc.text))], links=True, suggestions=True, spans=True, suggested=True),
     )
 
 
@@ -120,6 +122,8 @@ def _changed(s: Session, doc: Document, layer: Layer, name: str, done: Done, hit
         rows=rows,
         links=hit.links,
         counts=counters(s, doc, layer, rows, changed=hit),
+        suggested=suggested(s, doc, layer) if hit.suggested or hit.links else None,
+        form=done.form(s) if done.form else None,
     )
     if done.status:
         state.update(zip(("done", "total"), progress(s, name)), status=layer.status, status_changed=True)
