@@ -28,6 +28,9 @@ BE = {"be", "is", "are", "was", "were", "been", "being", "'s", "remain", "remain
 # Verbs after which "N of X" is what the subject has: X is the property ("features 256 GB of memory")
 HAVE = {stem(w) for w in ("has", "have", "had", "feature", "offer", "deliver", "provide", "pack", "boast", "include")}
 HAVE |= {stem(w) for w in ("support", "carry", "come", "equip", "integrate", "ship", "achieve", "reach", "hold")}
+# Verbs whose subject holds what its object counts: "DeepSeek owns 50,000 chips" is
+# DeepSeek's, counted in chips ("has access to 10,000 GPUs" too)
+OWN = HAVE | {stem(w) for w in ("own", "use", "buy", "purchase", "acquire", "deploy", "operate", "employ", "order")}
 # "the X of Y", "the X in Y", "the X on Y": Y has the property X
 OWNER_PREPS = ("of", "in", "on")
 # Verbs that only link a thing and its value: their own word is never the property
@@ -53,7 +56,9 @@ def _roles(doc, span) -> Roles:
         return Roles()
     noun = counted_noun(span, head)
     if noun is not None and not _has_unit(span):  # "50,000 H100 chips": the chips are what is counted
-        return Roles(entity=(span.end, noun.i + 1), conditions=conditions(governing_verb(noun), span))
+        found = Roles(entity=(span.end, noun.i + 1), conditions=conditions(governing_verb(noun), span))
+        owner = _holder(noun)
+        return replace(found, entity=owner, property=found.entity) if owner is not None else found
     if noun is not None:  # "a 4‰ shift", "a 120 day period": the noun names what is measured
         rest = _attached(doc, span, noun)
         return replace(rest, property=(span.end, noun.i + 1))
@@ -85,7 +90,11 @@ def _attached(doc, span, head) -> Roles:
         # "mean age 54.8 years", "glucose ≥7.0 mmol/L"
         return Roles(entity=phrase(gov), conditions=conditions(governing_verb(gov), span))
     if gov.pos_ not in ("VERB", "AUX"):
-        return Roles(entity=of_np, conditions=conditions(governing_verb(gov), span)) if of_np else Roles()
+        if not of_np:
+            return Roles()
+        found = Roles(entity=of_np, conditions=conditions(governing_verb(gov), span))
+        owner = None if _has_unit(span) else _holder(head)  # "has access to 50,000 of the chips"
+        return replace(found, entity=owner, property=of_np) if owner is not None else found
     return _of_verb(doc, span, gov, prep, of_np)
 
 
@@ -111,6 +120,24 @@ def _of_verb(doc, span, verb, prep, of_np) -> Roles:
     if prop is None and prep is not None and verb.lower_ not in LINKS and verb.pos_ == "VERB":
         prop = (verb.i, verb.i + 1)  # "refrigerated at -4 °C"
     return Roles(entity=entity, property=prop, conditions=conditions(verb, span))
+
+
+def _holder(noun):
+    """Who has the counted things (`noun`, or the number itself): the named subject of an
+    owning verb whose object they are, directly or through one "to"/"of" phrase ("has
+    access to 10,000 GPUs")."""
+    token = noun
+    for _ in range(2):
+        if token.dep_ in ("dobj", "attr") and token.head.pos_ in ("VERB", "AUX"):
+            verb = token.head
+            if stem(verb.lower_) not in OWN:
+                return None
+            subject = subject_of(verb)
+            return phrase(subject, with_of=True) if subject is not None and subject.pos_ in NOUNS else None
+        if token.dep_ != "pobj" or token.head.lower_ not in ("to", "of") or token.head.head.pos_ not in NOUNS:
+            return None
+        token = token.head.head
+    return None
 
 
 def _subject_parts(verb, subject, alone, linked):

@@ -79,6 +79,8 @@ class _Context:
         if span is not None:
             bounds = sentence_bounds(self.doc, span)
             entity = self.entity_part(ranges.entity, span, bounds, ranges.entity_items_only)
+            if entity is None and not self.parsed:
+                entity = self.topic(span, bounds)
             prop = self.part(ranges.property, span, bounds, self.labels.claims.property)
             condition = self.condition_part(ranges.conditions, span, bounds)
         return FoundClaim((q["start"], q["end"]), entity, prop, condition, modifiers_of(q, self.labels))
@@ -124,6 +126,21 @@ class _Context:
         if item is not None:
             return Part(*item)
         return None if items_only else Part(start, end, self.labels.claims.entity)
+
+    def topic(self, span, bounds) -> Part | None:
+        """Without a parse, a quantity whose sentence names no entity before it ("Ele é
+        equipado com 256 GB") is about the first entity of the sentence before, in the same
+        paragraph: the topic, where the subject comes first."""
+        if any(bounds[0] <= e[0] and e[1] <= span.start_char for e in self.entities):
+            return None
+        start, _ = claim_rules_tokens.clause_tokens(self.doc, span, claim_rules_tokens.SENTENCE_ENDS)
+        if start < 2 or self.doc[start - 1].text not in claim_rules_tokens.SENTENCE_ENDS:
+            return None
+        before = self.doc[start - 2 : start - 1]
+        first, _ = claim_rules_tokens.clause_tokens(self.doc, before, claim_rules_tokens.SENTENCE_ENDS)
+        lo, hi = self.doc[first].idx, self.doc[start - 1].idx
+        found = [e for e in self.entities if lo <= e[0] and e[1] <= hi and self.can_be_entity(e)]
+        return Part(*found[0]) if found else None
 
     def chars(self, rng: tuple[int, int]) -> tuple[int, int]:
         first, last = self.doc[rng[0]], self.doc[rng[1] - 1]

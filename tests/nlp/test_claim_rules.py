@@ -100,10 +100,33 @@ def test_without_a_product_before_it_the_card_itself_is_the_entity(en):
 
 
 def test_a_count_names_what_it_counts(en):
-    found = by_quantity(en, "Alexandr Wang said that DeepSeek owns 50,000 Nvidia H100 chips.")
-    assert found["50,000"]["entity"] == ("H100", "PRODUCT")
     found = by_quantity(en, "The cohort was followed in 20 civil service departments.")
     assert found["20"]["entity"] == ("civil service departments", "ENTITY")
+    found = by_quantity(en, "The lab counted 50,000 cells.")
+    assert (found["50,000"]["entity"], found["50,000"]["property"]) == (("cells", "ENTITY"), None)
+
+
+@pytest.mark.parametrize(
+    ("text", "quantity", "entity", "counted"),
+    [
+        ("Alexandr Wang said that DeepSeek owns 50,000 Nvidia H100 chips.", "50,000", "DeepSeek", "Nvidia H100 chips"),
+        (
+            "It is said that DeepSeek has access to over 50,000 of NVIDIA's H100 accelerators.",
+            "over 50,000",
+            "DeepSeek",
+            "NVIDIA's H100 accelerators",
+        ),
+        (
+            "The Chinese company may have access to about 10,000 Nvidia H800 GPUs.",
+            "about 10,000",
+            "Chinese company",
+            "Nvidia H800 GPUs",
+        ),
+    ],
+)
+def test_counted_things_someone_holds_are_the_holders_property(en, text, quantity, entity, counted):
+    found = by_quantity(en, text)[quantity]
+    assert (found["entity"][0], found["property"]) == (entity, (counted, "PROPERTY"))
 
 
 @pytest.mark.parametrize(
@@ -144,7 +167,17 @@ def test_portuguese_of_phrases_before_and_after_the_quantity(pt):
     )
     assert found["256 GB"]["property"] == ("memória de alta velocidade", "PROPERTY")
     assert found["até 1,1 TB/s"]["property"] == ("taxa de transferência", "PROPERTY")
-    assert found["256 GB"]["entity"] is None  # "Ele": no entity suggestion in the clause
+    assert found["256 GB"]["entity"] is None  # "Ele", and no sentence before it to refer to
+
+
+def test_without_an_entity_in_its_sentence_a_quantity_is_about_the_previous_sentences_topic(pt):
+    topic = "O acelerador FP300 foi lançado pela Sophgo no ano passado. "
+    found = by_quantity(pt, topic + "Ele é equipado com 256 GB de memória de alta velocidade.")
+    assert found["256 GB"]["entity"] == ("FP300", "PRODUCT")
+    found = by_quantity(pt, topic + "\n\nEle é equipado com 256 GB de memória.")  # another paragraph
+    assert found["256 GB"]["entity"] is None
+    found = by_quantity(pt, topic + "A Huawei tem 5 GB de memória.")  # its own sentence names one
+    assert found["5 GB"]["entity"] == ("Huawei", "ORG")
 
 
 def test_portuguese_values_joined_by_function_words_share_their_parts(pt):
