@@ -17,6 +17,12 @@ COMMANDS = {
     "export": ("annotator.cli.exporting", "export_cmd", "Write a new validated, versioned export of one layer."),
     "validate": ("annotator.cli.validating", "validate_cmd", "Check JSONL files against the record schema."),
     "show": ("annotator.cli.inspecting", "show_cmd", "Print one document record of one layer."),
+    "documents": (
+        "annotator.cli.documents",
+        "documents_cmd",
+        "List documents: ids, source ids, titles, languages, layers.",
+    ),
+    "layers": ("annotator.cli.documents", "layers_cmd", "List layers: documents, spans and who owns them."),
     "stats": ("annotator.cli.stats", "stats_cmd", "Documents, languages, and counts per layer and label."),
     "iaa": ("annotator.cli.agreement", "iaa_cmd", "Inter-annotator agreement between annotator layers."),
     "assign": ("annotator.cli.assignments", "assign_cmd", "Assign documents to annotators, k per document."),

@@ -127,9 +127,17 @@ def import_cmd(
     if as_json:
         echo_json(report.as_json())
     else:
-        prefix = "rejected" if skip_invalid else "error"
-        for problem in report.problems:
-            click.echo(f"{prefix}: {problem}", err=True)
-        click.echo(report.summary())
-    if report.refused_files or (report.problems and not skip_invalid):
+        echo_report(report)
+    # --skip-invalid leaves bad records out; a path that cannot be read, or an import that
+    # read nothing at all, still fails
+    if report.failed:
         sys.exit(1)
+
+
+def echo_report(report) -> None:
+    set_aside = {id(p) for p in report.rejected}
+    for problem in report.problems:
+        click.echo(f"{'rejected' if id(problem) in set_aside else 'error'}: {problem}", err=True)
+    for path, reason in report.skipped_files:
+        click.echo(f"skipped: {path}: {reason}", err=True)
+    click.echo(report.summary())

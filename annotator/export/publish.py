@@ -6,7 +6,8 @@ Every record is validated (compiled validator + offset checks) before anything i
 published. The version is assembled in a hidden temporary folder and renamed into place,
 so a crash never leaves half a version and a published version is never touched again.
 Records are ordered by id and serialised with sorted keys: the same data gives the same
-bytes, and exporting unchanged data mints no new version.
+bytes, and exporting unchanged data mints no new version: in a format the latest version
+lacks, the format joins that version (add_format). <out>/<name>/latest names the newest.
 
 Documents go through in chunks (export/chunks.py), in worker processes for a large export
 of jsonl or brat; here their lines are hashed and written in order as they come back, and
@@ -42,13 +43,15 @@ from annotator.export.chunks import (
     produce_chunks,
     worker_count,
 )
-from annotator.export.rows import count_documents, export_uids, gold_curators
+from annotator.export.rows import count_documents, export_uids, gold_curators, layer_names
 from annotator.export.versions import (
     INDEX_FILE,
     changes_since,
+    formats_of,
     list_files,
     locked,
     next_version,
+    point_latest,
     published_versions,
     read_index,
     read_only,
@@ -94,6 +97,9 @@ class ExportResult:
     manifest: dict = field(default_factory=dict)
     # documents of the project this export left out, by reason ({"not_gold_done": 3})
     left_out: dict[str, int] = field(default_factory=dict)
+    fmt: str = "jsonl"
+    # the data was unchanged and this format new to it: written into the latest version
+    added_format: bool = False
 
 
 def parse_split(spec: str | None) -> dict[str, float] | None:
@@ -144,6 +150,7 @@ def export(
     if not NAME_RE.match(name):
         raise ExportError(f"export name {name!r}: use letters, digits, '.', '_' and '-'")
     shares = parse_split(split)
+    check_layer(db, layer)
     folder = Path(out_dir) / name
     settle_all(db, labels.quantity_label)
     fill_token_arrays(db)
@@ -156,6 +163,14 @@ def export(
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)
+
+
+def check_layer(db: Database, layer: str) -> None:
+    """An export of a layer nobody has would publish an empty version that looks real."""
+    with db.reading() as session:
+        known = layer_names(session)
+    if layer not in known:
+        raise ExportError(f"no layer {layer!r} in this project; its layers are: {', '.join(known)}")
 
 
 @dataclass
@@ -216,16 +231,21 @@ def _export_locked(db, labels, layer, name, folder, tmp, fmt, shares, progress, 
     )
     if writer:
         manifest[fmt] = writer.report()
-    if prev_manifest and same_content(prev_manifest, manifest):
-        return ExportResult(None, version_name(previous), True, prev_manifest, scope.left_out)
-    version = version_name(next_version(previous, prev_manifest, manifest))
-    manifest["version"] = version[1:]
     known = dict(writer.checksums()) if in_parts else {}
     made_read_only = set(known)  # a part writer creates its files so
     # data.jsonl holds exactly the lines hashed into records_sha, in order: hashing the
     # whole file again (~200 MB for 10,000 documents) would only repeat that work
     if fmt == "jsonl":
         known["data.jsonl"] = (manifest["records_sha256"], (tmp / "data.jsonl").stat().st_size)
+    if prev_manifest and same_content(prev_manifest, manifest):
+        if fmt in formats_of(prev_manifest):
+            point_latest(folder, version_name(previous))
+            return ExportResult(None, version_name(previous), True, prev_manifest, scope.left_out, fmt)
+        added = add_format(prev_dir, prev_manifest, tmp, manifest, known, made_read_only)
+        point_latest(folder, prev_dir.name)
+        return ExportResult(prev_dir, prev_dir.name, False, added, scope.left_out, fmt, added_format=True)
+    version = version_name(next_version(previous, prev_manifest, manifest))
+    manifest["version"] = version[1:]
     list_files(tmp, manifest, known)
     (tmp / "schema.json").write_bytes(record_schema(labels).data)
     (tmp / INDEX_FILE).write_text("".join(f"{rid}\t{h}\n" for rid, h in written.index.items()))
@@ -237,7 +257,49 @@ def _export_locked(db, labels, layer, name, folder, tmp, fmt, shares, progress, 
         raise ExportError(f"{final} already exists")
     read_only(tmp, made_read_only)  # published files are read-only: a version is never edited
     os.rename(tmp, final)
-    return ExportResult(final, version, False, manifest, scope.left_out)
+    point_latest(folder, version)
+    return ExportResult(final, version, False, manifest, scope.left_out, fmt)
+
+
+def add_format(version: Path, manifest: dict, tmp: Path, made: dict, known: dict, made_read_only: set) -> dict:
+    """Put the files of a format new to unchanged data (in `tmp`, with `made` its manifest)
+    into the published version: each moved in by a rename, then the manifest listing them
+    replaces the old one in one rename. A reader of the manifest sees the version without
+    the format or with all of it; the files already there are never touched."""
+    listing = {}
+    list_files(tmp, listing, known)
+    listed = manifest.get("files", {})
+    for entry in tmp.iterdir():
+        key = f"{entry.name}/" if entry.is_dir() else entry.name
+        if key in listed:  # cannot happen: formats write files of their own names
+            raise ExportError(f"{version / entry.name} is already published")
+        _remove_unlisted(version / entry.name)
+    read_only(tmp, made_read_only)
+    for entry in sorted(tmp.iterdir()):
+        os.rename(entry, version / entry.name)
+    fmt = made["format"]
+    updated = {**manifest, "formats": [*formats_of(manifest), fmt], "files": {**listed, **listing["files"]}}
+    updated["updated"] = made["created"]
+    if fmt in made:
+        updated[fmt] = made[fmt]
+    if "data_sha256" in listing:
+        updated["data_sha256"] = listing["data_sha256"]
+    staged = version / ".manifest.json.new"
+    staged.unlink(missing_ok=True)
+    staged.write_bytes(orjson.dumps(updated, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2) + b"\n")
+    staged.chmod(0o444)
+    os.replace(staged, version / "manifest.json")
+    return updated
+
+
+def _remove_unlisted(path: Path) -> None:
+    """What a crash left while adding a format (moved in, never listed); we hold the lock."""
+    if path.is_dir() and not path.is_symlink():
+        for inner, _dirs, _files in os.walk(path):
+            os.chmod(inner, 0o755)  # published folders are read-only
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
 
 
 def _write_records(chunks: Iterator[Chunk], tmp: Path, fmt: str, shares, writer, progress) -> Written:
@@ -306,7 +368,8 @@ def _manifest(name, layer, fmt, labels, shares, scope: Scope, written: Written) 
     return {
         "name": name,
         "layer": layer,
-        "format": fmt,
+        "format": fmt,  # the format the version was first written in
+        "formats": [fmt],  # every format the version holds, in the order they were added
         "generator": f"claim-annotator {__version__}",
         "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "documents": len(written.index),

@@ -69,6 +69,13 @@ def export_uids(session: Session, layer: str) -> list[str]:
     return list(session.connection().execute(query).scalars())
 
 
+def layer_names(session: Session) -> list[str]:
+    """The layers an export can name: suggestions and gold always (gold says what is left
+    out even before anything is curated), and every layer someone has."""
+    stored = session.connection().execute(select(Layer.name).distinct()).scalars()
+    return [SUGGESTIONS, GOLD, *sorted(set(stored) - {SUGGESTIONS, GOLD})]
+
+
 def count_documents(session: Session) -> int:
     return session.exec(select(func.count()).select_from(Document)).scalar_one()
 

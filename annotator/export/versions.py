@@ -33,7 +33,8 @@ def next_version(
     previous: tuple[int, int, int] | None, prev_manifest: dict | None, manifest: dict
 ) -> tuple[int, int, int]:
     """major: the schema's major version changed; minor: documents added or removed, or the
-    labels, format or split changed; patch: only annotations of existing documents changed."""
+    labels or split changed; patch: only annotations of existing documents changed. The
+    format is not the data: a version holds every format asked for (formats_of)."""
     if previous is None or prev_manifest is None:
         return (1, 0, 0)
     major, minor, patch = previous
@@ -42,7 +43,7 @@ def next_version(
         return (major + 1, 0, 0)
     changes = manifest["changes"]
     structural = (
-        any(prev_manifest.get(k) != manifest.get(k) for k in ("format", "split"))
+        prev_manifest.get("split") != manifest.get("split")
         or prev_manifest.get("labels", {}).get("sha256") != manifest["labels"]["sha256"]
     )
     if changes["added"] or changes["removed"] or structural:
@@ -92,8 +93,14 @@ def changes_since(old: dict[str, str], new: dict[str, str], previous: str | None
     }
 
 
+def formats_of(manifest: dict) -> list[str]:
+    """The formats a version holds (manifests before "formats" held one, "format")."""
+    return list(manifest.get("formats") or [manifest["format"]])
+
+
 def same_content(old: dict, new: dict) -> bool:
-    keys = ("records_sha256", "format", "layer")
+    """The same data (whatever the format): a new format of it joins the version."""
+    keys = ("records_sha256", "layer")
     return (
         all(old.get(k) == new.get(k) for k in keys)
         and old.get("schema", {}).get("sha256") == new["schema"]["sha256"]
@@ -129,6 +136,22 @@ def list_files(version: Path, manifest: dict, known: dict[str, tuple[str, int]])
     manifest["files"].update(folders)
     if "data.jsonl" in manifest["files"]:
         manifest["data_sha256"] = manifest["files"]["data.jsonl"]["sha256"]
+
+
+LATEST = "latest"
+
+
+def point_latest(folder: Path, version: str) -> None:
+    """<folder>/latest names the newest version: a relative symlink, or where links cannot
+    be made a small file holding the version's name. Replaced atomically, so a reader sees
+    the old pointer or the new one, never none."""
+    staged = folder / ".latest.new"
+    staged.unlink(missing_ok=True)  # left by a crash; we hold the lock
+    try:
+        staged.symlink_to(version, target_is_directory=True)
+    except OSError:
+        staged.write_text(version + "\n")
+    os.replace(staged, folder / LATEST)
 
 
 def _path_parts(path: str) -> list[str]:

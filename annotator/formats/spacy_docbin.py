@@ -4,6 +4,9 @@ All spans go to doc.spans["sc"]; doc.ents takes a non-overlapping subset chosen 
 documented rule: longer spans first, then earlier, then by label name; a span that overlaps
 one already taken is left out of doc.ents (it stays in doc.spans) and counted. Spans that
 do not fall on token boundaries cannot be represented in a Doc and are counted too.
+
+With a split, train/dev/test.spacy are all written (an empty part too: the command printed
+names them) and so is a `spacy train` config for the data (formats/spacy_config.py).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from collections import Counter
 from pathlib import Path
 
 SPANS_KEY = "sc"
+PARTS = ("train", "dev", "test")
 
 
 def doc_from_record(vocab, record: dict):
@@ -67,6 +71,11 @@ class SpacyWriter:
         self.vocab = spacy.blank("xx").vocab
         self.bins: dict[str | None, object] = {}
         self.stats = Counter()
+        self.languages = Counter()
+        self.ent_labels: set[str] = set()
+        self.span_labels: set[str] = set()
+        self.longest_span = 1  # in tokens
+        self.config: dict | None = None
 
     def add(self, record: dict, part: str | None) -> None:
         from spacy.tokens import DocBin
@@ -81,6 +90,7 @@ class SpacyWriter:
             spans.append(span)
         doc.spans[SPANS_KEY] = spans
         doc.ents, dropped = pick_entities(spans)
+        self._note(record["lang"], spans, doc.ents)
         self.stats["overlapping_spans_left_out_of_ents"] += dropped
         self.stats["entities"] += len(doc.ents)
         doc.user_data["id"] = record["id"]
@@ -91,13 +101,42 @@ class SpacyWriter:
             self.bins[part] = DocBin(store_user_data=True)
         self.bins[part].add(doc)
 
+    def _note(self, lang: str, spans: list, ents) -> None:
+        """What the training config needs to know of the data."""
+        self.languages[lang] += 1
+        self.ent_labels.update(e.label_ for e in ents)
+        self.span_labels.update(s.label_ for s in spans)
+        self.longest_span = max([self.longest_span, *(len(s) for s in spans)])
+
     def write(self, folder: Path) -> None:
         from spacy.tokens import DocBin
 
+        split = any(part is not None for part in self.bins)
+        for part in PARTS if split else ():
+            self.bins.setdefault(part, DocBin(store_user_data=True))
         if not self.bins:
             self.bins[None] = DocBin(store_user_data=True)
         for part, docbin in self.bins.items():
             docbin.to_disk(folder / f"{part or 'data'}.spacy")
+        if split:
+            self._write_config(folder)
+
+    def _write_config(self, folder: Path) -> None:
+        from annotator.formats.spacy_config import CONFIG_FILE, config_language, training_config
+
+        lang = config_language(self.languages)
+        # spancat only where ner cannot hold the data: some spans overlap
+        span_labels = sorted(self.span_labels) if self.stats["overlapping_spans_left_out_of_ents"] else []
+        training_config(lang, span_labels, self.longest_span, SPANS_KEY).to_disk(folder / CONFIG_FILE)
+        self.config = {
+            "file": CONFIG_FILE,
+            "lang": lang,
+            "languages": dict(sorted(self.languages.items())),
+            "pipeline": ["ner", "spancat"] if span_labels else ["ner"],
+            "ner_labels": sorted(self.ent_labels),
+            "spancat_labels": span_labels,
+            "documents": {part: len(self.bins[part]) for part in PARTS},
+        }
 
     def report(self) -> dict:
         return {
@@ -105,4 +144,5 @@ class SpacyWriter:
             "entities": self.stats["entities"],
             "overlapping_spans_left_out_of_ents": self.stats["overlapping_spans_left_out_of_ents"],
             "misaligned_spans": self.stats["misaligned_spans"],
+            **({"config": self.config} if self.config else {}),
         }

@@ -29,6 +29,7 @@ from annotator.formats.labelmap import LabelMap, LabelMapError, Unknowns, load_l
 from annotator.formats.measeval import reader as measeval
 from annotator.gc_pause import gc_paused
 from annotator.ingest.merging import accepted
+from annotator.ingest.skipped import skipped_files, skipped_summary
 from annotator.ingest.store import Stored, Target, source_id_problems, store
 from annotator.labels import LabelConfig
 from annotator.models import GOLD, LAYER_STATUSES, PERSON_NAME, RESERVED_LAYER_NAMES, SUGGESTIONS, Layer, User
@@ -54,10 +55,27 @@ class ImportReport:
     stored: Stored = field(default_factory=Stored)
     refused_files: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    rejected: list[Problem] = field(default_factory=list)  # the problems --skip-invalid set aside
+    skipped_files: list[tuple[str, str]] = field(default_factory=list)  # (path, why) in folders
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def errors(self) -> list[Problem]:
+        """Problems that fail the import: all but the records --skip-invalid left out."""
+        set_aside = {id(p) for p in self.rejected}
+        return [p for p in self.problems if id(p) not in set_aside]
+
+    @property
+    def nothing_read(self) -> bool:
+        """Not one document could be read (paths missing, every record invalid...)."""
+        return self.documents == 0 and bool(self.problems)
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.refused_files or self.errors or self.nothing_read)
 
     @property
     def new(self) -> int:
@@ -72,7 +90,16 @@ class ImportReport:
         return self.stored.suggestions
 
     def summary(self) -> str:
-        return (self._layer_summary() if self.layer else self._document_summary()) + "."
+        if self.nothing_read:
+            text = (
+                f"Nothing imported: no document could be read from the paths given "
+                f"({len(self.problems)} problem(s) listed); nothing stored"
+            )
+        else:
+            text = self._layer_summary() if self.layer else self._document_summary()
+        if self.skipped_files:
+            text += f"; {skipped_summary(self.skipped_files)}"
+        return text + "."
 
     def _document_summary(self) -> str:
         if self.new == 0 and self.present and not self.problems:
@@ -117,7 +144,9 @@ class ImportReport:
                 "suggestions": self.suggestions,
                 "refused_files": self.refused_files,
                 "skipped_records": self.skipped_records,
+                "skipped_files": self._skipped_json(),
                 "problems": problems,
+                "nothing_read": self.nothing_read,
             }
         stored = {k: v for k, v in asdict(self.stored).items() if k != "present"}
         return {
@@ -128,8 +157,13 @@ class ImportReport:
             "skipped": self.skipped,
             **stored,
             "refused_files": self.refused_files,
+            "skipped_files": self._skipped_json(),
             "problems": problems,
+            "nothing_read": self.nothing_read,
         }
+
+    def _skipped_json(self) -> list[dict]:
+        return [{"path": path, "reason": reason} for path, reason in self.skipped_files]
 
 
 @dataclass
@@ -140,6 +174,7 @@ class Options:
     text_dir: str | None = None
     split_discontinuous: bool = False
     skip_invalid: bool = False
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # set by read_files
 
 
 def import_paths(
@@ -253,6 +288,7 @@ def _run(
     with gc_paused():
         files, problems = read_files(paths, labels, unknowns, options)
         report.files = len(files)
+        report.skipped_files = options.skipped
         report.problems += problems
         report.skipped = sum(f.skipped for f in files)
         if unknowns.seen:  # one list of every missing name; storing part of a corpus would mislead
@@ -285,6 +321,7 @@ def read_files(
     suffixes = jsonl.SUFFIXES if options.fmt == "jsonl" else DOCUMENT_SUFFIXES
     what = "annotations as JSONL" if options.fmt == "jsonl" else "documents"
     found, problems = collect(paths, suffixes, what)
+    options.skipped = skipped_files(paths, suffixes)
     return [read_guarded(path, _read_document_file, path, labels, unknowns) for path in found], problems
 
 
@@ -317,4 +354,5 @@ def _set_aside_rejects(files: list[FileRead], report: ImportReport) -> None:
         if f.problems and f.docs:
             report.skipped_records += len(f.problems)
             report.problems += f.problems
+            report.rejected += f.problems
             f.problems = []

@@ -16,6 +16,8 @@ from annotator.nlp.quantities import parsed_quantity
 from annotator.nlp.relations import find_relations
 
 PART_ROLES = ("entity", "property", "condition")
+# A quantity only a trained model found joins the suggestions when the model is this sure
+MODEL_ONLY_MIN_SCORE = 0.9
 Key = tuple[int, int, str]
 
 
@@ -61,11 +63,10 @@ def rule_links(doc, spans: list[dict], labels: LabelConfig, rules: dict):
 
 def candidates(found) -> list[Key]:
     """The spans a trained model's linker may choose from besides its own: every span
-    suggestion and every part the rules' claims name (rule_links() output)."""
-    spans, claims, _relations = found
-    keys = {_key(s) for s in spans}
-    keys.update(claim[role] for claim in claims for role in PART_ROLES if claim[role])
-    return sorted(keys)
+    suggestion (rule_links() output). Not the rules' claim parts: each was read for its own
+    quantity, and offered to the others it lowered every MeasEval score."""
+    spans, _claims, _relations = found
+    return sorted({_key(s) for s in spans})
 
 
 def _claim_keys(claim: FoundClaim, provenance: dict) -> dict:
@@ -113,14 +114,20 @@ def _overlapping(spans: list[dict], start: int, end: int, label: str) -> dict | 
 
 
 def with_model(doc, spans, claims, relations, prediction, model: dict, labels: LabelConfig):
-    """Rules plus a trained model. The model's spans join the rules' (a quantity overlapping
-    a rule quantity is that quantity: the normaliser read its value); its claim on a
-    quantity replaces the rules' claim there, keeping the rules' modifiers and any part the
-    model left empty; its relations join the rules' ones."""
+    """Rules plus a trained model. The model's spans join the span suggestions and its
+    relations the rules'. Its claim on a quantity fills the parts the rules' claim left
+    empty (the rules' parts and modifiers stand). A model quantity overlapping a rule
+    quantity is that quantity (the normaliser read its value); one only the model found
+    joins only when scored at least MODEL_ONLY_MIN_SCORE and the normaliser reads a number."""
     qlabel = labels.quantity_label
     spans = list(spans)
     keys = {_key(s) for s in spans}
+    ruled = set(keys)
+    scores = {(s["start"], s["end"], s["label"]): s.get("score") or 0.0 for s in prediction.spans}
     provenance = {"origin": "model", **model}
+
+    def trusted(key) -> bool:
+        return tuple(key) in ruled or scores.get(tuple(key), 0.0) >= MODEL_ONLY_MIN_SCORE
 
     def place(start: int, end: int, label: str, score) -> Key | None:
         if label not in labels.entities:
@@ -130,8 +137,10 @@ def with_model(doc, spans, claims, relations, prediction, model: dict, labels: L
             if rule is not None:
                 return _key(rule)
         key = (start, end, label)
+        extra = parsed_quantity(doc.text[start:end], doc.lang_) if label == qlabel else {}
+        if label == qlabel and (not trusted(key) or extra.get("value") is None):
+            return None  # a quantity is one the normaliser can read a number from
         if key not in keys:
-            extra = parsed_quantity(doc.text[start:end], doc.lang_) if label == qlabel else {}
             spans.append({"start": start, "end": end, "label": label, **provenance, "score": score, **extra})
             keys.add(key)
         return key
@@ -149,7 +158,7 @@ def with_model(doc, spans, claims, relations, prediction, model: dict, labels: L
         modifiers = rule.get("modifiers") or list(modifiers_of(quantity_row, labels))
         by_quantity[quantity[:2]] = {
             "quantity": quantity[:2],
-            **{role: parts[role] or rule.get(role) for role in PART_ROLES},
+            **{role: rule.get(role) or parts[role] for role in PART_ROLES},
             "modifiers": modifiers,
             **provenance,
             "score": found.get("score"),

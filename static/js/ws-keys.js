@@ -219,6 +219,8 @@
       bar.append(button("Delete", "delete", "x"), button("Relation…", "relation", "R"));
       if (cur.label === quantityLabel()) bar.append(button("Claim…", "claim", "C"));
       bar.append(button("Grow ←", "grow-left", "["), button("Grow →", "grow-right", "]"));
+      bar.append(button("Confirm everywhere", "propagate", "E"));
+      if (urls().gazetteer) bar.append(button("Add to gazetteer", "gazetteer", "G"));
     }
   }
 
@@ -254,6 +256,24 @@
     const name = (it.kind === "c" ? "claim" : "relation") + (verb === "accept" ? "Accept" : "Reject");
     WSSave.post(url(name, num(it.key)), {});
     setCurrent(nextLink(1) || nextLink(-1), true);
+  }
+
+  /** The span a propagation or gazetteer key acts on: the current span, else the one the
+      status line offers to confirm everywhere (accepting a suggestion moves the cursor on). */
+  function spanToCarry(it) {
+    if (it && it.kind === "s") return it;
+    const offer = document.querySelector("#ws-message [data-ws-propagate]");
+    return offer ? { key: offer.dataset.wsPropagate, kind: "s" } : null;
+  }
+
+  function carry(what, it) {
+    if (what === "gazetteer" && !urls().gazetteer) return say("Only curators and admins add names to the gazetteer.");
+    const span = spanToCarry(it);
+    if (!span) {
+      const key = what === "gazetteer" ? "G to add its text to the gazetteer" : "E to confirm its text everywhere in this document";
+      return say(`Pick a confirmed span first (j / k), then press ${key}.`);
+    }
+    WSSave.post(url(what, num(span.key)), {});
   }
 
   function labelKey(label) {
@@ -309,6 +329,7 @@
         }
         htmx.ajax("GET", urls().claimForm + "?quantity=" + num(it.key), { source: ws(), target: "#ws-form", swap: "innerHTML" });
         break;
+      case "propagate": case "gazetteer": carry(name, it); break;
       case "cancel": relHead = null; renderBar(); break;
     }
   }
@@ -338,7 +359,8 @@
   // --- keyboard ------------------------------------------------------------------------------
 
   const SIMPLE = { a: "accept", x: "reject", Delete: "reject", Backspace: "reject", "[": "grow-left", "]": "grow-right",
-                   "{": "shrink-left", "}": "shrink-right", e: "bounds", R: "relation", C: "claim" };
+                   "{": "shrink-left", "}": "shrink-right", e: "bounds", R: "relation", C: "claim",
+                   E: "propagate", G: "gazetteer" };
 
   function onKey(e) {
     if (!ws()) return;
@@ -372,7 +394,7 @@
   // The workspace's own keys win over a label configuration's hotkeys (a project file could
   // give a label "a" or "j"); such a label is still one click away on the palette.
   const COMMANDS = new Set(["j", "k", "n", "w", "b", "a", "x", "e", "u", "U", "A", "X", "L", "D", "N", "P", "R", "C",
-                            "s", "S", "?", "[", "]", "{", "}"]);
+                            "s", "S", "E", "G", "?", "[", "]", "{", "}"]);
 
   function handle(e) {
     const key = e.key;
@@ -424,6 +446,8 @@
     if (t.closest("[data-ws-close-help]")) { $("ws-help").close(); return; }
     const pal = t.closest(".pal");
     if (pal) { labelKey(pal.dataset.label); return; }
+    const offer = t.closest("#ws-message [data-ws-propagate]");
+    if (offer) { carry("propagate", null); return; }
     const action = t.closest("#ws-current [data-act]");
     if (action) { act(action.dataset.act); return; }
     const row = t.closest("[data-ws-focus]");

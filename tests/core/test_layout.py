@@ -171,7 +171,10 @@ def chain(cycle: list[Import]) -> str:
 
 
 def stage(module: str) -> str:
+    """The package's stage of one of our modules; other packages' modules (spacy.cli) are none."""
     parts = module.split(".")
+    if parts[0] != "annotator":
+        return "outside"
     if len(parts) > 1 and parts[1] in STAGES:
         return parts[1]
     return "core"
@@ -361,6 +364,9 @@ LAZY = {
     ("annotator.nlp.language", "py3langid"),  # its model (~0.2 s) only when a language must be detected
     ("annotator.formats.spacy_docbin", "spacy"),  # only for `export --format spacy`; every export imports it
     ("annotator.formats.spacy_docbin", "spacy.tokens"),  # the same (Doc, DocBin)
+    ("annotator.formats.spacy_docbin", "annotator.formats.spacy_config"),  # only with --split: a config.cfg
+    ("annotator.formats.spacy_config", "spacy.util"),  # the language check, only when a config is written
+    ("annotator.formats.spacy_config", "spacy.cli.init_config"),  # spaCy's own config, only then
     ("annotator.formats.conll", "spacy"),  # only for `export --format conll` (its sentencizer)
     ("annotator.schema", "jsonschema_rs"),  # the compiled validator only when a record is validated
     ("annotator.schema", "jsonschema"),  # jsonschema (~0.15 s) only to say what is wrong with a record

@@ -97,7 +97,7 @@ def test_crash_mid_export_leaves_no_partial_version(seeded_app, tmp_path):
     with pytest.raises(KeyboardInterrupt):
         do_export(seeded_app, tmp_path, limit_check=crash)
     folder = tmp_path / "exports" / "suggestions"
-    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".lock")) == ["v1.0.0"]
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".lock")) == ["latest", "v1.0.0"]
     assert do_export(seeded_app, tmp_path).version == "v1.1.0"
 
 

@@ -120,5 +120,7 @@ def test_spacy_reads_one_document_per_exported_document(seeded_app, tmp_path):
 
 @pytest.mark.parametrize("fmt", ["conll", "brat", "measeval"])
 def test_empty_layer_still_publishes(sqlite_xapp, tmp_path, fmt):
-    result = export(get_db(sqlite_xapp), labels_of(sqlite_xapp), "nobody", fmt=fmt, out_dir=tmp_path)
+    # gold with nothing curated: a layer of the project with no document to export (a layer
+    # the project does not have is refused instead, tests/cli/test_export_import_checks.py)
+    result = export(get_db(sqlite_xapp), labels_of(sqlite_xapp), "gold", fmt=fmt, out_dir=tmp_path)
     assert result.manifest["documents"] == 0 and result.path.is_dir()

@@ -7,6 +7,8 @@ through workspace_writes.write(), which answers with the changed fragments or a 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request, url_for
 from markupsafe import Markup
 from sqlalchemy import select
@@ -18,7 +20,7 @@ from annotator.annotate.spans import add_span, current_layer, delete_span, docum
 from annotator.annotate.status import progress, set_status
 from annotator.annotate.suggestions import decide
 from annotator.db import get_db
-from annotator.layers import AnnotationError
+from annotator.layers import AnnotationError, Forbidden
 from annotator.models import Document, Layer, Suggestion
 from annotator.project import labels_of
 from annotator.team.assignments import queue
@@ -31,7 +33,18 @@ from annotator.web.workspace.panel import claims, counters, excerpt, group_runs,
 from annotator.web.workspace.reads import document_by_uid, whole_layer
 from annotator.web.workspace.suggested import claim_accepted, claim_rejected, relation_said, suggested
 from annotator.web.workspace.views import items_of, render_blocks, text_blocks
-from annotator.web.workspace.writes import Done, document, nudged, quote, quoted, refused, write
+from annotator.web.workspace.writes import (
+    Done,
+    document,
+    gazetteered,
+    nudged,
+    offered,
+    propagated,
+    quote,
+    quoted,
+    refused,
+    write,
+)
 
 bp = Blueprint("workspace", __name__, url_prefix="/annotate")
 
@@ -132,7 +145,7 @@ ID = 987654321  # stands for a row id in the URL templates the page's scripts fi
 
 def _urls(uid: str) -> dict[str, str]:
     """The write and form URLs the scripts need, from url_for (never written out by hand)."""
-    return {
+    urls = {
         "spans": url_for(".span_add", uid=uid),
         "span": url_for(".span_update", uid=uid, span_id=ID),
         "nudge": url_for(".span_nudge", uid=uid, span_id=ID),
@@ -147,8 +160,12 @@ def _urls(uid: str) -> dict[str, str]:
         "relationReject": url_for(".relation_suggestion_reject", uid=uid, suggestion_id=ID),
         "undo": url_for(".undo_step", uid=uid),
         "redo": url_for(".redo_step", uid=uid),
+        "propagate": url_for(".span_propagate", uid=uid, span_id=ID),
         "id": str(ID),
     }
+    if is_curator():  # the page offers the gazetteer only to those who may change it
+        urls["gazetteer"] = url_for(".span_gazetteer", uid=uid, span_id=ID)
+    return urls
 
 
 @bp.get("/<uid>/relation-form")
@@ -196,7 +213,7 @@ def span_add(uid: str):
         out = add_span(
             s, labels, doc, name, current_annotator(), seen, whole(f.get("start")), whole(f.get("end")), f.get("label")
         )
-        return Done(f"Added {quoted(doc, out.span)}", focus=f"s{out.ids[0]}")
+        return offered(s, labels, doc, name, out.ids[0], f"Added {quoted(doc, out.span)}")
 
     return write(uid, run)
 
@@ -209,7 +226,8 @@ def span_update(uid: str, span_id: int):
         update_span(
             s, labels, doc, name, current_annotator(), seen, span_id, label=f.get("label") or None, start=start, end=end
         )
-        return Done(f"Changed to {quote(s, doc, span_id)}", focus=f"s{span_id}")
+        said = f"Changed to {quote(s, doc, span_id)}"
+        return offered(s, labels, doc, name, span_id, said) if f.get("label") else Done(said, focus=f"s{span_id}")
 
     return write(uid, run)
 
@@ -239,6 +257,32 @@ def span_delete(uid: str, span_id: int):
         what = quote(s, doc, span_id)
         delete_span(s, doc, name, current_annotator(), seen, span_id)
         return Done(f"Deleted {what}")
+
+    return write(uid, run)
+
+
+@bp.post("/<uid>/spans/<id:span_id>/propagate")
+def span_propagate(uid: str, span_id: int):
+    """Confirm the span's text with its label everywhere else here (one undo step) and
+    suggest it in the other documents."""
+
+    def run(s, labels, doc, name, seen):
+        return propagated(s, labels, doc, name, current_annotator(), seen, span_id)
+
+    return write(uid, run)
+
+
+@bp.post("/<uid>/spans/<id:span_id>/gazetteer")
+def span_gazetteer(uid: str, span_id: int):
+    """Add the span's text to the gazetteer: it changes pre-highlighting for the whole
+    project, so, like the project's model, it is for curators and admins."""
+
+    def run(s, labels, doc, name, seen):
+        if not is_curator():
+            raise Forbidden(
+                "only curators and admins add names to the gazetteer (it changes pre-highlighting for every document)"
+            )
+        return gazetteered(s, labels, doc, name, current_annotator(), span_id)
 
     return write(uid, run)
 
@@ -273,7 +317,10 @@ def suggestions_decide(uid: str):
             if as_label and as_label != sugg.label and decision == "accepted" and out.ids:
                 update_span(s, labels, doc, name, current_annotator(), out.layer.version, out.ids[0], label=as_label)
             verb = "Accepted" if decision == "accepted" else "Rejected"
-            return Done(f"{verb} {as_label or sugg.label} “{excerpt(doc.text[sugg.start : sugg.end], 50)}”")
+            said = f"{verb} {as_label or sugg.label} “{excerpt(doc.text[sugg.start : sugg.end], 50)}”"
+            if decision == "accepted" and out.ids:  # the page moves on; the offer names the new span
+                return replace(offered(s, labels, doc, name, out.ids[0], said), focus=None)
+            return Done(said)
         n = out.count
         label = f" labelled {f.get('label')}" if f.get("label") else ""
         return Done(f"{'Accepted' if decision == 'accepted' else 'Rejected'} {n} suggestion{'s' * (n != 1)}{label}")

@@ -17,13 +17,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import current_app, render_template, request
+from sqlalchemy import func, select
 from sqlmodel import Session
 
+from annotator.annotate.propagation import PROPAGATION, add_gazetteer_name, elsewhere, propagate, suggest_in_corpus
 from annotator.annotate.spans import current_layer, span_in_layer
 from annotator.annotate.status import progress
 from annotator.db import get_db
 from annotator.layers import AnnotationError, Forbidden, NotFound, already_stored, recorded_changes
-from annotator.models import Document, Layer
+from annotator.models import AuditEvent, Document, Layer, Suggestion
 from annotator.project import labels_of
 from annotator.web.identity import layer_name, may_open
 from annotator.web.workspace.forms import read_version
@@ -47,6 +49,7 @@ class Done:
     status: bool = False
     close_form: bool = False
     form: Callable[[Session], str] | None = None  # a form for the slot, rendered from the stored rows
+    offer: dict | None = None  # {"key": "s12", "count": 3}: the span's text stands unmarked elsewhere
 
 
 Action = Callable[[Session, object, Document, str, int], Done]
@@ -143,6 +146,7 @@ def _answer(state: dict, done: Done):
         oob=True,
         message=done.message,
         kind=done.kind,
+        offer=done.offer,
         whole=whole,
         blocks=render_blocks(doc.text, bounds, items, classes, which, oob=not whole),
         groups=span_groups(doc, bounds, items, which),
@@ -197,3 +201,87 @@ def nudged(tokens: list[tuple[int, int]], start: int, end: int, edge, step) -> t
     if not 0 <= i < len(tokens) or tokens[i][1] <= start:
         raise AnnotationError("the span cannot end there (it keeps at least one word)")
     return start, tokens[i][1]
+
+
+# --- propagation and the gazetteer ----------------------------------------------------------------
+
+PROPAGATE_KEY = "E"  # confirms a span's text everywhere: ws-keys.js and _message.html say the same
+
+
+def times(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' * (n != 1)}"
+
+
+def offered(s: Session, labels, doc: Document, name: str, span_id: int, said: str) -> Done:
+    """`said`, plus the offer to confirm the span's text at its other unmarked places."""
+    span = span_in_layer(s, current_layer(s, doc, name), span_id)
+    # most spans' text stands once: then the document's tokens need not be read at all
+    places = elsewhere(s, labels, doc, name, span_id) if doc.text.count(doc.text[span.start : span.end]) > 1 else []
+    if not places:
+        return Done(said, focus=f"s{span_id}")
+    text = excerpt(doc.text[span.start : span.end], 50)
+    more = times(len(places), "more time")
+    return Done(
+        f"{said}. “{text}” appears {more}: press {PROPAGATE_KEY} to confirm them all",
+        focus=f"s{span_id}",
+        offer={"key": f"s{span_id}", "count": len(places)},
+    )
+
+
+def _last_suggestion(s: Session) -> int:
+    return s.exec(select(func.coalesce(func.max(Suggestion.id), 0))).scalar_one()
+
+
+def _documents_since(s: Session, after: int, label: str) -> int:
+    """How many documents got propagated `label` suggestions with ids past `after` (the
+    services count suggestions; the message counts documents)."""
+    query = select(func.count(func.distinct(Suggestion.document_id))).where(
+        Suggestion.id > after, Suggestion.pipeline == PROPAGATION, Suggestion.label == label
+    )
+    return s.exec(query).scalar_one()
+
+
+def _in_corpus(documents: int) -> str:
+    return (
+        f"suggested in {times(documents, 'other document')}" if documents else "no new suggestions in other documents"
+    )
+
+
+def propagated(s: Session, labels, doc: Document, name: str, user: str, seen: int, span_id) -> Done:
+    """Confirm the span's text with its label at its other places here (one undo step) and
+    suggest it in the other documents. With nothing to confirm here the layer is left alone
+    (no empty undo step); the corpus suggestions are then audited on their own."""
+    span = span_in_layer(s, current_layer(s, doc, name), span_id)
+    what = quoted(doc, {"label": span.label, "start": span.start, "end": span.end})
+    before = _last_suggestion(s)
+    if elsewhere(s, labels, doc, name, span_id):
+        out = propagate(s, labels, doc, name, user, seen, span_id)
+        corpus = _in_corpus(_documents_since(s, before, span.label))
+        return Done(
+            f"Confirmed {what} at {times(out.count, 'more place')} in this document; {corpus}", focus=f"s{span_id}"
+        )
+    phrase = doc.text[span.start : span.end]
+    added = suggest_in_corpus(s, labels, phrase, span.label, doc.id)
+    if not added:
+        return Done(f"Nothing else to confirm: “{excerpt(phrase, 50)}” appears nowhere else", kind="info", changes=[])
+    s.add(
+        AuditEvent(
+            user=user,
+            action="suggest_in_corpus",
+            document_id=doc.id,
+            target=f"span:{span.id}",
+            after={"text": phrase, "label": span.label, "suggested_in_corpus": added},
+        )
+    )
+    documents = _documents_since(s, before, span.label)
+    return Done(f"Nothing else to confirm in this document; {what} {_in_corpus(documents)}", changes=[])
+
+
+def gazetteered(s: Session, labels, doc: Document, name: str, user: str, span_id) -> Done:
+    """Keep the span's text as a gazetteer name (audited by the service) and suggest it in
+    the other documents. The layer is untouched: nothing here to undo."""
+    before = _last_suggestion(s)
+    entry, _ = add_gazetteer_name(s, labels, doc, name, user, span_id)
+    what = f"{entry.label} “{excerpt(entry.text, 50)}”"
+    corpus = _in_corpus(_documents_since(s, before, entry.label))
+    return Done(f"Added {what} to the gazetteer (pre-highlighting finds it from now on); {corpus}", changes=[])
