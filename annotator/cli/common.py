@@ -1,14 +1,15 @@
-"""What the commands share: the --db option, opening the project, printing JSON, progress."""
+"""What the commands share: the --db option, opening the project, the model to use."""
 
 from __future__ import annotations
 
-import sys
-
 import click
 
+from annotator.cli.progress import ProgressBar, interrupt_once
 from annotator.labels import LabelConfigError
 from annotator.project import Project
 from annotator.project.model_versions import ModelError, active_model, read_model_folder
+
+__all__ = ["DB_OPTION", "ProgressBar", "interrupt_once", "model_for", "open_project"]
 
 DB_OPTION = click.option(
     "--db",
@@ -29,33 +30,6 @@ def open_project(db_url: str | None, labels: bool = True) -> Project:
         except LabelConfigError as exc:
             raise click.ClickException(str(exc)) from exc
     return project
-
-
-class ProgressBar:
-    """A progress bar on stderr for long imports (20 documents or more), none for --json."""
-
-    def __init__(self, show: bool, label: str):
-        self.show, self.label, self.bar = show, label, None
-
-    def __enter__(self):
-        return self
-
-    def start(self, total: int) -> None:
-        if self.show and total >= 20:
-            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
-            self.bar.__enter__()
-
-    def update(self, n: int) -> None:
-        if self.bar is not None:
-            self.bar.update(n)
-
-    def finish(self) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
-            self.bar = None
-
-    def __exit__(self, *exc) -> None:
-        self.finish()
 
 
 def model_for(project: Project, path: str | None, use_active: bool = True):

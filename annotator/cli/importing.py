@@ -6,9 +6,11 @@ import sys
 
 import click
 
-from annotator.cli.common import DB_OPTION, ProgressBar, model_for, open_project
+from annotator.cli.common import DB_OPTION, ProgressBar, interrupt_once, model_for, open_project
 from annotator.cli.output import echo_json
 from annotator.ingest.pipeline import LAYER_FORMATS, ImportRequestError, import_layer, import_paths
+
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl+C
 
 
 @click.command("import")
@@ -88,6 +90,35 @@ def import_cmd(
         raise click.UsageError("--skip-invalid does not apply to --layer: a file with a bad record is refused whole")
     if no_prehighlight and model_dir:
         raise click.UsageError("--model pre-highlights: it cannot go with --no-prehighlight")
+    options = {
+        "layer": layer,
+        "fmt": fmt,
+        "text_dir": text_dir,
+        "split_discontinuous": split_discontinuous,
+        "label_map": label_map,
+        "replace": replace,
+        "status": "done" if done else None,
+        "skip_invalid": skip_invalid,
+    }
+    with interrupt_once():
+        try:
+            report = _import(paths, db_url, no_prehighlight, model_dir, as_json, options)
+        except KeyboardInterrupt:  # before anything was stored (reading files, loading the model)
+            click.echo("Interrupted: nothing stored.", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+    if as_json:
+        echo_json(report.as_json())
+    else:
+        echo_report(report)
+    if report.interrupted:
+        sys.exit(EXIT_INTERRUPTED)
+    # --skip-invalid leaves bad records out; a path that cannot be read, or an import that
+    # read nothing at all, still fails
+    if report.failed:
+        sys.exit(1)
+
+
+def _import(paths, db_url, no_prehighlight: bool, model_dir, as_json: bool, options: dict):
     project = open_project(db_url)
     highlighter = None if no_prehighlight else project.prehighlighter(model_for(project, model_dir))
     for warning in highlighter.warnings() if highlighter else ():
@@ -95,43 +126,28 @@ def import_cmd(
     bar = ProgressBar(not as_json, "Pre-highlighting" if highlighter else "Importing")
     try:
         with bar:
-            if layer is None:
-                report = import_paths(
-                    project.db,
-                    list(paths),
-                    project.labels,
-                    highlighter,
-                    skip_invalid=skip_invalid,
-                    label_map=label_map,
-                    on_total=bar.start,
-                    progress=bar.update,
-                )
-            else:
-                report = import_layer(
-                    project.db,
-                    list(paths),
-                    project.labels,
-                    layer,
-                    fmt or "jsonl",
-                    replace=replace,
-                    label_map=label_map,
-                    text_dir=text_dir,
-                    split_discontinuous=split_discontinuous,
-                    prehighlighter=highlighter,
-                    status="done" if done else None,
-                    on_total=bar.start,
-                    progress=bar.update,
-                )
+            return _run(project, list(paths), highlighter, bar, **options)
     except ImportRequestError as exc:
         raise click.ClickException(str(exc)) from exc
-    if as_json:
-        echo_json(report.as_json())
-    else:
-        echo_report(report)
-    # --skip-invalid leaves bad records out; a path that cannot be read, or an import that
-    # read nothing at all, still fails
-    if report.failed:
-        sys.exit(1)
+
+
+def _run(project, paths, highlighter, bar, *, layer, fmt, skip_invalid, label_map, **layer_options):
+    progress = {"on_total": bar.start, "progress": bar.update}
+    if layer is None:
+        return import_paths(
+            project.db, paths, project.labels, highlighter, skip_invalid=skip_invalid, label_map=label_map, **progress
+        )
+    return import_layer(
+        project.db,
+        paths,
+        project.labels,
+        layer,
+        fmt or "jsonl",
+        label_map=label_map,
+        prehighlighter=highlighter,
+        **layer_options,
+        **progress,
+    )
 
 
 def echo_report(report) -> None:

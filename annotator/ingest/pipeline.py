@@ -30,7 +30,7 @@ from annotator.formats.measeval import reader as measeval
 from annotator.gc_pause import gc_paused
 from annotator.ingest.merging import accepted
 from annotator.ingest.skipped import skipped_files, skipped_summary
-from annotator.ingest.store import Stored, Target, source_id_problems, store
+from annotator.ingest.store import Interrupted, Stored, Target, source_id_problems, store
 from annotator.labels import LabelConfig
 from annotator.models import GOLD, LAYER_STATUSES, PERSON_NAME, RESERVED_LAYER_NAMES, SUGGESTIONS, Layer, User
 from annotator.problems import Problem
@@ -57,6 +57,7 @@ class ImportReport:
     problems: list[Problem] = field(default_factory=list)
     rejected: list[Problem] = field(default_factory=list)  # the problems --skip-invalid set aside
     skipped_files: list[tuple[str, str]] = field(default_factory=list)  # (path, why) in folders
+    interrupted: bool = False  # Ctrl+C: the groups stored before it are kept
 
     @property
     def ok(self) -> bool:
@@ -75,7 +76,7 @@ class ImportReport:
 
     @property
     def failed(self) -> bool:
-        return bool(self.refused_files or self.errors or self.nothing_read)
+        return bool(self.refused_files or self.errors or self.nothing_read or self.interrupted)
 
     @property
     def new(self) -> int:
@@ -90,6 +91,8 @@ class ImportReport:
         return self.stored.suggestions
 
     def summary(self) -> str:
+        if self.interrupted:
+            return self._interrupted_summary()
         if self.nothing_read:
             text = (
                 f"Nothing imported: no document could be read from the paths given "
@@ -100,6 +103,18 @@ class ImportReport:
         if self.skipped_files:
             text += f"; {skipped_summary(self.skipped_files)}"
         return text + "."
+
+    def _interrupted_summary(self) -> str:
+        s = self.stored
+        kept = (
+            f"{s.new_documents} new document{'s' * (s.new_documents != 1)}"
+            if self.layer is None
+            else f"{s.layers} document{'s' * (s.layers != 1)} in layer {self.layer!r}"
+        )
+        return (
+            f"Interrupted: kept {kept} of {self.documents} (each file whole or not at all); "
+            "run the same command again to import the rest."
+        )
 
     def _document_summary(self) -> str:
         if self.new == 0 and self.present and not self.problems:
@@ -135,7 +150,7 @@ class ImportReport:
         return "; ".join(parts)
 
     def as_json(self) -> dict:
-        problems = [str(p) for p in self.problems]
+        problems = [p.as_json() for p in self.problems]
         if self.layer is None:
             return {
                 "files": self.files,
@@ -147,6 +162,7 @@ class ImportReport:
                 "skipped_files": self._skipped_json(),
                 "problems": problems,
                 "nothing_read": self.nothing_read,
+                "interrupted": self.interrupted,
             }
         stored = {k: v for k, v in asdict(self.stored).items() if k != "present"}
         return {
@@ -160,6 +176,7 @@ class ImportReport:
             "skipped_files": self._skipped_json(),
             "problems": problems,
             "nothing_read": self.nothing_read,
+            "interrupted": self.interrupted,
         }
 
     def _skipped_json(self) -> list[dict]:
@@ -304,7 +321,10 @@ def _run(
             report.stored.present += sum(len(f.docs) for f in files if f.path not in report.refused_files) - len(docs)
         if on_total:
             on_total(len(docs))
-        stored, store_problems = store(db, docs, labels, target, prehighlighter, progress)
+        try:
+            stored, store_problems = store(db, docs, labels, target, prehighlighter, progress)
+        except Interrupted as stop:  # Ctrl+C: what the finished groups stored stays, and is told
+            stored, store_problems, report.interrupted = stop.stored, stop.problems, True
     report.stored.add(stored)
     report.problems += store_problems
     return report

@@ -15,6 +15,7 @@ documents (whole files for a document import), so a refused file leaves nothing 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import closing, nullcontext
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select, update
@@ -44,6 +45,8 @@ from annotator.schema.token_arrays import Tokenized, keep_arrays
 from annotator.tokens import pack
 
 GROUP = 2000  # documents per transaction
+# ...when pre-highlighting: some seconds of work, all an interrupted import can lose
+GROUP_PREHIGHLIGHTED = 200
 CHUNK = 500  # ids per IN (...) lookup
 DOCUMENT_COLUMNS = (
     "id",
@@ -114,6 +117,14 @@ class Stored:
             setattr(self, key, getattr(self, key) + value)
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl+C during a store: what the finished transactions stored, and their problems."""
+
+    def __init__(self, stored: Stored, problems: list[Problem]):
+        super().__init__()
+        self.stored, self.problems = stored, problems
+
+
 def store(
     db,
     docs: list[Incoming],
@@ -122,47 +133,67 @@ def store(
     prehighlighter=None,
     progress: Callable[[int], None] | None = None,
 ) -> tuple[Stored, list[Problem]]:
+    """Store `docs` a group per transaction. Pre-highlighting streams over the whole import
+    (one set of workers) while groups are committed as their documents come back, so an
+    interrupted import keeps every finished group and a re-run skips what is stored."""
     stored, problems = Stored(), []
-    for group in _groups(docs, by_file=target is None):
-        present = present_uids(db, [d.uid for d in group])
-        fresh = _new_documents(
-            [d for d in group if d.uid not in present],
-            labels,
-            prehighlighter,
-            keep_contents=target is None,
-            progress=progress if target is None else None,
-        )
-        done, refused = Stored(), []
-        try:
-            with db.writing() as session:
-                conn = session.connection()
-                if target is None:
-                    done.present = len(group) - len(_insert_new(conn, fresh, done))
-                else:
-                    _store_layers(conn, group, fresh, target, labels, done, refused)
-            stored.add(done)
-            problems += refused
-        except IntegrityError:  # PostgreSQL: another writer stored some of these rows meanwhile
-            what = "this document" if target is None else f"layer {target.layer!r} of document"
-            problems += [
-                Problem(
-                    d.where,
-                    None,
-                    f"{what} {d.uid} was written by someone else during this import; "
-                    "nothing stored for this group, run it again",
+    present = present_uids(db, [d.uid for d in docs])
+    fresh = [d for d in docs if d.uid not in present]
+    langs = _languages(fresh, detect=bool(prehighlighter) or target is not None)
+    highlights = (
+        prehighlighter.run((d.text, lang) for d, (lang, _) in zip(fresh, langs)) if prehighlighter and fresh else None
+    )
+    langs_of = {d.uid: lang for d, lang in zip(fresh, langs)}
+    try:
+        with closing(highlights) if highlights is not None else nullcontext():
+            for group in _groups(docs, target is None, GROUP if highlights is None else GROUP_PREHIGHLIGHTED):
+                new = [d for d in group if d.uid not in present]
+                rows = _new_documents(
+                    new,
+                    labels,
+                    [langs_of[d.uid] for d in new],
+                    highlights,
+                    keep_contents=target is None,
+                    progress=progress if target is None else None,
                 )
-                for d in group
-            ]
-        if progress and target is not None:
-            progress(len(group))
+                _store_group(db, group, rows, labels, target, stored, problems)
+                if progress:
+                    progress(len(group) if target is not None else len(group) - len(new))
+    except KeyboardInterrupt as exc:
+        raise Interrupted(stored, problems) from exc
     return stored, problems
 
 
-def _groups(docs: list[Incoming], by_file: bool) -> Iterator[list[Incoming]]:
-    """Groups of about GROUP documents; with `by_file`, a file's documents are never split."""
+def _store_group(db, group, rows, labels, target, stored: Stored, problems: list[Problem]) -> None:
+    """One transaction: the group's new documents, and with `target` its layers."""
+    done, refused = Stored(), []
+    try:
+        with db.writing() as session:
+            conn = session.connection()
+            if target is None:
+                done.present = len(group) - len(_insert_new(conn, rows, done))
+            else:
+                _store_layers(conn, group, rows, target, labels, done, refused)
+        stored.add(done)
+        problems += refused
+    except IntegrityError:  # PostgreSQL: another writer stored some of these rows meanwhile
+        what = "this document" if target is None else f"layer {target.layer!r} of document"
+        problems += [
+            Problem(
+                d.where,
+                None,
+                f"{what} {d.uid} was written by someone else during this import; "
+                "nothing stored for this group, run it again",
+            )
+            for d in group
+        ]
+
+
+def _groups(docs: list[Incoming], by_file: bool, size: int) -> Iterator[list[Incoming]]:
+    """Groups of about `size` documents; with `by_file`, a file's documents are never split."""
     group: list[Incoming] = []
     for doc in docs:
-        if len(group) >= GROUP and (not by_file or doc.source != group[-1].source):
+        if len(group) >= size and (not by_file or doc.source != group[-1].source):
             yield group
             group = []
         group.append(doc)
@@ -231,29 +262,34 @@ def source_id_problems(db, docs: list[Incoming]) -> list[Problem]:
 # --- new documents ----------------------------------------------------------------------------
 
 
-def _new_documents(
-    docs: list[Incoming], labels: LabelConfig, prehighlighter, keep_contents: bool, progress=None
-) -> list[dict]:
-    """Rows for documents not in the project yet, each with its suggestions.
-
-    Without the pipeline a document import leaves the language for first use, like the
-    tokens, which keeps bulk imports at storage speed; a layer import needs it now, to read
-    the quantities it stores. `keep_contents`: the file's spans become suggestions."""
-    langs = [
+def _languages(docs: list[Incoming], detect: bool) -> list[tuple[str, str]]:
+    """(lang, lang_source) per document. Without the pipeline a document import leaves the
+    language for first use, like the tokens, which keeps bulk imports at storage speed; a
+    layer import needs it now, to read the quantities it stores."""
+    return [
         (d.lang, d.lang_source)
         if d.lang
         else (detect_language(d.text), "detected")
-        if prehighlighter or not keep_contents
+        if detect
         else (UNDETERMINED_ISO, PENDING)
         for d in docs
     ]
-    highlights = (
-        prehighlighter.run((d.text, lang) for d, (lang, _) in zip(docs, langs))
-        if prehighlighter and docs
-        else [None] * len(docs)
-    )
+
+
+def _new_documents(
+    docs: list[Incoming],
+    labels: LabelConfig,
+    langs: list[tuple[str, str]],
+    highlights: Iterator | None,
+    keep_contents: bool,
+    progress=None,
+) -> list[dict]:
+    """Rows for documents not in the project yet, each with its suggestions: the next of
+    `highlights` for each (None: not pre-highlighted). `keep_contents`: the file's spans
+    become suggestions."""
     rows = []
-    for doc, (lang, lang_source), hl in zip(docs, langs, highlights):
+    for doc, (lang, lang_source) in zip(docs, langs):
+        hl = next(highlights) if highlights is not None else None
         suggestions = [_imported(s, doc.text, lang, labels) for s in doc.contents.spans] if keep_contents else []
         claims, relations = (
             (_shifted(hl.claims, len(suggestions)), _shifted(hl.relations, len(suggestions))) if hl else ([], [])
@@ -350,7 +386,7 @@ def _store_layers(
     }
     missing = [d for d in docs if d.uid not in known]  # stored by another import, then removed: rare
     if missing:
-        extra = _new_documents(missing, labels, None, keep_contents=False)
+        extra = _new_documents(missing, labels, _languages(missing, detect=True), None, keep_contents=False)
         doc_ids.update(_insert_new(conn, extra, stored, now))
         known.update((r["uid"], (doc_ids[r["uid"]], r["lang"])) for r in extra)
     for doc in docs:

@@ -20,13 +20,13 @@ from pathlib import Path
 import orjson
 import spacy
 from spacy.language import Language
-from spacy.pipeline import TrainablePipe
 
 from annotator import __version__
 from annotator.labels import LabelConfig
 from annotator.nlp.component import QUANTITY_KEY, add_quantity_ruler
 from annotator.nlp.suggested import candidates, rule_links, suggest_links
 from annotator.nlp.tokenizer import blank_pipeline, from_doc
+from annotator.nlp.workers import can_pool, pool_run
 from annotator.tokens import Token
 
 UNNEEDED_COMPONENTS = ["lemmatizer", "senter"]
@@ -34,6 +34,7 @@ UNNEEDED_COMPONENTS = ["lemmatizer", "senter"]
 UNNEEDED_WITHOUT_CLAIMS = ["parser", "tagger", "attribute_ruler"]
 GAZETTEER_ID = "gazetteer"
 RULES_NAME = "annotator-rules"
+WORKER_CHUNK = 32  # documents per task sent to a worker: progress moves every second or two
 
 
 @dataclass
@@ -121,22 +122,42 @@ class Prehighlighter:
         return self._provenance[nlp]
 
     def run(self, items: Iterable[tuple[str, str]]) -> Iterator[Highlighted]:
-        """Pre-highlight (text, lang) pairs; results come back in input order."""
-        items = list(items)
+        """Pre-highlight (text, lang) pairs. Results come back in input order, a chunk of
+        documents at a time as each is done, so a long import shows its progress and commits
+        as it goes. Many documents a trained pipeline reads go to worker processes."""
+        items = iter(items)
+        if self.processes > 1:
+            head = list(itertools.islice(items, self.multiprocess_min_docs))
+            items = itertools.chain(head, items)
+            if len(head) >= self.multiprocess_min_docs and self._worth_workers(head) and can_pool(self):
+                yield from pool_run(self, items, self.processes, WORKER_CHUNK)
+                return
+        for chunk in _batches(items, self.batch_size):
+            yield from self.run_chunk(chunk)
+
+    def run_chunk(self, items: list[tuple[str, str]]) -> list[Highlighted]:
+        """Pre-highlight a few documents in this process, each language through its pipeline."""
         results: list[Highlighted | None] = [None] * len(items)
         by_lang: dict[str, list[int]] = {}
         for index, (_text, lang) in enumerate(items):
             by_lang.setdefault(lang, []).append(index)
         for lang, indexes in by_lang.items():
             nlp = self.pipeline_for(lang)
-            n_process = self.processes if len(indexes) >= self.multiprocess_min_docs and is_statistical(nlp) else 1
-            texts = (items[i][0] for i in indexes)
-            docs = nlp.pipe(texts, batch_size=self.batch_size, n_process=n_process)
-            # a trained model links over the rules' spans too, so it sees them per batch
-            for batch in _batches(zip(indexes, docs), self.batch_size):
-                for (index, _doc), highlighted in zip(batch, self._batch(nlp, lang, [d for _, d in batch])):
-                    results[index] = highlighted
-        yield from results  # type: ignore[misc]
+            docs = list(nlp.pipe((items[i][0] for i in indexes), batch_size=self.batch_size))
+            # a trained model links over the rules' spans too, so it sees them per chunk
+            for index, highlighted in zip(indexes, self._batch(nlp, lang, docs)):
+                results[index] = highlighted
+        return results  # type: ignore[return-value]
+
+    def _worth_workers(self, head: list[tuple[str, str]]) -> bool:
+        """Workers pay off only where a trained pipeline reads most documents: a rules-only
+        one (blank Portuguese + gazetteer + quantities) costs less per document than sending
+        it to a worker and its results back."""
+        statistical = sum(1 for _text, lang in head if self._statistical(lang))
+        return statistical * 2 >= len(head)
+
+    def _statistical(self, lang: str) -> bool:
+        return (lang == "en" and bool(self.model_en)) or (self.model is not None and self.model.lang in (lang, "xx"))
 
     def _batch(self, nlp: Language, lang: str, docs: list) -> list[Highlighted]:
         if self.model is None or self.model.lang not in (lang, "xx"):
@@ -206,17 +227,9 @@ class Prehighlighter:
         return sorted(found.values(), key=lambda s: (s["start"], s["end"], s["label"]))
 
 
-def _batches(pairs: Iterator, size: int) -> Iterator[list]:
-    while batch := list(itertools.islice(pairs, size)):
+def _batches(items: Iterator, size: int) -> Iterator[list]:
+    while batch := list(itertools.islice(items, size)):
         yield batch
-
-
-def is_statistical(nlp: Language) -> bool:
-    """Whether the pipeline runs a trained model. Only then do worker processes pay off: a
-    rules-only pipeline (blank Portuguese + gazetteer + quantities) costs less per document
-    than sending the document to a worker and its Doc back (400 seed-sized Portuguese texts:
-    ~1.2 s in one process, 2-4 s with two)."""
-    return any(isinstance(component, TrainablePipe) for _name, component in nlp.pipeline)
 
 
 def load_gazetteer(path: str | Path, labels: LabelConfig) -> tuple[list[dict], Counter]:
