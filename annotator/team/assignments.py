@@ -133,18 +133,19 @@ def queue(session: Session, name: str) -> list[tuple[Layer, Document]]:
     return [(layer, doc) for layer, doc in rows]
 
 
-def stale(session: Session, older_than: timedelta) -> list[Layer]:
-    """Assignments not done or skipped and untouched for longer than `older_than`."""
+STALE_DAYS = 7  # `reassign`'s default, as the assignments page's (web/assignments.py)
+
+
+def stale(session: Session, older_than: timedelta, name: str | None = None) -> list[Layer]:
+    """Assignments not done or skipped and untouched for longer than `older_than` (only
+    those of the layer `name`, if given)."""
     cutoff = utcnow() - older_than
-    return (
-        session.exec(
-            select(Layer)
-            .where(Layer.assigned_at.is_not(None), Layer.status.in_(["todo", "in_progress"]), Layer.updated_at < cutoff)
-            .order_by(Layer.updated_at)
-        )
-        .scalars()
-        .all()
+    query = select(Layer).where(
+        Layer.assigned_at.is_not(None), Layer.status.in_(["todo", "in_progress"]), Layer.updated_at < cutoff
     )
+    if name is not None:
+        query = query.where(Layer.name == name)
+    return session.exec(query.order_by(Layer.updated_at, Layer.id)).scalars().all()
 
 
 def is_empty(session: Session, layer: Layer) -> bool:
