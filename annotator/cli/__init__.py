@@ -11,6 +11,9 @@ import importlib
 
 import click
 
+from annotator.cli import conventions
+from annotator.cli.conventions import adopt, interrupted_exit
+
 # name: (module, attribute, short help)
 COMMANDS = {
     "import": ("annotator.cli.importing", "import_cmd", "Import documents, or annotations into a layer."),
@@ -47,7 +50,14 @@ class LazyGroup(click.Group):
         if name not in COMMANDS:
             return None
         module, attribute, _ = COMMANDS[name]
-        return getattr(importlib.import_module(module), attribute)
+        return adopt(getattr(importlib.import_module(module), attribute))
+
+    def invoke(self, ctx: click.Context):
+        conventions.reset()
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            interrupted_exit(ctx)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with formatter.section("Commands"):

@@ -11,13 +11,25 @@ from annotator.db import Database, current_revision, head_revision, upgrade
 
 @click.group()
 def db() -> None:
-    """Database schema (Alembic migrations)."""
+    """Database schema (Alembic migrations).
+
+    Example:
+
+    \b
+      annotator db upgrade --db postgresql://user@localhost/claims
+    """
 
 
 @db.command("upgrade")
 @DB_OPTION
 def db_upgrade(db_url):
-    """Create or upgrade the database schema to the current version."""
+    """Create or upgrade the database schema to the current version.
+
+    Example:
+
+    \b
+      annotator db upgrade
+    """
     database = Database(url=db_url or load()["DATABASE_URL"])
     before, after = current_revision(database.engine), head_revision()
     if before != after:  # a current database needs no Alembic (~0.2 s to import)

@@ -73,11 +73,17 @@ def _document_line(doc: dict) -> str:
 @click.command("documents")
 @DB_OPTION
 @click.option("--lang", default=None, help="Only documents in this language.")
-@click.option("--layer", default=None, help="Only documents that have this layer.")
+@click.option("--layer", default=None, metavar="NAME", help="Only documents that have this layer.")
 @click.option("--status", type=click.Choice(LAYER_STATUSES), default=None, help="Only layers with this status.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line (JSON Lines), as read.")
 def documents_cmd(db_url, lang, layer, status, as_json):
-    """List documents: ids, source ids, titles, languages, layers."""
+    """List documents: ids, source ids, titles, languages, layers.
+
+    Example:
+
+    \b
+      annotator documents --lang pt --layer gold --status done --json
+    """
     project = open_project(db_url, labels=False)
     found = 0
     for doc in iter_documents(project.db, _document_filter(lang, layer, status)):
@@ -122,7 +128,13 @@ def layer_summary(session) -> list[dict]:
 @DB_OPTION
 @click.option("--json", "as_json", is_flag=True)
 def layers_cmd(db_url, as_json):
-    """List layers: documents, spans and who owns them."""
+    """List layers: documents, spans and who owns them.
+
+    Example:
+
+    \b
+      annotator layers --json
+    """
     with open_project(db_url, labels=False).db.reading() as session:
         layers = layer_summary(session)
     if as_json:

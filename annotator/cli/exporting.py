@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+import sys
 
 import click
 
-from annotator.cli.common import DB_OPTION, open_project
+from annotator.cli.common import DB_OPTION, ProgressBar, interrupt_once, open_project
+from annotator.cli.conventions import EXIT_INTERRUPTED, detail
 from annotator.cli.output import echo_json
 from annotator.export.publish import FORMATS, ExportError, export
 
@@ -27,7 +29,13 @@ def check_split(ctx, param, spec: str | None) -> str | None:
 
 @click.command("export")
 @DB_OPTION
-@click.option("--layer", default="suggestions", show_default=True, help="suggestions, gold, or an annotator's name.")
+@click.option(
+    "--layer",
+    default="suggestions",
+    show_default=True,
+    metavar="NAME",
+    help="suggestions, gold, or an annotator's name.",
+)
 @click.option("--name", default=None, help="Export name (folder); defaults to the layer.")
 @click.option("--out", "out_dir", default=None, help="Exports folder (default: ./exports).")
 @click.option(
@@ -47,10 +55,25 @@ def check_split(ctx, param, spec: str | None) -> str | None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
 def export_cmd(db_url, layer, name, out_dir, fmt, split, as_json):
-    """Write a new validated, versioned export of one layer."""
+    """Write a new validated, versioned export of one layer.
+
+    Example:
+
+    \b
+      annotator export --layer gold --format spacy --split 80/10/10
+      annotator validate exports/gold/latest/data.jsonl
+    """
     project = open_project(db_url)
+    out_dir = out_dir or project.config["EXPORTS_DIR"]
+    detail(f"database: {project.db.engine.url.render_as_string(hide_password=True)}; writing under {out_dir}")
     try:
-        result = export(project.db, project.labels, layer, name, out_dir or project.config["EXPORTS_DIR"], fmt, split)
+        with interrupt_once(), ProgressBar(not as_json, "Exporting") as bar:
+            result = export(
+                project.db, project.labels, layer, name, out_dir, fmt, split, progress=bar.update, on_total=bar.start
+            )
+    except KeyboardInterrupt:  # the version was being assembled in a hidden folder: it is gone
+        click.echo("Interrupted: nothing was published.", err=True)
+        sys.exit(EXIT_INTERRUPTED)
     except ExportError as exc:
         raise click.ClickException(f"{exc}. Nothing was published.") from exc
     if as_json:

@@ -7,10 +7,9 @@ import sys
 import click
 
 from annotator.cli.common import DB_OPTION, ProgressBar, interrupt_once, model_for, open_project
+from annotator.cli.conventions import EXIT_INTERRUPTED, detail, say
 from annotator.cli.output import echo_json
 from annotator.ingest.pipeline import LAYER_FORMATS, ImportRequestError, import_layer, import_paths
-
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl+C
 
 
 @click.command("import")
@@ -41,12 +40,14 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ct
     help="brat: store each piece of a discontinuous annotation as a span, joined by FRAGMENT relations.",
 )
 @click.option(
-    "--labels",
+    "--label-map",
     "label_map",
     type=click.Path(dir_okay=False),
     default=None,
     help="JSON map of foreign entity, relation and attribute names to the project's.",
 )
+# its old name, kept hidden: beside iaa's labels to compare, "--labels" meant two things
+@click.option("--labels", "old_label_map", type=click.Path(dir_okay=False), default=None, hidden=True)
 @click.option("--replace", is_flag=True, help="With --layer: replace a document's annotations in the layer wholly.")
 @click.option(
     "--done",
@@ -72,6 +73,7 @@ def import_cmd(
     text_dir,
     split_discontinuous,
     label_map,
+    old_label_map,
     replace,
     done,
     skip_invalid,
@@ -83,7 +85,16 @@ def import_cmd(
 
     .txt, .md and .jsonl files or directories (recursively) are imported as documents; with
     --layer, annotations (our records, Prodigy, brat, MeasEval) go into that layer.
+
+    Example:
+
+    \b
+      annotator import seeds/
+      annotator import --layer alice --format brat --label-map map.json corpus/
     """
+    if old_label_map:
+        say("note: --labels is now --label-map (a label map file); --labels will go in a later version.")
+        label_map = label_map or old_label_map
     if layer is None and (fmt or text_dir or split_discontinuous or replace or done):
         raise click.UsageError("--format, --text-dir, --split-discontinuous, --replace and --done need --layer NAME")
     if layer is not None and skip_invalid:
@@ -120,9 +131,17 @@ def import_cmd(
 
 def _import(paths, db_url, no_prehighlight: bool, model_dir, as_json: bool, options: dict):
     project = open_project(db_url)
+    detail(f"database: {project.db.engine.url.render_as_string(hide_password=True)}")
     highlighter = None if no_prehighlight else project.prehighlighter(model_for(project, model_dir))
+    if highlighter:
+        model = highlighter.model
+        detail(
+            f"pre-highlighting: spaCy {highlighter.model_en} for English, rules {highlighter.rules_version}, "
+            f"{'model ' + model.name + ' ' + str(model.version) if model else 'no trained model'}, "
+            f"{highlighter.processes} process(es) from {highlighter.multiprocess_min_docs} documents"
+        )
     for warning in highlighter.warnings() if highlighter else ():
-        click.echo(f"warning: {warning}", err=True)
+        say(f"warning: {warning}")
     bar = ProgressBar(not as_json, "Pre-highlighting" if highlighter else "Importing")
     try:
         with bar:
@@ -155,5 +174,5 @@ def echo_report(report) -> None:
     for problem in report.problems:
         click.echo(f"{'rejected' if id(problem) in set_aside else 'error'}: {problem}", err=True)
     for path, reason in report.skipped_files:
-        click.echo(f"skipped: {path}: {reason}", err=True)
+        say(f"skipped: {path}: {reason}")
     click.echo(report.summary())

@@ -41,12 +41,23 @@ def resolve_key(session, key: str) -> str | None:
 @click.command("show")
 @click.argument("doc_id")
 @DB_OPTION
-@click.option("--layer", default="suggestions", show_default=True)
+@click.option(
+    "--layer",
+    default="suggestions",
+    show_default=True,
+    metavar="NAME",
+    help="suggestions, gold, or an annotator's name.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the record exactly as exported.")
 def show_cmd(doc_id, db_url, layer, as_json):
     """Print one document record of one layer.
 
     DOC_ID: the id, a unique beginning of it, or the id the source record gave it.
+
+    Example:
+
+    \b
+      annotator show 3f9c --layer gold --json
     """
     project = open_project(db_url)
     quantity_label = project.labels.quantity_label

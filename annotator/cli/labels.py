@@ -14,7 +14,13 @@ from annotator.labels import config_problems, parse_label_config
 
 @click.group()
 def labels() -> None:
-    """Label configurations: check one before a project uses it."""
+    """Label configurations: check one before a project uses it.
+
+    Example:
+
+    \b
+      annotator labels check docs/examples/measeval-labels.json
+    """
 
 
 @labels.command("check")

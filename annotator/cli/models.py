@@ -17,6 +17,12 @@ def models(ctx, db_url, as_json):
     """Trained models: list them, activate one, add one.
 
     With no subcommand: the list, the active one marked *, with each one's figures.
+
+    Example:
+
+    \b
+      annotator models
+      annotator models activate gold-1@2
     """
     ctx.obj = db_url
     if ctx.invoked_subcommand is None:
@@ -59,7 +65,13 @@ def _list(db_url, as_json: bool) -> None:
 @click.argument("key")
 @click.pass_obj
 def activate_cmd(db_url, key):
-    """Make NAME[@VERSION] the model pre-highlighting uses when none is named."""
+    """Make NAME[@VERSION] the model pre-highlighting uses when none is named.
+
+    Example:
+
+    \b
+      annotator models activate gold-1@2
+    """
     try:
         model = activate(open_project(db_url, labels=False).db, key)
     except ModelError as exc:
@@ -72,7 +84,13 @@ def activate_cmd(db_url, key):
 @click.option("--activate/--no-activate", "make_active", default=True, show_default=True)
 @click.pass_obj
 def add_cmd(db_url, folder, make_active):
-    """Keep a model folder trained elsewhere (or moved) in this project."""
+    """Keep a model folder trained elsewhere (or moved) in this project.
+
+    Example:
+
+    \b
+      annotator models add models/gold-1 --activate
+    """
     try:
         model = register(open_project(db_url, labels=False).db, folder, activate=make_active)
     except ModelError as exc:

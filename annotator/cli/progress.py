@@ -14,6 +14,8 @@ import sys
 import time
 from contextlib import contextmanager
 
+from annotator.cli import conventions
+
 REDRAW = 0.1  # seconds between redraws on a terminal
 PLAIN_EVERY = float(os.environ.get("ANNOTATOR_PROGRESS_EVERY", "5"))  # ...and between plain lines
 MIN_TOTAL = 20  # fewer items than this are done before a bar would tell anything
@@ -23,7 +25,7 @@ class ProgressBar:
     """`start(total)`, `update(n)` as items finish, `finish()` (also on leaving a with block)."""
 
     def __init__(self, show: bool, label: str, unit: str = "documents", stream=None):
-        self.show, self.label, self.unit = show, label, unit
+        self.show, self.label, self.unit = show and conventions.level() > conventions.QUIET, label, unit
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty()
         self.total = self.done = 0

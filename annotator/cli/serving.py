@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from annotator.cli.common import DB_OPTION
+from annotator.cli.conventions import say
 from annotator.db import get_db
 from annotator.ingest.pipeline import import_paths
 from annotator.labels import LabelConfigError
@@ -37,6 +38,11 @@ def serve_cmd(db_url, host, port, workers, threads, dev, no_seed):
     """Serve the web app; an empty project gets the seeds first.
 
     gunicorn on 127.0.0.1:5000 by default; an empty project imports the seed articles.
+
+    Example:
+
+    \b
+      annotator serve --port 8000
     """
     try:
         app = create_app({"DATABASE_URL": db_url} if db_url else None)
@@ -49,7 +55,7 @@ def serve_cmd(db_url, host, port, workers, threads, dev, no_seed):
     if empty and not no_seed and Path(seeds).is_dir():
         highlighter = prehighlighter_for(app)
         for warning in highlighter.warnings():
-            click.echo(f"warning: {warning}", err=True)
+            say(f"warning: {warning}")
         report = import_paths(database, [seeds], labels_of(app), highlighter)
         click.echo(f"Empty project: imported the seeds. {report.summary()}")
     _announce_setup(app, host, port)

@@ -14,7 +14,13 @@ from annotator.project import project_stats
 @DB_OPTION
 @click.option("--json", "as_json", is_flag=True)
 def stats_cmd(db_url, as_json):
-    """Documents, languages, and counts per layer and label."""
+    """Documents, languages, and counts per layer and label.
+
+    Example:
+
+    \b
+      annotator stats --json
+    """
     with open_project(db_url, labels=False).db.reading() as session:
         stats = project_stats(session)
     if as_json:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
-from annotator.cli.common import DB_OPTION, ProgressBar, model_for, open_project
+from annotator.cli.common import DB_OPTION, ProgressBar, interrupt_once, model_for, open_project
+from annotator.cli.conventions import EXIT_INTERRUPTED, say
 from annotator.cli.output import echo_json
-from annotator.ingest.resuggest import SCOPES, resuggest
+from annotator.ingest.resuggest import BATCH, SCOPES, resuggest
 
 
 @click.command("suggest")
@@ -34,16 +37,30 @@ def suggest_cmd(db_url, model_dir, rules_only, scope, as_json):
     Stored documents are pre-highlighted again. A suggestion someone accepted or rejected
     stays, with every part of an answered claim or relation; the rest are replaced by what
     the rules (and the model) suggest now.
+
+    Example:
+
+    \b
+      annotator suggest --model models/gold-1
     """
     if rules_only and model_dir:
         raise click.UsageError("--rules-only and --model contradict each other")
     project = open_project(db_url)
     highlighter = project.prehighlighter(None if rules_only else model_for(project, model_dir))
     for warning in highlighter.warnings():
-        click.echo(f"warning: {warning}", err=True)
+        say(f"warning: {warning}")
     bar = ProgressBar(not as_json, "Suggesting")
-    with bar:
-        report = resuggest(project.db, highlighter, scope, progress=bar.update, on_total=bar.start)
+    with interrupt_once(), bar:
+        try:
+            report = resuggest(project.db, highlighter, scope, progress=bar.update, on_total=bar.start)
+        except KeyboardInterrupt:
+            bar.finish()
+            click.echo(
+                f"Interrupted: suggested again for {bar.done} of {bar.total} documents (each batch of "
+                f"{BATCH} whole); the others keep the suggestions they had.",
+                err=True,
+            )
+            sys.exit(EXIT_INTERRUPTED)
     if as_json:
         echo_json(report.as_json())
     else:

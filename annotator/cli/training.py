@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from annotator import __version__
+from annotator.cli import conventions
 from annotator.cli.common import DB_OPTION, open_project
 from annotator.cli.output import echo_json
 from annotator.learn.examples import load_gold, split_documents
@@ -26,11 +27,14 @@ class Progress:
     """A bar on a terminal, else a plain line every LINE_EVERY seconds (both on stderr)."""
 
     def __init__(self):
-        self.tty = sys.stderr.isatty()
+        self.quiet = conventions.level() == conventions.QUIET
+        self.tty = sys.stderr.isatty() and not self.quiet
         self.bar = click.progressbar(length=1000, label="Training", file=sys.stderr) if self.tty else None
         self.at, self.last, self.began = 0, 0.0, time.monotonic()
 
     def __call__(self, fraction: float, message: str) -> None:
+        if self.quiet:
+            return
         target = int(1000 * min(1.0, fraction))
         now = time.monotonic()
         if self.bar is not None:
@@ -68,7 +72,9 @@ def _base(choice: str | None, lang: str, project) -> str | None:
 
 @click.command("train")
 @DB_OPTION
-@click.option("--layer", required=True, help="The layer to learn from (its documents marked done), e.g. gold.")
+@click.option(
+    "--layer", required=True, metavar="NAME", help="The layer to learn from (its documents marked done), e.g. gold."
+)
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path), help="Folder to write (new or empty).")
 @click.option(
     "--base", default=None, help="spaCy pipeline to start from, or 'blank' [default: the English model for English]."
@@ -87,7 +93,13 @@ def _base(choice: str | None, lang: str, project) -> str | None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print meta and headline figures as JSON.")
 def train_cmd(db_url, layer, out, base, eval_split, max_minutes, epochs, seed, name, force, activate, as_json):
-    """Train a model on the done documents of a layer."""
+    """Train a model on the done documents of a layer.
+
+    Example:
+
+    \b
+      annotator train --layer gold --out models/gold-1 --max-minutes 5
+    """
     if not 0.0 < eval_split < 1.0:
         raise click.BadParameter("must be between 0 and 1 (exclusive), e.g. 0.2", param_hint="--eval-split")
     if max_minutes <= 0:

@@ -22,7 +22,14 @@ from annotator.team.accounts import (
 
 @click.group()
 def users() -> None:
-    """Accounts: annotators, curators and admins."""
+    """Accounts: annotators, curators and admins.
+
+    Example:
+
+    \b
+      annotator users add alice --role annotator
+      annotator users list
+    """
 
 
 def _read_password(password_file: str | None) -> str:
@@ -54,7 +61,13 @@ def _write(db_url, action, *args) -> None:
 @click.option("--role", type=click.Choice(ROLES), default="annotator", show_default=True)
 @click.option("--password-file", type=click.Path(dir_okay=False), help="Read the password from this file's first line.")
 def users_add(name, db_url, role, password_file):
-    """Create an account (the password is prompted for, or read from --password-file)."""
+    """Create an account (the password is prompted for, or read from --password-file).
+
+    Example:
+
+    \b
+      annotator users add alice --role curator --password-file secret.txt
+    """
     _write(db_url, create_user, name, role, _read_password(password_file))
     click.echo(f"Created {role} {name}.")
 
@@ -63,7 +76,13 @@ def users_add(name, db_url, role, password_file):
 @DB_OPTION
 @click.option("--json", "as_json", is_flag=True)
 def users_list(db_url, as_json):
-    """List accounts with their role and state."""
+    """List accounts with their role and state.
+
+    Example:
+
+    \b
+      annotator users list --json
+    """
     with open_project(db_url, labels=False).db.reading() as session:
         rows = [
             {
@@ -85,7 +104,13 @@ def users_list(db_url, as_json):
 @click.argument("name")
 @DB_OPTION
 def users_deactivate(name, db_url):
-    """Stop an account from logging in and end its sessions (its work is kept)."""
+    """Stop an account from logging in and end its sessions (its work is kept).
+
+    Example:
+
+    \b
+      annotator users deactivate alice
+    """
     _write(db_url, set_active, name, False)
     click.echo(f"{name} deactivated.")
 
@@ -94,7 +119,13 @@ def users_deactivate(name, db_url):
 @click.argument("name")
 @DB_OPTION
 def users_activate(name, db_url):
-    """Let a deactivated account log in again."""
+    """Let a deactivated account log in again.
+
+    Example:
+
+    \b
+      annotator users activate alice
+    """
     _write(db_url, set_active, name, True)
     click.echo(f"{name} reactivated.")
 
@@ -104,7 +135,13 @@ def users_activate(name, db_url):
 @click.argument("role", type=click.Choice(ROLES))
 @DB_OPTION
 def users_role(name, role, db_url):
-    """Give an account another role (its sessions end: it logs in again)."""
+    """Give an account another role (its sessions end: it logs in again).
+
+    Example:
+
+    \b
+      annotator users role alice curator
+    """
     _write(db_url, set_role, name, role)
     click.echo(f"{name} is now {role}.")
 
@@ -114,6 +151,12 @@ def users_role(name, role, db_url):
 @DB_OPTION
 @click.option("--password-file", type=click.Path(dir_okay=False))
 def users_password(name, db_url, password_file):
-    """Set a new password (every session of the account ends)."""
+    """Set a new password (every session of the account ends).
+
+    Example:
+
+    \b
+      annotator users password alice
+    """
     _write(db_url, set_password, name, _read_password(password_file))
     click.echo(f"Password of {name} changed.")

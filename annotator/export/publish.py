@@ -141,9 +141,11 @@ def export(
     progress: Callable[[int], None] | None = None,
     limit_check: Callable[[dict], None] | None = None,
     workers: int | None = None,
+    on_total: Callable[[int], None] | None = None,
 ) -> ExportResult:
     """`workers`: processes building the records (None: one per core for a large jsonl
-    export, 0 or 1: all in this process). The output is the same either way."""
+    export, 0 or 1: all in this process). The output is the same either way. `on_total`
+    hears how many documents the export holds, `progress` how many more are written."""
     if fmt not in FORMATS:
         raise ExportError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     name = name or layer
@@ -159,6 +161,7 @@ def export(
             shutil.rmtree(stale, ignore_errors=True)  # left by a crashed export; we hold the lock
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder))
         try:
+            progress = (on_total, progress)
             return _export_locked(db, labels, layer, name, folder, tmp, fmt, shares, progress, limit_check, workers)
         finally:
             if tmp.exists():
@@ -206,6 +209,9 @@ def _export_locked(db, labels, layer, name, folder, tmp, fmt, shares, progress, 
     writer = WRITERS[fmt](labels, tmp) if fmt in WRITERS else None
     in_parts = hasattr(writer, "part")
     scope = export_scope(db, layer)
+    on_total, progress = progress
+    if on_total:
+        on_total(len(scope.uids))
     in_process = limit_check is not None or (writer is not None and not in_parts)
     workers = worker_count(workers, len(scope.uids), db, in_process)
     plan = Plan(

@@ -1,6 +1,6 @@
 """Foreign label names -> the project's, and the names nobody knows.
 
-A label map (`--labels MAP.json`) renames the entity types, relation types and attribute
+A label map (`--label-map MAP.json`) renames the entity types, relation types and attribute
 names of another tool's files:
 
     {"entities": {"Organization": "ORG"}, "relations": {"Employer": "WORKS_FOR"},
@@ -137,7 +137,7 @@ class Unknowns:
                     path,
                     line,
                     f"unknown {what}, {count} time{'s' * (count != 1)} in this import: "
-                    f"map it with --labels MAP.json or add it to the label configuration "
+                    f"map it with --label-map MAP.json or add it to the label configuration "
                     f"({self.labels.path})",
                 )
             )

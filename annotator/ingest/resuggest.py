@@ -5,13 +5,15 @@ stays, and so does every part of a suggested claim or relation some layer answer
 rest of the machine's suggestions go and the new ones come in. A new suggestion equal to a
 kept one is that one (not a duplicate), and a kept claim or relation is not suggested again.
 A file's own pre-annotations (origin "import") are the user's, not the machine's: kept.
-Pre-highlighting runs outside the write lock, a batch of documents at a time, each batch
-one transaction, so an interrupted run keeps the batches it finished.
+Pre-highlighting runs outside the write lock as one stream; each batch of results is one
+transaction, so an interrupted run keeps the batches it finished.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 
 from sqlalchemy import delete, exists, func, select, update
@@ -71,22 +73,48 @@ def resuggest(
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
 ) -> Resuggested:
+    """Pre-highlight the scope's documents again as one stream (one worker pool for the
+    whole run), storing BATCH documents per transaction as their results come."""
     ids = document_ids(db, scope)
     if on_total:
         on_total(len(ids))
     report = Resuggested()
+    pending: deque = deque()  # documents sent to pre-highlighting, in order, awaiting results
+
+    def texts():
+        for doc, lang in _stored(db, ids):
+            pending.append((doc, lang))
+            yield doc.text, lang[0]
+
+    group: list = []
+    with closing(prehighlighter.run(texts())) as highlights:
+        for highlighted in highlights:
+            group.append((*pending.popleft(), highlighted))
+            if len(group) == BATCH:
+                _store(db, group, report, progress)
+                group = []
+    if group:
+        _store(db, group, report, progress)
+    return report
+
+
+def _stored(db: Database, ids: list[int]):
+    """Each document with its settled language, read BATCH at a time (never all texts at once)."""
     for first in range(0, len(ids), BATCH):
         batch = ids[first : first + BATCH]
         with db.reading() as session:
             docs = session.exec(select(Document).where(Document.id.in_(batch)).order_by(Document.id)).scalars().all()
-        langs = [settled(d.text, d.lang, d.lang_source) for d in docs]
-        highlights = list(prehighlighter.run((d.text, lang) for d, (lang, _) in zip(docs, langs)))
-        with db.writing() as session:
-            _replace(session.connection(), docs, langs, highlights, report)
-        report.documents += len(docs)
-        if progress:
-            progress(len(docs))
-    return report
+        for doc in docs:
+            yield doc, settled(doc.text, doc.lang, doc.lang_source)
+
+
+def _store(db: Database, group: list, report: Resuggested, progress) -> None:
+    docs, langs, highlights = (list(column) for column in zip(*group))
+    with db.writing() as session:
+        _replace(session.connection(), docs, langs, highlights, report)
+    report.documents += len(docs)
+    if progress:
+        progress(len(docs))
 
 
 def _decided_suggestions(conn, doc_ids: list[int]) -> set[int]:

@@ -373,6 +373,7 @@ LAZY = {
     ("annotator.schema.token_arrays", "jsonschema_rs"),  # only when a token array is made or checked
     ("annotator.schema.token_arrays", "numpy"),  # only when stored token offsets are checked
     ("annotator.cli.common", "annotator.learn.model"),  # spaCy and a trained pipeline: only with a model
+    ("annotator.nlp.workers", "annotator.learn.model"),  # a worker loads a trained pipeline only if one is used
 }
 
 
