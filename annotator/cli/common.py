@@ -9,7 +9,7 @@ from annotator.labels import LabelConfigError
 from annotator.project import Project
 from annotator.project.model_versions import ModelError, active_model, read_model_folder
 
-__all__ = ["DB_OPTION", "ProgressBar", "interrupt_once", "model_for", "open_project"]
+__all__ = ["DB_OPTION", "LAYER_OPTION", "ProgressBar", "interrupt_once", "model_for", "open_project"]
 
 DB_OPTION = click.option(
     "--db",
@@ -17,6 +17,15 @@ DB_OPTION = click.option(
     envvar="DATABASE_URL",
     metavar="URL",
     help="Database URL (default: SQLite in the instance folder). Also DATABASE_URL.",
+)
+
+# the layer a command reads: the machine's suggestions unless another is named
+LAYER_OPTION = click.option(
+    "--layer",
+    default="suggestions",
+    show_default=True,
+    metavar="NAME",
+    help="suggestions, gold, or an annotator's name.",
 )
 
 

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from annotator.cli.common import DB_OPTION, ProgressBar, interrupt_once, open_project
+from annotator.cli.common import DB_OPTION, LAYER_OPTION, ProgressBar, interrupt_once, open_project
 from annotator.cli.conventions import EXIT_INTERRUPTED, detail
 from annotator.cli.output import echo_json
 from annotator.export.publish import FORMATS, ExportError, export
@@ -29,13 +29,7 @@ def check_split(ctx, param, spec: str | None) -> str | None:
 
 @click.command("export")
 @DB_OPTION
-@click.option(
-    "--layer",
-    default="suggestions",
-    show_default=True,
-    metavar="NAME",
-    help="suggestions, gold, or an annotator's name.",
-)
+@LAYER_OPTION
 @click.option("--name", default=None, help="Export name (folder); defaults to the layer.")
 @click.option("--out", "out_dir", default=None, help="Exports folder (default: ./exports).")
 @click.option(

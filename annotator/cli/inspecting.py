@@ -6,7 +6,7 @@ import click
 import orjson
 from sqlalchemy import select
 
-from annotator.cli.common import DB_OPTION, open_project
+from annotator.cli.common import DB_OPTION, LAYER_OPTION, open_project
 from annotator.export.records import get_record
 from annotator.ingest.first_use import settle_all
 from annotator.models import Document, uid_for_key
@@ -41,13 +41,7 @@ def resolve_key(session, key: str) -> str | None:
 @click.command("show")
 @click.argument("doc_id")
 @DB_OPTION
-@click.option(
-    "--layer",
-    default="suggestions",
-    show_default=True,
-    metavar="NAME",
-    help="suggestions, gold, or an annotator's name.",
-)
+@LAYER_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print the record exactly as exported.")
 def show_cmd(doc_id, db_url, layer, as_json):
     """Print one document record of one layer.
