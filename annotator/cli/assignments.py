@@ -181,8 +181,8 @@ def _list(rows: list[dict], days: float, layer: str | None, as_json: bool) -> No
                 f"  {row['layer']:<16} {row['status']:<12} last change {row['updated_at']:%Y-%m-%d %H:%M} "
                 f"({row['days_untouched']} d)  {_document(row)}"
             )
-    # the count on stderr, as `annotator documents` gives it
-    click.echo(f"{len(rows)} {_kind(days)} assignment(s).", err=True)
+        # the count on stderr, as `annotator documents` gives it
+        click.echo(f"{len(rows)} {_kind(days)} assignment(s).", err=True)
 
 
 def _hand_over(session, by: str, old: Layer, row: dict, to: str) -> dict:

@@ -21,13 +21,13 @@ from annotator.annotate.status import set_status
 from annotator.db import get_db
 from annotator.layers import AnnotationError, NotFound
 from annotator.models import Document, Layer, User, utcnow
-from annotator.team.assignments import AssignmentError, assign, is_empty, queue, reassign, stale
+from annotator.team.assignments import STALE_DAYS, AssignmentError, assign, is_empty, queue, reassign, stale
 from annotator.web.auth import curator_required
 from annotator.web.extensions import htmx
 from annotator.web.workspace.forms import read_version
 
 bp = Blueprint("assignments", __name__, url_prefix="/assignments")
-DEFAULT_STALE_DAYS = 7.0
+DEFAULT_STALE_DAYS = float(STALE_DAYS)  # the page lists what `annotator reassign` would
 COUNTED = ("todo", "in_progress", "done", "skipped")
 SEPARATORS = re.compile(r"[\s,]+")
 WHOLE = re.compile(r"[0-9]{1,6}")

@@ -86,7 +86,10 @@ def test_assign_command(app, cli):
     url = app.config["DATABASE_URL"]
     out = json.loads(cli("assign", "--db", url, "--annotators", "a,b,c", "-k", "2", "--json").output)
     assert out["created"] == 10 and sum(out["per_annotator"].values()) == 10
-    assert "0 stale" in cli("reassign", "--db", url, "--stale-days", "1").output
+    assert (
+        "No stale assignments (untouched for 1 day or more)."
+        in cli("reassign", "--db", url, "--stale-days", "1").output
+    )
     bad = cli("assign", "--db", url, "--annotators", "a,x", "-k", "1")
     assert bad.exit_code == 1 and "no such user" in bad.output
 
