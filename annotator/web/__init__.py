@@ -10,6 +10,7 @@ from annotator.web import (
     curation,
     documents,
     errors,
+    exports,
     filters,
     guards,
     models,
@@ -31,5 +32,6 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(curation.bp)
     app.register_blueprint(users.bp)
     app.register_blueprint(models.bp)
+    app.register_blueprint(exports.bp)
     workspace.init_app(app)  # the annotator's own layer at /annotate/, the gold layer at /gold/
     timing.init_app(app)
