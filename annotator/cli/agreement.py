@@ -10,6 +10,7 @@ import orjson
 from annotator.cli.common import DB_OPTION, open_project
 from annotator.review.agreement import agreement_report
 from annotator.review.agreement_formats import as_csv, as_html, as_table
+from annotator.review.charts import agreement_by_day
 
 
 def _names(values) -> list[str] | None:
@@ -67,7 +68,10 @@ def iaa_cmd(db_url, fmt, as_json, out_file, label_values, old_labels, annotators
     project = open_project(db_url, labels=False)
     with project.db.reading() as session:
         try:
-            report = agreement_report(session, _names([annotators] if annotators else []), _names(label_values))
+            chosen, labels = _names([annotators] if annotators else []), _names(label_values)
+            # html draws every document in its histogram and agreement per day
+            report = agreement_report(session, chosen, labels, top=None if fmt == "html" else 10)
+            days = agreement_by_day(session, chosen, labels) if fmt == "html" else None
         except ValueError as exc:
             raise click.ClickException(str(exc)) from exc
     if fmt == "json":
@@ -75,7 +79,7 @@ def iaa_cmd(db_url, fmt, as_json, out_file, label_values, old_labels, annotators
     elif fmt == "csv":
         text = as_csv(report)
     elif fmt == "html":
-        text = as_html(report)
+        text = as_html(report, days)
     else:
         text = as_table(report)
     if out_file:

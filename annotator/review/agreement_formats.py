@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 from jinja2 import Environment, FileSystemLoader
+from markupsafe import Markup
 
 from annotator.config import resource_dir
+from annotator.review.charts import charts
+
+LISTED = 10  # documents in the "most disagreement" list (the histogram counts every one)
 
 
 def figure(value) -> str:
@@ -102,7 +107,21 @@ def as_csv(report: dict) -> str:
     return out.getvalue()
 
 
-def as_html(report: dict) -> str:
-    """A standalone page (the web report's tables with their own style), autoescaped."""
+def as_html(report: dict, days: list[dict] | None = None) -> str:
+    """A standalone page: the web report's tables and charts with the app's style inlined,
+    autoescaped. `report` made with top=None gives the histogram every document; `days`
+    (charts.agreement_by_day) adds agreement over time."""
     env = Environment(loader=FileSystemLoader(str(resource_dir("templates"))), autoescape=True)
-    return env.get_template("reports/agreement_file.html").render(report=report, fmt=figure, mean=_mean)
+    return env.get_template("reports/agreement_file.html").render(
+        report=report, charts=charts(report, days), listed=LISTED, fmt=figure, mean=_mean, styles=_styles()
+    )
+
+
+def _styles() -> Markup:
+    """app.css's variables and reports.css, for a file that has no server to fetch them from."""
+    static = resource_dir("static") / "css"
+    app_css = (static / "app.css").read_text(encoding="utf-8")
+    variables = re.search(r":root\s*\{[^}]*\}", app_css)
+    return Markup(
+        (variables.group(0) if variables else "") + "\n" + (static / "reports.css").read_text(encoding="utf-8")
+    )

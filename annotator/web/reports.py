@@ -1,4 +1,5 @@
-"""Reports for curators: the agreement report (the same numbers as `annotator iaa`)."""
+"""Reports for curators: the agreement report (the same numbers as `annotator iaa`), with
+its charts (review/charts.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from flask import Blueprint, render_template, request, url_for
 
 from annotator.db import get_db
 from annotator.review.agreement import agreement_report
-from annotator.review.agreement_formats import figure
+from annotator.review.agreement_formats import LISTED, figure
+from annotator.review.charts import agreement_by_day, charts
 from annotator.web.auth import curator_required
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -22,12 +24,16 @@ def agreement():
     annotators, labels = _list(request.args.get("annotators")), _list(request.args.get("labels"))
     with get_db().reading() as session:
         try:
-            report, error = agreement_report(session, annotators, labels), None
+            # every document (top=None): the histogram counts them all; the list shows LISTED
+            report, error = agreement_report(session, annotators, labels, top=None), None
+            pictures = charts(report, agreement_by_day(session, annotators, labels))
         except ValueError as exc:
-            report, error = None, str(exc)
+            report, error, pictures = None, str(exc), None
     return render_template(
         "reports/agreement.html",
         report=report,
+        charts=pictures,
+        listed=LISTED,
         error=error,
         fmt=figure,
         link=lambda uid: url_for("curation.document", uid=uid),
