@@ -8,11 +8,16 @@ import re
 from datetime import UTC, datetime
 
 import pytest
+from jinja2 import Environment, FileSystemLoader
+from sqlalchemy import select
 
+from annotator.annotate.status import set_status
+from annotator.config import resource_dir
 from annotator.db import get_db
+from annotator.layers import find_layer
 from annotator.models import Document, Layer, Span
 from annotator.review.agreement import agreement_report
-from annotator.review.agreement_formats import as_html
+from annotator.review.agreement_formats import as_html, figure
 from annotator.review.charts import HEAT, agreement_by_day, bin_of, charts, contrast, ink
 from annotator.tokens import pack
 
@@ -49,7 +54,8 @@ def hand_made(app) -> None:
                 s.add_all(Span(layer_id=layer.id, start=a, end=b, label=lab) for a, b, lab in spans)
 
 
-def test_chart_figures_by_hand(app):
+def test_chart_figures_by_hand(any_app):
+    app = any_app  # SQLite and PostgreSQL
     hand_made(app)
     with get_db(app).reading() as s:
         report = agreement_report(s, top=None)
@@ -109,3 +115,39 @@ def test_as_html_without_days_leaves_the_timeline_out(app):
     with get_db(app).reading() as s:
         html = as_html(agreement_report(s, top=None))
     assert len(svg_blocks(html)) == 3 and "chart-time" not in html
+
+
+def test_the_day_is_when_the_done_mark_was_set_not_a_later_change(app, labels):
+    """A layer marked done through the workspace's status write: its audit event dates it,
+    whatever touched the layer afterwards."""
+    hand_made(app)
+    with get_db(app).writing() as s:
+        doc = s.exec(select(Document).where(Document.uid == "docA")).scalar_one()
+        layer = find_layer(s, doc, "ben")
+        layer.status = "in_progress"
+        s.add(layer)
+        s.flush()
+        set_status(s, doc, "ben", "ben", layer.version, "done")
+        s.flush()
+        marked = find_layer(s, doc, "ben")
+        marked.updated_at = datetime(2030, 5, 5, tzinfo=UTC)  # a later change that is not a done mark
+        s.add(marked)
+    with get_db(app).reading() as s:
+        days = {d["day"]: d["documents"] for d in agreement_by_day(s)}
+    today = datetime.now(UTC).date().isoformat()
+    assert days == {today: 1, "2026-01-02": 1, "2026-01-03": 1}
+
+
+def test_a_bar_of_several_documents_leads_to_their_list(app):
+    hand_made(app)
+    with get_db(app).reading() as s:
+        report = agreement_report(s, top=None)
+    report["most_disagreement"][0]["tokens_disagreeing"] = 0  # docB joins docA in "none"
+    env = Environment(loader=FileSystemLoader(str(resource_dir("templates"))), autoescape=True)
+    html = env.get_template("reports/_charts.html").render(
+        charts=charts(report, None), fmt=figure, link=lambda uid: f"/curate/{uid}"
+    )
+    assert 'href="#dis-bin-0" aria-label="none: 2 documents, list them"' in html
+    assert 'href="/curate/docC" aria-label="30–40%: 1 document, curate it"' in html
+    row = re.search(r'<tr id="dis-bin-0">.*?</tr>', html, flags=re.S).group(0)
+    assert 'href="/curate/docA"' in row and 'href="/curate/docB"' in row
