@@ -12,6 +12,7 @@ import re
 from bisect import bisect_left
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from annotator.annotate.changes import ChangeSet
@@ -137,8 +138,11 @@ def add_gazetteer_name(
     if known is not None:
         raise AnnotationError(f"{phrase!r} is a {span.label} name of the gazetteer already")
     entry = GazetteerName(label=span.label, text=phrase, added_by=user, document_id=doc.id)
-    session.add(entry)
-    session.flush()
+    try:  # someone may have added the same name since the check, in a transaction of their own
+        with session.begin_nested():
+            session.add(entry)
+    except IntegrityError as exc:
+        raise AnnotationError(f"{phrase!r} is a {span.label} name of the gazetteer already") from exc
     added = suggest_in_corpus(session, labels, phrase, span.label, doc.id) if corpus else 0
     session.add(
         AuditEvent(

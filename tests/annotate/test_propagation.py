@@ -3,6 +3,9 @@ the other documents, and into the gazetteer (audited), which pre-highlighting th
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 from sqlalchemy import func, select
 
@@ -84,3 +87,34 @@ def test_a_name_added_to_the_gazetteer_is_audited_and_pre_highlighted(env, tmp_p
         ("Meet the Zephyr-9 now."[x["start"] : x["end"]], x["label"], x["origin"]) for x in found.suggestions
     }
     assert highlighter.rules_version != make_prehighlighter(env.config, labels_of(env)).rules_version
+
+
+def test_the_same_name_added_twice_at_once_is_refused_not_a_crash(env):
+    """Two annotators add one name while neither has committed: the second is told it is there
+    already (PostgreSQL: its insert waits for the first and then meets the unique key)."""
+    start = SECOND.index("Zephyr-9")
+    mine = run(env, add_span, start, start + 8, "PRODUCT", uid="d1").ids[0]
+    with get_db(env).writing() as s:
+        doc = s.exec(select(Document).where(Document.uid == "d1")).scalars().one()
+        theirs = add_span(s, labels_of(env), doc, "bob", "bob", 0, start, start + 8, "PRODUCT").ids[0]
+    outcome: dict = {}
+
+    def second():
+        try:
+            with get_db(env).writing() as s:
+                doc = s.exec(select(Document).where(Document.uid == "d1")).scalars().one()
+                outcome["entry"] = add_gazetteer_name(s, labels_of(env), doc, "bob", "bob", theirs)
+        except Exception as exc:  # the test reads what it was, below
+            outcome["error"] = exc
+
+    with get_db(env).writing() as s:
+        doc = s.exec(select(Document).where(Document.uid == "d1")).scalars().one()
+        add_gazetteer_name(s, labels_of(env), doc, "alice", "alice", mine)
+        other = threading.Thread(target=second)
+        other.start()
+        time.sleep(0.5)  # the other transaction reaches its check (and, on PostgreSQL, its insert)
+    other.join(timeout=30)
+    assert isinstance(outcome.get("error"), AnnotationError), outcome
+    assert "already" in str(outcome["error"])
+    assert count(env, GazetteerName) == 1
+    assert count(env, AuditEvent, AuditEvent.action == "add_gazetteer_name") == 1
