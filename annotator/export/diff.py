@@ -25,9 +25,10 @@ class DiffError(ValueError):
 
 @dataclass
 class Side:
-    """One version's documents: id -> (line digest, title, spans per label)."""
+    """One version's documents: id -> (line digest, title, (label, spans) pairs); tuples,
+    not a Counter per document, which would cost several times the memory."""
 
-    docs: dict[str, tuple[bytes, str, Counter]] = field(default_factory=dict)
+    docs: dict[str, tuple[bytes, str, tuple]] = field(default_factory=dict)
     spans: Counter = field(default_factory=Counter)
 
 
@@ -43,7 +44,8 @@ def read_side(version_dir: Path) -> Side:
             raise DiffError(f"{version_dir.name}/{DATA_FILE}:{number}: not JSON ({exc})") from exc
         labels = Counter(span["label"] for span in record.get("spans", ()))
         title = str((record.get("meta") or {}).get("title") or "")[:120]
-        side.docs[record["id"]] = (hashlib.blake2b(line.rstrip(b"\n"), digest_size=16).digest(), title, labels)
+        digest = hashlib.blake2b(line.rstrip(b"\n"), digest_size=16).digest()
+        side.docs[record["id"]] = (digest, title, tuple(sorted(labels.items())))
         side.spans.update(labels)
     return side
 
@@ -85,7 +87,7 @@ def diff_versions(old_dir: Path, new_dir: Path) -> dict:
 def _document(uid: str, before: Side | None, after: Side | None) -> dict:
     was = before.docs[uid] if before else None
     now = after.docs[uid] if after else None
-    counts_old, counts_new = (was[2] if was else Counter()), (now[2] if now else Counter())
+    counts_old, counts_new = Counter(dict(was[2]) if was else {}), Counter(dict(now[2]) if now else {})
     return {
         "id": uid,
         "title": (now or was)[1],
