@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +24,7 @@ from spacy.language import Language
 from annotator import __version__
 from annotator.labels import LabelConfig
 from annotator.nlp.component import QUANTITY_KEY, add_quantity_ruler
+from annotator.nlp.pieces import DEFAULT_LIMIT, join_stream, split_stream
 from annotator.nlp.suggested import candidates, rule_links, suggest_links
 from annotator.nlp.tokenizer import blank_pipeline, from_doc
 from annotator.nlp.workers import can_pool, pool_run
@@ -35,6 +36,12 @@ UNNEEDED_WITHOUT_CLAIMS = ["parser", "tagger", "attribute_ruler"]
 GAZETTEER_ID = "gazetteer"
 RULES_NAME = "annotator-rules"
 WORKER_CHUNK = 32  # documents per task sent to a worker: progress moves every second or two
+# ...and at most about this many characters per task or in-process batch, so one batch of
+# long pieces never parses megabytes at once
+CHUNK_CHARS = 100_000
+# ...workers also pay off for fewer, long documents: this many characters are tens of seconds
+POOL_MIN_CHARS = 400_000
+CLAIM_POSITIONS = ("quantity", "entity", "property", "condition")  # claims name suggestions by position
 
 
 @dataclass
@@ -64,6 +71,8 @@ class Prehighlighter:
     claims: bool = True  # suggest claims and relations (English then needs the parser)
     # Names people added to the gazetteer from the workspace ({"label", "pattern"}), beside the file's
     names: list[dict] = field(default_factory=list)
+    # texts longer than this go through the pipeline in pieces (pieces.py), results joined
+    max_piece: int = DEFAULT_LIMIT
     _pipelines: dict[str, Language] = field(default_factory=dict, repr=False)
     _provenance: dict[Language, tuple[str, dict, dict]] = field(default_factory=dict, repr=False)
 
@@ -124,15 +133,25 @@ class Prehighlighter:
     def run(self, items: Iterable[tuple[str, str]]) -> Iterator[Highlighted]:
         """Pre-highlight (text, lang) pairs. Results come back in input order, a chunk of
         documents at a time as each is done, so a long import shows its progress and commits
-        as it goes. Many documents a trained pipeline reads go to worker processes."""
-        items = iter(items)
+        as it goes. Many documents a trained pipeline reads go to worker processes. A long
+        text is read as pieces (spread over the workers like documents), its results joined
+        with every offset moved back into the whole text."""
+        counts: deque = deque()
+        read = self._run_pieces(split_stream(items, self.max_piece, counts))
+        try:
+            yield from join_stream(read, counts, joined)
+        finally:
+            read.close()  # a closed import stops its workers now, not when collected
+
+    def _run_pieces(self, items: Iterator[tuple[str, str]]) -> Iterator[Highlighted]:
         if self.processes > 1:
             head = list(itertools.islice(items, self.multiprocess_min_docs))
             items = itertools.chain(head, items)
-            if len(head) >= self.multiprocess_min_docs and self._worth_workers(head) and can_pool(self):
-                yield from pool_run(self, items, self.processes, WORKER_CHUNK)
+            enough = len(head) >= self.multiprocess_min_docs or sum(len(t) for t, _ in head) >= POOL_MIN_CHARS
+            if enough and self._worth_workers(head) and can_pool(self):
+                yield from pool_run(self, items, self.processes, WORKER_CHUNK, CHUNK_CHARS)
                 return
-        for chunk in _batches(items, self.batch_size):
+        for chunk in batches(items, self.batch_size, CHUNK_CHARS):
             yield from self.run_chunk(chunk)
 
     def run_chunk(self, items: list[tuple[str, str]]) -> list[Highlighted]:
@@ -227,9 +246,51 @@ class Prehighlighter:
         return sorted(found.values(), key=lambda s: (s["start"], s["end"], s["label"]))
 
 
-def _batches(items: Iterator, size: int) -> Iterator[list]:
-    while batch := list(itertools.islice(items, size)):
+def batches(items: Iterable[tuple[str, str]], size: int, chars: int) -> Iterator[list]:
+    """Lists of at most `size` (text, lang) pairs and about `chars` characters (at least one pair)."""
+    batch, held = [], 0
+    for item in items:
+        if batch and held + len(item[0]) > chars:
+            yield batch
+            batch, held = [], 0
+        batch.append(item)
+        held += len(item[0])
+        if len(batch) == size:  # now, not after reading one more
+            yield batch
+            batch, held = [], 0
+    if batch:
         yield batch
+
+
+def joined(parts: list[tuple[int, Highlighted]]) -> Highlighted:
+    """One document's pre-highlights from its pieces' ((offset, Highlighted) in text order):
+    offsets moved by each piece's, positions by the suggestions of the pieces before it."""
+    tokens: list[Token] = []
+    suggestions: list[dict] = []
+    claims: list[dict] = []
+    relations: list[dict] = []
+    doubt, weight = 0.0, 0
+    for offset, part in parts:
+        before = len(suggestions)
+        tokens += [(start + offset, end + offset) for start, end in part.tokens]
+        suggestions += [{**s, "start": s["start"] + offset, "end": s["end"] + offset} for s in part.suggestions]
+        claims += [_moved(claim, CLAIM_POSITIONS, before) for claim in part.claims]
+        relations += [_moved(relation, ("head", "child"), before) for relation in part.relations]
+        if part.uncertainty is not None:  # the mean over the whole text: pieces weighed by length
+            size = (part.tokens[-1][1] if part.tokens else 0) or 1
+            doubt, weight = doubt + part.uncertainty * size, weight + size
+    return Highlighted(
+        tokens=tokens,
+        suggestions=suggestions,
+        pipeline=parts[0][1].pipeline,
+        claims=claims,
+        relations=relations,
+        uncertainty=round(doubt / weight, 4) if weight else None,
+    )
+
+
+def _moved(item: dict, keys: tuple[str, ...], by: int) -> dict:
+    return {k: (v + by if k in keys and v is not None else v) for k, v in item.items()}
 
 
 def load_gazetteer(path: str | Path, labels: LabelConfig) -> tuple[list[dict], Counter]:

@@ -19,8 +19,11 @@ from dataclasses import replace
 _worker = None  # the Prehighlighter of this worker process
 
 
-def pool_run(prehighlighter, items: Iterable[tuple[str, str]], processes: int, chunk: int) -> Iterator:
-    """Highlighted documents for (text, lang) pairs, in order, from `processes` workers."""
+def pool_run(
+    prehighlighter, items: Iterable[tuple[str, str]], processes: int, chunk: int, chars: int | None = None
+) -> Iterator:
+    """Highlighted documents for (text, lang) pairs, in order, from `processes` workers;
+    tasks of at most `chunk` pairs and (given `chars`) about that many characters."""
     recipe = _recipe(prehighlighter)
     model_path = str(prehighlighter.model.path) if prehighlighter.model is not None else None
     # spawn: a fresh interpreter per worker, safe whatever threads the caller runs
@@ -31,7 +34,7 @@ def pool_run(prehighlighter, items: Iterable[tuple[str, str]], processes: int, c
     finally:
         signal.signal(signal.SIGINT, previous)
     try:
-        for highlighted in pool.imap(_highlight, _chunks(items, chunk)):
+        for highlighted in pool.imap(_highlight, _chunks(items, chunk, chars)):
             yield from highlighted
         pool.close()
     finally:
@@ -65,12 +68,16 @@ def _highlight(chunk: list[tuple[str, str]]) -> list:
     return _worker.run_chunk(chunk)
 
 
-def _chunks(items: Iterable, size: int) -> Iterator[list]:
-    chunk = []
+def _chunks(items: Iterable, size: int, chars: int | None = None) -> Iterator[list]:
+    chunk, held = [], 0
     for item in items:
+        if chunk and chars is not None and held + len(item[0]) > chars:
+            yield chunk
+            chunk, held = [], 0
         chunk.append(item)
+        held += len(item[0])
         if len(chunk) == size:
             yield chunk
-            chunk = []
+            chunk, held = [], 0
     if chunk:
         yield chunk
