@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from flask import Flask, current_app
 from markupsafe import Markup, escape
 
+from annotator.palette import OTHER, Swatch, label_swatches
 from annotator.project import labels_of
 
 COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})|[a-zA-Z]{1,30}")
@@ -58,13 +59,21 @@ def label_classes(labels) -> dict[str, str]:
     return {name: f"lbl-{i}" for i, name in enumerate(labels.entity_labels)}
 
 
+def swatch_vars(swatch: Swatch) -> str:
+    """The palette's colours for one label as custom properties (see annotator/palette.py)."""
+    return f"--label-sugg:{swatch.sugg};--label-fill:{swatch.fill};--label-line:{swatch.line}"
+
+
 def label_css() -> Markup:
-    """One CSS rule per label instead of a style attribute on every mark."""
+    """One CSS rule per label instead of a style attribute on every mark: the configured
+    colour as --label-color, and the checked palette's tint, fill and line by position."""
     labels = labels_of(current_app)
+    swatches = label_swatches(labels.entity_labels)
     rules = [
-        f".lbl-{i}{{--label-color:{safe_colour(labels.colour(name))}}}" for i, name in enumerate(labels.entity_labels)
+        f".lbl-{i}{{--label-color:{safe_colour(labels.colour(name))};{swatch_vars(swatches[name])}}}"
+        for i, name in enumerate(labels.entity_labels)
     ]
-    rules.append(f".lbl-other{{--label-color:{FALLBACK_COLOUR}}}")
+    rules.append(f".lbl-other{{--label-color:{FALLBACK_COLOUR};{swatch_vars(OTHER)}}}")
     return Markup("\n".join(rules))
 
 

@@ -4,10 +4,16 @@ The text is cut at every span boundary; each piece is plain text or one <mark> n
 spans that cover it. Offsets on the marks are code points, as stored. Every piece of text
 and every attribute value goes through markupsafe's escape() before it is joined, so
 document text can never become markup.
+
+A mark says its label without adding to the text: where a span begins, data-tag is drawn as
+a small tag and data-sr is what screen readers read in its place ("ORG suggestion:"), both
+CSS generated content, so selections and code-point offsets stay exact. Punctuation right
+after a mark is kept on the mark's line (a nowrap span around both).
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -69,19 +75,59 @@ def text_html(pieces: list[Piece], classes: dict[str, str], anchors: set[int]) -
     """The marked-up text, built in Python: a long document has thousands of pieces, and a
     Jinja loop over them costs several times more than this join. `classes` maps a label to
     its colour class (filters.label_classes); `anchors` are offsets that get an id."""
-    out = []
+    out: list[str] = []
+    mark = ""  # the text of the mark just appended
     for p in pieces:
-        text = escape_text(p.text)
         if not p.spans:
-            out.append(text)
+            glue_text(out, p.text, mark)
+            mark = ""
             continue
         anchor = f' id="q-{p.start}"' if p.start in anchors else ""
         css = classes.get(p.label, "lbl-other") + (" overlap" if p.overlapping else "")
         out.append(
             f'<mark{anchor} class="sugg {css}" data-start="{p.start}" '
-            f'data-end="{p.end}" data-labels="{escape(p.labels)}" data-tip="{escape(p.tip)}">{text}</mark>'
+            f'data-end="{p.end}" data-labels="{escape(p.labels)}" data-tip="{escape(p.tip)}"'
+            f"{said(p, lambda s: s['label'] + ' suggestion')}>{escape_text(p.text)}</mark>"
         )
+        mark = p.text
     return Markup("".join(out))
+
+
+def said(piece: Piece, name) -> str:
+    """data-tag (the visible label tag) and data-sr (what a screen reader hears instead, from
+    `name(span)`) where spans begin; "" on a piece that begins none."""
+    begin = [s for s in piece.spans if s["start"] == piece.start]
+    if not begin:
+        return ""
+    tag = " ".join(dict.fromkeys(s["label"] for s in begin))
+    return f' data-tag="{escape(tag)}" data-sr="{escape("; ".join(name(s) for s in begin))}:"'
+
+
+# closing brackets and quotes, and other punctuation such as . , ; : ! ? % (not opening ones)
+CLINGING = {"Pe", "Pf", "Po"}
+
+
+def clinging(text: str, most: int = 4) -> int:
+    """How many of text's first characters are punctuation that must stay with what precedes."""
+    n = 0
+    while n < min(most, len(text)) and unicodedata.category(text[n]) in CLINGING:
+        n += 1
+    return n
+
+
+# a longer mark is left free to wrap: kept whole on one line it could be wider than a
+# narrow window (at 200 % zoom), and its own words break anyway
+GLUE_LIMIT = 24
+
+
+def glue_text(out: list[str], text: str, mark: str) -> None:
+    """Append plain `text` to `out`; when it follows a mark (`mark` its text), its leading
+    punctuation joins the mark in a nowrap span, so "FP300," never breaks before the comma."""
+    n = clinging(text) if mark and out and len(mark) <= GLUE_LIMIT else 0
+    if n:
+        out[-1] = f'<span class="nw">{out[-1]}{escape_text(text[:n])}</span>'
+    if text[n:]:
+        out.append(escape_text(text[n:]))
 
 
 # --- what a mark says about its suggestions ---------------------------------------------------
