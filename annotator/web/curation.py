@@ -29,7 +29,7 @@ from annotator.web.addressing import elsewhere
 from annotator.web.auth import curator_required
 from annotator.web.extensions import htmx
 from annotator.web.guards import page_number
-from annotator.web.rendering import escape_text, pieces, quantity_summary
+from annotator.web.rendering import escape_text, glue_text, pieces, quantity_summary, said
 from annotator.web.workspace.forms import WHOLE
 from annotator.web.workspace.reads import document_by_uid
 
@@ -130,11 +130,12 @@ def marked_text(text: str, comparison: Comparison, classes: dict[str, str]) -> M
         for i in comparison.items
         if i.kind == "span" and i.open
     ]
-    out = []
+    out: list[str] = []
+    mark = ""  # the text of the mark just appended
     for p in pieces(text, spans):
-        piece = escape_text(p.text)
         if not p.spans:
-            out.append(piece)
+            glue_text(out, p.text, mark)
+            mark = ""
             continue
         gold = [s for s in p.spans if s["gold"]]
         lead = min(gold or p.spans, key=lambda s: (s["end"] - s["start"], s["label"]))
@@ -142,9 +143,17 @@ def marked_text(text: str, comparison: Comparison, classes: dict[str, str]) -> M
         css += ["cur-clash"] if any(s.get("clash") for s in p.spans) else []
         out.append(
             f'<mark class="{" ".join(css)}" data-start="{p.start}" data-end="{p.end}" '
-            f'data-tip="{escape(p.tip)}">{piece}</mark>'
+            f'data-tip="{escape(p.tip)}"{said(p, spoken)}>{escape_text(p.text)}</mark>'
         )
+        mark = p.text
     return Markup("".join(out))
+
+
+def spoken(span: dict) -> str:
+    """What a screen reader hears where a span of the curation text begins."""
+    if span["gold"]:
+        return f"{span['label']} in gold"
+    return f"{span['label']} {'open conflict' if span.get('clash') else 'open'}"
 
 
 # --- writes ---------------------------------------------------------------------------------------
