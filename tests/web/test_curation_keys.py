@@ -1,9 +1,12 @@
-"""Curation without the mouse, in Chromium: a curator moves to a conflict with j, takes
-annotator 2's version with the key 2, accepts the remaining open item with a, and the gold
-layer in the database holds exactly those; the ? overlay keeps focus inside and Escape closes
-it; axe-core finds nothing on the board with the overlay open."""
+"""Curation without the mouse, in Chromium: a curator moves to a conflict with j and rejects
+it with x, takes annotator 2's version of the next with the key 2, accepts the open
+agreement with a, and the gold layer in the database holds exactly that; the ? overlay
+keeps focus inside and Escape closes it; axe-core finds nothing on the board with the
+overlay open."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -38,7 +41,8 @@ def keys_server(keys_app):
 
 
 def disagreeing_layers(app) -> Document:
-    """amy and ben both mark ORG "Sophgo"; amy says "SC11 FP300" is a PRODUCT, ben an ORG."""
+    """amy and ben both mark ORG "Sophgo"; amy says "SC11 FP300" is a PRODUCT, ben an ORG;
+    only amy marks "DeepSeek"."""
     labels = labels_of(app)
     with get_db(app).writing() as s:
         doc = (
@@ -46,7 +50,8 @@ def disagreeing_layers(app) -> Document:
         )
         for name, label in (("amy", "PRODUCT"), ("ben", "ORG")):
             seen = 0
-            for frag, lab in (("Sophgo", "ORG"), ("SC11 FP300", label)):
+            marks = [("Sophgo", "ORG"), ("SC11 FP300", label)] + [("DeepSeek", "ORG")] * (name == "amy")
+            for frag, lab in marks:
                 start = doc.text.index(frag)
                 seen = add_span(s, labels, doc, name, name, seen, start, start + len(frag), lab).layer.version
             set_status(s, doc, name, name, seen, "done")
@@ -77,13 +82,18 @@ def test_a_conflict_resolved_by_keyboard_lands_in_gold(page: Page, keys_app, key
     expect(help_).to_be_hidden()
     assert focused_in(page, "#cur-text")  # back where it was
 
-    # j: the first version of the open conflict, focused; 2: ben's version into gold
+    # j: the first open conflict, amy's lone "DeepSeek", focused; ben has no version of it
     page.keyboard.press("j")
     current = page.locator("tr.cur-row.is-current")
     expect(current).to_have_count(1)
-    expect(current).to_have_attribute("data-state", "conflict")
+    expect(current).to_have_attribute("aria-label", re.compile("^conflict: ORG “DeepSeek”"))
     assert focused_in(page, "tr.cur-row.is-current")
     page.keyboard.press("2")
+    expect(page.locator("#cur-cursor")).to_have_text("ben has no version of this item")
+    page.keyboard.press("x")  # keep it out of gold; the cursor moves to the next conflict
+    expect(page.locator("#cur-message")).to_contain_text("DeepSeek")
+    expect(page.locator("tr.cur-row.is-current")).to_have_attribute("aria-label", re.compile("SC11 FP300"))
+    page.keyboard.press("2")  # ben's version of "SC11 FP300"
     expect(page.locator("#cur-message")).to_contain_text("Accepted ORG “SC11 FP300” from ben")
     expect(page.locator("#cur-conflict-count")).to_have_text("0")
     # no conflict left: the cursor moves on to the open agreement, and a accepts it
@@ -91,6 +101,7 @@ def test_a_conflict_resolved_by_keyboard_lands_in_gold(page: Page, keys_app, key
     page.keyboard.press("a")
     expect(page.locator("#cur-message")).to_contain_text("Accepted ORG “Sophgo”")
     expect(page.locator("#cur-open-count")).to_have_text("0")
+    expect(page.locator("#cur-cursor")).to_have_text("Nothing left open")
     page.keyboard.press("9")  # no ninth annotator: said, nothing stored
     expect(page.locator("#cur-cursor")).to_have_text("There is no annotator 9")
 
@@ -99,7 +110,7 @@ def test_a_conflict_resolved_by_keyboard_lands_in_gold(page: Page, keys_app, key
         spans = s.exec(select(Span).where(Span.layer_id == gold.id).order_by(Span.start)).scalars().all()
         actions = s.exec(select(AuditEvent.action).where(AuditEvent.layer_id == gold.id)).scalars().all()
     assert [(doc.text[x.start : x.end], x.label) for x in spans] == [("Sophgo", "ORG"), ("SC11 FP300", "ORG")]
-    assert actions == ["accept", "accept"]
+    assert actions == ["reject", "accept", "accept"]
 
     # g: the gold workspace
     page.keyboard.press("g")
