@@ -14,11 +14,11 @@ from datetime import datetime
 from pathlib import Path
 
 import orjson
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 
 from annotator.export.diff import DiffError, diff_versions
 from annotator.export.publish import NAME_RE
-from annotator.export.versions import VERSION_DIR, formats_of, published_versions, version_name
+from annotator.export.versions import LATEST, VERSION_DIR, formats_of, published_versions, version_name
 from annotator.web.auth import curator_required
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
@@ -34,6 +34,14 @@ def export_folder(name: str) -> Path:
     if not NAME_RE.match(name) or folder.is_symlink() or not folder.is_dir():
         abort(404, description=f"No export named {name!r}.")
     return folder
+
+
+def newest(name: str) -> str:
+    """The newest version's name, as exports/<name>/latest names it; 404 when there is none."""
+    versions = published_versions(export_folder(name))
+    if not versions:
+        abort(404, description=f"Export {name!r} has no published version.")
+    return version_name(versions[-1])
 
 
 def version_folder(name: str, version: str) -> Path:
@@ -78,6 +86,8 @@ def index():
 @bp.get("/<name>/<version>/")
 @curator_required
 def version(name: str, version: str):
+    if version == LATEST:
+        return redirect(url_for(".version", name=name, version=newest(name)))
     folder = version_folder(name, version)
     others = [v["name"] for v in versions_of(folder.parent)]
     manifest = read_manifest(folder)
@@ -90,6 +100,8 @@ def version(name: str, version: str):
 @bp.get("/<name>/<version>.zip")
 @curator_required
 def download(name: str, version: str):
+    if version == LATEST:
+        return redirect(url_for(".download", name=name, version=newest(name)))
     folder = version_folder(name, version)
     headers = {"Content-Disposition": f'attachment; filename="{name}-{version}.zip"', "Cache-Control": "no-store"}
     return Response(zip_stream(folder, f"{name}-{version}"), mimetype="application/zip", headers=headers)

@@ -113,7 +113,7 @@ def test_the_zip_streams_a_megabyte_at_a_time(tmp_path):
     [
         "/exports/amy/v9.9.9/",
         "/exports/amy/v9.9.9.zip",
-        "/exports/amy/latest.zip",
+        "/exports/nobody/latest.zip",
         "/exports/nobody/v1.0.0/",
         "/exports/amy/diff?old=v1.0.0&new=v2.0.0",
         "/exports/..%2F..%2Fetc/v1.0.0/",
@@ -135,6 +135,12 @@ def test_unknown_versions_and_paths_out_of_the_folder_are_404(exported, path):
     assert sorted(os.listdir(os.path.join(root, "amy"))) == before
     assert published.read_bytes() == manifest
     assert orjson.loads(manifest)["version"] == "1.0.0"
+
+
+def test_latest_leads_to_the_newest_version(exported):
+    client = curator(exported[0])
+    assert client.get("/exports/amy/latest.zip").headers["Location"].endswith("/exports/amy/v1.1.0.zip")
+    assert client.get("/exports/amy/latest/").headers["Location"].endswith("/exports/amy/v1.1.0/")
 
 
 def test_annotators_are_refused(exported):
