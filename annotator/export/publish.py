@@ -154,7 +154,7 @@ def export(
     shares = parse_split(split)
     check_layer(db, layer)
     folder = Path(out_dir) / name
-    settle_all(db, labels.quantity_label)
+    settle_all(db, labels.quantity_label, workers=workers)  # first use, in bulk on every core
     fill_token_arrays(db)
     with locked(folder):
         for stale in folder.glob(".tmp-*"):

@@ -11,21 +11,28 @@ show), and in memory only, for a document that arrived after that (tokens_of).
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import signal
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
-from annotator.models import QUANTITY_FIELDS, Document, Suggestion
-from annotator.nlp.language import PENDING, settled
+from annotator.models import QUANTITY_FIELDS, Document, Suggestion, TokenArray
+from annotator.nlp.language import PENDING, detect_language, settled
 from annotator.nlp.quantities import parsed_quantity
-from annotator.nlp.tokenizer import tokenize
-from annotator.schema.token_arrays import Tokenized, keep_arrays
+from annotator.nlp.tokenizer import tokenize, tokenizer_for
+from annotator.schema.token_arrays import Tokenized, array_rows
 from annotator.tokens import pack
 
 BATCH = 500
+PARALLEL_MIN = 1000  # waiting documents worth starting worker processes for (~2 s of work)
 STORED_TOKENS = select(Document.tokens).where(Document.id == bindparam("id"))
 
 
@@ -61,39 +68,118 @@ def ensure_tokens(session: Session, doc: Document, quantity_label: str | None) -
     return doc.tokens
 
 
-def settle_all(db, quantity_label: str | None, batch: int = BATCH, uids: list[str] | None = None) -> int:
-    """Settle every waiting document (or those of `uids`), a batch at a time (tokenized
-    outside the write lock); how many. Runs before a read (export, show), so the read itself
-    stays read-only."""
-    done = 0
-    waiting = select(Document.id, Document.uid, Document.text, Document.lang, Document.lang_source).where(
-        Document.tokens.is_(None)
-    )
+def settle_all(
+    db, quantity_label: str | None, batch: int = BATCH, uids: list[str] | None = None, workers: int | None = None
+) -> int:
+    """Settle every waiting document (or those of `uids`), a batch per write, the language,
+    tokens and token arrays worked out outside the write lock: in worker processes (one per
+    core; `workers`) when there are many, here otherwise; how many. Runs before a read
+    (export, show), so the read itself stays read-only. Memory stays bounded: ids are read
+    first, texts a batch at a time, and the pool holds a few batches at once."""
+    waiting = select(Document.id).where(Document.tokens.is_(None)).order_by(Document.id)
     if uids is not None:
         waiting = waiting.where(Document.uid.in_(uids))
-    while True:
-        with db.reading() as session:
-            rows = session.exec(waiting.limit(batch)).all()
-        if not rows:
-            return done
-        results = [settle(r.text, r.lang, r.lang_source) for r in rows]
-        with db.writing() as session:
-            conn = session.connection()
-            table = Document.__table__
-            conn.execute(
-                table.update()
-                .where(table.c.id == bindparam("doc_id"))
-                .values(tokens=bindparam("tokens"), lang=bindparam("new_lang"), lang_source=bindparam("new_source")),
-                [
-                    {"doc_id": r.id, "tokens": s.tokens, "new_lang": s.lang, "new_source": s.lang_source}
-                    for r, s in zip(rows, results)
-                ],
-            )
-            keep_arrays(conn, [Tokenized(r.id, r.uid, r.text, s.tokens) for r, s in zip(rows, results)])
-            reparse_imported_quantities(
-                session, {r.id: s.lang for r, s in zip(rows, results) if s.detected}, quantity_label
-            )
-        done += len(rows)
+    with db.reading() as session:
+        ids = list(session.exec(waiting).scalars())
+    if not ids:
+        return 0
+    parts = [ids[i : i + batch] for i in range(0, len(ids), batch)]
+    count = settling_workers(workers, len(ids), db)
+    done = 0
+    with _settled_batches(db, parts, count) as results:
+        for rows, results_of in results:
+            _store_settled(db, rows, results_of, quantity_label)
+            done += len(rows)
+    return done
+
+
+def settling_workers(requested: int | None, waiting: int, db) -> int:
+    """Processes for settling `waiting` documents; 0: this process."""
+    if requested is None:
+        requested = cores() if waiting >= PARALLEL_MIN else 0
+    fork = "fork" in multiprocessing.get_all_start_methods()
+    in_memory = db.engine.url.get_backend_name() == "sqlite" and db.engine.url.database in (None, "", ":memory:")
+    return requested if requested > 1 and fork and not in_memory else 0
+
+
+def cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+@contextmanager
+def _settled_batches(db, parts: list[list[int]], workers: int):
+    """(rows, (Settled, array row or None) per row) for each batch of ids, in order."""
+    batches = (_waiting_rows(db, part) for part in parts)
+    if workers == 0:
+        yield ((rows, _settle_rows(rows)) for rows in batches)
+        return
+    tokenizer_for("en")  # spaCy and its English tokenizer loaded once, shared by every fork
+    detect_language("warm")
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the caller's to answer
+    try:
+        pool = multiprocessing.get_context("fork").Pool(workers)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    try:
+        pending = ((rows, pool.apply_async(_settle_rows, (rows,))) for rows in batches)
+        yield _in_order(pending, workers * 2)
+        pool.close()
+    finally:
+        pool.terminate()  # also on an error or Ctrl+C: no worker outlives the command
+        pool.join()
+
+
+def _in_order(pending: Iterator, ahead: int) -> Iterator:
+    """The results of `pending` (rows, async result) pairs in order, at most `ahead` in flight."""
+    flight: deque = deque()
+    for item in pending:
+        flight.append(item)
+        if len(flight) > ahead:
+            rows, result = flight.popleft()
+            yield rows, result.get()
+    while flight:
+        rows, result = flight.popleft()
+        yield rows, result.get()
+
+
+def _waiting_rows(db, ids: list[int]) -> list[tuple]:
+    with db.reading() as session:
+        query = select(Document.id, Document.uid, Document.text, Document.lang, Document.lang_source)
+        return [tuple(r) for r in session.exec(query.where(Document.id.in_(ids)).order_by(Document.id)).all()]
+
+
+def _settle_rows(rows: list[tuple]) -> list[tuple[Settled, dict | None]]:
+    """Each row settled, with its token array row made (None if its tokens do not fit)."""
+    out = []
+    for doc_id, uid, text, lang, lang_source in rows:
+        done = settle(text, lang, lang_source)
+        arrays = array_rows([Tokenized(doc_id, uid, text, done.tokens)])
+        out.append((done, arrays[0] if arrays else None))
+    return out
+
+
+def _store_settled(db, rows: list[tuple], results: list[tuple[Settled, dict | None]], quantity_label) -> None:
+    with db.writing() as session:
+        conn = session.connection()
+        table = Document.__table__
+        conn.execute(
+            table.update()
+            .where(table.c.id == bindparam("doc_id"))
+            .where(table.c.tokens.is_(None))  # settled meanwhile (the workspace): left as it is
+            .values(tokens=bindparam("tokens"), lang=bindparam("new_lang"), lang_source=bindparam("new_source")),
+            [
+                {"doc_id": r[0], "tokens": s.tokens, "new_lang": s.lang, "new_source": s.lang_source}
+                for r, (s, _array) in zip(rows, results)
+            ],
+        )
+        arrays = TokenArray.__table__
+        conn.execute(delete(arrays).where(arrays.c.document_id.in_([r[0] for r in rows])))
+        made = [array for _s, array in results if array is not None]
+        if made:
+            conn.execute(insert(arrays), made)
+        reparse_imported_quantities(
+            session, {r[0]: s.lang for r, (s, _a) in zip(rows, results) if s.detected}, quantity_label
+        )
 
 
 def reparse_imported_quantities(session, langs: dict[int, str], quantity_label: str | None) -> int:
