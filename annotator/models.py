@@ -351,3 +351,35 @@ class AuditEvent(SQLModel, table=True):
     # The page's name for the write that made this event, so a retried write whose first
     # attempt was stored (the answer was lost on the way) is recognised, not refused.
     request_key: str | None = Field(default=None, max_length=64)
+
+
+JOB_STATES = ("queued", "running", "done", "failed", "cancelled")
+JOB_FINISHED = ("done", "failed", "cancelled")
+
+
+class Job(SQLModel, table=True):
+    """Long work run by `annotator worker` (jobs/): what it is, who started it, how far it got.
+
+    `heartbeat_at` is renewed by the worker while the job runs: a running job whose heartbeat
+    stopped belongs to a worker that died (kill -9, a lost host) and is marked failed.
+    `upload` holds the files of an upload as one zip, so a worker on any host can read them."""
+
+    __table_args__ = (Index("ix_job_state_id", "state", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)
+    state: str = Field(default="queued", max_length=16)
+    params: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    done: int = Field(default=0)
+    total: int | None = None
+    message: str = Field(default="", sa_column=Column(Text, nullable=False))
+    problems: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    result: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    started_by: str = Field(max_length=64)
+    worker: str | None = Field(default=None, max_length=200)
+    cancel_requested: bool = Field(default=False)
+    upload: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    heartbeat_at: datetime | None = None

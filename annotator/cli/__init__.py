@@ -37,6 +37,8 @@ COMMANDS = {
     "suggest": ("annotator.cli.suggesting", "suggest_cmd", "Suggest again; what people decided stays."),
     "models": ("annotator.cli.models", "models", "Trained models: list them, activate one, add one."),
     "serve": ("annotator.cli.serving", "serve_cmd", "Serve the web app; an empty project gets the seeds first."),
+    "worker": ("annotator.cli.worker", "worker_cmd", "Run jobs from the project's queue until stopped."),
+    "jobs": ("annotator.cli.jobs", "jobs", "Jobs: list them, follow one, cancel one, or queue one for the workers."),
 }
 
 

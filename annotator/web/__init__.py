@@ -13,9 +13,11 @@ from annotator.web import (
     exports,
     filters,
     guards,
+    jobs,
     models,
     reports,
     timing,
+    upload,
     users,
 )
 from annotator.web.workspace import routes as workspace
@@ -33,5 +35,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(users.bp)
     app.register_blueprint(models.bp)
     app.register_blueprint(exports.bp)
+    app.register_blueprint(jobs.bp)
+    app.register_blueprint(upload.bp)
     workspace.init_app(app)  # the annotator's own layer at /annotate/, the gold layer at /gold/
     timing.init_app(app)
