@@ -1,0 +1,191 @@
+"""The whole first hour of a project, at several corpus sizes, in one JSON file.
+
+    .venv/bin/python -m benchmarks.flow [--sizes 1000,10000] [--pages 50]
+
+Per size, on a fresh SQLite project: the commands as a user types them, each a subprocess
+timed whole (start-up included) with the peak memory of its process tree (the sum over
+the command and its workers, sampled every 20 ms):
+`annotator import --no-prehighlight` of N seed-cycled records with 3 pre-annotated spans
+each, the first `annotator export`, and a later export of the same data. Then, in one
+process through the app (a curator logged in through the login form, the request times
+as the app serves them, no network): open 50 workspaces, save 50 spans (one per document,
+each to the curator's own layer), the document list. The ratio first/later export is the
+figure that shows whether first-use work (tokens, language, token arrays) still falls on
+the first export.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import orjson
+
+from ._common import Target, exit_code, machine_info, print_summary, write_result
+from ._corpus import corpus, prodigy_spans
+
+ANNOTATOR = str(Path(sys.executable).with_name("annotator"))
+PASSWORD = "flow-benchmark-password"
+TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def write_records(path: Path, n: int) -> Path:
+    with open(path, "wb") as handle:
+        for i, (_lang, text) in enumerate(corpus(n)):
+            record = {"text": text, "spans": prodigy_spans(text, random.Random(i)), "meta": {"n": i}}
+            handle.write(orjson.dumps(record) + b"\n")
+    return path
+
+
+def tree_rss(pid: int) -> int:
+    """Resident bytes of a process and all its descendants (0 once it is gone)."""
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            status = Path(f"/proc/{current}/smaps_rollup").read_text()
+            total += int(re.search(r"Pss:\s+(\d+)", status).group(1)) * 1024
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, AttributeError):
+            continue
+    return total
+
+
+def command(args: list[str], env: dict) -> dict:
+    """Run an annotator command; its wall time and its process tree's peak memory."""
+    peak, done = [0], threading.Event()
+    start = time.perf_counter()
+    proc = subprocess.Popen([ANNOTATOR, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max(peak[0], tree_rss(proc.pid))
+            done.wait(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, err = proc.communicate()
+    seconds = time.perf_counter() - start
+    done.set()
+    sampler.join()
+    if proc.returncode != 0:
+        raise RuntimeError(f"annotator {' '.join(args)} failed ({proc.returncode}): {err.decode()[-2000:]}")
+    return {"seconds": round(seconds, 3), "peak_mib": round(peak[0] / 2**20, 1)}
+
+
+def web_flow(instance: Path, pages: int) -> dict:
+    """Open `pages` workspaces, save a span in each, load the document list: ms per request."""
+    from sqlalchemy import select
+
+    from annotator.db import get_db
+    from annotator.models import Document
+    from annotator.team.accounts import create_user
+    from annotator.web.app import create_app
+
+    app = create_app({"INSTANCE_PATH": str(instance)})
+    with get_db(app).writing() as session:
+        create_user(session, "lead", "curator", PASSWORD)
+    with get_db(app).reading() as session:
+        count = session.exec(select(Document.id).order_by(Document.id.desc()).limit(1)).scalar_one()
+        step = max(1, count // pages)
+        picked = session.exec(select(Document.uid, Document.text).where(Document.id % step == 0).limit(pages)).all()
+    client = app.test_client()
+    token = TOKEN.search(client.get("/login").get_data(as_text=True)).group(1)
+    client.post("/login", data={"name": "lead", "password": PASSWORD, "csrf_token": token})
+    headers = {"X-CSRFToken": token, "HX-Request": "true"}
+    opened, saved = [], []
+    for uid, text in picked:
+        start = time.perf_counter()
+        page = client.get(f"/annotate/{uid}")
+        opened.append(time.perf_counter() - start)
+        assert page.status_code == 200, page.status_code
+        version = re.search(r'name="version" value="(\d+)"', page.get_data(as_text=True))
+        word = re.search(r"\w{4,}", text)
+        version = version.group(1) if version else 0
+        start = time.perf_counter()
+        response = client.post(
+            f"/annotate/{uid}/spans",
+            data={
+                "start": word.start(),
+                "end": word.end(),
+                "label": "ORG",
+                "version": version,
+            },
+            headers=headers,
+        )
+        saved.append(time.perf_counter() - start)
+        assert response.status_code == 200, (response.status_code, response.get_data(as_text=True)[:300])
+    listing = []
+    for _ in range(5):
+        start = time.perf_counter()
+        assert client.get("/").status_code == 200
+        listing.append(time.perf_counter() - start)
+    get_db(app).dispose()
+
+    def ms(samples):
+        return {"median_ms": round(statistics.median(samples) * 1000, 2), "max_ms": round(max(samples) * 1000, 2)}
+
+    return {"open_workspace": ms(opened), "save_span": ms(saved), "document_list": ms(listing)}
+
+
+def run_size(n: int, pages: int) -> dict:
+    with tempfile.TemporaryDirectory(prefix="flow-") as tmp:
+        folder = Path(tmp)
+        records = write_records(folder / "records.jsonl", n)
+        instance = folder / "instance"
+        env = {**os.environ, "ANNOTATOR_INSTANCE_PATH": str(instance)}
+        db = ["--db", f"sqlite:///{instance / 'annotator.sqlite3'}"]
+        instance.mkdir(mode=0o700)
+        figures = {
+            "import": command(["import", *db, "-q", "--no-prehighlight", str(records)], env),
+            "first_export": command(["export", *db, "-q", "--out", str(folder / "exports")], env),
+            "later_export": command(["export", *db, "-q", "--out", str(folder / "exports")], env),
+        }
+        figures["first_over_later_export"] = round(
+            figures["first_export"]["seconds"] / figures["later_export"]["seconds"], 2
+        )
+        figures["import_plus_first_export_s"] = round(
+            figures["import"]["seconds"] + figures["first_export"]["seconds"], 3
+        )
+        figures.update(web_flow(instance, pages))
+        return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000")
+    parser.add_argument("--pages", type=int, default=50)
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    machine = machine_info()
+    figures = {str(n): run_size(int(n), args.pages) for n in args.sizes.split(",")}
+    targets = []
+    for n, f in figures.items():
+        targets += [
+            Target(f"{n}: first export / later export", f["first_over_later_export"], "<=", 1.3, "x"),
+            Target(f"{n}: export peak memory", f["first_export"]["peak_mib"], "<=", 600, "MiB"),
+        ]
+    lines = [
+        f"{n}: import {f['import']['seconds']} s, first export {f['first_export']['seconds']} s "
+        f"({f['first_export']['peak_mib']} MiB), later {f['later_export']['seconds']} s, workspace "
+        f"{f['open_workspace']['median_ms']} ms, save {f['save_span']['median_ms']} ms, list "
+        f"{f['document_list']['median_ms']} ms"
+        for n, f in figures.items()
+    ]
+    path = write_result("flow", figures, targets, machine=machine, started=started)
+    print_summary("whole flow", lines, targets, path)
+    return exit_code(targets)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
