@@ -67,12 +67,14 @@ def _inside(folder: str):
 
 def run_import(project, job, reporter) -> Outcome:
     params = job.params
+    if job.upload is None:
+        return Outcome("failed", "This import job holds no files (an upload or `annotator jobs import` brings them).")
     with tempfile.TemporaryDirectory(prefix="annotator-upload-") as folder, _inside(folder):
-        paths = list(params.get("paths") or [])
-        if job.upload is not None:  # members were checked when the upload came in
-            zipfile.ZipFile(io.BytesIO(job.upload)).extractall(folder)
-            # relative to the upload, so documents name their files as the uploader did
-            paths = sorted(p.name for p in Path(folder).iterdir())
+        zipfile.ZipFile(io.BytesIO(job.upload)).extractall(folder)  # members were checked as they came in
+        # relative to the upload, so documents name their files as the uploader did
+        paths = sorted(p.name for p in Path(folder).iterdir())
+        if params.get("fmt") == "measeval":  # the folders of .tsv files; texts are found beside them or in ../text/
+            paths = sorted({p.parent.relative_to(folder).as_posix() for p in Path(folder).rglob("*.tsv")}) or paths
         progress = {"on_total": reporter.start, "progress": reporter.update}
         highlighter = highlighter_for(project, params.get("prehighlight", True))
         try:
@@ -101,11 +103,11 @@ def run_import(project, job, reporter) -> Outcome:
         except ImportRequestError as exc:
             return Outcome("failed", f"{exc}. Nothing was stored.")
         problems = _relative(report.problems, folder)
+    summary = report.summary().replace("run the same command again", "start the import again")
     if report.interrupted and not reporter.cancelled:  # the worker itself was stopped (Ctrl+C)
-        state = "failed"
+        state, summary = "failed", f"The worker was stopped during this job. {summary}"
     else:
         state = "cancelled" if report.interrupted else "failed" if report.failed else "done"
-    summary = report.summary().replace("run the same command again", "start the import again")
     return Outcome(state, summary, problems, report.as_json() | {"problems": problems})
 
 
@@ -158,10 +160,19 @@ HANDLERS = {"import": run_import, "export": run_export, "suggest": run_suggest}
 
 
 def start_worker(project, queue: Queue, workers: int, heartbeat_every: float = 5.0):
-    """The consumer for `queue`, its processes ready to run this project's jobs."""
+    """The consumer for `queue`, its processes ready to run this project's jobs; each loads
+    the English pipeline as it starts, so no job waits for spaCy."""
     project.db.dispose()  # each forked process opens its own connections
     runner.install(project, HANDLERS, heartbeat_every)
+    queue.huey.on_startup()(lambda: _warm(project))
     return queue.consumer(workers)
+
+
+def _warm(project) -> None:
+    try:
+        highlighter_for(project).pipeline_for("en")
+    except Exception as exc:  # the first import job will say what is wrong, with its message
+        say(f"warning: could not load the pre-highlighting pipeline yet: {exc}")
 
 
 @click.command("worker")

@@ -81,3 +81,25 @@ def _labels():
     from annotator.config import PACKAGE_DIR
 
     return PACKAGE_DIR / "data" / "labels.json"
+
+
+def test_ctrl_c_stops_a_worker_at_once_and_fails_its_running_job(tmp_path):
+    project = Project(tmp_path, "sqlite")
+    try:
+        worker = project.start_worker()
+        job_id = project.queue_import({"long.jsonl": jsonl("long", 300)})
+        deadline = time.monotonic() + 60
+        while get_job(project.db, job_id).done < 5:
+            assert time.monotonic() < deadline and worker.poll() is None
+            time.sleep(0.05)
+        os.killpg(worker.pid, signal.SIGINT)  # as a terminal sends Ctrl+C to the whole group
+        started = time.monotonic()
+        _, err = worker.communicate(timeout=10)
+        assert worker.returncode == 130, err
+        assert time.monotonic() - started < 3
+        assert "Traceback" not in err and "Stopped:" in err, err
+        job = get_job(project.db, job_id)
+        assert job.state == "failed" and "stopped" in job.message, job.message
+        assert documents(project.db) == 0  # its one file was not finished: nothing of it stored
+    finally:
+        project.close()
