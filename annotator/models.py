@@ -79,7 +79,13 @@ def document_uid(text: str) -> str:
 class Document(SQLModel, table=True):
     # The list pages by id and by (lang, id): narrow indexes let SQLite skip pages without
     # stepping through rows that carry whole texts.
-    __table_args__ = (Index("ix_document_id_order", "id"), Index("ix_document_lang_id", "lang", "id"))
+    __table_args__ = (
+        Index("ix_document_id_order", "id"),
+        Index("ix_document_lang_id", "lang", "id"),
+        # the list of live (not archived) documents, by arrival and by title (migration 0010)
+        Index("ix_document_live_id", "archived_at", "id", "lang"),
+        Index("ix_document_live_title", "archived_at", "title", "id", "lang"),
+    )
 
     # `id` orders documents by arrival and keys the joins; `uid` is the public id,
     # derived from the text, so importing the same text twice is a no-op.
@@ -104,6 +110,9 @@ class Document(SQLModel, table=True):
     # assignments can hand out the least sure first. None: no model has read it.
     uncertainty: float | None = None
     created_at: datetime = Field(default_factory=utcnow)
+    # Set while the document is archived: hidden from the list until restored.
+    archived_at: datetime | None = None
+    archived_by: str | None = Field(default=None, max_length=64)
 
 
 def uid_for_key(key: str):
@@ -135,6 +144,8 @@ CLAIM_LINKS = tuple(f"{role}_id" for role in CLAIM_ROLES[1:])
 
 class Suggestion(SQLModel, table=True):
     """Machine output (pre-highlight or an import's pre-annotation). Never edited in place."""
+
+    __table_args__ = (Index("ix_suggestion_label_document", "label", "document_id"),)  # the list's label filter
 
     id: int | None = Field(default=None, primary_key=True)
     document_id: int = fk("document.id")
@@ -177,7 +188,10 @@ class Layer(SQLModel, table=True):
 
 
 class Span(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("layer_id", "start", "end", "label", name="uq_span_layer_offsets_label"),)
+    __table_args__ = (
+        UniqueConstraint("layer_id", "start", "end", "label", name="uq_span_layer_offsets_label"),
+        Index("ix_span_label_layer", "label", "layer_id"),  # the list's label filter
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     layer_id: int = fk("layer.id")

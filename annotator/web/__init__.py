@@ -13,6 +13,7 @@ from annotator.web import (
     exports,
     filters,
     guards,
+    history,
     jobs,
     models,
     reports,
@@ -33,6 +34,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(assignments.bp)
     app.register_blueprint(curation.bp)
     app.register_blueprint(users.bp)
+    app.register_blueprint(history.bp)
     app.register_blueprint(models.bp)
     app.register_blueprint(exports.bp)
     app.register_blueprint(jobs.bp)

@@ -1,21 +1,26 @@
-"""Document list (paginated, filtered through htmx) and the read-only document view."""
+"""Document list (searched, filtered, sorted and paginated through htmx), the read-only
+document view, and archiving, restoring and deleting a document (admins)."""
 
 from __future__ import annotations
 
 from collections import Counter
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy import select
 
 from annotator.db import get_db
 from annotator.export.records import get_record
-from annotator.models import SUGGESTIONS, Document, Suggestion
+from annotator.models import LAYER_STATUSES, SUGGESTIONS, Document, Suggestion
 from annotator.project import labels_of
+from annotator.project.archiving import ArchiveRefused, NoSuchDocument, archive, delete, human_work, restore
+from annotator.project.search import SORTS, Filters
 from annotator.web.addressing import elsewhere, uid_named
+from annotator.web.auth import roles_required
 from annotator.web.extensions import htmx
 from annotator.web.guards import page_number
 from annotator.web.identity import current_annotator, is_curator, only_assigned_to, require_open, visible_ids
-from annotator.web.listing import document_page, languages, neighbours
+from annotator.web.listing import document_page, filter_choices, neighbours
 from annotator.web.rendering import SUGGESTION_FIELDS, pieces, suggestion_spans, text_html
 from annotator.web.workspace.reads import document_by_uid
 
@@ -29,27 +34,38 @@ def wants_fragment() -> bool:
     return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
 
 
+admin_required = roles_required("admin")
+
+
 @bp.get("/")
 def index():
-    page = page_number()
-    lang = request.args.get("lang", "").strip() or None
     session = get_db().request_session()
     within = visible_ids()
-    listing = document_page(session, page, current_app.config["PAGE_SIZE"], lang, within)
-    context = dict(listing=listing, labels=labels_of(current_app))
+    own = only_assigned_to()
+    filters = Filters.from_args(request.args, may_see_archived=is_curator(), may_name_annotator=own is None)
+    listing = document_page(session, page_number(), current_app.config["PAGE_SIZE"], filters, within, own)
+    context = dict(listing=listing, filters=filters, labels=labels_of(current_app))
     if wants_fragment():
-        response = current_app.make_response(render_template("documents/_rows.html", **context))
+        response = current_app.make_response(render_template("documents/_rows.html", oob_count=True, **context))
+        # the address bar keeps only what narrows the list, not every empty field of the form
+        if htmx.trigger == "document-search":
+            response.headers["HX-Push-Url"] = url_for(".index", **filters.args())
     else:
-        response = current_app.make_response(
-            render_template("documents/list.html", languages=languages(session, within), **context)
+        langs, people = filter_choices(session, within, people=own is None)
+        choices = dict(
+            languages=langs,
+            annotators=people,
+            statuses=LAYER_STATUSES,
+            sorts=SORTS,
         )
+        response = current_app.make_response(render_template("documents/list.html", **choices, **context))
     # The same URL answers with a fragment or a page: caches must keep them apart.
     response.vary.add("HX-Request")
     return response
 
 
 @bp.get("/documents/<uid>")
-def view(uid: str):
+def view(uid: str, error: str | None = None):
     session = get_db().request_session()
     doc = document_by_uid(session, uid)
     if doc is None:
@@ -66,6 +82,8 @@ def view(uid: str):
     )
     return render_template(
         "documents/view.html",
+        error=error,
+        work=human_work(session, doc.id) if current_user.role == "admin" else {},
         doc=doc,
         labels=labels,
         text_html=marked,
@@ -93,3 +111,40 @@ def layer_json(uid: str, name: str):
     except LookupError as exc:
         abort(404, description=str(exc.args[0]))
     return record
+
+
+@bp.post("/documents/<uid>/archive")
+@admin_required
+def archive_document(uid: str):
+    return _change(uid, lambda s: archive(s, uid, current_user.name, _forced()), "Archived “{}”.")
+
+
+@bp.post("/documents/<uid>/restore")
+@admin_required
+def restore_document(uid: str):
+    return _change(uid, lambda s: restore(s, uid, current_user.name), "Restored “{}”.")
+
+
+@bp.post("/documents/<uid>/delete")
+@admin_required
+def delete_document(uid: str):
+    return _change(uid, lambda s: delete(s, uid, current_user.name, _forced()), "Deleted “{}”.", gone=True)
+
+
+def _forced() -> bool:
+    return request.form.get("force") == "1"
+
+
+def _change(uid: str, action, done: str, gone: bool = False):
+    """Run an admin's action on the document; a refusal shows the document page with the
+    reason (422) and stores nothing."""
+    try:
+        with get_db().writing() as s:
+            result = action(s)
+    except NoSuchDocument as exc:
+        abort(404, description=str(exc).capitalize() + ".")
+    except ArchiveRefused as exc:
+        return view(uid, error=str(exc)[0].upper() + str(exc)[1:] + "."), 422
+    title = result["title"] if gone else result.title
+    flash(done.format(title or uid))
+    return redirect(url_for(".index") if gone else url_for(".view", uid=uid), 303)

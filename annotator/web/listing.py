@@ -1,7 +1,8 @@
 """The queries behind the document list: a constant number per page, all on indexes.
 
 Per request: one count, one page of narrow rows (never the text), one grouped count of the
-page's suggestions per label, and (full page only) the languages for the filter. None of
+page's suggestions per label, and (full page only) the languages and
+layer names for the filters. Archived documents are left out unless asked for. None of
 them runs once per row, so the list costs the same for 50 documents or 100,000.
 """
 
@@ -9,10 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, literal, select, union_all
 from sqlmodel import Session
 
 from annotator.models import Document, Layer, Suggestion
+from annotator.project.search import Filters, clauses, order
 
 ROW_COLUMNS = (
     Document.id,
@@ -22,6 +24,8 @@ ROW_COLUMNS = (
     Document.lang,
     Document.n_chars,
     Document.n_suggestions,
+    Document.created_at,
+    Document.archived_at,
 )
 
 
@@ -32,8 +36,12 @@ class DocumentPage:
     pages: int
     total: int
     size: int
-    lang: str | None
+    filters: Filters = field(default_factory=Filters)
     by_label: dict[int, dict[str, int]] = field(default_factory=dict)
+
+    @property
+    def lang(self) -> str:
+        return self.filters.lang
 
     @property
     def first_number(self) -> int:
@@ -41,10 +49,19 @@ class DocumentPage:
         return (self.page - 1) * self.size + 1
 
 
-def document_page(session: Session, page: int, size: int, lang: str | None = None, within=None) -> DocumentPage:
-    """One page of the list; `within`, a subquery of document ids, narrows it (an
-    annotator sees only their assigned documents)."""
-    where = ([Document.lang == lang] if lang else []) + ([Document.id.in_(within)] if within is not None else [])
+def document_page(
+    session: Session,
+    page: int,
+    size: int,
+    filters: Filters | None = None,
+    within=None,
+    own_layer: str | None = None,
+) -> DocumentPage:
+    """One page of the list as `filters` narrow and sort it; `within`, a subquery of
+    document ids, narrows it to what the user may see, and `own_layer` (annotators) is the
+    only layer whose work the filters look into."""
+    filters = filters or Filters()
+    where = clauses(session.get_bind().dialect.name, filters, within, own_layer)
     total = session.exec(select(func.count()).select_from(Document).where(*where)).scalar_one()
     pages = max(1, -(-total // size))
     page = min(max(page, 1), pages)
@@ -54,18 +71,17 @@ def document_page(session: Session, page: int, size: int, lang: str | None = Non
     # Pages past the middle count from the end, so no page skips more than half the list.
     offset = (page - 1) * size
     n = max(0, min(size, total - offset))
-    if offset <= total - offset - n:
-        page_ids = select(Document.id).where(*where).order_by(Document.id).offset(offset).limit(size)
-    else:
-        page_ids = select(Document.id).where(*where).order_by(Document.id.desc()).offset(total - offset - n).limit(n)
-    rows = session.exec(select(*ROW_COLUMNS).where(Document.id.in_(page_ids)).order_by(Document.id)).all()
+    forwards = offset <= total - offset - n
+    ids = select(Document.id).where(*where).order_by(*order(filters, own_layer, backwards=not forwards))
+    ids = ids.offset(offset).limit(size) if forwards else ids.offset(total - offset - n).limit(n)
+    rows = session.exec(select(*ROW_COLUMNS).where(Document.id.in_(ids)).order_by(*order(filters, own_layer))).all()
     return DocumentPage(
         rows=rows,
         page=page,
         pages=pages,
         total=total,
         size=size,
-        lang=lang,
+        filters=filters,
         by_label=label_counts(session, [r.id for r in rows]),
     )
 
@@ -86,16 +102,40 @@ def label_counts(session: Session, doc_ids: list[int]) -> dict[int, dict[str, in
 
 def languages(session: Session, within=None) -> list[tuple[str, int]]:
     """(language, documents) for the filter, from the language index alone."""
-    where = [Document.id.in_(within)] if within is not None else []
-    query = select(Document.lang, func.count()).where(*where).group_by(Document.lang).order_by(Document.lang)
-    return [(lang, n) for lang, n in session.exec(query).all()]
+    return filter_choices(session, within, False)[0]
+
+
+def filter_choices(session: Session, within=None, people: bool = True) -> tuple[list[tuple[str, int]], list[str]]:
+    """The language filter's (language, documents) and, with `people`, the names of
+    people's layers for the annotator filter: one query for both."""
+    where = [Document.archived_at.is_(None)] + ([Document.id.in_(within)] if within is not None else [])
+    langs = select(literal("lang").label("kind"), Document.lang.label("value"), func.count().label("n"))
+    query = langs.where(*where).group_by(Document.lang)
+    if people:
+        names = select(literal("person"), Layer.name, literal(0)).where(Layer.kind == "annotator").distinct()
+        query = union_all(query, names)
+    found: tuple[list, list] = ([], [])
+    for kind, value, n in sorted(session.exec(query).all(), key=lambda row: row[1]):
+        if kind == "lang":
+            found[0].append((value, n))
+        else:
+            found[1].append(value)
+    return found
 
 
 _ASSIGNED = select(Layer.document_id).where(Layer.name == bindparam("name"), Layer.assigned_at.is_not(None))
 _BEFORE = (
-    select(Document.uid, Document.title).where(Document.id < bindparam("doc")).order_by(Document.id.desc()).limit(1)
+    select(Document.uid, Document.title)
+    .where(Document.id < bindparam("doc"), Document.archived_at.is_(None))
+    .order_by(Document.id.desc())
+    .limit(1)
 )
-_AFTER = select(Document.uid, Document.title).where(Document.id > bindparam("doc")).order_by(Document.id).limit(1)
+_AFTER = (
+    select(Document.uid, Document.title)
+    .where(Document.id > bindparam("doc"), Document.archived_at.is_(None))
+    .order_by(Document.id)
+    .limit(1)
+)
 NEIGHBOURS = {
     False: (_BEFORE, _AFTER),  # built once: every document page asks
     True: (_BEFORE.where(Document.id.in_(_ASSIGNED)), _AFTER.where(Document.id.in_(_ASSIGNED))),

@@ -21,8 +21,18 @@ TEXT = "Huawei makes the Ascend 910C in Shenzhen; it has 64 GB of memory."
 HX = {"HX-Request": "true"}
 TABLES = (Span, Relation, Claim, Layer, AuditEvent, SuggestionDecision, User)
 SAMPLE = {"uid": "doc1", "name": "alice", "token": "not-a-token", "filename": "css/app.css"}
-CURATOR_BLUEPRINTS = ("curation", "gold", "reports", "users")  # users: admins only
-OWN_QUEUE = ("assignments.mine", "assignments.queue_status")  # an annotator's own queue
+CURATOR_BLUEPRINTS = (
+    "curation",
+    "gold",
+    "reports",
+    "users",
+    "history",
+    "exports",
+    "upload",
+    "jobs",
+)  # users: admins only
+# an annotator's own queue, account and history (SAMPLE's name is alice, the one logged in)
+OWN = ("assignments.mine", "assignments.queue_status", "users.account", "history.user")
 
 
 @pytest.fixture
@@ -86,11 +96,21 @@ def test_annotators_are_refused_curator_pages_and_other_peoples_documents(projec
     refused = []
     for endpoint, method, url in walk(project):
         blueprint = endpoint.split(".")[0]
-        if blueprint in CURATOR_BLUEPRINTS or (blueprint == "assignments" and endpoint not in OWN_QUEUE):
+        if endpoint not in OWN and (blueprint in CURATOR_BLUEPRINTS or blueprint == "assignments"):
             response = client.open(url, method=method, data={"version": 0}, headers=HX)
             assert response.status_code == 403, (endpoint, method, url, response.status_code)
             refused.append(endpoint)
-    assert {"gold.page", "gold.span_add", "reports.agreement", "curation.index", "assignments.overview"} <= set(refused)
+    assert {
+        "gold.page",
+        "gold.span_add",
+        "reports.agreement",
+        "curation.index",
+        "assignments.overview",
+        "history.document",
+        "users.role",
+    } <= set(refused)
+    assert client.get("/users/account").status_code == 200  # one's own account page
+    assert client.get("/history/users/bob").status_code == 403  # not another's history
     # bob's document: neither the view, the workspace nor a write
     assert client.get("/documents/doc2").status_code == 403
     assert client.get("/annotate/doc2").status_code == 403

@@ -1,0 +1,170 @@
+"""Finding documents: full-text search over titles and texts, and the list's filters.
+
+SQLite answers a search from the FTS5 table `document_fts` (kept in step with `document` by
+triggers, see migration 0010); PostgreSQL from a GIN index over the stored 'simple'
+text-search vector of title and text. A query is whitespace-separated terms, all required, the last one
+also matching as a prefix (so the list narrows while someone types). Each term goes to the
+database quoted, to be split into words by the same tokenizer that indexed the text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+from sqlalchemy import Integer, case, column, func, literal_column, not_, select, text, union
+from sqlalchemy.sql import ColumnElement
+
+from annotator.models import LAYER_STATUSES, Claim, Document, Layer, Span, Suggestion
+
+SQLITE_FTS = "document_fts"
+PG_FUNCTION = "document_search_vector"
+PG_INDEX = "ix_document_search"
+PG_COLUMN = "search_vector"  # a stored generated column, not in the model
+SORTS = ("added", "title", "status")
+CLAIM_CHOICES = ("yes", "no")
+SHOWN = ("live", "archived")
+MAX_TERMS = 16
+WORD = re.compile(r"\w")
+# rank of a layer's status for sorting by progress: done first, then in progress
+STATUS_RANK = {"done": 3, "in_progress": 2, "skipped": 1, "todo": 0}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the list is narrowed to; empty strings are "any"."""
+
+    q: str = ""
+    lang: str = ""
+    status: str = ""
+    annotator: str = ""
+    label: str = ""
+    claim: str = ""
+    sort: str = "added"
+    shown: str = "live"
+
+    @classmethod
+    def from_args(cls, args, may_see_archived: bool = False, may_name_annotator: bool = True) -> Filters:
+        """The filters a query string asks for; a value outside its choices is dropped."""
+
+        def pick(name: str, choices=None, default: str = "") -> str:
+            value = (args.get(name) or "").strip()[:200]
+            return value if choices is None or value in choices else default
+
+        found = cls(
+            q=pick("q")[:500],
+            lang=pick("lang"),
+            status=pick("status", LAYER_STATUSES),
+            annotator=pick("annotator") if may_name_annotator else "",
+            label=pick("label"),
+            claim=pick("claim", CLAIM_CHOICES),
+            sort=pick("sort", SORTS, "added"),
+            shown=pick("shown", SHOWN, "live") if may_see_archived else "live",
+        )
+        return found
+
+    def args(self, **changes) -> dict[str, str]:
+        """The non-default values, for links that keep the filters (page links, sort links)."""
+        values = replace(self, **changes).__dict__
+        defaults = Filters().__dict__
+        return {k: v for k, v in values.items() if v and v != defaults[k]}
+
+    @property
+    def searching(self) -> bool:
+        """Narrowed by more than the language: the list then counts matches."""
+        return bool(self.q or self.status or self.annotator or self.label or self.claim or self.shown != "live")
+
+
+def terms(q: str) -> list[str]:
+    """The query's terms: whitespace-separated pieces holding at least one word character."""
+    return [t for t in q.split() if WORD.search(t)][:MAX_TERMS]
+
+
+def fts5_query(found: list[str]) -> str:
+    """FTS5 syntax: each term a quoted phrase (the tokenizer splits it as it split the text),
+    the last one a prefix."""
+    quoted = ['"' + t.replace('"', '""') + '"' for t in found]
+    quoted[-1] += "*"
+    return " ".join(quoted)
+
+
+def tsquery(found: list[str]) -> str:
+    """to_tsquery syntax: each term a quoted lexeme joined by &, the last one a prefix."""
+    quoted = ["'" + t.replace("\\", "\\\\").replace("'", "''") + "'" for t in found]
+    quoted[-1] += ":*"
+    return " & ".join(quoted)
+
+
+def text_matches(dialect: str, q: str) -> ColumnElement | None:
+    """The clause for documents whose title or text hold every term; None: no search."""
+    found = terms(q)
+    if not found:
+        return None
+    if dialect == "sqlite":
+        ids = text(f"SELECT rowid FROM {SQLITE_FTS} WHERE {SQLITE_FTS} MATCH :fts").bindparams(fts=fts5_query(found))
+        return Document.id.in_(ids.columns(column("rowid", Integer)))
+    return literal_column(f"document.{PG_COLUMN}").op("@@")(
+        func.to_tsquery(literal_column("'simple'::regconfig"), tsquery(found))
+    )
+
+
+def layer_clause(name: str | None):
+    return [Layer.name == name] if name else []
+
+
+def clauses(dialect: str, f: Filters, within=None, own_layer: str | None = None) -> list:
+    """WHERE clauses for the filters. `within` (a subquery of ids) narrows to what the user
+    may see; `own_layer`, for annotators, is the only layer whose work they may look into."""
+    where = [Document.archived_at.is_not(None) if f.shown == "archived" else Document.archived_at.is_(None)]
+    if within is not None:
+        where.append(Document.id.in_(within))
+    if f.lang:
+        where.append(Document.lang == f.lang)
+    if (match := text_matches(dialect, f.q)) is not None:
+        where.append(match)
+    person = own_layer or f.annotator or None
+    if f.annotator and not own_layer:
+        where.append(Document.id.in_(select(Layer.document_id).where(Layer.name == f.annotator)))
+    if f.status == "todo":  # nothing started: no layer (of that person) past todo
+        started = select(Layer.document_id).where(Layer.status != "todo", *layer_clause(person))
+        where.append(not_(Document.id.in_(started)))
+    elif f.status:
+        where.append(Document.id.in_(select(Layer.document_id).where(Layer.status == f.status, *layer_clause(person))))
+    if f.label:
+        suggested = select(Suggestion.document_id).where(Suggestion.label == f.label)
+        marked = (
+            select(Layer.document_id)
+            .join(Span, Span.layer_id == Layer.id)
+            .where(Span.label == f.label, *layer_clause(own_layer))
+        )
+        where.append(Document.id.in_(union(suggested, marked)))
+    if f.claim:
+        claimed = select(Layer.document_id).join(Claim, Claim.layer_id == Layer.id).where(*layer_clause(own_layer))
+        where.append(Document.id.in_(claimed) if f.claim == "yes" else not_(Document.id.in_(claimed)))
+    return where
+
+
+def progress(own_layer: str | None = None):
+    """A document's furthest layer status as a number (STATUS_RANK), for sorting."""
+    rank = case(*((Layer.status == s, n) for s, n in STATUS_RANK.items()), else_=0)
+    query = select(func.max(rank)).where(Layer.document_id == Document.id, *layer_clause(own_layer))
+    return func.coalesce(query.scalar_subquery(), -1)
+
+
+def order(f: Filters, own_layer: str | None = None, backwards: bool = False) -> list:
+    """ORDER BY for the sort, ties broken by arrival; `backwards` reverses it all (a late
+    page is read from the end, so no page skips more than half the list)."""
+    keys = {"added": [], "title": [(Document.title, False)], "status": [(progress(own_layer), True)]}[f.sort]
+    keys = [*keys, (Document.id, False)]
+    return [key.desc() if descending != backwards else key.asc() for key, descending in keys]
+
+
+def modelled(obj, name, type_, reflected, compare_to) -> bool:
+    """Alembic's include_object: the search machinery of migration 0010 (SQLite's FTS5 table
+    and its shadow tables, PostgreSQL's stored vector and its index) has no model; leave it out of
+    comparisons between the models and the database."""
+    if type_ == "table" and reflected and compare_to is None and (name or "").startswith(SQLITE_FTS):
+        return False
+    if type_ == "column" and reflected and compare_to is None and name == PG_COLUMN:
+        return False
+    return not (type_ == "index" and name == PG_INDEX)
