@@ -345,10 +345,45 @@
   function closeForm() { const slot = $("ws-form"); if (slot) slot.replaceChildren(); }
   const click = (id) => { const el = $(id); if (el && !el.disabled) el.click(); };
 
+  /** Select the next (dir 1) or previous word from the selection, the current item or the
+      top of the screen, by the server's tokens. */
   function wordFrom(dir) {
     const sel = selection();
     const from = sel ? (dir > 0 ? sel.end : sel.start) : cur ? (dir > 0 ? cur.end : cur.start) : firstVisible();
-    if (!WSOffsets.selectWord(text(), from, dir)) say("No more words that way.");
+    later(WSFind.word(from, dir).then((got) => (got ? pick(got) : say("No more words that way."))));
+  }
+
+  // A word step waits for the server's tokens the first time; keys pressed meanwhile wait
+  // their turn, so "w Shift+→ o" marks what the steps selected.
+  let busy = null;
+  const waiting = [];
+  function later(promise) {
+    busy = WSSave.hold(promise).finally(() => {
+      busy = null;
+      while (waiting.length && !busy) { const e = waiting.shift(); if (e.altKey) altKey(e); else handle(e); }
+    });
+  }
+
+  let picked = null;  // the last selection made by keys, announced once
+  function pick(range) {
+    WSOffsets.selectOffsets(text(), range.start, range.end);
+    const got = selection();
+    if (!got) return;
+    const node = window.getSelection().focusNode;
+    const el = node && (node.nodeType === Node.TEXT_NODE ? node.parentElement : node);
+    if (el && el.scrollIntoView) el.scrollIntoView({ block: "nearest" });
+    const said = `Selected “${got.text}”: press a label key to mark it`;
+    if (said !== picked) say(said);
+    picked = said;
+  }
+
+  /** Accept every pending suggestion with `label`, asking first above the page's limit. */
+  function acceptLabel(label) {
+    const row = document.querySelector(`#ws-suggestions li[data-label="${CSS.escape(label)}"] .n`);
+    const n = row ? +row.textContent.replace(/\D/g, "") : 0;
+    if (!n) return say(`No pending ${label} suggestions.`);
+    if (n > (+ws().dataset.confirmOver || 50) && !window.confirm(`Accept all ${n} pending ${label} suggestions?`)) return;
+    WSSave.post(urls().decide, { decision: "accepted", scope: "all", label: label });
   }
 
   function firstVisible() {
@@ -376,7 +411,12 @@
       return;
     }
     if (field) {
-      if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && field.form) { e.preventDefault(); field.form.requestSubmit(); }
+      // Enter saves from any control of a form, selects and checkboxes included (Alt+↓ or
+      // Space opens a select's list); Shift+Enter is left to the field
+      if (e.key === "Enter" && !e.shiftKey && !e.altKey && field.form && field.tagName !== "TEXTAREA") {
+        e.preventDefault();
+        field.form.requestSubmit();
+      }
       return;
     }
     if ((e.ctrlKey || e.metaKey) && !e.altKey) {
@@ -385,7 +425,12 @@
       else if (k === "y") { e.preventDefault(); WSSave.post(urls().redo, {}); }
       return;
     }
-    if (e.altKey) return;
+    if (busy && !["Shift", "Control", "Alt", "Meta"].includes(e.key)) {  // replayed when the step is done
+      waiting.push({ key: e.key, code: e.code, shiftKey: e.shiftKey, altKey: e.altKey, target: e.target });
+      e.preventDefault();
+      return;
+    }
+    if (e.altKey) { if (altKey(e)) e.preventDefault(); return; }
     const onControl = e.target.closest && e.target.closest("button, a");
     if (e.key === "Enter" && onControl) return;  // let a focused button or link do its job
     if (handle(e)) e.preventDefault();
@@ -394,10 +439,45 @@
   // The workspace's own keys win over a label configuration's hotkeys (a project file could
   // give a label "a" or "j"); such a label is still one click away on the palette.
   const COMMANDS = new Set(["j", "k", "n", "w", "b", "a", "x", "e", "u", "U", "A", "X", "L", "D", "N", "P", "R", "C",
-                            "s", "S", "E", "G", "?", "[", "]", "{", "}"]);
+                            "s", "S", "E", "G", "?", "[", "]", "{", "}", "f", "F", "/"]);
+
+  let seek = 0;  // after f (1) or F (-1): the next label key jumps to that label's next pending suggestion
+
+  function seekLabel(dir, label) {
+    const it = neighbour(cur, dir, (x) => x.kind === "g" && x.label === label);
+    if (it) setCurrent(it, true);
+    else say(`No more pending ${label} suggestions ${dir > 0 ? "after" : "before"} this point.`);
+  }
+
+  /** Alt + a label key: with a search, mark every match with that label. */
+  function altKey(e) {
+    const m = /^(?:Key([A-Z])|Digit([0-9]))$/.exec(e.code || "");
+    if (!m) return false;
+    const letter = m[1] ? (e.shiftKey ? m[1] : m[1].toLowerCase()) : m[2];
+    const pal = document.querySelector(`.pal[data-hotkey="${CSS.escape(letter)}"]`);
+    if (!pal) return false;
+    const all = WSFind.matches();
+    if (!all.length) { say("Find some text first (/), then Alt with a label key marks every match."); return true; }
+    const label = pal.dataset.label;
+    const n = all.length, over = +ws().dataset.confirmOver || 50;
+    if (n > over && !window.confirm(`Mark all ${n} matches of “${WSFind.query()}” ${label}?`)) return true;
+    WSSave.post(urls().spansMany, { label: label, ranges: all.map((x) => `${x.start}-${x.end}`).join(",") });
+    WSFind.close();
+    window.getSelection().removeAllRanges();
+    return true;
+  }
 
   function handle(e) {
     const key = e.key;
+    if (["Shift", "Control", "Alt", "Meta", "CapsLock"].includes(key)) return false;
+    if (seek) {
+      const dir = seek, pal = document.querySelector(`.pal[data-hotkey="${CSS.escape(key)}"]`);
+      seek = 0;
+      if (pal) { seekLabel(dir, pal.dataset.label); return true; }
+      if (key.length === 1) { say(`${key} is no label key: f or F then a label key jumps to that label's next or previous suggestion.`); return true; }
+    }
+    if (key === "f" || key === "F") { seek = key === "f" ? 1 : -1; say("Jump to the next pending suggestion of which label? Press its key."); return true; }
+    if (key === "/") { WSFind.open(selection() ? selection().end : cur ? cur.start : firstVisible()); return true; }
     const chooser = document.querySelector("#relation-form [data-choice]");
     if (chooser && /^[1-9]$/.test(key)) { document.querySelector(`#relation-form [data-choice="${key}"]`)?.click(); return true; }
     const hotkey = !COMMANDS.has(key) && document.querySelector(`.pal[data-hotkey="${CSS.escape(key)}"]`);
@@ -423,15 +503,16 @@
       case "U": WSSave.post(urls().redo, {}); return true;
       case "A": click("ws-accept-all"); return true;
       case "X": click("ws-reject-all"); return true;
-      case "L": if (cur && !isLink(cur)) WSSave.post(urls().decide, { decision: "accepted", scope: "all", label: cur.label }); return true;
+      case "L": if (cur && !isLink(cur)) acceptLabel(cur.label); return true;
       case "D": click("ws-done"); return true;
       case "N": click("ws-next"); return true;
       case "P": click("ws-prev"); return true;
       case "?": $("ws-help").showModal(); return true;
     }
     if ((key === "ArrowRight" || key === "ArrowLeft") && e.shiftKey) {
-      if (!selection()) wordFrom(key === "ArrowRight" ? 1 : -1);
-      else WSOffsets.extendWord(text(), key === "ArrowRight" ? 1 : -1);
+      const sel = selection(), dir = key === "ArrowRight" ? 1 : -1;
+      if (!sel) wordFrom(dir);
+      else later(WSFind.extend(sel, dir).then((got) => (got ? pick(got) : say("The selection cannot move further that way."))));
       return true;
     }
     return false;

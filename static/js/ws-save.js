@@ -116,12 +116,28 @@
     if (headers && headers["X-WS-Job"]) lastStatus = e.detail.xhr.status;
   });
 
+  /** What to ask before this write, if anything: a bulk decision above the page's limit
+      (data-ws-ask, set by the server with the count), or marking done with work pending. */
+  function ask(elt) {
+    if (elt.dataset.wsAsk) return elt.dataset.wsAsk;
+    if (!("wsAskPending" in elt.dataset)) return null;
+    const total = document.querySelector('#ws-suggestions [data-testid="pending-total"]');
+    const spans = total ? +total.textContent.replace(/\D/g, "") : 0;
+    const links = document.querySelectorAll("#ws-claims [data-suggested], #ws-relations [data-suggested]").length;
+    const parts = [];
+    if (spans) parts.push(`${spans} suggestion${spans > 1 ? "s" : ""}`);
+    if (links) parts.push(`${links} suggested claim${links > 1 ? "s" : ""} or relation${links > 1 ? "s" : ""}`);
+    return parts.length ? `${parts.join(" and ")} still pending. Mark the document done anyway?` : null;
+  }
+
   // hx-post inside the workspace joins the queue instead of going out on its own.
   document.addEventListener("htmx:confirm", (e) => {
     const d = e.detail;
     if (d.verb !== "post" || !d.elt.closest("#ws")) return;
     if (d.etc && d.etc.headers && d.etc.headers["X-WS-Job"]) return;  // ours, already queued
     e.preventDefault();
+    const question = ask(d.elt);
+    if (question && !window.confirm(question)) return;
     post(d.path, snapshot(d.elt));
   });
 
@@ -146,5 +162,13 @@
     if (queue.length) { e.preventDefault(); e.returnValue = ""; }
   });
 
-  window.WSSave = { post: post, pending: () => queue.length, frozen: () => frozen };
+  // Keys that wait on the server before they can ask for a write (a word step's tokens) hold
+  // the queue open: pending() counts them, so "all saved" is never said too early.
+  let held = 0;
+  function hold(promise) {
+    held += 1;
+    return promise.finally(() => { held -= 1; });
+  }
+
+  window.WSSave = { ask: ask, hold: hold, post: post, pending: () => queue.length + held, frozen: () => frozen };
 })();

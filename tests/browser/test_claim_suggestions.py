@@ -134,8 +134,8 @@ def test_correct_a_suggested_claim_in_the_prefilled_form(page: Page, app, server
     expect(form).to_contain_text("Correct the suggested claim")
     expect(page.locator("#cf-value")).to_be_focused()
     expect(page.locator("#cf-value")).to_have_value("256")
-    expect(page.locator("#cf-entity_id option:checked")).to_have_text("PRODUCT · FP300")
-    expect(page.locator("#cf-property_id option:checked")).to_have_text("PROPERTY · high-bandwidth memory")
+    expect(page.locator("#cf-entity_id option:checked")).to_have_text("FP300 · PRODUCT")
+    expect(page.locator("#cf-property_id option:checked")).to_have_text("high-bandwidth memory · PROPERTY")
     page.screenshot(path=str(SHOTS / "workspace-correct-claim.png"))
     assert_accessible(page)  # the form, and the page after a write
     page.locator("#cf-property_id").select_option(label="— none —")

@@ -62,7 +62,7 @@ def press(page: Page, *keys: str) -> None:
 
 def mark_first_word(page: Page) -> None:
     """w selects the text's first word, o marks it ORG."""
-    page.keyboard.press("w")
+    press(page, "w")  # the step waits for the server's tokens the first time
     assert page.evaluate("() => window.getSelection().toString()") == NAME
     press(page, "o")
 

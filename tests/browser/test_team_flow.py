@@ -53,8 +53,11 @@ def annotate_queue(page: Page, base: str, name: str) -> int:
         for key in keys:
             page.keyboard.press(key)
         page.wait_for_function("() => WSSave.pending() === 0")
+        asked = []  # suggestions are left pending, so marking done asks first
+        page.once("dialog", lambda dialog, asked=asked: (asked.append(dialog.message), dialog.accept()))
         page.locator("#ws-done").click()
         expect(page.locator(".ws-done-badge")).to_be_visible()
+        assert asked and "still pending. Mark the document done anyway?" in asked[0]
     return len(links)
 
 

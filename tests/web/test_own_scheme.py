@@ -69,8 +69,9 @@ def test_workspace_agreement_curation_and_export_under_measeval_names(tmp_path):
         ent = span(client, app, name, entity, "MeasuredEntity")
         prop = span(client, app, name, "nitrate content", "MeasuredProperty")
         form = client.get(f"/annotate/doc1/claim-form?quantity={qty}").get_data(as_text=True)
-        assert re.search(rf'<option value="{ent}" selected>MeasuredEntity', form), form
-        assert re.search(rf'<option value="{prop}" selected>MeasuredProperty', form)
+        # a choice reads as its mention first, then the scheme's own label
+        assert re.search(rf'<option value="{ent}" selected>{entity} · MeasuredEntity', form), form
+        assert re.search(rf'<option value="{prop}" selected>nitrate content · MeasuredProperty', form)
         assert 'value="IsCount"' in form and "IsMeanHasSD" in form  # the scheme's own modifiers
         write(client, "/claims", app, name, quantity_id=qty, value="63", unit="%", entity_id=ent, property_id=prop)
         write(client, "/status", app, name, status="done")

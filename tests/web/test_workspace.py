@@ -244,8 +244,8 @@ def test_claim_form_prefills_and_saves_with_links(ws):
     prop = ws.span("high-bandwidth memory", "PROPERTY")
     form = ws.client.get(f"/annotate/doc1/claim-form?quantity={qty}").get_data(as_text=True)
     assert 'name="value" value="256"' in form and 'name="unit" value="GB"' in form
-    assert re.search(rf'<option value="{card}" selected>PRODUCT · SC11 FP300', form)  # the entity before it
-    assert re.search(rf'<option value="{prop}" selected>PROPERTY', form)
+    assert re.search(rf'<option value="{card}" selected>SC11 FP300 · PRODUCT', form)  # the entity before it
+    assert re.search(rf'<option value="{prop}" selected>high-bandwidth memory · PROPERTY', form)
     response = ws.ok(
         "/claims", quantity_id=qty, value="256", unit="GB", entity_id=card, property_id=prop, modifiers="IsCount"
     )

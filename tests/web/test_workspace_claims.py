@@ -199,7 +199,7 @@ def test_correcting_a_suggested_claim_opens_the_form_on_it_and_saving_keeps_one_
     assert "Correct the suggested claim" in html and "correct it in the form" in html
     claim, _ = _claim_parts(site)
     assert f'hx-post="/annotate/doc1/claims/{claim.id}"' in html
-    assert re.search(rf'<option value="{claim.property_id}" selected>PROPERTY · high-bandwidth memory', html)
+    assert re.search(rf'<option value="{claim.property_id}" selected>high-bandwidth memory · PROPERTY', html)
     saved = site.ok(
         f"/claims/{claim.id}",
         quantity_id=claim.quantity_id,

@@ -71,6 +71,26 @@ def ids_field(form, name: str) -> list:
     return [whole(v) for v in dict.fromkeys(values)]
 
 
+def ranges_field(raw: str) -> list[tuple]:
+    """ "12-20,31-39" as [(12, 20), (31, 39)]; anything else is refused, naming it."""
+    out = []
+    for piece in (p.strip() for p in raw.split(",") if p.strip()):
+        start, _, end = piece.partition("-")
+        start, end = whole(start), whole(end)
+        if not (isinstance(start, int) and isinstance(end, int)):
+            raise AnnotationError(f"{piece!r} is not a range of code points (write start-end, e.g. 12-20)")
+        out.append((start, end))
+    out = list(dict.fromkeys(out))
+    if not out:
+        raise AnnotationError("name the places to mark (ranges=start-end,start-end)")
+    if len(out) > MAX_RANGES:
+        raise AnnotationError(f"at most {MAX_RANGES} places at once, not {len(out)}")
+    return out
+
+
+MAX_RANGES = 2000
+
+
 # --- relation chooser -------------------------------------------------------------------------
 
 
@@ -153,6 +173,7 @@ def nearby_spans(session: Session, doc: Document, layer: Layer, quantity: Span, 
         .all()
     )
     same = bounds[index]
+    sentence = sentence_around(doc.text, same, quantity.start, quantity.end)
     out = [
         {
             "id": s.id,
@@ -160,26 +181,42 @@ def nearby_spans(session: Session, doc: Document, layer: Layer, quantity: Span, 
             "start": s.start,
             "text": excerpt(doc.text[s.start : s.end], 50),
             "same_block": same[0] <= s.start < same[1],
-            "distance": abs(s.start - quantity.start),
+            "same_sentence": sentence[0] <= s.start and s.end <= sentence[1],
+            "distance": max(quantity.start - s.end, s.start - quantity.end, 0),
         }
         for s in rows
     ]
     return sorted(out, key=lambda s: (s["distance"], s["label"]))
 
 
+SENTENCE_END = re.compile(r"[.!?…。！？](?=[\s\"'”’)\]]|$)")
+
+
+def sentence_around(text: str, block: tuple[int, int], start: int, end: int) -> tuple[int, int]:
+    """[start, end) of the sentence holding [start, end), within its block: a sentence ends at
+    . ! ? before a space or the block's end (a decimal point is followed by a digit)."""
+    lo, hi = block
+    ends = [m.end() for m in SENTENCE_END.finditer(text, lo, hi)]
+    before = [e for e in ends if e <= start]
+    after = [e for e in ends if e >= end]
+    return (before[-1] if before else lo), (after[0] if after else hi)
+
+
 def guess_links(nearby: list[dict], quantity: Span, labels: LabelConfig) -> dict:
     """Pre-selections for a new claim, only from the quantity's own paragraph: the nearest
-    property and condition spans, and as the measured entity the nearest other span before
-    the quantity (an entity usually precedes its number: "the SC11 FP300 has 256 GB")."""
+    property and condition spans, and as the measured entity the nearest fitting span of the
+    quantity's own sentence, before it if there is one (an entity usually precedes its number:
+    "the SC11 FP300 has 256 GB"); from another sentence the guess is wrong more often than not."""
     wanted = preferred(labels)
     parts = {v for v in wanted.values() if v} | {labels.quantity_label}
     same = [s for s in nearby if s["same_block"]]
     links = dict.fromkeys(CLAIM_LINKS)
     for key in GUESSED:
         links[key] = next((s["id"] for s in same if wanted[key] and s["label"] == wanted[key]), None)
-    before = [s for s in same if s["start"] < quantity.start and s["label"] not in parts]
-    if before:
-        links["entity_id"] = min(before, key=lambda s: s["distance"])["id"]
+    fitting = [s for s in same if s["same_sentence"] and s["label"] not in parts]
+    before = [s for s in fitting if s["start"] < quantity.start]
+    if before or fitting:
+        links["entity_id"] = min(before or fitting, key=lambda s: s["distance"])["id"]
     return links
 
 

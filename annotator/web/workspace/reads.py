@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from annotator.contents import CLAIM_COLUMNS, RELATION_COLUMNS, SPAN_COLUMNS, Contents
 from annotator.models import Claim, Document, Layer, Relation, Span, Suggestion, SuggestionDecision
+from annotator.web.identity import GOLD, layer_name
 
 NO_LAYER = 0  # no layer has this id: with it, every suggestion is pending
 
@@ -40,10 +41,38 @@ PENDING_COUNTS = (
     .group_by(Suggestion.label)
 )
 
+# In the gold layer a suggestion some layer of the document has answered went through curation
+# (accepted there, it came into gold as a span; rejected, it stayed out): only the ones nobody
+# has answered are still pending.
+_decided_anywhere = (
+    select(SuggestionDecision.suggestion_id)
+    .join(Layer, Layer.id == SuggestionDecision.layer_id)
+    .where(Layer.document_id == bindparam("doc"))
+)
+GOLD_PENDING = select(Suggestion.id, Suggestion.start, Suggestion.end, Suggestion.label).where(
+    Suggestion.document_id == bindparam("doc"), Suggestion.id.not_in(_decided_anywhere)
+)
+GOLD_PENDING_IN = GOLD_PENDING.where(Suggestion.start < bindparam("hi"), Suggestion.end > bindparam("lo"))
+GOLD_PENDING_COUNTS = (
+    select(Suggestion.label, func.count())
+    .where(Suggestion.document_id == bindparam("doc"), Suggestion.id.not_in(_decided_anywhere))
+    .group_by(Suggestion.label)
+)
+FOR_GOLD = {id(PENDING): GOLD_PENDING, id(PENDING_IN): GOLD_PENDING_IN, id(PENDING_COUNTS): GOLD_PENDING_COUNTS}
+
 
 def _run(session: Session, statement, **params):
-    """A Core statement on the session's connection (and transaction), past the ORM layer."""
+    """A Core statement on the session's connection (and transaction), past the ORM layer;
+    the pending suggestions of the gold layer are read as gold sees them."""
+    if id(statement) in FOR_GOLD and layer_name() == GOLD:
+        statement = FOR_GOLD[id(statement)]
     return session.connection().execute(statement, params)
+
+
+def pending_ids(session: Session, doc: Document, layer: Layer | None, label: str | None = None) -> list[int]:
+    """The ids of the suggestions this layer shows pending (of `label`): what "all" means."""
+    rows = _run(session, PENDING, layer=layer_id(layer), doc=doc.id).all()
+    return [r.id for r in rows if label is None or r.label == label]
 
 
 def layer_id(layer: Layer | None) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, abort, current_app, jsonify, redirect, render_template, request, url_for
 from markupsafe import Markup
 from sqlalchemy import select
 
@@ -28,9 +28,9 @@ from annotator.web.addressing import elsewhere
 from annotator.web.errors import NUL_MESSAGE, holds_nul
 from annotator.web.identity import GOLD, current_annotator, is_curator, layer_name, only_assigned_to, require_open
 from annotator.web.listing import neighbours
-from annotator.web.workspace.forms import claim_fields, claim_form_data, ids_field, relation_choice, whole
+from annotator.web.workspace.forms import claim_fields, claim_form_data, ids_field, ranges_field, relation_choice, whole
 from annotator.web.workspace.panel import claims, counters, excerpt, group_runs, relations, span_groups
-from annotator.web.workspace.reads import document_by_uid, whole_layer
+from annotator.web.workspace.reads import document_by_uid, pending_ids, whole_layer
 from annotator.web.workspace.suggested import claim_accepted, claim_rejected, relation_said, suggested
 from annotator.web.workspace.views import items_of, render_blocks, text_blocks
 from annotator.web.workspace.writes import (
@@ -57,6 +57,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp, name=GOLD, url_prefix="/gold")
     app.add_template_global(help_overlay)
     app.add_template_filter(group_runs)
+    app.add_template_global(confirm_over, "bulk_confirm_over")
 
 
 def help_overlay() -> Markup:
@@ -140,6 +141,11 @@ def page(uid: str):
     )
 
 
+def confirm_over() -> int:
+    """Accepting or rejecting more suggestions than this at once asks first (CONFIRM_BULK_OVER)."""
+    return whole(str(current_app.config.get("CONFIRM_BULK_OVER", 50))) or 50
+
+
 ID = 987654321  # stands for a row id in the URL templates the page's scripts fill in
 
 
@@ -161,6 +167,8 @@ def _urls(uid: str) -> dict[str, str]:
         "undo": url_for(".undo_step", uid=uid),
         "redo": url_for(".redo_step", uid=uid),
         "propagate": url_for(".span_propagate", uid=uid, span_id=ID),
+        "spansMany": url_for(".spans_add_many", uid=uid),
+        "tokens": url_for(".tokens", uid=uid),
         "id": str(ID),
     }
     if is_curator():  # the page offers the gazetteer only to those who may change it
@@ -183,6 +191,22 @@ def relation_form(uid: str):
     except AnnotationError as exc:
         return refused(exc)
     return render_template("workspace/_relation_form.html", doc=doc, text=doc.text, **choice)
+
+
+@bp.get("/<uid>/tokens")
+def tokens(uid: str):
+    """The token boundaries the server snaps selections to, over [lo, hi): the keyboard's
+    word steps move by them, so a selection made by keys is stored as it was shown."""
+    lo, hi = whole(request.args.get("lo", "0")), whole(request.args.get("hi", "0"))
+    if not (isinstance(lo, int) and isinstance(hi, int)) or lo < 0 or hi < lo:
+        return jsonify(error="lo and hi must be whole numbers with 0 <= lo <= hi"), 422
+    with get_db().writing() as s:  # tokens are settled (and stored) on first use
+        try:
+            doc = document(s, uid)
+        except AnnotationError as exc:
+            return jsonify(error=str(exc)), exc.status
+        found = [t for t in document_tokens(s, doc, labels_of(current_app).quantity_label) if t[1] > lo and t[0] < hi]
+    return jsonify(tokens=found)
 
 
 @bp.get("/<uid>/claim-form")
@@ -214,6 +238,29 @@ def span_add(uid: str):
             s, labels, doc, name, current_annotator(), seen, whole(f.get("start")), whole(f.get("end")), f.get("label")
         )
         return offered(s, labels, doc, name, out.ids[0], f"Added {quoted(doc, out.span)}")
+
+    return write(uid, run)
+
+
+@bp.post("/<uid>/spans/many")
+def spans_add_many(uid: str):
+    """Mark every place of `ranges` ("start-end,start-end") with `label` in one write: the
+    find key's "label all matches". Places already marked so are passed over."""
+
+    def run(s, labels, doc, name, seen):
+        f, added, skipped, version = request.form, [], 0, seen
+        for start, end in ranges_field(f.get("ranges", "")):
+            try:
+                out = add_span(s, labels, doc, name, current_annotator(), version, start, end, f.get("label"))
+            except AnnotationError as exc:
+                if "already marked" not in str(exc):  # checked before anything is written
+                    raise
+                skipped += 1
+                continue
+            added.append(out.ids[0])
+            version = out.layer.version
+        more = f" ({skipped} already marked)" if skipped else ""
+        return Done(f"Marked {len(added)} matches {f.get('label')}{more}", focus=f"s{added[0]}" if added else None)
 
     return write(uid, run)
 
@@ -301,6 +348,11 @@ def suggestions_decide(uid: str):
             raise AnnotationError(f"unknown label {as_label!r}; known: {', '.join(labels.entity_labels)}")
         if as_label is not None and (decision != "accepted" or len(ids) != 1):
             raise AnnotationError("another label is for accepting one suggestion, not for rejecting or for several")
+        label = None if ids else (f.get("label") or None)
+        if not ids and name == GOLD:  # "all" in gold: the ones it shows, not those curation settled
+            everything = pending_ids(s, doc, current_layer(s, doc, name), label)
+            if not everything:
+                raise AnnotationError("no pending suggestions" + (f" labelled {label}" if label else ""))
         out = decide(
             s,
             labels,
@@ -309,8 +361,8 @@ def suggestions_decide(uid: str):
             current_annotator(),
             seen,
             decision,
-            ids=ids or None,
-            label=None if ids else (f.get("label") or None),
+            ids=ids or (everything if not ids and name == GOLD else None),
+            label=None if ids or name == GOLD else label,
         )
         if len(ids) == 1:
             sugg = s.get(Suggestion, ids[0])
@@ -436,9 +488,21 @@ def redo_step(uid: str):
     return write(uid, _history_step(redo, "Redid"))
 
 
+NOTHING_LEFT = {"Undid": "nothing to undo", "Redid": "nothing to redo"}
+
+
 def _history_step(step, verb: str):
     def run(s, labels, doc, name, seen):
-        event = step(s, doc, name, current_annotator(), seen)
+        try:
+            event = step(s, doc, name, current_annotator(), seen)
+        except AnnotationError as exc:  # an answer, not an error: the page's console stays clean
+            if str(exc) != NOTHING_LEFT[verb]:
+                raise
+            return Done(
+                f"{str(exc).capitalize()}: every change so far is {'in place' if verb == 'Redid' else 'undone'}",
+                kind="info",
+                changes=[],
+            )
         said = event.after or event.before or {}
         about = said.get("text") or said.get("quantity")  # a suggested claim names its quantity
         detail = f" “{excerpt(about, 40)}”" if about else ""

@@ -181,7 +181,9 @@ def document(session: Session, uid: str, checked: bool = False) -> Document:
 
 
 def quote(session: Session, doc: Document, span_id) -> str:
+    """The span as stored now: read again, since an update goes past the loaded row."""
     span = span_in_layer(session, current_layer(session, doc, layer_name()), span_id)
+    session.refresh(span)
     return quoted(doc, {"label": span.label, "start": span.start, "end": span.end})
 
 
