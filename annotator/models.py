@@ -145,7 +145,8 @@ CLAIM_LINKS = tuple(f"{role}_id" for role in CLAIM_ROLES[1:])
 class Suggestion(SQLModel, table=True):
     """Machine output (pre-highlight or an import's pre-annotation). Never edited in place."""
 
-    __table_args__ = (Index("ix_suggestion_label_document", "label", "document_id"),)  # the list's label filter
+    # the list's label filter; ids never reused (migration 0012), so a stale page cannot name a new suggestion
+    __table_args__ = (Index("ix_suggestion_label_document", "label", "document_id"), {"sqlite_autoincrement": True})
 
     id: int | None = Field(default=None, primary_key=True)
     document_id: int = fk("document.id")
@@ -258,6 +259,8 @@ class ClaimSuggestion(SQLModel, table=True):
     """A suggested numeric claim: its quantity and parts are suggestions of the same document
     (a part a person rejects leaves the claim without it). Machine output, never edited."""
 
+    __table_args__ = {"sqlite_autoincrement": True}  # ids never reused, as Suggestion's
+
     id: int | None = Field(default=None, primary_key=True)
     document_id: int = fk("document.id")
     quantity_id: int = fk("suggestion.id")
@@ -273,6 +276,8 @@ class ClaimSuggestion(SQLModel, table=True):
 
 class RelationSuggestion(SQLModel, table=True):
     """A suggested relation between two suggestions of one document."""
+
+    __table_args__ = {"sqlite_autoincrement": True}  # ids never reused, as Suggestion's
 
     id: int | None = Field(default=None, primary_key=True)
     document_id: int = fk("document.id")

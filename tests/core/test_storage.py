@@ -78,6 +78,27 @@ def test_upgrade_is_idempotent_and_keeps_data(any_app):
         assert s.exec(select(Document.text)).scalars().all() == ["Kept text."]
 
 
+def test_a_deleted_suggestions_id_is_never_handed_out_again(any_app):
+    """Re-suggesting deletes unanswered suggestions; a page opened before must not find its
+    old ids naming new ones (SQLite reuses the highest id without AUTOINCREMENT)."""
+    db = get_db(any_app)
+    with db.writing() as s:
+        doc = Document(uid="ids", text="64 GB and 2 TB.", lang="en", title="t", n_chars=15)
+        s.add(doc)
+        s.flush()
+        old = [Suggestion(document_id=doc.id, start=0, end=5, label="QUANTITY", origin="pattern") for _ in range(3)]
+        s.add_all(old)
+        s.flush()
+        highest, doc_id = max(x.id for x in old), doc.id
+    with db.writing() as s:
+        s.exec(text("DELETE FROM suggestion WHERE id = :id").bindparams(id=highest))
+    with db.writing() as s:
+        new = Suggestion(document_id=doc_id, start=10, end=14, label="QUANTITY", origin="pattern")
+        s.add(new)
+        s.flush()
+        assert new.id > highest
+
+
 def test_sqlite_pragmas(app):
     with get_db(app).engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
