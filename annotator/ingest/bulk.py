@@ -48,14 +48,18 @@ def insert_rows(conn, table: Table, columns: Sequence[str], rows: list[tuple]) -
 def new_ids(conn, table: Table, n: int) -> Sequence[int]:
     """Primary keys for n rows this transaction is about to insert.
 
-    SQLite: the ones after the highest in use (a write transaction holds the database's
-    write lock from its BEGIN IMMEDIATE, so nobody else takes them); PostgreSQL: drawn
-    from the column's sequence, as an insert would.
+    SQLite: the ones after the highest in use, or ever used where the table never reuses
+    ids (AUTOINCREMENT keeps that in sqlite_sequence); a write transaction holds the
+    database's write lock from its BEGIN IMMEDIATE, so nobody else takes them. PostgreSQL:
+    drawn from the column's sequence, as an insert would.
     """
     if n == 0:
         return []
     if conn.dialect.name == "sqlite":
         top = conn.execute(select(func.max(table.c.id))).scalar() or 0
+        if table.kwargs.get("sqlite_autoincrement"):
+            used = text("SELECT seq FROM sqlite_sequence WHERE name = :name")
+            top = max(top, conn.execute(used, {"name": table.name}).scalar() or 0)
         return range(top + 1, top + n + 1)
     sequence = text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)")
     quoted = conn.dialect.identifier_preparer.format_table(table)
