@@ -163,9 +163,17 @@ def start_worker(project, queue: Queue, workers: int, heartbeat_every: float = 5
     """The consumer for `queue`, its processes ready to run this project's jobs; each loads
     the English pipeline as it starts, so no job waits for spaCy."""
     project.db.dispose()  # each forked process opens its own connections
+    project.config["NLP_PROCESSES"] = nlp_processes_each(project.config, workers)
     runner.install(project, HANDLERS, heartbeat_every)
     queue.huey.on_startup()(lambda: _warm(project))
     return queue.consumer(workers)
+
+
+def nlp_processes_each(config, workers: int) -> int:
+    """NLP_PROCESSES is what one worker command may use for pre-highlighting, shared by its
+    processes: each of `workers` jobs running at once gets its part (at least one), so
+    `--workers 2` on two cores runs two jobs of one process each, not four processes."""
+    return max(1, int(config["NLP_PROCESSES"]) // workers)
 
 
 def _warm(project) -> None:
@@ -211,7 +219,10 @@ def worker_cmd(db_url, queue_url, workers):
     group = f"{socket.gethostname()}:{os.getpid()}"
     os.environ[runner.GROUP_ENV] = group
     detail(f"database: {project.db.engine.url.render_as_string(hide_password=True)}")
-    say(f"Worker {group}: {workers} process(es) on queue {queue.describe()}. Ctrl+C stops it.")
+    say(
+        f"Worker {group}: {workers} process(es) on queue {queue.describe()}, "
+        f"{nlp_processes_each(config, workers)} pre-highlighting process(es) per job. Ctrl+C stops it."
+    )
     consumer = start_worker(project, queue, workers, max(timeout / 6, 0.5))
     consumer.run()
     if getattr(consumer, "_signum", None) == signal.SIGTERM:  # asked to finish the running jobs first
