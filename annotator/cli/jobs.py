@@ -8,6 +8,7 @@ import sys
 import time
 
 import click
+import orjson
 
 from annotator.cli.common import DB_OPTION, LAYER_OPTION, ProgressBar, interrupt_once, open_project
 from annotator.cli.conventions import EXIT_INTERRUPTED, say
@@ -66,8 +67,8 @@ def jobs(ctx, db_url, as_json):
     project = open_project(db_url, labels=False)
     reap(project.db, _timeout(project))
     for job in list_jobs(project.db):
-        if as_json:
-            echo_json(job_json(job))
+        if as_json:  # JSON Lines: one job a line, for `| jq -c` and line-by-line readers
+            click.echo(orjson.dumps(job_json(job), option=orjson.OPT_SORT_KEYS).decode())
         else:
             share = f"{job.done}/{job.total}" if job.total else "-"
             click.echo(f"{job.id:>5}  {job.kind:<7} {job.state:<9} {share:>11}  {job.started_by:<12} {job.message}")

@@ -3,8 +3,11 @@ with kill -9 in the middle of an import."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -56,7 +59,12 @@ def test_a_worker_killed_mid_import_leaves_whole_files_and_a_failed_job(project)
     worker.wait(10)
     assert get_job(project.db, job_id).state == "running"  # nobody has said otherwise yet
     time.sleep(2.5)  # the heartbeat timeout of these tests
-    assert reap(project.db, 2) == 1
+    listed = subprocess.run(
+        [sys.executable, "-m", "annotator.cli", "jobs", "--json"], env=project.env, capture_output=True, text=True
+    )
+    shown = [json.loads(line) for line in listed.stdout.splitlines()]  # what whoever looks next sees
+    assert [(j["id"], j["state"], j["message"]) for j in shown] == [(job_id, "failed", DEAD_WORKER)], listed.stderr
+    assert reap(project.db, 2) == 0  # failed once, by whoever looked first
     job = get_job(project.db, job_id)
     assert job.state == "failed" and job.message == DEAD_WORKER
     stored = {name: documents(project.db, name) for name in files}
