@@ -1,15 +1,18 @@
-"""Two app servers over one PostgreSQL database, a client alternating between them: logins,
-CSRF, throttling and conflict detection behave as with one server, because everything they
-rest on is shared (the secret key and the database), none of it kept in a server's memory."""
+"""Two app servers over one PostgreSQL database and one Redis queue, a client alternating
+between them: logins, CSRF, throttling, jobs and conflict detection behave as with one
+server, because everything they rest on is shared (the secret key, the database, the queue
+and the exports folder), none of it kept in a server's memory."""
 
 from __future__ import annotations
 
+import hashlib
 import http.cookiejar
 import os
 import re
 import signal
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -18,8 +21,10 @@ from html import unescape
 import pytest
 from sqlalchemy import create_engine, text
 
+from annotator.jobs.queue import Queue
 from tests.cli.test_serve import _lines, _wait_for, free_port
 from tests.conftest import SEEDS
+from tests.jobs.support import REDIS_URL
 
 pytestmark = [pytest.mark.pg, pytest.mark.slow]
 
@@ -36,9 +41,17 @@ def _env(tmp_path, name: str, pg_url: str) -> dict:
         # each host its own instance folder: only what the settings share is shared
         "ANNOTATOR_INSTANCE_PATH": str(tmp_path / f"instance-{name}"),
         "ANNOTATOR_NLP_PROCESSES": "1",
+        "ANNOTATOR_QUEUE_URL": REDIS_URL,
+        "ANNOTATOR_QUEUE_NAME": queue_name(tmp_path),
+        "ANNOTATOR_EXPORTS_DIR": str(tmp_path / "exports"),  # the folder every host shares
         "HOME": str(home),
     }
     return env
+
+
+def queue_name(tmp_path) -> str:
+    """This test's own queue on the shared Redis."""
+    return "scale-out-" + hashlib.sha1(str(tmp_path).encode()).hexdigest()[:12]
 
 
 def _cli(env: dict, *args: str) -> str:
@@ -119,12 +132,14 @@ def two_servers(tmp_path, pg_url):
     secret.write_text("a long passphrase\n")
     for name in ("alice", "bob"):
         _cli(env, "users", "add", name, "--role", "annotator", "--password-file", str(secret))
+    _cli(env, "users", "add", "lead", "--role", "curator", "--password-file", str(secret))
     _cli(env, "assign", "--annotators", "alice,bob", "-k", "2", "--quiet")
     servers = Servers(tmp_path, pg_url)
     try:
         yield servers
     finally:
         servers.stop()
+        Queue(REDIS_URL, queue_name(tmp_path)).flush()
 
 
 def test_a_client_alternating_between_two_servers_is_one_session(two_servers, pg_url):
@@ -173,3 +188,59 @@ def test_failed_logins_are_counted_across_servers(two_servers):
     status, body = guesser.login("bob", "a long passphrase")  # ... and both know the count
     assert status == 429 and "too many failed logins" in body.lower()
     assert set(guesser.served_by) == set(two_servers.bases)
+
+
+def _job_state(client: Client, job_id: int) -> str:
+    status, body = client.send(f"/jobs/{job_id}", headers={"HX-Request": "true"})
+    assert status == 200, body[:500]
+    return re.search(r'data-state="(\w+)"', body).group(1)
+
+
+def test_a_job_started_on_one_server_is_cancelled_and_followed_on_the_other(two_servers, tmp_path, pg_url):
+    lead = Client(two_servers.bases)
+    status, body = lead.login("lead", "a long passphrase")
+    assert status == 200, body[:500]
+    status, page = lead.send("/exports/")
+    token = re.search(r'<meta name="csrf-token" content="([^"]+)"', page).group(1)
+    headers = {"X-CSRFToken": token, "HX-Request": "true"}
+
+    def start(name: str) -> tuple[int, str]:
+        base = lead.bases[lead.turn % 2]
+        status, body = lead.send("/jobs/export", {"layer": "suggestions", "fmt": "jsonl", "name": name}, headers)
+        assert status == 202, body[:500]
+        return int(re.search(r'id="job-(\d+)"', body).group(1)), base
+
+    # no worker yet: a queued job, cancelled through the other server
+    first, started_on = start("never")
+    cancelled_on = lead.bases[lead.turn % 2]
+    status, body = lead.send(f"/jobs/{first}/cancel", {}, headers)
+    assert status == 200 and 'data-state="cancelled"' in body, body[:500]
+    assert cancelled_on != started_on
+
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "annotator.cli", "worker"],
+        env=_env(tmp_path, "worker", pg_url),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        second, _ = start("shared")
+        states, deadline = [], time.monotonic() + 60
+        while not states or states[-1] not in ("done", "failed", "cancelled"):  # followed on both servers
+            assert time.monotonic() < deadline and worker.poll() is None, states
+            states.append(_job_state(lead, second))
+            time.sleep(0.2)
+        assert states[-1] == "done", states
+        assert _job_state(lead, first) == "cancelled"  # the worker took it from the queue and left it
+    finally:
+        os.killpg(worker.pid, signal.SIGINT)
+        worker.wait(20)
+
+    exports = tmp_path / "exports"
+    assert (exports / "shared" / "v1.0.0" / "data.jsonl").is_file()
+    assert not (exports / "never").exists()
+    listed = [lead.send("/exports/")[1] for _ in range(2)]  # the export page of each server lists it
+    assert all("shared" in page for page in listed)
+    assert set(lead.served_by) == set(two_servers.bases)
