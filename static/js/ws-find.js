@@ -96,11 +96,16 @@
     if (input.value) update(input.value, from);
   }
 
-  /** Close the box; the current match (if any) becomes the text selection. */
+  /** Close the box; the current match (if any) becomes the text selection, and the focus
+      goes to the text (not to the page body), where a label key marks the selection. */
   function close() {
     const box = $("ws-find");
+    const had = document.activeElement === $("ws-find-input");
     box.hidden = true;
-    if (document.activeElement === $("ws-find-input")) document.activeElement.blur();
+    if (had) {
+      if (!text().hasAttribute("tabindex")) text().tabIndex = -1;
+      text().focus({ preventScroll: true });
+    }
     const m = at >= 0 ? matches[at] : null;
     if (m) WSOffsets.selectOffsets(text(), m.start, m.end);
     return m;

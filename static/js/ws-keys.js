@@ -151,59 +151,98 @@
   const itemText = (it) => (isLink(it) ? it.text : marksOf(it).map((m) => m.textContent).join(""));
   let lit = [];  // what carries the "cur" class now
 
-  function setCurrent(it, scroll) {
-    lit.forEach((el) => el.classList.remove("cur"));
+  /** Make `it` current: its marks (and panel row) lit and aria-current; with `scroll`,
+      brought on screen clear of the bar; with `focus`, it takes the keyboard focus (the keys
+      that move through items pass it on, so a screen reader reads where the cursor is). */
+  function setCurrent(it, scroll, focus) {
+    lit.forEach((el) => { el.classList.remove("cur"); el.removeAttribute("aria-current"); });
     lit = [];
     cur = it;
     if (it) {
       lit = isLink(it) ? partMarks(it) : marksOf(it);
       const row = isLink(it) ? linkRow(it.key) : document.querySelector(`.span-row[data-ws-focus="${it.key}"]`);
       if (row) lit.push(row);
-      lit.forEach((el) => el.classList.add("cur"));
-      // scrolled in the next frame, so the key press never waits for a layout of the text
-      if (scroll && lit[0]) {
+      lit.forEach((el) => { el.classList.add("cur"); el.setAttribute("aria-current", "true"); });
+      // focused and scrolled in the next frame, so the key press never waits for a layout of the text
+      if (scroll || focus) {
         requestAnimationFrame(() => {
-          if (isLink(it) && row) row.scrollIntoView({ block: "nearest" });
-          if (lit[0]) lit[0].scrollIntoView({ block: "nearest" });
+          if (cur !== it && !(cur && cur.key === it.key)) return;  // moved on meanwhile
+          const el = currentElement();
+          if (!el) return;
+          if (focus) { el.tabIndex = -1; el.focus({ preventScroll: true }); }
+          if (scroll) {
+            if (isLink(it)) el.scrollIntoView({ block: "nearest" });
+            WSFocus.reveal(isLink(it) ? lit[0] : el);
+          }
         });
       }
     }
     renderBar();
   }
 
+  /** The element standing for the current item: its first mark, or its row for a suggested
+      claim or relation. */
+  function currentElement() {
+    if (!cur) return null;
+    if (isLink(cur)) return linkRow(cur.key);
+    const el = lit.find((m) => m.tagName === "MARK" && m.isConnected) || null;
+    if (el && !el.hasAttribute("tabindex")) el.tabIndex = -1;
+    return el;
+  }
+
   function refresh() {  // once per answer: the same item by key, or the next one after its place
-    if (!cur) return renderBar();
-    setCurrent(find(cur.key, cur.block) || (isLink(cur) ? null : neighbour(cur, 1)) || null, false);
+    if (cur) setCurrent(find(cur.key, cur.block) || (isLink(cur) ? null : neighbour(cur, 1)) || null, false);
+    else renderBar();
+    WSFocus.restore(currentElement);  // when the answer swapped away what had the focus
   }
 
   // --- the line that says what is current --------------------------------------------------
 
-  function button(label, act, key) {
+  const SHORTCUT = { Esc: "Escape" };
+  const shortcut = (key) => SHORTCUT[key] || (/^[A-Z]$/.test(key) ? `Shift+${key}` : key);
+
+  /** A button of the current line: its name says what it acts on ("Accept suggestion 256
+      gigabytes QUANTITY"); the keycap is for the eye, the shortcut in aria-keyshortcuts. */
+  function button(label, act, key, about) {
     const b = document.createElement("button");
     b.type = "button";
     b.dataset.act = act;
     b.textContent = label + " ";
-    if (key) { const k = document.createElement("kbd"); k.textContent = key; b.append(k); }
+    if (about) b.setAttribute("aria-label", `${label} ${about}`);
+    if (key) {  // drawn by CSS from data-key: no text of the button's, so its name is its words
+      const k = document.createElement("kbd");
+      k.dataset.key = key;
+      k.setAttribute("aria-hidden", "true");
+      b.append(k);
+      b.setAttribute("aria-keyshortcuts", shortcut(key));
+    }
     return b;
   }
 
+  /** The line saying what is current: rewritten only when what it says changed, as it is a
+      live region (a rewrite would be read again). */
   function renderBar() {
     const bar = $("ws-current");
     if (!bar) return;
-    bar.replaceChildren();
+    const next = document.createElement("div");
+    const mode = fillBar(next);
+    if (bar.innerHTML === next.innerHTML && (bar.dataset.mode || "") === mode) return;
+    if (mode) bar.dataset.mode = mode; else delete bar.dataset.mode;
+    bar.replaceChildren(...next.childNodes);
+  }
+
+  function fillBar(bar) {
     if (relHead) {
-      bar.dataset.mode = "relation";
       bar.append(`Relation from ${relHead.label} “${itemText(relHead)}”: pick the second span (j/k or click), then Enter. `,
-                 button("Cancel", "cancel", "Esc"));
-      return;
+                 button("Cancel", "cancel", "Esc", `the relation from ${itemText(relHead)}`));
+      return "relation";
     }
-    delete bar.dataset.mode;
     if (!cur) {
       bar.append("Nothing selected: j / k move through spans and suggestions, s through suggested claims and relations, " +
                  "w selects a word, ? shows all keys.");
-      return;
+      return "";
     }
-    if (isLink(cur)) return renderLinkBar(bar);
+    if (isLink(cur)) { renderLinkBar(bar); return ""; }
     const chip = document.createElement("span");
     chip.className = "chip " + (document.querySelector(`.pal[data-label="${CSS.escape(cur.label)}"]`)?.classList[1] || "lbl-other");
     chip.textContent = cur.label;
@@ -213,15 +252,17 @@
     kind.className = "kind";
     kind.textContent = cur.kind === "g" ? "suggestion" : "confirmed";
     bar.append(chip, " ", quote, " ", kind, " ");
+    const about = `${kind.textContent === "suggestion" ? "suggestion" : "span"} ${itemText(cur)} ${cur.label}`;
     if (cur.kind === "g") {
-      bar.append(button("Accept", "accept", "a"), button("Reject", "reject", "x"));
+      bar.append(button("Accept", "accept", "a", about), button("Reject", "reject", "x", about));
     } else {
-      bar.append(button("Delete", "delete", "x"), button("Relation…", "relation", "R"));
-      if (cur.label === quantityLabel()) bar.append(button("Claim…", "claim", "C"));
-      bar.append(button("Grow ←", "grow-left", "["), button("Grow →", "grow-right", "]"));
-      bar.append(button("Confirm everywhere", "propagate", "E"));
-      if (urls().gazetteer) bar.append(button("Add to gazetteer", "gazetteer", "G"));
+      bar.append(button("Delete", "delete", "x", about), button("Relation…", "relation", "R", `from ${about}`));
+      if (cur.label === quantityLabel()) bar.append(button("Claim…", "claim", "C", `on ${about}`));
+      bar.append(button("Grow ←", "grow-left", "[", about), button("Grow →", "grow-right", "]", about));
+      bar.append(button("Confirm everywhere", "propagate", "E", about));
+      if (urls().gazetteer) bar.append(button("Add to gazetteer", "gazetteer", "G", about));
     }
+    return "";
   }
 
   function renderLinkBar(bar) {
@@ -230,14 +271,24 @@
     const kind = document.createElement("span");
     kind.className = "kind";
     kind.textContent = cur.kind === "c" ? "suggested claim" : "suggested relation";
-    bar.append(kind, " ", quote, " ", button("Accept", "accept", "a"), button("Reject", "reject", "x"));
-    if (cur.kind === "c") bar.append(button("Correct…", "claim", "C"));
+    const about = `${kind.textContent} ${itemText(cur)}`;
+    bar.append(kind, " ", quote, " ", button("Accept", "accept", "a", about), button("Reject", "reject", "x", about));
+    if (cur.kind === "c") bar.append(button("Correct…", "claim", "C", about));
   }
 
+  /** A message of the page's own in the status line (ws-say.js reads it out). */
   function say(message) {
     const status = $("ws-status");
-    if (status) status.innerHTML = `<div id="ws-message" class="ws-msg ws-msg-info"></div>`;
-    if (status) status.firstChild.textContent = message;
+    if (!status) return;
+    const box = document.createElement("div");
+    box.id = "ws-message";
+    box.className = "ws-msg ws-msg-info";
+    box.dataset.kind = "info";
+    const words = document.createElement("span");
+    words.className = "ws-msg-text";
+    words.textContent = message;
+    box.append(words);
+    status.replaceChildren(box);
   }
 
   // --- actions -----------------------------------------------------------------------------
@@ -248,14 +299,14 @@
     const values = { decision: decision, ids: num(it.key) };
     if (asLabel && asLabel !== it.label) values.as_label = asLabel;
     WSSave.post(urls().decide, values);
-    setCurrent(neighbour(it, 1, (x) => x.kind === "g" && x.key !== it.key), true);
+    setCurrent(neighbour(it, 1, (x) => x.kind === "g" && x.key !== it.key), true, true);
   }
 
   /** Accept or reject a suggested claim or relation; the next one becomes current. */
   function decideLink(verb, it) {
     const name = (it.kind === "c" ? "claim" : "relation") + (verb === "accept" ? "Accept" : "Reject");
     WSSave.post(url(name, num(it.key)), {});
-    setCurrent(nextLink(1) || nextLink(-1), true);
+    setCurrent(nextLink(1) || nextLink(-1), true, true);
   }
 
   /** The span a propagation or gazetteer key acts on: the current span, else the one the
@@ -303,7 +354,7 @@
       case "delete":
         if (!span) break;
         WSSave.post(url("delete", num(it.key)), {});
-        setCurrent(neighbour(it, 1), true);
+        setCurrent(neighbour(it, 1), true, true);
         break;
       case "grow-left": nudge("start", -1); break;
       case "grow-right": nudge("end", 1); break;
@@ -342,7 +393,28 @@
     htmx.ajax("GET", urls().relationForm + q, { source: ws(), target: "#ws-form", swap: "innerHTML" });
   }
 
-  function closeForm() { const slot = $("ws-form"); if (slot) slot.replaceChildren(); }
+  /** Close the open form; the focus goes back to what opened it, or the current item. */
+  function closeForm() {
+    const slot = $("ws-form");
+    if (!slot || !slot.firstElementChild) return;
+    const inside = slot.contains(document.activeElement);
+    slot.replaceChildren();
+    if (inside || WSFocus.lost()) WSFocus.restore(currentElement);
+  }
+
+  /** A form just came in: its first field takes the focus and it comes on screen; a relation
+      form with no allowed label says so aloud and offers its Cancel button. */
+  function formOpened(form) {
+    const first = form.querySelector("#cf-value, [data-choice]");
+    if (first) {
+      WSFocus.opened(form, first);
+      if (first.select) first.select();
+      return;
+    }
+    WSFocus.opened(form, form.querySelector("[data-ws-close]"));
+    const hint = form.querySelector(".hint");
+    if (hint) WSSay.polite(hint.textContent.trim().replace(/\s+/g, " "));
+  }
   const click = (id) => { const el = $(id); if (el && !el.disabled) el.click(); };
 
   /** Select the next (dir 1) or previous word from the selection, the current item or the
@@ -407,7 +479,7 @@
       else if (relHead) act("cancel");
       else if (selection()) window.getSelection().removeAllRanges();
       else setCurrent(null);
-      if (field) field.blur();
+      if (field && field.isConnected) { field.blur(); WSFocus.restore(currentElement); }
       return;
     }
     if (field) {
@@ -445,7 +517,7 @@
 
   function seekLabel(dir, label) {
     const it = neighbour(cur, dir, (x) => x.kind === "g" && x.label === label);
-    if (it) setCurrent(it, true);
+    if (it) setCurrent(it, true, true);
     else say(`No more pending ${label} suggestions ${dir > 0 ? "after" : "before"} this point.`);
   }
 
@@ -487,13 +559,13 @@
     switch (key) {
       case "j": case "k": {  // while building a relation only confirmed spans can be picked
         const only = relHead ? (x) => x.kind === "s" : null;
-        setCurrent(neighbour(cur, key === "j" ? 1 : -1, only) || cur, true);
+        setCurrent(neighbour(cur, key === "j" ? 1 : -1, only) || cur, true, true);
         return true;
       }
-      case "n": setCurrent(neighbour(cur, 1, (x) => x.kind === "g") || cur, true); return true;
+      case "n": setCurrent(neighbour(cur, 1, (x) => x.kind === "g") || cur, true, true); return true;
       case "s": case "S": {
         const next = nextLink(key === "s" ? 1 : -1);
-        if (next) setCurrent(next, true);
+        if (next) setCurrent(next, true, true);
         else say(links().length ? "No more suggested claims or relations that way." : "No suggested claims or relations are pending.");
         return true;
       }
@@ -539,7 +611,7 @@
     const block = mark.closest(".blk").id;
     if (relHead) { pickChild(find(keys.find((k) => k[0] === "s") || keys[0], block)); return; }
     const at = cur ? keys.indexOf(cur.key) : -1;
-    setCurrent(find(keys[(at + 1) % keys.length], block), false);  // clicking again cycles overlapping items
+    setCurrent(find(keys[(at + 1) % keys.length], block), false, true);  // clicking again cycles overlapping items
   }
 
   function init() {
@@ -554,8 +626,9 @@
     document.addEventListener("htmx:afterRequest", refresh);
     document.addEventListener("ws-focus", (e) => { const it = find(e.detail.key); if (it) setCurrent(it, true); });
     document.addEventListener("htmx:load", (e) => {
-      const first = e.detail.elt.querySelector && e.detail.elt.querySelector("#claim-form #cf-value, #relation-form [data-choice]");
-      if (first) { first.focus(); if (first.select) first.select(); }
+      const elt = e.detail.elt;
+      const form = elt.matches && elt.matches("#claim-form, #relation-form") ? elt : elt.querySelector && elt.querySelector("#claim-form, #relation-form");
+      if (form) formOpened(form);
     });
     for (const pal of document.querySelectorAll(".pal[data-hotkey]")) {
       if (COMMANDS.has(pal.dataset.hotkey)) {
@@ -568,5 +641,5 @@
 
   htmx.onLoad(() => { if (ws()) init(); });  // listeners are delegated: bound once, on the first load
   window.WSKeys = { ready: () => !!init.done, current: () => cur, currentText: () => (cur ? itemText(cur) : null), items: () => items(),
-                    setCurrent: (key) => setCurrent(find(key), true) };
+                    setCurrent: (key) => setCurrent(find(key), true, true) };
 })();

@@ -14,13 +14,18 @@
      saved instead of being refused as stale.
    - 409: another tab or window changed the layer first. Nothing was stored; the queue stops
      and the page offers to reload. 422/404: refused with the server's message, nothing stored.
-   - Leaving the page with unsent writes asks first. */
+   - Leaving the page with unsent writes asks first.
+   - The save line (#ws-save) is read out sparingly (ws-say.js): "Saving…" only when a save
+     takes longer than SLOW_MS, a connection problem once when it starts, "All changes saved"
+     only after one of those; after a refusal it says nothing, as the refused change is not saved. */
 (function () {
   "use strict";
 
   const queue = [];
-  let running = false, frozen = false, attempt = 0, lastStatus = 0, nextJob = 1, afterNetworkError = false;
+  let running = false, frozen = false, attempt = 0, lastStatus = 0, nextJob = 1, afterNetworkError = false, refused = false;
   const RETRYABLE = new Set([0, 502, 503, 504]);
+  const SLOW_MS = 2000;
+  let slowTimer = 0, spoken = false;  // whether this run of saves said anything aloud yet
   // this page's prefix for write keys: random, so two tabs or two loads never share a key
   const PAGE = Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, "0")).join("");
 
@@ -32,8 +37,20 @@
   function show(state, text) {
     const el = saveLine();
     if (!el) return;
+    const was = el.dataset.state;
     el.dataset.state = state;
     el.textContent = text;
+    if (state === "saving") {
+      if (was !== "saving" && !slowTimer) slowTimer = setTimeout(() => { spoken = true; WSSay.polite(saveLine().textContent); }, SLOW_MS);
+      return;
+    }
+    clearTimeout(slowTimer);
+    slowTimer = 0;
+    if (state === "offline" && was !== "offline") { spoken = true; WSSay.polite(text); }
+    else if (state === "error") { spoken = true; WSSay.alert(text); }
+    else if (state === "conflict") spoken = true;  // the refusal itself is read out (ws-say.js)
+    else if (state === "saved" && spoken) { spoken = false; WSSay.polite(text); }
+    else if (state === "idle") spoken = false;
   }
 
   function snapshot(elt) {
@@ -50,7 +67,11 @@
 
   /** Queue a write: path from url_for (via the page), values without the version. */
   function post(path, values, opts) {
-    if (frozen) { show("conflict", "Not saved: this page is out of date. Reload it to continue."); return; }
+    if (frozen) {
+      show("conflict", "Not saved: this page is out of date. Reload it to continue.");
+      WSSay.alert("Not saved: this page is out of date. Reload it to continue.");
+      return;
+    }
     queue.push({ id: nextJob++, path: path, values: values || {}, opts: opts || {} });
     pump();
   }
@@ -82,14 +103,18 @@
              "Reload to see the latest version" + (dropped ? ` (${dropped} later change${dropped > 1 ? "s" : ""} not sent).` : "."));
       } else if (outcome === "failed") {
         show("error", "The server could not save the last change (it was not stored). Try again, or reload.");
+      } else if (outcome === "refused") {
+        refused = true;
       }
       afterNetworkError = afterNetworkError && outcome !== "ok";
       if (job.opts.done) job.opts.done(outcome);
     }
     running = false;
     if (!queue.length && !frozen && saveLine() && ["saving", "offline"].includes(saveLine().dataset.state)) {
-      show("saved", "All changes saved");
+      if (refused) show("idle", "");  // the refused change is not saved: "all saved" would not be true
+      else show("saved", "All changes saved");
     }
+    refused = false;
   }
 
   function send(job) {  // the one place every write leaves the page

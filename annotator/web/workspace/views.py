@@ -7,8 +7,9 @@ suggestion in a 200 KB document moves a few hundred bytes of markup, not the who
 
 Inside a block the text is plain, with a <mark> only where spans or pending suggestions are
 (never an element per token). A mark names the items covering it in `data-i` as
-"<kind><id>:<label>" words: `s` a confirmed span of the layer, `g` a pending suggestion.
-Offsets in data-start/data-end are code points, as stored.
+"<kind><id>:<label>" words: `s` a confirmed span of the layer, `g` a pending suggestion;
+where items begin, `data-sr` says them to screen readers (CSS alternative text, so the text
+and its offsets stay exact). Offsets in data-start/data-end are code points, as stored.
 """
 
 from __future__ import annotations
@@ -153,7 +154,21 @@ def _mark(a: int, b: int, piece: str, covering: list[Item], classes: dict[str, s
     words = escape(" ".join(it.word for it in covering))
     ending = [it.label for it in spans if it.end == b]
     tag = f' data-tag="{escape(" ".join(dict.fromkeys(ending)))}"' if ending else ""
-    return f'<mark class="{" ".join(css)}" data-start="{a}" data-end="{b}" data-i="{words}"{tag}>{piece}</mark>'
+    sr = spoken([it for it in covering if it.start == a])
+    return f'<mark class="{" ".join(css)}" data-start="{a}" data-end="{b}" data-i="{words}"{tag}{sr}>{piece}</mark>'
+
+
+def spoken(beginning: list[Item]) -> str:
+    """data-sr: what a screen reader hears where items begin, before their text ("QUANTITY
+    suggestion:", "ORG span with a claim:"); the visible tag at a span's end is silent, so
+    the label is read once, as words, and a suggestion is never told by colour alone."""
+    if not beginning:
+        return ""
+    said = "; ".join(
+        f"{it.label} {'span' if it.confirmed else 'suggestion'}{' with a claim' if it.claim else ''}"
+        for it in beginning
+    )
+    return f' data-sr="{escape(said)}:"'
 
 
 def render_blocks(
