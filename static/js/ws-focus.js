@@ -36,6 +36,14 @@
     last = { el, container, index: box ? controls(box).indexOf(el) : -1 };
   });
 
+  // The annotator moving the focus away (a click on plain text drops it to the body) is no
+  // loss to repair: only a focus whose element was swapped away is put back.
+  document.addEventListener("focusout", (e) => {
+    const el = e.target;
+    if (e.relatedTarget || !last || last.el !== el) return;
+    setTimeout(() => { if (el.isConnected && lost() && last && last.el === el) last = null; }, 0);
+  });
+
   /** The element standing for `el` now: itself, or its re-rendered twin (same id, same
       request, same item). */
   function twin(el) {
@@ -81,7 +89,7 @@
   /** After an answer (or a form closing): if the focus fell to the body, put it somewhere
       sensible. `current` gives the current item's element. */
   function restore(current) {
-    if (!lost()) return;
+    if (!lost() || !last) return;
     const wasInForm = last && last.el.closest(".ws-form, #ws-form");
     const now = () => (current ? current() : null);
     const tries = wasInForm

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -29,6 +30,7 @@ from tests.support.accessibility import assert_accessible
 pytestmark = pytest.mark.browser
 expect.set_options(timeout=10000)
 
+SHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
 ZOOMS = {"100%": ({"width": 1280, "height": 900}, 1), "200%": ({"width": 640, "height": 450}, 2)}
 
 
@@ -302,6 +304,36 @@ def test_the_focus_stays_after_forms_bulk_decisions_redo_and_deleting(browser, a
         assert focus_is_kept(page).startswith("BUTTON")  # Redo has no more to do: Undo beside it
 
 
+def test_a_focus_the_annotator_moved_away_is_left_where_they_put_it(browser, app, server, doc):
+    """Only a focus whose element was swapped away is put back: after a click on plain text, a
+    write by mouse neither pulls the focus back to the current item nor scrolls the page."""
+    name = "clicker"
+    with workspace(browser, app, server, name, doc) as page:
+        page.keyboard.press("j")
+        current_is_focused(page)
+        at = doc.text.index("compute card")
+        spot = page.evaluate(
+            """(at) => { const root = document.getElementById('doc-text');
+            const p = WSOffsets.domPoint(root, at + 2), r = document.createRange();
+            r.setStart(p.node, p.offset); r.setEnd(p.node, p.offset + 1);
+            const box = r.getBoundingClientRect();
+            return [box.left + box.width / 2, box.top + box.height / 2, !!p.node.parentElement.closest('mark')]; }""",
+            at,
+        )
+        assert not spot[2], "the click must land on plain text"
+        page.mouse.click(spot[0], spot[1])  # plain text: the focus leaves the mark, as the annotator chose
+        clicked = page.evaluate("document.activeElement.id")
+        assert clicked in ("", "main")  # the body, or the page's main region
+        page.evaluate(f"() => WSOffsets.selectOffsets(document.getElementById('doc-text'), {at}, {at + 12})")
+        scrolled = page.evaluate("scrollY")
+        page.locator('.pal[data-label="PRODUCT"]').click()
+        settled(page)
+        assert page.evaluate("document.activeElement.id") == clicked  # not pulled to the current item
+        assert page.evaluate("scrollY") == scrolled
+    spans = rows_of(app, name, doc, Span)
+    assert [(s.start, s.end, s.label) for s in spans] == [(at, at + 12, "PRODUCT")]
+
+
 # --- 4. announcements that tell the truth -------------------------------------------------------------
 
 
@@ -411,6 +443,8 @@ def test_forms_open_on_screen_controls_say_what_they_act_on_and_axe_finds_nothin
         field = on_screen(page, "#cf-value")
         assert form["top"] >= 0 and form["left"] >= 0 and form["right"] <= form["width"] + 1, form
         assert field["top"] >= 0 and field["bottom"] <= field["height"], field
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"workspace-claim-form-{zoom[:3]}.png"))
         assert_accessible(page)
         page.locator("#cf-value").fill("256")
         page.keyboard.press("Enter")
@@ -428,6 +462,7 @@ def test_forms_open_on_screen_controls_say_what_they_act_on_and_axe_finds_nothin
         page.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
         form = on_screen(page, "#relation-form")
         assert form["top"] >= 0 and form["bottom"] <= form["height"] + 1, form
+        page.screenshot(path=str(SHOTS / f"workspace-relation-form-{zoom[:3]}.png"))
         assert_accessible(page)
         page.keyboard.press("1")
         settled(page)
