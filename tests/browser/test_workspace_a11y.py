@@ -451,6 +451,9 @@ def test_forms_open_on_screen_controls_say_what_they_act_on_and_axe_finds_nothin
         settled(page)
         assert [c.quantity_id for c in rows_of(app, name, doc, Claim)] == [quantity]
         expect(page.get_by_role("button", name="Edit the claim on 256 gigabytes", exact=True)).to_have_count(1)
+        expect(page.locator("#ws-save")).to_have_text("All changes saved")
+        bar = on_screen(page, ".ws-bar")  # with a message and the save line too
+        assert bar["barHeight"] <= 0.25 * bar["height"] + 1, bar
 
         # the relation form opens on screen
         page.evaluate(f"() => WSKeys.setCurrent('s{sophgo}')")
