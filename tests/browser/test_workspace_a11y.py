@@ -206,6 +206,12 @@ def test_marks_say_their_text_label_state_claim_and_which_is_current(browser, ap
             page.keyboard.press("j")
         current_is_focused(page)  # the mark it left is current no more
         expect(page.locator('#doc-text mark[aria-current="true"]')).not_to_have_text("256 gigabytes")
+        # a suggested claim or relation (s) takes the focus as its row in the panel
+        page.keyboard.press("s")
+        page.wait_for_function(
+            """() => { const a = document.activeElement, cur = WSKeys.current();
+            return cur && a.matches('li[data-suggested][aria-current="true"]') && a.dataset.suggested === cur.key; }"""
+        )
     claims = rows_of(app, name, doc, Claim)
     assert [c.quantity_id for c in claims] == [quantity]  # what the mark says is what is stored
     assert rows_of(app, name, doc, SuggestionDecision) == []  # moving decided nothing
@@ -371,6 +377,26 @@ def test_announcements_are_said_once_and_truthfully(browser, app, server, doc):
         assert any(h[0] == "polite" and "Accepted ORG “DeepSeek”" in h[2] for h in heard), heard
         assert not any(h[0] == "assertive" for h in heard), heard
         assert any(s.label == "ORG" and doc.text[s.start : s.end] == "DeepSeek" for s in rows_of(app, name, doc, Span))
+
+        # a slow save is said, politely, once it has taken a while, and so is its end
+        def slow(route):
+            page.wait_for_timeout(3000)
+            route.continue_()
+
+        page.route("**/decide", slow)
+        listen(page)
+        page.keyboard.press("n")
+        text, label = page.evaluate("[WSKeys.currentText(), WSKeys.current().label]")
+        page.keyboard.press("a")
+        page.wait_for_function("() => WSSave.pending() === 0", timeout=20000)
+        settled(page)
+        page.unroute("**/decide")
+        heard = said(page)
+        saving, done = ["polite", "ws-said", "Saving…"], ["polite", "ws-said", "All changes saved"]
+        assert saving in heard and done in heard and heard.index(saving) < heard.index(done), heard
+        assert not any(h[0] == "assertive" for h in heard), heard
+        stored = [(doc.text[s.start : s.end], s.label) for s in rows_of(app, name, doc, Span)]
+        assert (text, label) in stored
 
         # a selection made by keys is said
         listen(page)
