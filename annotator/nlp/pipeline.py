@@ -149,7 +149,8 @@ class Prehighlighter:
             items = itertools.chain(head, items)
             enough = len(head) >= self.multiprocess_min_docs or sum(len(t) for t, _ in head) >= POOL_MIN_CHARS
             if enough and self._worth_workers(head) and can_pool(self):
-                yield from pool_run(self, items, self.processes, WORKER_CHUNK, CHUNK_CHARS)
+                langs = dict.fromkeys(lang for _text, lang in head)
+                yield from pool_run(self, items, self.processes, WORKER_CHUNK, CHUNK_CHARS, langs)
                 return
         for chunk in batches(items, self.batch_size, CHUNK_CHARS):
             yield from self.run_chunk(chunk)

@@ -29,8 +29,9 @@ def find_relations(doc, entities: list[tuple[int, int, str]], labels) -> list[tu
     cues += _token_cues(doc, owners)
     claim_links = {labels.claims.has_quantity, labels.claims.has_property, labels.claims.qualifies}
     out, seen = [], set()
+    text = doc.text  # built anew from the tokens on every access: once here, not per pair
     for head, child, words, needs_cue in cues:
-        if head == child or (head, child) in seen or _same_name(entities, head, child, doc):
+        if head == child or (head, child) in seen or _same_name(entities, head, child, text):
             continue
         label = choose_label(labels, entities[head][2], entities[child][2], words, claim_links, needs_cue)
         if label is not None:
@@ -39,9 +40,9 @@ def find_relations(doc, entities: list[tuple[int, int, str]], labels) -> list[tu
     return out
 
 
-def _same_name(entities, a, b, doc) -> bool:
+def _same_name(entities, a, b, text: str) -> bool:
     """ "Sophgo" and "Sophgo Technologies": one company named twice, not two related ones."""
-    first, second = (doc.text[e[0] : e[1]].lower() for e in (entities[a], entities[b]))
+    first, second = (text[e[0] : e[1]].lower() for e in (entities[a], entities[b]))
     return first in second or second in first
 
 

@@ -125,6 +125,7 @@ def with_model(doc, spans, claims, relations, prediction, model: dict, labels: L
     ruled = set(keys)
     scores = {(s["start"], s["end"], s["label"]): s.get("score") or 0.0 for s in prediction.spans}
     provenance = {"origin": "model", **model}
+    text = doc.text  # rebuilt from the tokens on each access
 
     def trusted(key) -> bool:
         return tuple(key) in ruled or scores.get(tuple(key), 0.0) >= MODEL_ONLY_MIN_SCORE
@@ -137,7 +138,7 @@ def with_model(doc, spans, claims, relations, prediction, model: dict, labels: L
             if rule is not None:
                 return _key(rule)
         key = (start, end, label)
-        extra = parsed_quantity(doc.text[start:end], doc.lang_) if label == qlabel else {}
+        extra = parsed_quantity(text[start:end], doc.lang_) if label == qlabel else {}
         if label == qlabel and (not trusted(key) or extra.get("value") is None):
             return None  # a quantity is one the normaliser can read a number from
         if key not in keys:

@@ -1,9 +1,14 @@
 """Pre-highlighting in worker processes, as the results come.
 
-Each worker builds its own Prehighlighter (pipelines, gazetteer, trained model) once and
-pre-highlights chunks of documents whole: spaCy, the quantity layer and the claim and
-relation rules all run there, so the main process only stores. Results come back in input
-order as each chunk finishes, which is what a progress bar and a batched commit need.
+Where it is safe, the workers are forked from this process after it has loaded the
+pipelines (and any trained model): they start in milliseconds and share the loaded
+weights copy-on-write, instead of each loading its own copy. Forking is safe only while
+this process runs no other thread (a lock another thread holds at the fork would stay held
+in the child), so with threads about (a job runner's heartbeat, a server) each worker is a
+fresh interpreter (spawn) that builds its own Prehighlighter once. Either way spaCy, the
+quantity layer and the claim and relation rules all run in the workers, so the main process
+only stores, and results come back in input order as each chunk finishes, which is what a
+progress bar and a batched commit need.
 
 The workers ignore SIGINT: Ctrl+C reaches the whole process group, and only the main
 process should answer it (by terminating the pool), not every worker with a traceback.
@@ -11,8 +16,10 @@ process should answer it (by terminating the pool), not every worker with a trac
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import signal
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
@@ -20,17 +27,24 @@ _worker = None  # the Prehighlighter of this worker process
 
 
 def pool_run(
-    prehighlighter, items: Iterable[tuple[str, str]], processes: int, chunk: int, chars: int | None = None
+    prehighlighter,
+    items: Iterable[tuple[str, str]],
+    processes: int,
+    chunk: int,
+    chars: int | None = None,
+    langs: Iterable[str] = (),
 ) -> Iterator:
     """Highlighted documents for (text, lang) pairs, in order, from `processes` workers;
-    tasks of at most `chunk` pairs and (given `chars`) about that many characters."""
-    recipe = _recipe(prehighlighter)
-    model_path = str(prehighlighter.model.path) if prehighlighter.model is not None else None
-    # spawn: a fresh interpreter per worker, safe whatever threads the caller runs
-    context = multiprocessing.get_context("spawn")
+    tasks of at most `chunk` pairs and (given `chars`) about that many characters. `langs`:
+    the languages whose pipelines to load before forking (others load in the workers)."""
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # inherited by the workers
     try:
-        pool = context.Pool(processes, initializer=_start, initargs=(recipe, model_path))
+        if forkable():
+            pool = _forked_pool(prehighlighter, processes, langs)
+        else:
+            model_path = str(prehighlighter.model.path) if prehighlighter.model is not None else None
+            context = multiprocessing.get_context("spawn")
+            pool = context.Pool(processes, initializer=_start, initargs=(_recipe(prehighlighter), model_path))
     finally:
         signal.signal(signal.SIGINT, previous)
     try:
@@ -43,15 +57,46 @@ def pool_run(
         pool.join()
 
 
+def _forked_pool(prehighlighter, processes: int, langs: Iterable[str]):
+    for lang in langs:
+        prehighlighter.pipeline_for(lang)
+    adopted = replace(prehighlighter, processes=1)  # its loaded pipelines and model too
+    # what is loaded by now is left out of every worker's garbage collections: a collection
+    # walking the parent's objects writes to their pages, and each worker would get its own
+    # copy of them
+    gc.freeze()
+    try:
+        return multiprocessing.get_context("fork").Pool(processes, initializer=_adopt, initargs=(adopted,))
+    finally:
+        gc.unfreeze()
+
+
+def forkable() -> bool:
+    """Whether workers may be forked from this process: the platform can, and no other
+    thread runs here."""
+    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+
+
 def can_pool(prehighlighter) -> bool:
-    """Whether workers can rebuild this pre-highlighter: a trained model must come from a folder."""
+    """Whether workers can have this pre-highlighter: forked, or rebuilt from a trained
+    model's folder."""
     model = prehighlighter.model
-    return model is None or getattr(model, "path", None) is not None
+    return model is None or forkable() or getattr(model, "path", None) is not None
 
 
 def _recipe(prehighlighter):
     """The pre-highlighter without what is built or loaded, to send to the workers."""
     return replace(prehighlighter, model=None, processes=1, _pipelines={}, _provenance={})
+
+
+def _adopt(prehighlighter) -> None:
+    """A forked worker: the parent's pre-highlighter, pipelines already loaded."""
+    global _worker
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # an import pauses the collector (gc_pause.py) and a fork inherits that, but spaCy's
+    # documents hold reference cycles: without collections a worker would keep them all
+    gc.enable()
+    _worker = prehighlighter
 
 
 def _start(recipe, model_path: str | None) -> None:

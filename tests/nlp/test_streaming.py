@@ -3,6 +3,8 @@ the worker pool gives exactly what one process gives."""
 
 from __future__ import annotations
 
+import multiprocessing
+import threading
 from dataclasses import asdict
 
 from annotator.config import PACKAGE_DIR
@@ -59,3 +61,41 @@ def test_the_worker_pool_gives_what_one_process_gives(monkeypatch):
     for (text, _lang), highlighted in zip(items, pooled):
         for suggestion in highlighted["suggestions"]:
             assert 0 <= suggestion["start"] < suggestion["end"] <= len(text)
+
+
+def worker_kinds(results) -> tuple[list, set[str]]:
+    """Every result, and the kinds of worker process ("ForkProcess", "SpawnProcess") that
+    were alive while the first of them came."""
+    first = next(results)
+    kinds = {type(child).__name__ for child in multiprocessing.active_children()}
+    return [asdict(first)] + [asdict(h) for h in results], kinds
+
+
+def test_forked_workers_give_what_one_process_gives():
+    items = TEXTS * 8
+    alone = [asdict(h) for h in prehighlighter(batch_size=8).run(items)]
+    assert threading.active_count() == 1, "the test needs a process without other threads"
+    parent = prehighlighter(processes=2, multiprocess_min_docs=10, batch_size=8)
+    pooled, kinds = worker_kinds(parent.run(iter(items)))
+    assert kinds == {"ForkProcess"}
+    # the pipelines were loaded here, once, before the workers were forked
+    assert set(parent._pipelines) == {"en", "pt"}
+    assert pooled == alone
+    assert multiprocessing.active_children() == []  # the pool is gone with the last result
+
+
+def test_with_another_thread_running_the_workers_are_spawned():
+    items = TEXTS * 8
+    alone = [asdict(h) for h in prehighlighter(batch_size=8).run(items)]
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, name="a heartbeat, say")
+    other.start()
+    try:
+        parent = prehighlighter(processes=2, multiprocess_min_docs=10, batch_size=8)
+        pooled, kinds = worker_kinds(parent.run(iter(items)))
+    finally:
+        stop.set()
+        other.join()
+    assert kinds == {"SpawnProcess"}
+    assert parent._pipelines == {}  # each spawned worker loaded its own
+    assert pooled == alone
