@@ -196,6 +196,13 @@ def test_marks_say_their_text_label_state_claim_and_which_is_current(browser, ap
         assert "256 gigabytes QUANTITY" not in tree
         # the words are generated content: the text itself is the stored text
         assert page.locator("#doc-text").text_content() == doc.text
+        # punctuation right after a mark stays on the mark's line ("Sophgo’s" never breaks at ’)
+        glued = page.locator("#doc-text .nw").first
+        assert glued.evaluate("n => n.firstElementChild.tagName + ' ' + getComputedStyle(n).textWrapMode") == (
+            "MARK nowrap"
+        )
+        tail = glued.evaluate("n => n.lastChild.textContent")
+        assert tail and not tail[0].isalnum() and not tail[0].isspace()
         go_to(page, "256 gigabytes", kind="s")
         current_is_focused(page)
         current = page.locator('#doc-text mark[aria-current="true"]')

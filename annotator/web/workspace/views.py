@@ -6,10 +6,12 @@ blocks its rows touch, and the browser swaps just those (hx-swap-oob): accepting
 suggestion in a 200 KB document moves a few hundred bytes of markup, not the whole text.
 
 Inside a block the text is plain, with a <mark> only where spans or pending suggestions are
-(never an element per token). A mark names the items covering it in `data-i` as
-"<kind><id>:<label>" words: `s` a confirmed span of the layer, `g` a pending suggestion;
-where items begin, `data-sr` says them to screen readers (CSS alternative text, so the text
-and its offsets stay exact). Offsets in data-start/data-end are code points, as stored.
+(never an element per token); punctuation right after a mark shares a nowrap span with it
+(rendering.glue_text), so "FP300," never breaks before the comma. A mark names the items
+covering it in `data-i` as "<kind><id>:<label>" words: `s` a confirmed span of the layer,
+`g` a pending suggestion; where items begin, `data-sr` says them to screen readers (CSS
+alternative text, so the text and its offsets stay exact). Offsets in data-start/data-end
+are code points, as stored.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from annotator.models import Document, Span, Suggestion
-from annotator.web.rendering import escape_text
+from annotator.web.rendering import escape_text, glue_text
 from annotator.web.workspace.reads import LayerRows
 
 BLOCK_MAX = 2400
@@ -133,11 +135,17 @@ def block_html(
         cuts.add(max(it.start, start))
         cuts.add(min(it.end, end))
     points = sorted(cuts)
-    out = []
+    out: list[str] = []
+    mark = ""  # the text of the mark just appended: punctuation after it stays on its line
     for a, b in zip(points, points[1:]):
         covering = [it for it in inside if it.start < b and it.end > a]
-        piece = escape_text(text[a - base : b - base])
-        out.append(_mark(a, b, piece, covering, classes) if covering else piece)
+        raw = text[a - base : b - base]
+        if covering:
+            out.append(_mark(a, b, escape_text(raw), covering, classes))
+            mark = raw
+        else:
+            glue_text(out, raw, mark)
+            mark = ""
     swap = ' hx-swap-oob="true"' if oob else ""
     return f'<div class="blk" id="b-{index}" data-start="{start}"{swap}>{"".join(out)}</div>'
 
