@@ -127,8 +127,8 @@ class Lexicon:
         for form in self.names:
             for ch in {form[0].lower(), form[0].upper()}:
                 plain[ch].append((form, rf"(?i:{_pattern(form, True)})"))
-        self._units = {ch: _by_length(alts, rf"(?P<exp>{EXPONENT})?(?!{GLUE})") for ch, alts in plain.items()}
-        self._powered = {ch: _by_length(alts, rf"(?P<exp>{EXPONENT})(?!{GLUE})") for ch, alts in powered.items()}
+        self._units = ByFirstCharacter(plain, rf"(?P<exp>{EXPONENT})?(?!{GLUE})")
+        self._powered = ByFirstCharacter(powered, rf"(?P<exp>{EXPONENT})(?!{GLUE})")
         self.prefix_rev = re.compile(rf"\s?(?P<cur>{_alternation(self.prefixes, False, True, True)})")
 
     def match_unit(self, text: str, pos: int, powered: bool = False) -> re.Match | None:
@@ -250,6 +250,21 @@ class Lexicon:
         openers = ranges["openers"].get(lang) or ranges["openers"]["en"]
         self.opener_rev = re.compile(rf"\s+(?P<opener>(?i:{_alternation(openers, True, True)}))(?!\w)")
         self.opener_joiner_re = re.compile(rf"\s+(?i:{_alternation(set(openers.values()), True)})\s+")
+
+
+class ByFirstCharacter:
+    """The unit pattern for the forms starting with a character, compiled when first asked
+    for: a text meets a few dozen of the ~70 first characters, and compiling them all took
+    most of a lexicon's build (some tenths of a second in every process that reads units)."""
+
+    def __init__(self, alts: dict[str, list[tuple[str, str]]], tail: str):
+        self._alts, self._tail, self._compiled = alts, tail, {}
+
+    def get(self, ch: str) -> re.Pattern | None:
+        pattern = self._compiled.get(ch)
+        if pattern is None and ch in self._alts:
+            pattern = self._compiled[ch] = _by_length(self._alts[ch], self._tail)
+        return pattern
 
 
 def _by_length(alts: list[tuple[str, str]], tail: str) -> re.Pattern:
