@@ -188,7 +188,7 @@ def load_times(page, url: str, n: int) -> dict:
     for _ in range(n):
         started = time.perf_counter()
         page.goto(url, wait_until="load")
-        page.wait_for_function("window.WSKeys && window.WSSave && WSKeys.ready()")
+        page.wait_for_function("() => window.WSKeys && window.WSSave && WSKeys.ready()")
         ready.append((time.perf_counter() - started) * 1000)
         nav = page.evaluate("""() => { const n = performance.getEntriesByType('navigation')[0];
             const p = performance.getEntriesByName('first-contentful-paint')[0];
@@ -226,29 +226,31 @@ def main(argv: list[str] | None = None) -> int:
                 args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
             )
             page = browser.new_page(viewport={"width": 1400, "height": 900})
+            # accepting a whole label (hundreds) or everything asks first: say yes, as a person would
+            page.on("dialog", lambda dialog: dialog.accept())
             page.goto(f"{base}/login?next=/annotate/long-200kb")
             page.fill("#login-name", NAME)
             page.fill("#login-password", PASSWORD)
             page.click("button[type=submit]")
-            page.wait_for_function("window.WSKeys && window.WSSave && WSKeys.ready()")
+            page.wait_for_function("() => window.WSKeys && window.WSSave && WSKeys.ready()")
             marks = page.evaluate("document.querySelectorAll('#doc-text mark').length")
             blocks = page.evaluate("document.querySelectorAll('#doc-text .blk').length")
             loads = load_times(page, f"{base}/annotate/long-200kb", args.loads)
             page.evaluate(PROBE)
             page.keyboard.press("j")
             page.keyboard.press("a")  # warm-up: first request on this connection
-            page.wait_for_function("window.__lat.length >= 1 && WSSave.pending() === 0")
+            page.wait_for_function("() => window.__lat.length >= 1 && WSSave.pending() === 0")
             accept = press_and_time(page, "a", args.accepts)
             reject = press_and_time(page, "x", max(10, args.accepts // 3))
             page.locator('#ws-suggestions li[data-label="ORG"] button').first.click()  # accept all ORG
-            page.wait_for_function("WSSave.pending() === 0", timeout=60000)
+            page.wait_for_function("() => WSSave.pending() === 0", timeout=60000)
             confirmed = int(page.locator("#ws-span-count").text_content().replace(",", ""))
             page.keyboard.press("n")
             accept_many = press_and_time(page, "a", max(10, args.accepts // 3))
             t0 = time.perf_counter()
             page.keyboard.press("Shift+A")
             page.wait_for_function(
-                "WSSave.pending() === 0 && document.querySelectorAll('#doc-text mark.is-sugg').length === 0",
+                "() => WSSave.pending() === 0 && document.querySelectorAll('#doc-text mark.is-sugg').length === 0",
                 timeout=120000,
             )
             accept_all_ms = round((time.perf_counter() - t0) * 1000, 1)
