@@ -17,7 +17,7 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import bindparam, select
 
 from annotator.db import get_db
-from annotator.models import User
+from annotator.models import User, utcnow
 from annotator.team.accounts import (
     AccountError,
     Throttled,
@@ -208,7 +208,9 @@ def setup(token: str):
             if password != request.form.get("confirm", ""):
                 raise AccountError("the two passwords differ")
             with get_db().writing() as s:
-                account = Account(create_user(s, name, "admin", password))
+                user = create_user(s, name, "admin", password)
+                user.last_login_at = utcnow()  # setting up logs the admin in: the accounts page says when
+                account = Account(user)
         except AccountError as exc:
             error = str(exc).capitalize() + "."
         else:

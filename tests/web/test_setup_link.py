@@ -60,6 +60,8 @@ def test_the_same_link_across_restarts_until_it_is_used(app, tmp_path):
     finally:
         get_db(restarted).dispose()
     assert accounts(app) == [("boss", "admin", True)]
+    with get_db(app).reading() as s:  # setting up was the admin's first login
+        assert s.exec(select(User.last_login_at)).scalar_one() is not None
     assert not token_file(app).exists()
     assert_dead(app, token)
 
