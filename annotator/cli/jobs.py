@@ -1,5 +1,5 @@
 """`annotator jobs`: list the project's jobs, follow one's progress, cancel one, and queue an
-import, export or re-suggesting for `annotator worker` to run (the same jobs the browser
+import, export, re-suggesting or training for `annotator worker` to run (the same jobs the browser
 starts, with the same progress)."""
 
 from __future__ import annotations
@@ -215,3 +215,30 @@ def suggest_cmd(obj, scope, queue_url, follow, as_json):
     """
     project = open_project(obj["db_url"])
     _queue(project, "suggest", {"scope": scope}, queue_url, as_json, follow)
+
+
+@jobs.command("train")
+@click.option("--layer", required=True, metavar="NAME", help="The layer to learn from (its documents marked done).")
+@click.option(
+    "--out", default=None, metavar="DIR", help="Folder, relative to the instance folder [default: models/LAYER-TIME]."
+)
+@click.option("--max-minutes", default=10.0, show_default=True, type=float, help="Time budget of the training.")
+@click.option("--base", default=None, help="spaCy pipeline to start from, or 'blank' (as `annotator train`).")
+@click.option("--epochs", default=None, type=click.IntRange(1), help="Most epochs of the full model [default: 30].")
+@QUEUE_OPTION
+@FOLLOW_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print the job as JSON.")
+@click.pass_obj
+def train_cmd(obj, layer, out, max_minutes, base, epochs, queue_url, follow, as_json):
+    """Queue training a model (as `annotator train`; the worker registers and activates it).
+
+    Example:
+
+    \b
+      annotator jobs train --layer gold --max-minutes 5 --follow
+    """
+    if max_minutes <= 0:
+        raise click.BadParameter("must be more than 0", param_hint="--max-minutes")
+    project = open_project(obj["db_url"])
+    params = {"layer": layer, "out": out, "max_minutes": max_minutes, "base": base, "epochs": epochs}
+    _queue(project, "train", params, queue_url, as_json, follow)

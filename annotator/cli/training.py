@@ -6,6 +6,8 @@ import shutil
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -54,12 +56,48 @@ class Progress:
             self.bar.__exit__(None, None, None)
 
 
-def _check_out(out: Path, force: bool) -> None:
+class TrainError(ValueError):
+    """Why a model cannot be trained: the command says it and exits 1, a job fails with it."""
+
+
+@dataclass
+class Trained:
+    path: Path
+    meta: dict
+    headline: dict  # the learning curve's last point: F1 with all training documents
+    active: bool
+    trained: int
+    held_back: int
+
+    def as_json(self) -> dict:
+        return {"path": str(self.path), "meta": self.meta, "headline": self.headline, "active": self.active}
+
+    def summary(self) -> str:
+        curve, meta = self.headline, self.meta
+        return (
+            f"Wrote {self.path}: {meta['name']} {meta['version']}, {self.trained} documents trained, "
+            f"{self.held_back} held back: span F1 {curve['span_f1_exact']:.3f} exact, {curve['span_f1_overlap']:.3f} "
+            f"overlap; claim links F1 {curve['claim_link_f1']:.3f} ({meta['training_seconds']:.0f} s)."
+            + (" It is now the project's active model." if self.active else "")
+        )
+
+
+def check_options(eval_split: float, max_minutes: float, epochs: int) -> None:
+    """click.BadParameter naming the option that is out of range."""
+    if not 0.0 < eval_split < 1.0:
+        raise click.BadParameter("must be between 0 and 1 (exclusive), e.g. 0.2", param_hint="--eval-split")
+    if max_minutes <= 0:
+        raise click.BadParameter("must be more than 0", param_hint="--max-minutes")
+    if epochs < 1:
+        raise click.BadParameter("must be at least 1", param_hint="--epochs")
+
+
+def check_out(out: Path, force: bool) -> None:
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         if not force:
-            raise click.ClickException(f"{out} exists and is not empty; choose another --out, or --force to replace it")
+            raise TrainError(f"{out} exists and is not empty; choose another --out, or --force to replace it")
         if not (out / "meta.json").is_file() or not (out / "pipeline").is_dir():
-            raise click.ClickException(f"{out} is not a model folder (no meta.json and pipeline/): not replaced")
+            raise TrainError(f"{out} is not a model folder (no meta.json and pipeline/): not replaced")
 
 
 def _base(choice: str | None, lang: str, project) -> str | None:
@@ -68,6 +106,90 @@ def _base(choice: str | None, lang: str, project) -> str | None:
     if choice:
         return choice
     return project.config["SPACY_MODEL_EN"] if lang == "en" else None
+
+
+def _documents(project, layer: str) -> tuple[list, str, int]:
+    """The layer's done documents in its main language, that language, and how many were left out."""
+    with project.db.reading() as session:
+        docs = load_gold(session, layer)
+    if not docs:
+        raise TrainError(f"layer {layer!r} has no documents marked done: nothing to train on")
+    langs = Counter(d.lang for d in docs)
+    lang = langs.most_common(1)[0][0]
+    docs = [d for d in docs if d.lang == lang]
+    if len(docs) < 2:
+        raise TrainError(f"layer {layer!r} has {len(docs)} done document in {lang}: at least 2 are needed")
+    if not any(d.spans for d in docs):
+        raise TrainError(f"the done documents of layer {layer!r} have no spans: nothing to train on")
+    return docs, lang, sum(langs.values()) - len(docs)
+
+
+def _publish(out: Path, model, metrics, labels) -> None:
+    """Written aside, then renamed: a stop (Ctrl+C, a cancelled job) leaves no half model."""
+    partial = out.with_name(f".{out.name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        write(partial, model, metrics, labels)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    if out.exists():
+        shutil.rmtree(out)
+    partial.rename(out)
+
+
+def train_model(
+    project,
+    layer: str,
+    out: Path,
+    base: str | None = None,
+    eval_split: float = 0.2,
+    max_minutes: float = 10.0,
+    epochs: int = 30,
+    seed: int = 0,
+    name: str | None = None,
+    force: bool = False,
+    activate: bool = True,
+    progress: Callable[[float, str], None] = lambda fraction, message: None,
+) -> Trained:
+    """Train on the layer's done documents into `out`, registered in the project. `progress`
+    gets (fraction, stage); an exception it raises stops the run with nothing written."""
+    check_options(eval_split, max_minutes, epochs)
+    check_out(out, force)
+    labels = project.labels
+    docs, lang, left_out = _documents(project, layer)
+    base_name = _base(base, lang, project)
+    train, held = split_documents(docs, eval_split, seed)
+    now = datetime.now(UTC)
+    meta = {
+        "name": name or f"{layer}-{lang}",
+        "version": now.strftime("%Y%m%d.%H%M%S"),
+        "trained_at": now.isoformat(timespec="seconds"),
+        "layer": layer,
+        "lang": lang,
+        "base": base_name or "blank",
+        "annotator_version": __version__,
+        "labels_sha256": labels.sha256,
+        "documents": {
+            "train": len(train),
+            "held_back": len(held),
+            "other_languages_left_out": left_out,
+            "train_uids": sorted(d.uid for d in train),
+            "held_back_uids": sorted(d.uid for d in held),
+        },
+        "seed": seed,
+        "eval_split": eval_split,
+    }
+    settings = Settings(labels, base_name, lang, max_minutes * 60, epochs, seed, blank_pipeline, progress)
+    try:
+        check_base(settings)
+    except (OSError, ValueError) as exc:
+        raise TrainError(str(exc)) from exc
+    model, metrics = train_all(settings, train, held, meta)
+    model.meta["training_seconds"] = round(time.monotonic() - settings.started, 1)
+    _publish(out, model, metrics, labels)
+    kept = register(project.db, out, activate=activate)  # versioned in the project, with its figures
+    return Trained(out, model.meta, metrics["learning_curve"][-1], kept.active, len(train), len(held))
 
 
 @click.command("train")
@@ -100,77 +222,20 @@ def train_cmd(db_url, layer, out, base, eval_split, max_minutes, epochs, seed, n
     \b
       annotator train --layer gold --out models/gold-1 --max-minutes 5
     """
-    if not 0.0 < eval_split < 1.0:
-        raise click.BadParameter("must be between 0 and 1 (exclusive), e.g. 0.2", param_hint="--eval-split")
-    if max_minutes <= 0:
-        raise click.BadParameter("must be more than 0", param_hint="--max-minutes")
-    if epochs < 1:
-        raise click.BadParameter("must be at least 1", param_hint="--epochs")
-    _check_out(out, force)
-    project = open_project(db_url)
-    labels = project.labels
-    with project.db.reading() as session:
-        docs = load_gold(session, layer)
-    if not docs:
-        raise click.ClickException(f"layer {layer!r} has no documents marked done: nothing to train on")
-    langs = Counter(d.lang for d in docs)
-    lang = langs.most_common(1)[0][0]
-    docs = [d for d in docs if d.lang == lang]
-    if len(docs) < 2:
-        raise click.ClickException(f"layer {layer!r} has {len(docs)} done document in {lang}: at least 2 are needed")
-    if not any(d.spans for d in docs):
-        raise click.ClickException(f"the done documents of layer {layer!r} have no spans: nothing to train on")
-    base_name = _base(base, lang, project)
-    train, held = split_documents(docs, eval_split, seed)
-    now = datetime.now(UTC)
-    meta = {
-        "name": name or f"{layer}-{lang}",
-        "version": now.strftime("%Y%m%d.%H%M%S"),
-        "trained_at": now.isoformat(timespec="seconds"),
-        "layer": layer,
-        "lang": lang,
-        "base": base_name or "blank",
-        "annotator_version": __version__,
-        "labels_sha256": labels.sha256,
-        "documents": {
-            "train": len(train),
-            "held_back": len(held),
-            "other_languages_left_out": sum(langs.values()) - len(docs),
-            "train_uids": sorted(d.uid for d in train),
-            "held_back_uids": sorted(d.uid for d in held),
-        },
-        "seed": seed,
-        "eval_split": eval_split,
-    }
-    progress = Progress()
-    settings = Settings(labels, base_name, lang, max_minutes * 60, epochs, seed, blank_pipeline, progress)
+    check_options(eval_split, max_minutes, epochs)
     try:
-        check_base(settings)
-    except (OSError, ValueError) as exc:
+        check_out(out, force)
+        project = open_project(db_url)
+        progress = Progress()
+        try:
+            trained = train_model(
+                project, layer, out, base, eval_split, max_minutes, epochs, seed, name, force, activate, progress
+            )
+        finally:
+            progress.close()
+    except TrainError as exc:
         raise click.ClickException(str(exc)) from exc
-    try:
-        model, metrics = train_all(settings, train, held, meta)
-    finally:
-        progress.close()
-    model.meta["training_seconds"] = round(time.monotonic() - settings.started, 1)
-    partial = out.with_name(f".{out.name}.partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    try:
-        write(partial, model, metrics, labels)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
-    if out.exists():
-        shutil.rmtree(out)
-    partial.rename(out)
-    kept = register(project.db, out, activate=activate)  # versioned in the project, with its figures
-    curve = metrics["learning_curve"][-1]
     if as_json:
-        echo_json({"path": str(out), "meta": model.meta, "headline": curve, "active": kept.active})
+        echo_json(trained.as_json())
     else:
-        click.echo(
-            f"Wrote {out}: {model.meta['name']} {model.meta['version']}, {len(train)} documents trained, "
-            f"{len(held)} held back: span F1 {curve['span_f1_exact']:.3f} exact, {curve['span_f1_overlap']:.3f} "
-            f"overlap; claim links F1 {curve['claim_link_f1']:.3f} ({model.meta['training_seconds']:.0f} s)."
-            + (" It is now the project's active model." if kept.active else "")
-        )
+        click.echo(trained.summary())

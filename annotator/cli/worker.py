@@ -1,8 +1,9 @@
-"""`annotator worker`: run the project's jobs (imports, exports, re-suggesting) from its queue.
+"""`annotator worker`: run the project's jobs (imports, exports, re-suggesting, training) from its queue.
 
 Each kind of job goes through the same functions as its command (ingest/, export/), so a
 job stores exactly what the command would: an import in committed groups of whole files, an
-export assembled aside and published whole, re-suggesting a batch at a time.
+export assembled aside and published whole, re-suggesting a batch at a time, a model written
+aside and renamed into place.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sys
 import tempfile
 import zipfile
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -23,6 +25,7 @@ import orjson
 from annotator.cli.common import DB_OPTION, model_for, open_project
 from annotator.cli.conventions import EXIT_INTERRUPTED, detail, say
 from annotator.cli.exporting import summary as export_summary
+from annotator.cli.training import TrainError, train_model
 from annotator.export.publish import ExportError, export
 from annotator.ingest.pipeline import ImportRequestError, import_layer, import_paths
 from annotator.ingest.resuggest import resuggest
@@ -156,7 +159,59 @@ def run_suggest(project, job, reporter) -> Outcome:
     return Outcome("done", report.summary(), result=report.as_json())
 
 
-HANDLERS = {"import": run_import, "export": run_export, "suggest": run_suggest}
+def model_folder(project, params: dict) -> Path:
+    """Where a training job writes: its `out` (relative to the instance folder), else a new
+    folder under the instance's models/ named after the layer and the time."""
+    models = Path(project.config["INSTANCE_PATH"]) / "models"
+    if params.get("out"):
+        return models.parent / params["out"]
+    return models / f"{params['layer']}-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}"
+
+
+class TrainProgress:
+    """Training's (fraction, stage) as a job's 1000 steps; a cancel raises from update()."""
+
+    def __init__(self, reporter):
+        self.reporter, self.at = reporter, 0
+        reporter.start(1000)
+
+    def __call__(self, fraction: float, message: str) -> None:
+        target = int(1000 * min(1.0, max(0.0, fraction)))
+        step, self.at = max(0, target - self.at), max(self.at, target)
+        self.reporter.update(step)
+
+
+def run_train(project, job, reporter) -> Outcome:
+    params = job.params
+    out = model_folder(project, params)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    options = {key: params[key] for key in ("base", "eval_split", "epochs", "seed", "name") if params.get(key)}
+    try:
+        trained = train_model(
+            project,
+            params["layer"],
+            out,
+            max_minutes=float(params.get("max_minutes") or 10.0),
+            activate=params.get("activate", True),
+            progress=TrainProgress(reporter),
+            **options,
+        )
+    except Cancelled:
+        return Outcome("cancelled", "Cancelled: no model was written; the active model is unchanged.")
+    except (TrainError, click.BadParameter) as exc:
+        return Outcome("failed", f"{exc.format_message() if isinstance(exc, click.BadParameter) else exc}.")
+    meta = trained.meta
+    result = {
+        "path": str(trained.path),
+        "name": meta["name"],
+        "version": meta["version"],
+        "active": trained.active,
+        "headline": trained.headline,
+    }
+    return Outcome("done", trained.summary(), result=result)
+
+
+HANDLERS = {"import": run_import, "export": run_export, "suggest": run_suggest, "train": run_train}
 
 
 def start_worker(project, queue: Queue, workers: int, heartbeat_every: float = 5.0):
