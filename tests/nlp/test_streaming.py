@@ -4,8 +4,11 @@ the worker pool gives exactly what one process gives."""
 from __future__ import annotations
 
 import multiprocessing
+import subprocess
+import sys
 import threading
 from dataclasses import asdict
+from pathlib import Path
 
 from annotator.config import PACKAGE_DIR
 from annotator.labels import load_label_config
@@ -13,6 +16,7 @@ from annotator.nlp import pipeline
 from annotator.nlp.pipeline import Prehighlighter
 from annotator.nlp.workers import pool_run
 
+ROOT = Path(__file__).resolve().parents[2]
 TEXTS = [
     ("Nvidia's H100 delivers up to 3.35 terabytes per second of memory bandwidth.", "en"),
     ("iFlyTek increased its training efficiency from 25 percent to 73 percent.", "en"),
@@ -71,17 +75,26 @@ def worker_kinds(results) -> tuple[list, set[str]]:
     return [asdict(first)] + [asdict(h) for h in results], kinds
 
 
-def test_forked_workers_give_what_one_process_gives():
+def forked_workers_check() -> None:
+    """The fork path, in a process whose only thread is its main one."""
     items = TEXTS * 8
     alone = [asdict(h) for h in prehighlighter(batch_size=8).run(items)]
-    assert threading.active_count() == 1, "the test needs a process without other threads"
+    assert threading.active_count() == 1, "the check needs a process without other threads"
     parent = prehighlighter(processes=2, multiprocess_min_docs=10, batch_size=8)
     pooled, kinds = worker_kinds(parent.run(iter(items)))
-    assert kinds == {"ForkProcess"}
+    assert kinds == {"ForkProcess"}, kinds
     # the pipelines were loaded here, once, before the workers were forked
     assert set(parent._pipelines) == {"en", "pt"}
     assert pooled == alone
     assert multiprocessing.active_children() == []  # the pool is gone with the last result
+
+
+def test_forked_workers_give_what_one_process_gives():
+    # a fresh interpreter: the test process runs other threads by now (servers, browsers),
+    # and with another thread about the workers are rightly spawned, not forked
+    check = "from tests.nlp.test_streaming import forked_workers_check as c; c(); print('ok')"
+    ran = subprocess.run([sys.executable, "-c", check], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert ran.returncode == 0 and ran.stdout.strip() == "ok", ran.stdout + ran.stderr
 
 
 def test_with_another_thread_running_the_workers_are_spawned():
