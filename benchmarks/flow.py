@@ -4,7 +4,7 @@
 
 Per size, on a fresh SQLite project: the commands as a user types them, each a subprocess
 timed whole (start-up included) with the peak memory of its process tree (the sum over
-the command and its workers, sampled every 20 ms):
+the command and its workers, sampled every 20 ms, PSS: shared pages once):
 `annotator import --no-prehighlight` of N seed-cycled records with 3 pre-annotated spans
 each, the first `annotator export`, and a later export of the same data. Then, in one
 process through the app (a curator logged in through the login form, the request times
@@ -21,10 +21,8 @@ import os
 import random
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -32,6 +30,7 @@ import orjson
 
 from ._common import Target, exit_code, machine_info, print_summary, write_result
 from ._corpus import corpus, prodigy_spans
+from ._tree import run_command
 
 ANNOTATOR = str(Path(sys.executable).with_name("annotator"))
 PASSWORD = "flow-benchmark-password"
@@ -46,41 +45,10 @@ def write_records(path: Path, n: int) -> Path:
     return path
 
 
-def tree_rss(pid: int) -> int:
-    """Resident bytes of a process and all its descendants (0 once it is gone)."""
-    total, todo = 0, [pid]
-    while todo:
-        current = todo.pop()
-        try:
-            status = Path(f"/proc/{current}/smaps_rollup").read_text()
-            total += int(re.search(r"Pss:\s+(\d+)", status).group(1)) * 1024
-            for task in Path(f"/proc/{current}/task").iterdir():
-                todo += [int(c) for c in (task / "children").read_text().split()]
-        except (OSError, AttributeError):
-            continue
-    return total
-
-
 def command(args: list[str], env: dict) -> dict:
-    """Run an annotator command; its wall time and its process tree's peak memory."""
-    peak, done = [0], threading.Event()
-    start = time.perf_counter()
-    proc = subprocess.Popen([ANNOTATOR, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-
-    def sample():
-        while not done.is_set():
-            peak[0] = max(peak[0], tree_rss(proc.pid))
-            done.wait(0.02)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    out, err = proc.communicate()
-    seconds = time.perf_counter() - start
-    done.set()
-    sampler.join()
-    if proc.returncode != 0:
-        raise RuntimeError(f"annotator {' '.join(args)} failed ({proc.returncode}): {err.decode()[-2000:]}")
-    return {"seconds": round(seconds, 3), "peak_mib": round(peak[0] / 2**20, 1)}
+    """Run an annotator command; its wall time and its process tree's peak memory (PSS)."""
+    ran = run_command([ANNOTATOR, *args], env)
+    return {"seconds": ran["seconds"], "peak_mib": ran["peak_pss_mib"]}
 
 
 def web_flow(instance: Path, pages: int) -> dict:
