@@ -30,16 +30,19 @@ SPAN_COUNTS = select(Span.label, func.count()).where(Span.layer_id == bindparam(
 CLAIMS = select(*CLAIM_COLUMNS).where(Claim.layer_id == bindparam("layer")).order_by(Claim.id)
 RELATIONS = select(*RELATION_COLUMNS).where(Relation.layer_id == bindparam("layer")).order_by(Relation.id)
 
+
+def _pending(decided):
+    """A document's suggestions not in `decided` (a subquery of suggestion ids): all of them,
+    those overlapping [lo, hi), and their counts per label."""
+    unanswered = (Suggestion.document_id == bindparam("doc"), Suggestion.id.not_in(decided))
+    every = select(Suggestion.id, Suggestion.start, Suggestion.end, Suggestion.label).where(*unanswered)
+    within = every.where(Suggestion.start < bindparam("hi"), Suggestion.end > bindparam("lo"))
+    counts = select(Suggestion.label, func.count()).where(*unanswered).group_by(Suggestion.label)
+    return every, within, counts
+
+
 _decided = select(SuggestionDecision.suggestion_id).where(SuggestionDecision.layer_id == bindparam("layer"))
-PENDING = select(Suggestion.id, Suggestion.start, Suggestion.end, Suggestion.label).where(
-    Suggestion.document_id == bindparam("doc"), Suggestion.id.not_in(_decided)
-)
-PENDING_IN = PENDING.where(Suggestion.start < bindparam("hi"), Suggestion.end > bindparam("lo"))
-PENDING_COUNTS = (
-    select(Suggestion.label, func.count())
-    .where(Suggestion.document_id == bindparam("doc"), Suggestion.id.not_in(_decided))
-    .group_by(Suggestion.label)
-)
+PENDING, PENDING_IN, PENDING_COUNTS = _pending(_decided)
 
 # In the gold layer a suggestion some layer of the document has answered went through curation
 # (accepted there, it came into gold as a span; rejected, it stayed out): only the ones nobody
@@ -49,15 +52,7 @@ _decided_anywhere = (
     .join(Layer, Layer.id == SuggestionDecision.layer_id)
     .where(Layer.document_id == bindparam("doc"))
 )
-GOLD_PENDING = select(Suggestion.id, Suggestion.start, Suggestion.end, Suggestion.label).where(
-    Suggestion.document_id == bindparam("doc"), Suggestion.id.not_in(_decided_anywhere)
-)
-GOLD_PENDING_IN = GOLD_PENDING.where(Suggestion.start < bindparam("hi"), Suggestion.end > bindparam("lo"))
-GOLD_PENDING_COUNTS = (
-    select(Suggestion.label, func.count())
-    .where(Suggestion.document_id == bindparam("doc"), Suggestion.id.not_in(_decided_anywhere))
-    .group_by(Suggestion.label)
-)
+GOLD_PENDING, GOLD_PENDING_IN, GOLD_PENDING_COUNTS = _pending(_decided_anywhere)
 FOR_GOLD = {id(PENDING): GOLD_PENDING, id(PENDING_IN): GOLD_PENDING_IN, id(PENDING_COUNTS): GOLD_PENDING_COUNTS}
 
 
