@@ -154,6 +154,28 @@ def _reusable(db_path: Path, n_docs: int) -> bool:
     return count == n_docs and bool(longest) and longest[0] >= LONG_CHARS
 
 
+def insert_corpus(conn, n_docs: int) -> int:
+    """Insert _generate()'s documents and suggestions in groups of 5,000 documents; how many
+    suggestions went in."""
+    from annotator.models import Document, Suggestion
+
+    n_sugg = 0
+    docs, suggs = [], []
+    for doc, rows in _generate(n_docs):
+        docs.append(doc)
+        suggs += rows
+        if len(docs) == 5000:
+            conn.execute(insert(Document), docs)
+            conn.execute(insert(Suggestion), suggs)
+            n_sugg += len(suggs)
+            docs, suggs = [], []
+    if docs:
+        conn.execute(insert(Document), docs)
+        conn.execute(insert(Suggestion), suggs)
+        n_sugg += len(suggs)
+    return n_sugg
+
+
 def build_project(db_path: Path, instance: Path, n_docs: int) -> dict:
     """Migrate an empty SQLite file and bulk-insert `n_docs` documents with their suggestions."""
     from annotator.db import ensure_schema, get_db
@@ -166,24 +188,9 @@ def build_project(db_path: Path, instance: Path, n_docs: int) -> dict:
     app = _app(instance, db_path)
     db = get_db(app)
     ensure_schema(db)
-    from annotator.models import Document, Suggestion
-
     started = time.perf_counter()
-    n_sugg = 0
-    docs, suggs = [], []
     with db.write_engine.begin() as conn:
-        for doc, rows in _generate(n_docs):
-            docs.append(doc)
-            suggs += rows
-            if len(docs) == 5000:
-                conn.execute(insert(Document), docs)
-                conn.execute(insert(Suggestion), suggs)
-                n_sugg += len(suggs)
-                docs, suggs = [], []
-        if docs:
-            conn.execute(insert(Document), docs)
-            conn.execute(insert(Suggestion), suggs)
-            n_sugg += len(suggs)
+        n_sugg = insert_corpus(conn, n_docs)
     db.dispose()
     with sqlite3.connect(db_path) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -27,7 +27,7 @@ from urllib.parse import urlencode
 from sqlalchemy import create_engine, insert, text
 
 from ._common import Target, exit_code, machine_info, print_summary, write_result
-from .document_list import ADMIN, _generate, ensure_admin, logged_in_test_client
+from .document_list import ADMIN, ensure_admin, insert_corpus, logged_in_test_client
 
 TARGET_MS = 200.0
 PG_ADMIN = os.environ.get("ANNOTATOR_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -52,25 +52,15 @@ SEARCHES = [
 def build(url: str, n_docs: int, instance: Path):
     """The project at `url` with `n_docs` documents; the app and the seconds it took."""
     from annotator.db import ensure_schema, get_db
-    from annotator.models import Claim, Document, Layer, Span, Suggestion
+    from annotator.models import Claim, Layer, Span
     from annotator.web.app import create_app
 
     app = create_app({"INSTANCE_PATH": str(instance), "DATABASE_URL": url, "PAGE_SIZE": 50})
     db = get_db(app)
     ensure_schema(db)
     started = time.perf_counter()
-    docs, suggs = [], []
     with db.write_engine.begin() as conn:
-        for doc, rows in _generate(n_docs):
-            docs.append(doc)
-            suggs += rows
-            if len(docs) == 5000:
-                conn.execute(insert(Document), docs)
-                conn.execute(insert(Suggestion), suggs)
-                docs, suggs = [], []
-        if docs:
-            conn.execute(insert(Document), docs)
-            conn.execute(insert(Suggestion), suggs)
+        insert_corpus(conn, n_docs)
         now = datetime(2026, 1, 2, tzinfo=UTC)
         layers = [
             {"id": i, "document_id": i, "name": "alice", "kind": "annotator", "version": 1, "status": s}
