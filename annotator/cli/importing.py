@@ -57,6 +57,12 @@ from annotator.ingest.pipeline import LAYER_FORMATS, ImportRequestError, import_
 @click.option("--skip-invalid", is_flag=True, help="Store the valid records of a file and list the rejects.")
 @click.option("--no-prehighlight", is_flag=True, help="Store texts and their own pre-annotations only; skip spaCy.")
 @click.option(
+    "--tokenize-later",
+    is_flag=True,
+    help="With --no-prehighlight: leave each new document's language and tokens for first use "
+    "(the quickest import; the first export or workspace then works them out).",
+)
+@click.option(
     "--model",
     "model_dir",
     type=click.Path(file_okay=False),
@@ -78,6 +84,7 @@ def import_cmd(
     done,
     skip_invalid,
     no_prehighlight,
+    tokenize_later,
     model_dir,
     as_json,
 ):
@@ -101,6 +108,8 @@ def import_cmd(
         raise click.UsageError("--skip-invalid does not apply to --layer: a file with a bad record is refused whole")
     if no_prehighlight and model_dir:
         raise click.UsageError("--model pre-highlights: it cannot go with --no-prehighlight")
+    if tokenize_later and not no_prehighlight:
+        raise click.UsageError("--tokenize-later goes with --no-prehighlight (pre-highlighting tokenizes)")
     options = {
         "layer": layer,
         "fmt": fmt,
@@ -110,6 +119,7 @@ def import_cmd(
         "replace": replace,
         "status": "done" if done else None,
         "skip_invalid": skip_invalid,
+        "settle": not tokenize_later,
     }
     with interrupt_once():
         try:
@@ -150,11 +160,11 @@ def _import(paths, db_url, no_prehighlight: bool, model_dir, as_json: bool, opti
         raise click.ClickException(str(exc)) from exc
 
 
-def _run(project, paths, highlighter, bar, *, layer, fmt, skip_invalid, label_map, **layer_options):
-    progress = {"on_total": bar.start, "progress": bar.update}
+def _run(project, paths, highlighter, bar, *, layer, fmt, skip_invalid, label_map, settle, **layer_options):
+    common = {"on_total": bar.start, "progress": bar.update, "settle": settle}
     if layer is None:
         return import_paths(
-            project.db, paths, project.labels, highlighter, skip_invalid=skip_invalid, label_map=label_map, **progress
+            project.db, paths, project.labels, highlighter, skip_invalid=skip_invalid, label_map=label_map, **common
         )
     return import_layer(
         project.db,
@@ -165,7 +175,7 @@ def _run(project, paths, highlighter, bar, *, layer, fmt, skip_invalid, label_ma
         label_map=label_map,
         prehighlighter=highlighter,
         **layer_options,
-        **progress,
+        **common,
     )
 
 

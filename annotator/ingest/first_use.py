@@ -1,22 +1,27 @@
-"""What an import without the pipeline leaves for first use: tokens and language.
+"""Settling a document: its language (detected where nobody gave it) and its tokens.
 
-A bulk import of model output stores texts at storage speed and tokenizes nothing; the
-first thing that needs a document's tokens settles it here, once: its language detected if
-the import left that open, its tokens stored (with their token array), and the QUANTITY
-pre-annotations it brought parsed again in that language ("10.000" is ten thousand in
-Portuguese and ten in English). One rule, used three ways: for one document inside a write
-(the workspace), for every waiting document before a read that must not write (export,
-show), and in memory only, for a document that arrived after that (tokens_of).
+An import without the pipeline settles its new documents as it stores them (`settling`):
+on every core, while the main process parses and inserts, so the first export finds
+nothing left to do and costs what a later one does. A document can still be waiting: one
+stored by an older version, or by a path that stores a text alone. The first thing that
+needs its tokens settles it here, once: its language detected if that was left open, its
+tokens stored (with their token array), and the QUANTITY pre-annotations it brought parsed
+again in that language ("10.000" is ten thousand in Portuguese and ten in English). One
+rule, used three ways: for one document inside a write (the workspace), for every waiting
+document before a read that must not write (export, show), and in memory only, for a
+document that arrived after that (tokens_of).
 """
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import signal
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
+from itertools import islice
 from typing import NamedTuple
 
 from sqlalchemy import bindparam, delete, insert, select
@@ -28,10 +33,14 @@ from annotator.models import QUANTITY_FIELDS, Document, Suggestion, TokenArray
 from annotator.nlp.language import PENDING, detect_language, settled
 from annotator.nlp.quantities import parsed_quantity
 from annotator.nlp.tokenizer import tokenize, tokenizer_for
+from annotator.nlp.workers import forkable
 from annotator.schema.token_arrays import Tokenized, array_rows
 from annotator.tokens import pack
 
 BATCH = 500
+# batches an import keeps in flight (~7 MB of results each): enough to keep the workers busy
+# while it inserts the documents
+IMPORT_AHEAD = 8
 PARALLEL_MIN = 1000  # waiting documents worth starting worker processes for (~2 s of work)
 STORED_TOKENS = select(Document.tokens).where(Document.id == bindparam("id"))
 
@@ -86,20 +95,31 @@ def settle_all(
     parts = [ids[i : i + batch] for i in range(0, len(ids), batch)]
     count = settling_workers(workers, len(ids), db)
     done = 0
-    with _settled_batches(db, parts, count) as results:
+    with _settled_batches((_waiting_rows(db, part) for part in parts), count) as results:
         for rows, results_of in results:
-            _store_settled(db, rows, results_of, quantity_label)
+            store_settled(db, rows, results_of, quantity_label)
             done += len(rows)
     return done
 
 
+@contextmanager
+def settling(db, docs: list[tuple[str, str, str, str]], workers: int | None = None):
+    """An iterator of (Settled, token array row or None) for each new document's (uid,
+    text, lang, lang_source), in order; the array rows lack their document id, which the
+    insert draws. Worked out in worker processes when there are many (see settle_all)."""
+    rows = [(None, uid, text, lang, source) for uid, text, lang, source in docs]
+    parts = (rows[i : i + BATCH] for i in range(0, len(rows), BATCH))
+    with _settled_batches(parts, settling_workers(workers, len(rows), db), IMPORT_AHEAD) as results:
+        yield (item for _rows, done in results for item in done)
+
+
 def settling_workers(requested: int | None, waiting: int, db) -> int:
-    """Processes for settling `waiting` documents; 0: this process."""
+    """Processes for settling `waiting` documents; 0: this process. Workers are forked (they
+    share the loaded tokenizers), which is safe only while no other thread runs here."""
     if requested is None:
         requested = cores() if waiting >= PARALLEL_MIN else 0
-    fork = "fork" in multiprocessing.get_all_start_methods()
     in_memory = db.engine.url.get_backend_name() == "sqlite" and db.engine.url.database in (None, "", ":memory:")
-    return requested if requested > 1 and fork and not in_memory else 0
+    return requested if requested > 1 and forkable() and not in_memory else 0
 
 
 def cores() -> int:
@@ -107,22 +127,26 @@ def cores() -> int:
 
 
 @contextmanager
-def _settled_batches(db, parts: list[list[int]], workers: int):
-    """(rows, (Settled, array row or None) per row) for each batch of ids, in order."""
-    batches = (_waiting_rows(db, part) for part in parts)
+def _settled_batches(batches: Iterator[list[tuple]], workers: int, ahead: int | None = None):
+    """(rows, (Settled, array row or None) per row) for each batch of document rows (id,
+    uid, text, lang, lang_source), in order; `ahead`: batches in flight (two a worker)."""
     if workers == 0:
         yield ((rows, _settle_rows(rows)) for rows in batches)
         return
     tokenizer_for("en")  # spaCy and its English tokenizer loaded once, shared by every fork
     detect_language("warm")
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the caller's to answer
+    gc.freeze()  # the parent's objects stay out of the workers' collections (and unshared pages)
     try:
-        pool = multiprocessing.get_context("fork").Pool(workers)
+        # an import pauses the collector and a fork inherits that, but spaCy's documents
+        # hold reference cycles: the workers collect
+        pool = multiprocessing.get_context("fork").Pool(workers, initializer=gc.enable)
     finally:
+        gc.unfreeze()
         signal.signal(signal.SIGINT, previous)
     try:
         pending = ((rows, pool.apply_async(_settle_rows, (rows,))) for rows in batches)
-        yield _in_order(pending, workers * 2)
+        yield _in_order(pending, ahead or workers * 2)
         pool.close()
     finally:
         pool.terminate()  # also on an error or Ctrl+C: no worker outlives the command
@@ -130,16 +154,21 @@ def _settled_batches(db, parts: list[list[int]], workers: int):
 
 
 def _in_order(pending: Iterator, ahead: int) -> Iterator:
-    """The results of `pending` (rows, async result) pairs in order, at most `ahead` in flight."""
-    flight: deque = deque()
-    for item in pending:
-        flight.append(item)
-        if len(flight) > ahead:
+    """The results of `pending` (rows, async result) pairs in order, at most `ahead` in
+    flight. The first `ahead` are sent now, so the workers start before the first result
+    is asked for (an import inserts its documents meanwhile)."""
+    flight: deque = deque(islice(pending, ahead))
+
+    def results():
+        for item in pending:
+            flight.append(item)
             rows, result = flight.popleft()
             yield rows, result.get()
-    while flight:
-        rows, result = flight.popleft()
-        yield rows, result.get()
+        while flight:
+            rows, result = flight.popleft()
+            yield rows, result.get()
+
+    return results()
 
 
 def _waiting_rows(db, ids: list[int]) -> list[tuple]:
@@ -158,7 +187,10 @@ def _settle_rows(rows: list[tuple]) -> list[tuple[Settled, dict | None]]:
     return out
 
 
-def _store_settled(db, rows: list[tuple], results: list[tuple[Settled, dict | None]], quantity_label) -> None:
+def store_settled(db, rows: list[tuple], results: list[tuple[Settled, dict | None]], quantity_label) -> None:
+    """One write: settled documents (rows starting with their id) get their language and
+    tokens, unless settled meanwhile, and their arrays; imported quantities are parsed
+    again where the language was just detected."""
     with db.writing() as session:
         conn = session.connection()
         table = Document.__table__

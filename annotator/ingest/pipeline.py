@@ -191,6 +191,7 @@ class Options:
     text_dir: str | None = None
     split_discontinuous: bool = False
     skip_invalid: bool = False
+    settle: bool = True  # new documents get language and tokens now, not on first use
     skipped: list[tuple[str, str]] = field(default_factory=list)  # set by read_files
 
 
@@ -204,12 +205,14 @@ def import_paths(
     label_map: str | None = None,
     on_total: Callable[[int], None] | None = None,
     progress: Callable[[int], None] | None = None,
+    settle: bool = True,
 ) -> ImportReport:
-    """Import documents: .txt and .md files (one document each) and .jsonl records."""
+    """Import documents: .txt and .md files (one document each) and .jsonl records. Without
+    a pre-highlighter, new documents get their language and tokens now (`settle`) or on
+    first use."""
     mapping = _label_map(label_map, labels)
-    return _run(
-        db, paths, labels, Options(skip_invalid=skip_invalid), mapping, None, prehighlighter, on_total, progress
-    )
+    options = Options(skip_invalid=skip_invalid, settle=settle)
+    return _run(db, paths, labels, options, mapping, None, prehighlighter, on_total, progress)
 
 
 def import_layer(
@@ -228,6 +231,7 @@ def import_layer(
     status: str | None = None,
     on_total: Callable[[int], None] | None = None,
     progress: Callable[[int], None] | None = None,
+    settle: bool = True,
 ) -> ImportReport:
     """Import annotations into one layer. `status`: what the layers written (or found
     identical) are marked, e.g. "done" for finished annotations from another tool (agreement
@@ -249,7 +253,7 @@ def import_layer(
         db,
         paths,
         labels,
-        Options(fmt, text_dir, split_discontinuous),
+        Options(fmt, text_dir, split_discontinuous, settle=settle),
         mapping,
         target,
         prehighlighter,
@@ -322,7 +326,7 @@ def _run(
         if on_total:
             on_total(len(docs))
         try:
-            stored, store_problems = store(db, docs, labels, target, prehighlighter, progress)
+            stored, store_problems = store(db, docs, labels, target, prehighlighter, progress, options.settle)
         except Interrupted as stop:  # Ctrl+C: what the finished groups stored stays, and is told
             stored, store_problems, report.interrupted = stop.stored, stop.problems, True
     report.stored.add(stored)

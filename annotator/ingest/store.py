@@ -15,7 +15,7 @@ documents (whole files for a document import), so a refused file leaves nothing 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import closing, nullcontext
+from contextlib import ExitStack, closing
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select, update
@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from annotator.contents import CLAIM_FIELDS, RELATION_FIELDS, SPAN_FIELDS, Incoming
 from annotator.ingest.bulk import bound, insert_rows, json_text, new_ids
 from annotator.ingest.existing import clear, held
+from annotator.ingest.first_use import settling, store_settled
 from annotator.ingest.suggestion_rows import insert_suggestions
 from annotator.labels import LabelConfig
 from annotator.models import (
@@ -48,6 +49,7 @@ GROUP = 2000  # documents per transaction
 # ...when pre-highlighting: some seconds of work, all an interrupted import can lose
 GROUP_PREHIGHLIGHTED = 200
 CHUNK = 500  # ids per IN (...) lookup
+SETTLED_BATCH = 500  # settled documents stored per write
 DOCUMENT_COLUMNS = (
     "id",
     "uid",
@@ -132,10 +134,12 @@ def store(
     target: Target | None = None,
     prehighlighter=None,
     progress: Callable[[int], None] | None = None,
+    settle: bool = True,
 ) -> tuple[Stored, list[Problem]]:
     """Store `docs` a group per transaction. Pre-highlighting streams over the whole import
     (one set of workers) while groups are committed as their documents come back, so an
-    interrupted import keeps every finished group and a re-run skips what is stored."""
+    interrupted import keeps every finished group and a re-run skips what is stored.
+    Without it new documents are settled (`settle`; else left for first use)."""
     stored, problems = Stored(), []
     present = present_uids(db, [d.uid for d in docs])
     fresh = [d for d in docs if d.uid not in present]
@@ -144,8 +148,20 @@ def store(
         prehighlighter.run((d.text, lang) for d, (lang, _) in zip(fresh, langs)) if prehighlighter and fresh else None
     )
     langs_of = {d.uid: lang for d, lang in zip(fresh, langs)}
+    # Without the pipeline, new documents are settled (language, tokens) by workers on
+    # every core from the start, while this process inserts them, and stored as they come
+    # back: the first export then finds nothing left to do.
+    settle = settle and highlights is None and bool(fresh)
     try:
-        with closing(highlights) if highlights is not None else nullcontext():
+        with ExitStack() as stack:
+            if highlights is not None:
+                stack.enter_context(closing(highlights))
+            ready = (
+                stack.enter_context(settling(db, [(d.uid, d.text, *langs_of[d.uid]) for d in fresh]))
+                if settle
+                else None
+            )
+            inserted: dict[str, int] = {}
             for group in _groups(docs, target is None, GROUP if highlights is None else GROUP_PREHIGHLIGHTED):
                 new = [d for d in group if d.uid not in present]
                 rows = _new_documents(
@@ -154,28 +170,56 @@ def store(
                     [langs_of[d.uid] for d in new],
                     highlights,
                     keep_contents=target is None,
-                    progress=progress if target is None else None,
+                    progress=progress if target is None and not settle else None,
+                    parse_pending=not settle,  # settling parses them in the language it finds
                 )
-                _store_group(db, group, rows, labels, target, stored, problems)
+                inserted.update(_store_group(db, group, rows, labels, target, stored, problems))
                 if progress:
                     progress(len(group) if target is not None else len(group) - len(new))
+            if ready is not None:
+                _store_ready(db, fresh, ready, inserted, labels.quantity_label, progress if target is None else None)
     except KeyboardInterrupt as exc:
         raise Interrupted(stored, problems) from exc
     return stored, problems
 
 
-def _store_group(db, group, rows, labels, target, stored: Stored, problems: list[Problem]) -> None:
-    """One transaction: the group's new documents, and with `target` its layers."""
+def _store_ready(db, fresh: list[Incoming], ready: Iterator, ids: dict[str, int], quantity_label, progress) -> None:
+    """Store the settled language and tokens of the new documents (in `fresh` order, as
+    `ready` yields them) a batch per write; those not inserted (refused, or raced by
+    another import) are passed over. Interrupted, the rest is settled on first use."""
+    batch: list[tuple] = []
+    results: list = []
+    for doc, result in zip(fresh, ready):
+        doc_id = ids.get(doc.uid)
+        if doc_id is not None:
+            batch.append((doc_id, doc.uid))
+            results.append((result[0], None if result[1] is None else {**result[1], "document_id": doc_id}))
+        if len(batch) >= SETTLED_BATCH:
+            store_settled(db, batch, results, quantity_label)
+            if progress:
+                progress(len(batch))
+            batch, results = [], []
+    if batch:
+        store_settled(db, batch, results, quantity_label)
+        if progress:
+            progress(len(batch))
+
+
+def _store_group(db, group, rows, labels, target, stored: Stored, problems: list[Problem]) -> dict[str, int]:
+    """One transaction: the group's new documents, and with `target` its layers; {uid: id}
+    of the documents inserted."""
     done, refused = Stored(), []
     try:
         with db.writing() as session:
             conn = session.connection()
             if target is None:
-                done.present = len(group) - len(_insert_new(conn, rows, done))
+                ids = _insert_new(conn, rows, done)
+                done.present = len(group) - len(ids)
             else:
-                _store_layers(conn, group, rows, target, labels, done, refused)
+                ids = _store_layers(conn, group, rows, target, labels, done, refused)
         stored.add(done)
         problems += refused
+        return ids
     except IntegrityError:  # PostgreSQL: another writer stored some of these rows meanwhile
         what = "this document" if target is None else f"layer {target.layer!r} of document"
         problems += [
@@ -187,6 +231,7 @@ def _store_group(db, group, rows, labels, target, stored: Stored, problems: list
             )
             for d in group
         ]
+        return {}
 
 
 def _groups(docs: list[Incoming], by_file: bool, size: int) -> Iterator[list[Incoming]]:
@@ -283,6 +328,7 @@ def _new_documents(
     highlights: Iterator | None,
     keep_contents: bool,
     progress=None,
+    parse_pending: bool = True,
 ) -> list[dict]:
     """Rows for documents not in the project yet, each with its suggestions: the next of
     `highlights` for each (None: not pre-highlighted). `keep_contents`: the file's spans
@@ -290,7 +336,8 @@ def _new_documents(
     rows = []
     for doc, (lang, lang_source) in zip(docs, langs):
         hl = next(highlights) if highlights is not None else None
-        suggestions = [_imported(s, doc.text, lang, labels) for s in doc.contents.spans] if keep_contents else []
+        parse = parse_pending or lang_source != PENDING
+        suggestions = [_imported(s, doc.text, lang, labels, parse) for s in doc.contents.spans] if keep_contents else []
         claims, relations = (
             (_shifted(hl.claims, len(suggestions)), _shifted(hl.relations, len(suggestions))) if hl else ([], [])
         )
@@ -328,10 +375,11 @@ def _shifted(items: list[dict], by: int) -> list[dict]:
     return [{k: (v + by if k in _POSITIONS and v is not None else v) for k, v in item.items()} for item in items]
 
 
-def _imported(span, text: str, lang: str, labels: LabelConfig) -> dict:
-    """A pre-annotation brought by the file; quantities get their value parsed like ours."""
+def _imported(span, text: str, lang: str, labels: LabelConfig, parse: bool = True) -> dict:
+    """A pre-annotation brought by the file; quantities get their value parsed like ours
+    (`parse`: now; otherwise once the document's language is known)."""
     row = {"start": span.start, "end": span.end, "label": span.label, "origin": "import", "pipeline": "import"}
-    if span.label == labels.quantity_label:
+    if parse and span.label == labels.quantity_label:
         row.update(parsed_quantity(text[span.start : span.end], lang))
     return row
 
@@ -357,6 +405,7 @@ def _insert_new(conn, rows: list[dict], stored: Stored, now=None) -> dict[str, i
             (doc_id, *(json_text(r[c]) if c == "meta" else r[c] for c in DOCUMENT_COLUMNS[1:-1]), stamp)
             for doc_id, r in zip(ids, rows)
         ],
+        staged=True,  # one statement into the search index's trigger, not one per row
     )
     keep_arrays(conn, [Tokenized(doc_id, r["uid"], r["text"], r["tokens"]) for doc_id, r in zip(ids, rows)])
     stored.suggestions += insert_suggestions(conn, list(zip(ids, rows)))
@@ -375,9 +424,11 @@ def _store_layers(
     labels: LabelConfig,
     stored: Stored,
     problems: list[Problem],
-) -> None:
+) -> dict[str, int]:
+    """Write the layers; {uid: id} of the new documents inserted for them."""
     now = utcnow()
-    doc_ids = _insert_new(conn, fresh, stored, now)
+    inserted = _insert_new(conn, fresh, stored, now)
+    doc_ids = dict(inserted)
     known = {
         uid: (doc_id, lang)
         for uid, doc_id, lang in conn.execute(
@@ -431,6 +482,7 @@ def _store_layers(
         stored.replaced += len(replaced)
         ids = {doc.uid: known[doc.uid][0] for doc in keep}
         _write(conn, keep, ids, layers, replaced, target, now, stored)
+    return inserted
 
 
 def _fill_quantities(doc: Incoming, lang: str) -> None:

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import random
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -16,6 +21,7 @@ from annotator.models import Document, Suggestion, TokenArray
 from annotator.project import labels_of
 from tests.conftest import SEEDS, make_test_app
 
+ANNOTATOR = str(Path(sys.executable).with_name("annotator"))
 SEED_TEXTS = [path.read_text(encoding="utf-8") for path in sorted(SEEDS.glob("*.txt"))]
 
 
@@ -32,7 +38,7 @@ def records(path, n: int) -> str:
 
 def project(tmp_path, name: str, source: str):
     app = make_test_app(tmp_path / name)
-    report = import_paths(get_db(app), [source], labels_of(app), None)
+    report = import_paths(get_db(app), [source], labels_of(app), None, settle=False)  # left for first use
     assert report.ok and report.new > 0, report.summary()
     return app
 
@@ -45,7 +51,10 @@ def stored(app) -> list[tuple]:
     return sorted(map(tuple, docs)), sorted(map(tuple, arrays)), [tuple(v) for v in values]
 
 
-def test_workers_settle_what_one_process_settles(tmp_path):
+def test_workers_settle_what_one_process_settles(tmp_path, monkeypatch):
+    # Earlier tests can leave idle threads in this process (live servers), and with threads
+    # about workers are not forked. These workers touch none of those threads' locks.
+    monkeypatch.setattr(first_use, "forkable", lambda: True)
     source = records(tmp_path / "records.jsonl", 60)
     alone, pooled = project(tmp_path, "alone", source), project(tmp_path, "pooled", source)
     # a few documents stay in this process; many, or asked for, go to workers
@@ -76,3 +85,26 @@ def test_first_export_with_workers_is_byte_identical(tmp_path):
         record = json.loads(line)
         for span in record["spans"]:
             assert record["text"][span["start"] : span["end"]] == span["text"]
+
+
+def test_the_import_settles_on_workers_what_a_first_export_would(tmp_path):
+    """The real command: an import of 1,000 documents without the pipeline settles them on
+    forked workers as it stores them; one told to leave them waiting (--tokenize-later) has
+    them settled by its first export instead. Both store the same and export the same bytes."""
+    source = records(tmp_path / "records.jsonl", first_use.PARALLEL_MIN)
+    exported, waiting = {}, {}
+    for name, extra in (("at_import", []), ("on_first_use", ["--tokenize-later"])):
+        instance = tmp_path / name
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "ANNOTATOR_DATABASE_URL")}
+        env["ANNOTATOR_INSTANCE_PATH"] = str(instance)
+        steps = (["import", "--no-prehighlight", "-q", *extra, source], ["export", "-q", "--out", str(instance / "ex")])
+        for step, args in enumerate(steps):
+            done = subprocess.run([ANNOTATOR, *args], env=env, capture_output=True, text=True, timeout=300)
+            assert done.returncode == 0, done.stderr
+            if step == 0:
+                with sqlite3.connect(f"file:{instance / 'annotator.sqlite3'}?mode=ro", uri=True) as conn:
+                    waiting[name] = conn.execute("SELECT count(*) FROM document WHERE tokens IS NULL").fetchone()[0]
+        exported[name] = (instance / "ex" / "suggestions" / "v1.0.0" / "data.jsonl").read_bytes()
+    assert waiting == {"at_import": 0, "on_first_use": first_use.PARALLEL_MIN}
+    assert exported["at_import"] == exported["on_first_use"]
+    assert exported["at_import"].count(b"\n") == first_use.PARALLEL_MIN

@@ -9,8 +9,10 @@ from sqlalchemy import func, select
 
 from annotator.db import get_db
 from annotator.ingest.pipeline import import_paths
-from annotator.models import Document, Suggestion, document_uid
+from annotator.models import Document, Suggestion, TokenArray, document_uid
+from annotator.nlp.tokenizer import tokenize
 from annotator.project import labels_of
+from annotator.tokens import pack
 
 
 def count(app, model) -> int:
@@ -42,7 +44,8 @@ def test_txt_and_md_titles_and_ids(app, labels, tmp_path):
     a = docs["First line title"]
     assert a.text == "\n\n  First line title  \nbody\r\nmore"  # stored exactly, CRLF kept
     assert a.uid == document_uid(a.text)
-    assert a.tokens is None  # no pipeline: tokens come on first use
+    # no pipeline, yet language and tokens are settled at import: nothing left for first use
+    assert a.lang_source == "detected" and a.tokens == pack(tokenize(a.text, a.lang))
 
 
 def test_reimport_is_a_noop_that_says_so(any_app, tmp_path):
@@ -224,7 +227,7 @@ def test_language_is_detected_on_first_use_without_the_pipeline(app, labels, tmp
 
     text = "A empresa chinesa anunciou uma transição completa para aceleradores de computação da Huawei."
     path = write_jsonl(tmp_path / "pt.jsonl", [{"text": text}, {"text": "Given language.", "lang": "en"}])
-    assert run(app, labels, path).new == 2
+    assert run(app, labels, path, settle=False).new == 2  # as --tokenize-later, or an older version, left them
     with get_db(app).reading() as s:
         stored = {d.text: (d.lang, d.lang_source, d.tokens) for d in s.exec(select(Document)).scalars()}
     assert stored[text] == ("und", "pending", None)  # nothing needed it yet
@@ -235,6 +238,28 @@ def test_language_is_detected_on_first_use_without_the_pipeline(app, labels, tmp
     with get_db(app).reading() as s:
         doc = s.exec(select(Document).where(Document.uid == document_uid(text))).scalars().one()
     assert (doc.lang, doc.lang_source) == ("pt", "detected") and doc.tokens
+
+
+def test_an_import_without_the_pipeline_settles_language_tokens_and_quantities(any_app, tmp_path):
+    """The language is detected, the tokens and their arrays stored and an imported "10.000"
+    read in the language found, all at import: the first export has nothing left to do."""
+    app, labels = any_app, labels_of(any_app)
+    pt = "A fabricante chinesa vendeu 10.000 unidades do acelerador no último trimestre, segundo a empresa."
+    en = "The Chinese maker sold 10.000 units of the accelerator last quarter 🚀, the company said.\r\n"
+    rows = [
+        {"text": t, "spans": [{"start": t.index("10.000"), "end": t.index("10.000") + 6, "label": "QUANTITY"}]}
+        for t in (pt, en)
+    ]
+    assert run(app, labels, write_jsonl(tmp_path / "d.jsonl", rows)).new == 2
+    with get_db(app).reading() as s:
+        docs = {d.text: d for d in s.exec(select(Document)).scalars()}
+        values = dict(s.exec(select(Document.text, Suggestion.value).join(Document)).all())
+        arrays = set(s.exec(select(TokenArray.document_id)).scalars())
+    assert {t: (d.lang, d.lang_source) for t, d in docs.items()} == {pt: ("pt", "detected"), en: ("en", "detected")}
+    for text, doc in docs.items():
+        assert doc.tokens == pack(tokenize(text, doc.lang))
+    assert arrays == {d.id for d in docs.values()}
+    assert values == {pt: 10000.0, en: 10.0}  # ten thousand in Portuguese, ten in English
 
 
 def test_imported_quantities_are_parsed_again_once_the_language_is_known(app, labels, tmp_path, cli):
@@ -251,7 +276,7 @@ def test_imported_quantities_are_parsed_again_once_the_language_is_known(app, la
         for t, n in zip(texts, ("10.000 unidades", "2.500 servidores"))
     ]
     path = write_jsonl(tmp_path / "pt.jsonl", rows)
-    assert run(app, labels, path).new == 2
+    assert run(app, labels, path, settle=False).new == 2
 
     def stored():
         with get_db(app).reading() as s:

@@ -104,7 +104,7 @@ def test_show_settles_only_the_document_it_shows(cli, tmp_path):
     """Tokens and language come on first use; `show` pays that for its own document only
     (on a fresh 10,000-document import it used to tokenize them all)."""
     path = write_jsonl(tmp_path / "d.jsonl", [{"id": "a", "text": EMOJI}, {"id": "b", "text": PLAIN}])
-    assert cli("import", "--no-prehighlight", path).exit_code == 0
+    assert cli("import", "--no-prehighlight", "--tokenize-later", path).exit_code == 0
     record = json.loads(cli("show", "a", "--json").output)
     assert record["tokens"] and record["lang"] != "xx"
     url = f"sqlite:///{tmp_path / 'instance' / 'annotator.sqlite3'}"
