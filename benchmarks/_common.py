@@ -240,3 +240,25 @@ def print_summary(title: str, lines: list[str], targets: list[Target], path: Pat
 def exit_code(targets: list[Target]) -> int:
     """Non-zero when a target is missed, so `make bench` notices."""
     return 0 if all(t.passed for t in targets) else 1
+
+
+PG_ADMIN = os.environ.get("ANNOTATOR_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def pg_scratch(purpose: str) -> tuple[str, Callable[[], None]]:
+    """A new, empty PostgreSQL database for one benchmark run: its URL, and how to drop it."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    name = f"annotator_bench_{purpose}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop():
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", drop

@@ -15,22 +15,19 @@ autovacuum would. Writes benchmarks/results/search.json; target: p95 < 200 ms pe
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import insert, text
 
-from ._common import Target, exit_code, machine_info, print_summary, write_result
+from ._common import Target, exit_code, machine_info, pg_scratch, print_summary, write_result
 from .document_list import ADMIN, ensure_admin, insert_corpus, logged_in_test_client
 
 TARGET_MS = 200.0
-PG_ADMIN = os.environ.get("ANNOTATOR_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 HX = {"HX-Request": "true"}
 SEARCHES = [
     {"q": "Huawei"},  # in a good share of the corpus
@@ -116,20 +113,6 @@ def p95(samples: list[float]) -> float:
     return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
 
 
-def pg_scratch() -> tuple[str, callable]:
-    name = f"annotator_bench_search_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop():
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", drop
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--docs", type=int, default=100_000)
@@ -142,7 +125,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="search-bench-") as folder:
         runs = [("sqlite", f"sqlite:///{Path(folder) / 'project.sqlite3'}", None)]
         if not options.no_postgres:
-            runs.append(("postgresql", *pg_scratch()))
+            runs.append(("postgresql", *pg_scratch("search")))
         for name, url, drop in runs:
             try:
                 from annotator.db import get_db
