@@ -231,11 +231,15 @@ def nlp_processes_each(config, workers: int) -> int:
     return max(1, int(config["NLP_PROCESSES"]) // workers)
 
 
+READY = "ready for jobs"  # said by each process once warm (scripts and tests wait for it)
+
+
 def _warm(project) -> None:
     try:
         highlighter_for(project).pipeline_for("en")
     except Exception as exc:  # the first import job will say what is wrong, with its message
         say(f"warning: could not load the pre-highlighting pipeline yet: {exc}")
+    say(f"Worker process {os.getpid()}: {READY}.")
 
 
 @click.command("worker")

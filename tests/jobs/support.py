@@ -7,10 +7,12 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
 
+from annotator.cli.worker import READY
 from annotator.db import Database, ensure_schema
 from annotator.jobs.queue import Queue
 from annotator.jobs.store import create_job, get_job
@@ -55,6 +57,22 @@ class Project:
         )
         self.workers.append(process)
         return process
+
+    def wait_ready(self, process: subprocess.Popen, processes: int = 1, timeout: float = 120) -> None:
+        """Until each of the worker command's processes says it is warm (spaCy loaded). Its
+        lines are read by a thread, so a worker that hangs silent fails this in `timeout`."""
+        said: list[str] = []
+        ready = threading.Event()
+
+        def read():
+            for line in process.stderr:
+                said.append(line)
+                if sum(READY in seen for seen in said) >= processes:
+                    ready.set()
+                    return
+
+        threading.Thread(target=read, daemon=True).start()
+        assert ready.wait(timeout), ("not ready", process.poll(), said)
 
     def queue_import(self, files: dict[str, str], prehighlight: bool = True, **params) -> int:
         upload = pack([(name, text.encode()) for name, text in files.items()], [], _limits())

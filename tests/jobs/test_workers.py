@@ -37,6 +37,8 @@ def documents(db, prefix: str | None = None) -> int:
 
 def test_two_workers_share_one_queue(project):
     first, second = project.start_worker(), project.start_worker()
+    for worker in (first, second):  # both warm before the jobs come: else the first may take them all
+        project.wait_ready(worker)
     jobs = [project.queue_import({f"part{i}.jsonl": jsonl(f"part {i}", 15)}) for i in range(6)]
     finished = [project.wait(job_id) for job_id in jobs]
     assert [job.state for job in finished] == ["done"] * 6, [job.message for job in finished]
