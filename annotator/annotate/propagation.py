@@ -16,8 +16,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from annotator.annotate.changes import ChangeSet
-from annotator.annotate.spans import Outcome, current_layer, document_tokens, span_in_layer
+from annotator.annotate.spans import Outcome, current_layer, span_in_layer
 from annotator.ingest.bulk import insert_rows
+from annotator.ingest.first_use import ensure_tokens
 from annotator.labels import LabelConfig
 from annotator.layers import AnnotationError, claim_version, record
 from annotator.models import QUANTITY_FIELDS, AuditEvent, Document, GazetteerName, Span, Suggestion
@@ -45,7 +46,7 @@ def elsewhere(session: Session, labels: LabelConfig, doc: Document, name: str, s
     layer = current_layer(session, doc, name)
     span = span_in_layer(session, layer, span_id)
     phrase = doc.text[span.start : span.end]
-    document_tokens(session, doc, labels.quantity_label)  # settles the tokens on first use
+    ensure_tokens(session, doc, labels.quantity_label)  # settles the tokens on first use (none unpacked)
     marked = set(
         session.exec(select(Span.start, Span.end).where(Span.layer_id == layer.id, Span.label == span.label)).all()
     )

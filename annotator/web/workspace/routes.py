@@ -7,6 +7,7 @@ through workspace_writes.write(), which answers with the changed fragments or a 
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import replace
 
 from flask import Blueprint, Flask, abort, current_app, jsonify, redirect, render_template, request, url_for
@@ -16,14 +17,16 @@ from sqlalchemy import select
 from annotator.annotate.claim_suggestions import decide_claim, decide_relation
 from annotator.annotate.history import redo, undo
 from annotator.annotate.links import add_relation, delete_claim, delete_relation, save_claim
-from annotator.annotate.spans import add_span, current_layer, delete_span, document_tokens, span_in_layer, update_span
+from annotator.annotate.spans import add_span, current_layer, delete_span, span_in_layer, update_span
 from annotator.annotate.status import progress, set_status
 from annotator.annotate.suggestions import decide
 from annotator.db import get_db
+from annotator.ingest.first_use import ensure_tokens
 from annotator.layers import AnnotationError, Forbidden
 from annotator.models import Document, Layer, Suggestion
 from annotator.project import labels_of
 from annotator.team.assignments import queue
+from annotator.tokens import bounds
 from annotator.web.addressing import elsewhere
 from annotator.web.errors import NUL_MESSAGE, holds_nul
 from annotator.web.identity import GOLD, current_annotator, is_curator, layer_name, only_assigned_to, require_open
@@ -205,8 +208,9 @@ def tokens(uid: str):
             doc = document(s, uid)
         except AnnotationError as exc:
             return jsonify(error=str(exc)), exc.status
-        found = [t for t in document_tokens(s, doc, labels_of(current_app).quantity_label) if t[1] > lo and t[0] < hi]
-    return jsonify(tokens=found)
+        starts, ends = bounds(ensure_tokens(s, doc, labels_of(current_app).quantity_label))
+    first, after = bisect_right(ends, lo), bisect_left(starts, hi)  # tokens ending past lo, starting before hi
+    return jsonify(tokens=list(zip(starts[first:after], ends[first:after])))
 
 
 @bp.get("/<uid>/claim-form")
@@ -286,7 +290,7 @@ def span_nudge(uid: str, span_id: int):
     def run(s, labels, doc, name, seen):
         span = span_in_layer(s, current_layer(s, doc, name), span_id)
         start, end = nudged(
-            document_tokens(s, doc, labels.quantity_label),
+            ensure_tokens(s, doc, labels.quantity_label),
             span.start,
             span.end,
             request.form.get("edge"),
