@@ -402,3 +402,12 @@ class Job(SQLModel, table=True):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     heartbeat_at: datetime | None = None
+
+
+class DocumentCount(SQLModel, table=True):
+    """How many documents there are of a language, archived or not: kept by triggers on
+    `document` (migration 0013), so no page counts the corpus to say how large it is."""
+
+    archived: bool = Field(primary_key=True)  # first: the list reads the live counts by it
+    lang: str = Field(max_length=16, primary_key=True)
+    n: int = 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, func, select
 from sqlmodel import Session
 
+from annotator import document_counts
 from annotator.layers import AnnotationError, claim_version, find_layer, record
 from annotator.models import LAYER_STATUSES, Document, Layer
 
@@ -52,5 +53,4 @@ def progress(session: Session, name: str) -> tuple[int, int]:
     done = session.exec(
         select(func.count()).select_from(Layer).where(Layer.name == name, Layer.status == "done")
     ).scalar_one()
-    total = session.exec(select(func.count()).select_from(Document)).scalar_one()
-    return done, total
+    return done, document_counts.documents(session)

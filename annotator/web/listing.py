@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import bindparam, func, literal, select, text, union_all
 from sqlmodel import Session
 
+from annotator import document_counts
 from annotator.models import Document, Layer, Suggestion
 from annotator.project.search import Filters, clauses, order, terms
 
@@ -32,6 +33,9 @@ ROW_COLUMNS = (
 )
 
 
+COUNT_CAP = 5000  # matches counted at most; the list then says "more than 5,000"
+
+
 @dataclass
 class DocumentPage:
     rows: list
@@ -41,6 +45,7 @@ class DocumentPage:
     size: int
     filters: Filters = field(default_factory=Filters)
     by_label: dict[int, dict[str, int]] = field(default_factory=dict)
+    capped: bool = False  # more than `total` match: counting stopped at COUNT_CAP
 
     @property
     def lang(self) -> str:
@@ -67,7 +72,16 @@ def document_page(
     dialect = session.get_bind().dialect.name
     where = clauses(dialect, filters, within, own_layer)
     with _index_searched(session, dialect == "postgresql" and bool(terms(filters.q))):
-        return _page(session, page, size, filters, where, own_layer, few_first=dialect == "postgresql")
+        total = _kept_total(session, filters, within)
+        return _page(session, page, size, filters, where, own_layer, dialect == "postgresql", total)
+
+
+def _kept_total(session: Session, f: Filters, within) -> int | None:
+    """The list's length from the kept counts, where nothing but archiving and the language
+    narrows it (None: it must be counted)."""
+    if within is not None or f.q or f.status or f.annotator or f.label or f.claim:
+        return None
+    return document_counts.documents(session, archived=f.shown == "archived", lang=f.lang or None)
 
 
 @contextmanager
@@ -86,8 +100,12 @@ def _index_searched(session: Session, on: bool) -> Iterator[None]:
         session.execute(text("SET LOCAL enable_seqscan = on"))
 
 
-def _page(session: Session, page: int, size: int, filters: Filters, where, own_layer, few_first: bool):
-    total = session.exec(select(func.count()).select_from(Document).where(*where)).scalar_one()
+def _page(session: Session, page: int, size: int, filters: Filters, where, own_layer, few_first: bool, total=None):
+    capped = False
+    if total is None:  # counted as far as COUNT_CAP: a search matching most of 100,000 stops there
+        found = select(Document.id).where(*where).limit(COUNT_CAP + 1).subquery()
+        total = session.exec(select(func.count()).select_from(found)).scalar_one()
+        capped, total = total > COUNT_CAP, min(total, COUNT_CAP)
     pages = max(1, -(-total // size))
     page = min(max(page, 1), pages)
     if total == 0:
@@ -98,7 +116,7 @@ def _page(session: Session, page: int, size: int, filters: Filters, where, own_l
     # Pages past the middle count from the end, so no page skips more than half the list.
     offset = (page - 1) * size
     n = max(0, min(size, total - offset))
-    forwards = offset <= total - offset - n
+    forwards = capped or offset <= total - offset - n  # past the cap the end is not known
     if few_first and total <= FEW:
         # Few matches: take them all from their own indexes first, then order and page them. An
         # ordered walk of the list would test row after row to find the few (the planner
@@ -118,6 +136,7 @@ def _page(session: Session, page: int, size: int, filters: Filters, where, own_l
         size=size,
         filters=filters,
         by_label=label_counts(session, [r.id for r in rows]),
+        capped=capped,
     )
 
 
@@ -143,9 +162,12 @@ def languages(session: Session, within=None) -> list[tuple[str, int]]:
 def filter_choices(session: Session, within=None, people: bool = True) -> tuple[list[tuple[str, int]], list[str]]:
     """The language filter's (language, documents) and, with `people`, the names of
     people's layers for the annotator filter: one query for both."""
-    where = [Document.archived_at.is_(None)] + ([Document.id.in_(within)] if within is not None else [])
-    langs = select(literal("lang").label("kind"), Document.lang.label("value"), func.count().label("n"))
-    query = langs.where(*where).group_by(Document.lang)
+    if within is None:  # the whole list: its languages' counts are kept
+        kept = document_counts.live_languages().subquery()
+        query = select(literal("lang").label("kind"), kept.c.lang.label("value"), kept.c.n)
+    else:
+        langs = select(literal("lang").label("kind"), Document.lang.label("value"), func.count().label("n"))
+        query = langs.where(Document.archived_at.is_(None), Document.id.in_(within)).group_by(Document.lang)
     if people:
         names = select(literal("person"), Layer.name, literal(0)).where(Layer.kind == "annotator").distinct()
         query = union_all(query, names)

@@ -17,11 +17,10 @@ from sqlalchemy import select
 from annotator.annotate.claim_suggestions import decide_claim, decide_relation
 from annotator.annotate.history import redo, undo
 from annotator.annotate.links import add_relation, delete_claim, delete_relation, save_claim
-from annotator.annotate.spans import add_span, current_layer, delete_span, span_in_layer, update_span
+from annotator.annotate.spans import add_span, current_layer, delete_span, packed_tokens, span_in_layer, update_span
 from annotator.annotate.status import progress, set_status
 from annotator.annotate.suggestions import decide
 from annotator.db import get_db
-from annotator.ingest.first_use import ensure_tokens
 from annotator.layers import AnnotationError, Forbidden
 from annotator.models import Document, Layer, Suggestion
 from annotator.project import labels_of
@@ -208,7 +207,7 @@ def tokens(uid: str):
             doc = document(s, uid)
         except AnnotationError as exc:
             return jsonify(error=str(exc)), exc.status
-        starts, ends = bounds(ensure_tokens(s, doc, labels_of(current_app).quantity_label))
+        starts, ends = bounds(packed_tokens(s, doc, labels_of(current_app).quantity_label))
     first, after = bisect_right(ends, lo), bisect_left(starts, hi)  # tokens ending past lo, starting before hi
     return jsonify(tokens=list(zip(starts[first:after], ends[first:after])))
 
@@ -290,7 +289,7 @@ def span_nudge(uid: str, span_id: int):
     def run(s, labels, doc, name, seen):
         span = span_in_layer(s, current_layer(s, doc, name), span_id)
         start, end = nudged(
-            ensure_tokens(s, doc, labels.quantity_label),
+            packed_tokens(s, doc, labels.quantity_label),
             span.start,
             span.end,
             request.form.get("edge"),

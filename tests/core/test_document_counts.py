@@ -1,0 +1,98 @@
+"""The document counts the database keeps (migration 0013) stay equal to counting the
+documents, through every way documents come, change language, are archived and go, on
+SQLite and PostgreSQL; the list and the workspace's progress read them."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import func, select
+
+from annotator.annotate.status import progress
+from annotator.db import get_db
+from annotator.ingest.first_use import settle_all
+from annotator.ingest.pipeline import import_paths
+from annotator.models import Document, DocumentCount, document_uid
+from annotator.project import archiving, labels_of
+from annotator.web.listing import document_page, filter_choices
+from tests.helpers import curator
+
+TEXTS = {
+    "en1": "Huawei shipped 10,000 Ascend 910C chips to Chinese cloud providers this quarter.",
+    "en2": "Nvidia said its H100 accelerator draws up to 700 watts under a full training load.",
+    "pt": "A empresa chinesa anunciou uma transição completa para aceleradores de computação da Huawei.",
+}
+
+
+def kept(db) -> dict[tuple[str, bool], int]:
+    with db.reading() as s:
+        rows = s.exec(select(DocumentCount.lang, DocumentCount.archived, DocumentCount.n)).all()
+    return {(lang, bool(archived)): n for lang, archived, n in rows if n}
+
+
+def counted(db) -> dict[tuple[str, bool], int]:
+    archived = Document.archived_at.is_not(None)
+    with db.reading() as s:
+        rows = s.exec(select(Document.lang, archived, func.count()).group_by(Document.lang, archived)).all()
+    return {(lang, bool(a)): n for lang, a, n in rows}
+
+
+def test_kept_counts_follow_every_change(any_app, tmp_path):
+    app, db = any_app, get_db(any_app)
+    path = tmp_path / "d.jsonl"
+    path.write_text("".join(json.dumps({"text": t}) + "\n" for t in TEXTS.values()), encoding="utf-8")
+    assert import_paths(db, [str(path)], labels_of(app), None, settle=False).new == 3
+    assert kept(db) == counted(db) == {("und", False): 3}  # languages left for first use
+    assert settle_all(db, "QUANTITY", workers=0) == 3  # one update statement moves them all
+    assert kept(db) == counted(db) == {("en", False): 2, ("pt", False): 1}
+    with db.writing() as s:
+        archiving.archive(s, document_uid(TEXTS["en1"]), "lead")
+    assert kept(db) == counted(db) == {("en", False): 1, ("en", True): 1, ("pt", False): 1}
+    with db.writing() as s:  # an update that moves no document between counts changes none
+        s.exec(select(Document).where(Document.lang == "pt")).scalars().one().title = "Retitled"
+    assert kept(db) == counted(db)
+    with db.writing() as s:
+        archiving.delete(s, document_uid(TEXTS["pt"]), "lead")
+        s.add(Document(uid="x" * 16, text="Added one at a time.", lang="en", n_chars=20))
+    assert kept(db) == counted(db) == {("en", False): 2, ("en", True): 1}
+    with db.writing() as s:
+        archiving.restore(s, document_uid(TEXTS["en1"]), "lead")
+    assert kept(db) == counted(db) == {("en", False): 3}
+
+
+def test_the_list_and_progress_read_the_kept_counts(any_app, tmp_path):
+    app, db = any_app, get_db(any_app)
+    path = tmp_path / "d.jsonl"
+    path.write_text("".join(json.dumps({"text": t}) + "\n" for t in TEXTS.values()), encoding="utf-8")
+    import_paths(db, [str(path)], labels_of(app), None)
+    with db.writing() as s:
+        archiving.archive(s, document_uid(TEXTS["en2"]), "lead")
+    with db.reading() as s:
+        assert document_page(s, 1, 50).total == 2
+        assert filter_choices(s, people=False)[0] == [("en", 1), ("pt", 1)]
+        assert progress(s, "nobody") == (0, 3)  # every document of the project, archived ones too
+        # a count the kept ones cannot answer is still made, and agrees
+        within = select(Document.id).where(Document.lang == "en")
+        assert document_page(s, 1, 50, within=within).total == 1
+
+
+def test_a_search_is_counted_only_as_far_as_the_cap(any_app, tmp_path, monkeypatch):
+    """A search that most of a large corpus matches is not counted to the end: the list
+    says "more than N" and pages forwards through what it has."""
+    from annotator.project.search import Filters
+    from annotator.web import listing
+
+    app, db = any_app, get_db(any_app)
+    path = tmp_path / "d.jsonl"
+    path.write_text("".join(json.dumps({"text": t}) + "\n" for t in TEXTS.values()), encoding="utf-8")
+    import_paths(db, [str(path)], labels_of(app), None)
+    monkeypatch.setattr(listing, "COUNT_CAP", 2)
+    with db.reading() as s:
+        found = document_page(s, 1, 1, Filters(q="Huawei"))  # two of the three texts
+        assert (found.total, found.capped, found.pages) == (2, False, 2)
+        broad = document_page(s, 2, 1, Filters(q="a"))  # "a" and "a"-words: in all three
+        assert (broad.total, broad.capped, broad.pages, len(broad.rows)) == (2, True, 2, 1)
+        first = document_page(s, 1, 1, Filters(q="a")).rows[0].id
+        assert broad.rows[0].id != first  # page 2 is the second match, counted forwards
+    page = curator(app).get("/", query_string={"q": "a"}).get_data(as_text=True)
+    assert 'More than <span data-testid="document-total">2</span> documents match' in page
