@@ -21,7 +21,6 @@ import signal
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-from itertools import islice
 from typing import NamedTuple
 
 from sqlalchemy import bindparam, delete, insert, select
@@ -104,13 +103,14 @@ def settle_all(
 
 @contextmanager
 def settling(db, docs: list[tuple[str, str, str, str]], workers: int | None = None):
-    """An iterator of (Settled, token array row or None) for each new document's (uid,
-    text, lang, lang_source), in order; the array rows lack their document id, which the
-    insert draws. Worked out in worker processes when there are many (see settle_all)."""
+    """A Flight of the new documents' (uid, text, lang, lang_source), settled in batches in
+    order: each row (None, uid, ...) with its (Settled, token array row or None); the array
+    rows lack their document id, which the insert draws. Worked out in worker processes
+    when there are many (see settle_all)."""
     rows = [(None, uid, text, lang, source) for uid, text, lang, source in docs]
     parts = (rows[i : i + BATCH] for i in range(0, len(rows), BATCH))
-    with _settled_batches(parts, settling_workers(workers, len(rows), db), IMPORT_AHEAD) as results:
-        yield (item for _rows, done in results for item in done)
+    with _settled_batches(parts, settling_workers(workers, len(rows), db), IMPORT_AHEAD) as flight:
+        yield flight
 
 
 def settling_workers(requested: int | None, waiting: int, db) -> int:
@@ -131,7 +131,7 @@ def _settled_batches(batches: Iterator[list[tuple]], workers: int, ahead: int | 
     """(rows, (Settled, array row or None) per row) for each batch of document rows (id,
     uid, text, lang, lang_source), in order; `ahead`: batches in flight (two a worker)."""
     if workers == 0:
-        yield ((rows, _settle_rows(rows)) for rows in batches)
+        yield Flight(batches)
         return
     tokenizer_for("en")  # spaCy and its English tokenizer loaded once, shared by every fork
     detect_language("warm")
@@ -145,30 +145,47 @@ def _settled_batches(batches: Iterator[list[tuple]], workers: int, ahead: int | 
         gc.unfreeze()
         signal.signal(signal.SIGINT, previous)
     try:
-        pending = ((rows, pool.apply_async(_settle_rows, (rows,))) for rows in batches)
-        yield _in_order(pending, ahead or workers * 2)
+        yield Flight(batches, pool, ahead or workers * 2)
         pool.close()
     finally:
         pool.terminate()  # also on an error or Ctrl+C: no worker outlives the command
         pool.join()
 
 
-def _in_order(pending: Iterator, ahead: int) -> Iterator:
-    """The results of `pending` (rows, async result) pairs in order, at most `ahead` in
-    flight. The first `ahead` are sent now, so the workers start before the first result
-    is asked for (an import inserts its documents meanwhile)."""
-    flight: deque = deque(islice(pending, ahead))
+class Flight:
+    """Batches of rows settled in order: by `pool`, at most `ahead` batches in flight (the
+    first sent at once, so the workers start before the first result is asked for), or
+    without one in this process as each is asked for. Iterating gives every (rows,
+    results); `next(block=False)` gives the next only if it is done already, so a caller
+    can store what is ready between its own steps without waiting on the workers."""
 
-    def results():
-        for item in pending:
-            flight.append(item)
-            rows, result = flight.popleft()
-            yield rows, result.get()
-        while flight:
-            rows, result = flight.popleft()
-            yield rows, result.get()
+    def __init__(self, batches: Iterator[list[tuple]], pool=None, ahead: int = 0):
+        self._batches, self._pool, self._ahead = batches, pool, ahead
+        self._flight: deque = deque()
+        self._fill()
 
-    return results()
+    def _fill(self) -> None:
+        while self._pool is not None and len(self._flight) < self._ahead:
+            rows = next(self._batches, None)
+            if rows is None:
+                return
+            self._flight.append((rows, self._pool.apply_async(_settle_rows, (rows,))))
+
+    def next(self, block: bool = True) -> tuple[list[tuple], list] | None:
+        """The next batch's (rows, results); None when all are taken, or when not blocking
+        and the next is not done yet (this process settles nothing without being waited on)."""
+        if self._pool is None:
+            rows = next(self._batches, None) if block else None
+            return None if rows is None else (rows, _settle_rows(rows))
+        if not self._flight or (not block and not self._flight[0][1].ready()):
+            return None
+        rows, result = self._flight.popleft()
+        self._fill()
+        return rows, result.get()
+
+    def __iter__(self) -> Iterator[tuple[list[tuple], list]]:
+        while (item := self.next()) is not None:
+            yield item
 
 
 def _waiting_rows(db, ids: list[int]) -> list[tuple]:
@@ -188,38 +205,44 @@ def _settle_rows(rows: list[tuple]) -> list[tuple[Settled, dict | None]]:
 
 
 def store_settled(db, rows: list[tuple], results: list[tuple[Settled, dict | None]], quantity_label) -> None:
-    """One write: settled documents (rows starting with their id) get their language and
-    tokens, unless settled meanwhile, and their arrays; imported quantities are parsed
-    again where the language was just detected."""
+    """One write of apply_settled()."""
     with db.writing() as session:
-        conn = session.connection()
-        table = Document.__table__
-        conn.execute(
-            table.update()
-            .where(table.c.id == bindparam("doc_id"))
-            .where(table.c.tokens.is_(None))  # settled meanwhile (the workspace): left as it is
-            .values(tokens=bindparam("tokens"), lang=bindparam("new_lang"), lang_source=bindparam("new_source")),
-            [
-                {"doc_id": r[0], "tokens": s.tokens, "new_lang": s.lang, "new_source": s.lang_source}
-                for r, (s, _array) in zip(rows, results)
-            ],
-        )
-        arrays = TokenArray.__table__
-        conn.execute(delete(arrays).where(arrays.c.document_id.in_([r[0] for r in rows])))
-        made = [array for _s, array in results if array is not None]
-        if made:
-            conn.execute(insert(arrays), made)
-        reparse_imported_quantities(
-            session, {r[0]: s.lang for r, (s, _a) in zip(rows, results) if s.detected}, quantity_label
-        )
+        apply_settled(session.connection(), rows, results, quantity_label)
+
+
+def apply_settled(conn, rows: list[tuple], results: list[tuple[Settled, dict | None]], quantity_label) -> None:
+    """Settled documents (rows starting with their id) get their language and tokens,
+    unless settled meanwhile, and their arrays; imported quantities are parsed again where
+    the language was just detected. In the caller's transaction (`conn`)."""
+    table = Document.__table__
+    conn.execute(
+        table.update()
+        .where(table.c.id == bindparam("doc_id"))
+        .where(table.c.tokens.is_(None))  # settled meanwhile (the workspace): left as it is
+        .values(tokens=bindparam("tokens"), lang=bindparam("new_lang"), lang_source=bindparam("new_source")),
+        [
+            {"doc_id": r[0], "tokens": s.tokens, "new_lang": s.lang, "new_source": s.lang_source}
+            for r, (s, _array) in zip(rows, results)
+        ],
+    )
+    arrays = TokenArray.__table__
+    conn.execute(delete(arrays).where(arrays.c.document_id.in_([r[0] for r in rows])))
+    made = [array for _s, array in results if array is not None]
+    if made:
+        conn.execute(insert(arrays), made)
+    reparse_quantities(conn, {r[0]: s.lang for r, (s, _a) in zip(rows, results) if s.detected}, quantity_label)
 
 
 def reparse_imported_quantities(session, langs: dict[int, str], quantity_label: str | None) -> int:
     """Parse again, in the language now settled, the imported QUANTITY suggestions of these
     documents ({document id: language})."""
+    return reparse_quantities(session.connection(), langs, quantity_label)
+
+
+def reparse_quantities(conn, langs: dict[int, str], quantity_label: str | None) -> int:
+    """reparse_imported_quantities() on a connection."""
     if not langs or quantity_label is None:
         return 0
-    conn = session.connection()
     rows = conn.execute(
         select(Suggestion.id, Suggestion.document_id, Suggestion.start, Suggestion.end).where(
             Suggestion.document_id.in_(list(langs)), Suggestion.origin == "import", Suggestion.label == quantity_label

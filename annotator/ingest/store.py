@@ -22,9 +22,10 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from annotator.contents import CLAIM_FIELDS, RELATION_FIELDS, SPAN_FIELDS, Incoming
+from annotator.ingest import first_use
 from annotator.ingest.bulk import bound, insert_rows, json_text, new_ids
 from annotator.ingest.existing import clear, held
-from annotator.ingest.first_use import settling, store_settled
+from annotator.ingest.first_use import Flight, apply_settled, settling, store_settled
 from annotator.ingest.suggestion_rows import insert_suggestions
 from annotator.labels import LabelConfig
 from annotator.models import (
@@ -49,7 +50,7 @@ GROUP = 2000  # documents per transaction
 # ...when pre-highlighting: some seconds of work, all an interrupted import can lose
 GROUP_PREHIGHLIGHTED = 200
 CHUNK = 500  # ids per IN (...) lookup
-SETTLED_BATCH = 500  # settled documents stored per write
+INSERT_CHUNK = 2000  # new documents per insert statement: what is settled is stored between them
 DOCUMENT_COLUMNS = (
     "id",
     "uid",
@@ -156,12 +157,17 @@ def store(
         with ExitStack() as stack:
             if highlights is not None:
                 stack.enter_context(closing(highlights))
-            ready = (
-                stack.enter_context(settling(db, [(d.uid, d.text, *langs_of[d.uid]) for d in fresh]))
+            settler = (
+                _Settler(
+                    db,
+                    stack.enter_context(settling(db, [(d.uid, d.text, *langs_of[d.uid]) for d in fresh])),
+                    len(fresh),
+                    labels.quantity_label,
+                    progress if target is None else None,
+                )
                 if settle
                 else None
             )
-            inserted: dict[str, int] = {}
             for group in _groups(docs, target is None, GROUP if highlights is None else GROUP_PREHIGHLIGHTED):
                 new = [d for d in group if d.uid not in present]
                 rows = _new_documents(
@@ -173,53 +179,81 @@ def store(
                     progress=progress if target is None and not settle else None,
                     parse_pending=not settle,  # settling parses them in the language it finds
                 )
-                inserted.update(_store_group(db, group, rows, labels, target, stored, problems))
+                _store_group(db, group, rows, labels, target, stored, problems, settler)
                 if progress:
                     progress(len(group) if target is not None else len(group) - len(new))
-            if ready is not None:
-                _store_ready(db, fresh, ready, inserted, labels.quantity_label, progress if target is None else None)
+            if settler is not None:
+                settler.drain(None, block=True)
     except KeyboardInterrupt as exc:
         raise Interrupted(stored, problems) from exc
     return stored, problems
 
 
-def _store_ready(db, fresh: list[Incoming], ready: Iterator, ids: dict[str, int], quantity_label, progress) -> None:
-    """Store the settled language and tokens of the new documents (in `fresh` order, as
-    `ready` yields them) a batch per write; those not inserted (refused, or raced by
-    another import) are passed over. Interrupted, the rest is settled on first use."""
-    batch: list[tuple] = []
-    results: list = []
-    for doc, result in zip(fresh, ready):
-        doc_id = ids.get(doc.uid)
-        if doc_id is not None:
-            batch.append((doc_id, doc.uid))
-            results.append((result[0], None if result[1] is None else {**result[1], "document_id": doc_id}))
-        if len(batch) >= SETTLED_BATCH:
-            store_settled(db, batch, results, quantity_label)
-            if progress:
-                progress(len(batch))
-            batch, results = [], []
-    if batch:
-        store_settled(db, batch, results, quantity_label)
-        if progress:
-            progress(len(batch))
+class _Settler:
+    """The new documents' settled language and tokens, stored as their batches come back (in
+    the import's order of new documents): between the inserts of a group's transaction,
+    only the batches done already and wholly inserted, so the write lock never waits on the
+    workers; the rest after the last group, a batch per write. A document never inserted
+    (refused, or raced by another import) is passed over; interrupted, what is left is
+    settled on first use."""
+
+    def __init__(self, db, flight: Flight, n: int, quantity_label: str | None, progress):
+        self.db, self.flight, self.n, self.quantity_label, self.progress = db, flight, n, quantity_label, progress
+        self.ids: dict[str, int] = {}  # uid -> id of the new documents inserted
+        self.tried = 0  # new documents whose insert was tried, in order
+        self.taken = 0  # new documents whose batch was taken
+
+    def inserted(self, conn, tried: int, ids: dict[str, int]) -> None:
+        """After an insert in a group's transaction (`conn`): `tried` more new documents, of
+        which `ids` went in; what is ready is stored in the same transaction."""
+        self.tried += tried
+        self.ids.update(ids)
+        self.drain(conn, block=False)
+
+    def forget(self, uids) -> None:
+        """A group's transaction was rolled back: its documents are not there."""
+        for uid in uids:
+            self.ids.pop(uid, None)
+
+    def drain(self, conn, block: bool) -> None:
+        """Store the batches that are done (`block`: all of them, waiting for each); with
+        `conn`, in its transaction, else a write each."""
+        while self.taken < self.n:
+            size = min(first_use.BATCH, self.n - self.taken)  # settling() cuts its batches so
+            if not block and self.taken + size > self.tried:
+                return
+            item = self.flight.next(block)
+            if item is None:
+                return
+            self.taken += size
+            rows, results = [], []
+            for row, (done, array) in zip(*item):
+                doc_id = self.ids.get(row[1])
+                if doc_id is not None:
+                    rows.append((doc_id, row[1]))
+                    results.append((done, None if array is None else {**array, "document_id": doc_id}))
+            if rows and conn is not None:
+                apply_settled(conn, rows, results, self.quantity_label)
+            elif rows:
+                store_settled(self.db, rows, results, self.quantity_label)
+            if self.progress:
+                self.progress(size)
 
 
-def _store_group(db, group, rows, labels, target, stored: Stored, problems: list[Problem]) -> dict[str, int]:
-    """One transaction: the group's new documents, and with `target` its layers; {uid: id}
-    of the documents inserted."""
+def _store_group(db, group, rows, labels, target, stored: Stored, problems: list[Problem], settler=None) -> None:
+    """One transaction: the group's new documents, and with `target` its layers; `settler`
+    stores what is settled of them meanwhile."""
     done, refused = Stored(), []
     try:
         with db.writing() as session:
             conn = session.connection()
             if target is None:
-                ids = _insert_new(conn, rows, done)
+                ids = _insert_new(conn, rows, done, settler=settler)
                 done.present = len(group) - len(ids)
             else:
-                ids = _store_layers(conn, group, rows, target, labels, done, refused)
+                _store_layers(conn, group, rows, target, labels, done, refused, settler)
         stored.add(done)
         problems += refused
-        return ids
     except IntegrityError:  # PostgreSQL: another writer stored some of these rows meanwhile
         what = "this document" if target is None else f"layer {target.layer!r} of document"
         problems += [
@@ -231,7 +265,8 @@ def _store_group(db, group, rows, labels, target, stored: Stored, problems: list
             )
             for d in group
         ]
-        return {}
+        if settler is not None:
+            settler.forget(r["uid"] for r in rows)
 
 
 def _groups(docs: list[Incoming], by_file: bool, size: int) -> Iterator[list[Incoming]]:
@@ -384,14 +419,24 @@ def _imported(span, text: str, lang: str, labels: LabelConfig, parse: bool = Tru
     return row
 
 
-def _insert_new(conn, rows: list[dict], stored: Stored, now=None) -> dict[str, int]:
-    """Insert new documents and their suggestions; {uid: id} of those inserted (counted in
-    `stored`).
+def _insert_new(conn, rows: list[dict], stored: Stored, now=None, settler=None) -> dict[str, int]:
+    """Insert new documents and their suggestions, INSERT_CHUNK at a time (between them,
+    `settler` stores what is settled); {uid: id} of those inserted (counted in `stored`).
 
     Another import may have stored some of these texts since they were looked up; under the
     write lock that is settled here, so a race skips them instead of failing."""
     raced = set(_lookup(conn, Document.uid, [row["uid"] for row in rows]))
-    rows = [row for row in rows if row["uid"] not in raced]
+    inserted: dict[str, int] = {}
+    for start in range(0, len(rows), INSERT_CHUNK):
+        part = rows[start : start + INSERT_CHUNK]
+        ids = _insert_rows(conn, [row for row in part if row["uid"] not in raced], stored, now)
+        inserted.update(ids)
+        if settler is not None:
+            settler.inserted(conn, len(part), ids)
+    return inserted
+
+
+def _insert_rows(conn, rows: list[dict], stored: Stored, now) -> dict[str, int]:
     if not rows:
         return {}
     table = Document.__table__
@@ -424,11 +469,10 @@ def _store_layers(
     labels: LabelConfig,
     stored: Stored,
     problems: list[Problem],
-) -> dict[str, int]:
-    """Write the layers; {uid: id} of the new documents inserted for them."""
+    settler=None,
+) -> None:
     now = utcnow()
-    inserted = _insert_new(conn, fresh, stored, now)
-    doc_ids = dict(inserted)
+    doc_ids = _insert_new(conn, fresh, stored, now, settler)
     known = {
         uid: (doc_id, lang)
         for uid, doc_id, lang in conn.execute(
@@ -482,7 +526,6 @@ def _store_layers(
         stored.replaced += len(replaced)
         ids = {doc.uid: known[doc.uid][0] for doc in keep}
         _write(conn, keep, ids, layers, replaced, target, now, stored)
-    return inserted
 
 
 def _fill_quantities(doc: Incoming, lang: str) -> None:
