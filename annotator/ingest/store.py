@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, closing
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from annotator.contents import CLAIM_FIELDS, RELATION_FIELDS, SPAN_FIELDS, Incoming
@@ -50,6 +50,7 @@ GROUP = 2000  # documents per transaction
 # ...when pre-highlighting: some seconds of work, all an interrupted import can lose
 GROUP_PREHIGHLIGHTED = 200
 CHUNK = 500  # ids per IN (...) lookup
+ANALYZE_AFTER = 1000  # new documents after which PostgreSQL's statistics are refreshed
 INSERT_CHUNK = 2000  # new documents per insert statement: what is settled is stored between them
 DOCUMENT_COLUMNS = (
     "id",
@@ -182,11 +183,24 @@ def store(
                 _store_group(db, group, rows, labels, target, stored, problems, settler)
                 if progress:
                     progress(len(group) if target is not None else len(group) - len(new))
+            refresh_statistics(db, stored.new_documents)
             if settler is not None:
                 settler.drain(None, block=True)
     except KeyboardInterrupt as exc:
         raise Interrupted(stored, problems) from exc
     return stored, problems
+
+
+def refresh_statistics(db, new_documents: int) -> None:
+    """PostgreSQL: after an import that added many documents, have the planner learn the
+    tables' new sizes now rather than at autovacuum's next round. Until then it takes the
+    document table for a few rows, and answers "the next document" (every workspace page) by
+    reading every later one: 110 ms at 100,000 documents instead of 1."""
+    if new_documents < ANALYZE_AFTER or db.engine.dialect.name != "postgresql":
+        return
+    with db.writing() as session:
+        for table in ("document", "suggestion", "tokenarray"):
+            session.execute(text(f"ANALYZE {table}"))
 
 
 class _Settler:
@@ -205,10 +219,13 @@ class _Settler:
 
     def inserted(self, conn, tried: int, ids: dict[str, int]) -> None:
         """After an insert in a group's transaction (`conn`): `tried` more new documents, of
-        which `ids` went in; what is ready is stored in the same transaction."""
+        which `ids` went in; on SQLite what is ready is stored in the same transaction.
+        PostgreSQL stores it after the commit: inside a transaction of many thousand new
+        rows its planner, blind to them, picks scans of the whole table for the updates."""
         self.tried += tried
         self.ids.update(ids)
-        self.drain(conn, block=False)
+        if conn.dialect.name == "sqlite":
+            self.drain(conn, block=False)
 
     def forget(self, uids) -> None:
         """A group's transaction was rolled back: its documents are not there."""

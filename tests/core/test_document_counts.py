@@ -15,6 +15,7 @@ from annotator.ingest.pipeline import import_paths
 from annotator.models import Document, DocumentCount, document_uid
 from annotator.project import archiving, labels_of
 from annotator.web.listing import document_page, filter_choices
+from tests.conftest import make_test_app
 from tests.helpers import curator
 
 TEXTS = {
@@ -96,3 +97,24 @@ def test_a_search_is_counted_only_as_far_as_the_cap(any_app, tmp_path, monkeypat
         assert broad.rows[0].id != first  # page 2 is the second match, counted forwards
     page = curator(app).get("/", query_string={"q": "a"}).get_data(as_text=True)
     assert 'More than <span data-testid="document-total">2</span> documents match' in page
+
+
+def test_a_large_import_refreshes_postgresql_statistics(tmp_path, pg_url, monkeypatch):
+    """Without it the planner takes the new corpus for a few rows until autovacuum's next
+    round, and answers "the next document" by reading every later one."""
+    from sqlalchemy import text
+
+    from annotator.ingest import store
+
+    monkeypatch.setattr(store, "ANALYZE_AFTER", 3)
+    app = make_test_app(tmp_path, pg_url)
+    db = get_db(app)
+    path = tmp_path / "d.jsonl"
+    path.write_text("".join(json.dumps({"text": t}) + "\n" for t in TEXTS.values()), encoding="utf-8")
+    assert import_paths(db, [str(path)], labels_of(app), None).new == 3
+    with db.reading() as s:
+        analysed = s.execute(
+            text("SELECT relname, reltuples FROM pg_class WHERE relname IN ('document', 'suggestion')")
+        ).all()
+    assert dict(analysed) == {"document": 3, "suggestion": 0}
+    db.dispose()
