@@ -101,8 +101,8 @@ class Document(SQLModel, table=True):
     source: str | None = Field(default=None, max_length=1000)
     meta: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     n_chars: int = Field(default=0)
-    # Token boundaries packed as little-endian uint32 pairs; filled by the pipeline or on
-    # first use, so bulk imports without pre-highlighting never tokenize eagerly.
+    # Token boundaries packed as little-endian uint32 pairs; filled at import (by the pipeline,
+    # or by settling without it) or, for a document left waiting (--tokenize-later), on first use.
     tokens: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     n_suggestions: int = Field(default=0)
     pipeline: str | None = Field(default=None, max_length=200)

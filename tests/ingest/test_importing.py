@@ -303,3 +303,10 @@ def test_text_with_nul_characters_is_refused_on_every_database(any_app, tmp_path
     report = run(app, labels, path)
     assert report.refused_files == [str(path)] and count(app, Document) == 0
     assert f"{path}:1: NUL character (U+0000) at offset 1" in str(report.problems[0])
+
+
+def test_tokenize_later_needs_no_prehighlight(cli, tmp_path):
+    path = write_jsonl(tmp_path / "d.jsonl", [{"text": "Alpha beta."}])
+    result = cli("import", "--tokenize-later", path)
+    assert result.exit_code == 2 and "--tokenize-later goes with --no-prehighlight" in result.output
+    assert not (tmp_path / "instance" / "annotator.sqlite3").exists()  # refused before anything was opened
