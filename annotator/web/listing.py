@@ -20,6 +20,7 @@ from annotator.models import Document, Layer, Suggestion
 from annotator.project.search import Filters, clauses, order, terms
 
 FEW = 2000  # matches read whole before they are ordered (PostgreSQL)
+COUNT_CAP = 5000  # matches counted at most; the list then says "more than 5,000"
 ROW_COLUMNS = (
     Document.id,
     Document.uid,
@@ -31,9 +32,6 @@ ROW_COLUMNS = (
     Document.created_at,
     Document.archived_at,
 )
-
-
-COUNT_CAP = 5000  # matches counted at most; the list then says "more than 5,000"
 
 
 @dataclass
