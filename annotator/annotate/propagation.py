@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from annotator.annotate.changes import ChangeSet
 from annotator.annotate.spans import Outcome, current_layer, span_in_layer
+from annotator.annotate.suggestions import accept_rows, pending
 from annotator.ingest.bulk import insert_rows
 from annotator.ingest.first_use import ensure_tokens
 from annotator.labels import LabelConfig
@@ -57,7 +58,8 @@ def propagate(
     session: Session, labels: LabelConfig, doc: Document, name: str, user: str, seen: int, span_id
 ) -> Outcome:
     """Mark every other place of the span's text in the document with its label (one
-    undoable action) and suggest it wherever it stands in the other documents."""
+    undoable action) and suggest it wherever it stands in the other documents. A place a
+    pending suggestion of that label marks is that suggestion, accepted."""
     places = elsewhere(session, labels, doc, name, span_id)
     span = session.get(Span, span_id)
     phrase = doc.text[span.start : span.end]
@@ -66,14 +68,21 @@ def propagate(
         raise AnnotationError(f"{phrase!r} appears nowhere else unmarked as {span.label}, here or in other documents")
     layer = claim_version(session, doc, name, seen)
     changes = ChangeSet(session)
+    # a place a pending suggestion of this label already marks is that suggestion, accepted
+    wanted = set(places)
+    waiting = [sugg for sugg in pending(session, doc, layer.id, span.label) if (sugg.start, sugg.end) in wanted]
+    accepted = accept_rows(session, changes, layer, waiting) if waiting else {}
+    taken = {(sugg.start, sugg.end) for sugg in waiting}
     quantity = span.label == labels.quantity_label
     rows = []
     for start, end in places:
+        if (start, end) in taken:
+            continue
         row = {"layer_id": layer.id, "start": start, "end": end, "label": span.label, "origin": "manual", "meta": {}}
         if quantity:
             row.update(parsed_quantity(doc.text[start:end], doc.lang))
         rows.append(row)
-    ids = changes.insert_many("span", rows) if rows else []
+    ids = sorted(set(accepted.values())) + (changes.insert_many("span", rows) if rows else [])
     record(
         session,
         layer,

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from annotator.annotate.history import undo
 from annotator.annotate.propagation import add_gazetteer_name, occurrences, propagate
 from annotator.annotate.spans import add_span
+from annotator.annotate.suggestions import pending
 from annotator.db import get_db
 from annotator.layers import AnnotationError, find_layer
 from annotator.models import AuditEvent, Document, GazetteerName, Span, Suggestion
@@ -69,6 +70,34 @@ def test_propagate_marks_the_document_and_suggests_in_the_corpus(env):
     with pytest.raises(AnnotationError, match="nowhere else"):
         third = run(env, add_span, 0, 2, "PRODUCT", uid="d2").ids[0]
         run(env, propagate, third, uid="d2")
+
+
+def test_a_place_with_a_pending_suggestion_accepts_that_suggestion(env):
+    """Propagating over a place a suggestion already marks answers the suggestion: it is not
+    left pending beside a new manual span of its own offsets."""
+    first = FIRST.index("Zephyr-9")
+    second = FIRST.index("Zephyr-9 ", first + 1)
+    with get_db(env).writing() as s:
+        doc = s.exec(select(Document).where(Document.uid == "d0")).scalars().one()
+        s.add(Suggestion(document_id=doc.id, start=second, end=second + 8, label="PRODUCT", origin="model"))
+        s.add(Suggestion(document_id=doc.id, start=second, end=second + 8, label="ORG", origin="model"))
+    span = run(env, add_span, first, first + 8, "PRODUCT").ids[0]
+    outcome = run(env, propagate, span)
+    assert outcome.count == 1
+    with get_db(env).reading() as s:
+        doc = s.exec(select(Document).where(Document.uid == "d0")).scalars().one()
+        layer = find_layer(s, doc, "alice")
+        still = {(x.start, x.label) for x in pending(s, doc, layer.id)}
+        spans = s.exec(select(Span).where(Span.layer_id == layer.id).order_by(Span.start)).scalars().all()
+    assert [(x.start, x.label) for x in spans] == [(first, "PRODUCT"), (second, "PRODUCT")]
+    assert spans[1].suggestion_id is not None  # the suggestion's own span, not a manual copy
+    assert still == {(second, "ORG")}  # another label at the same place stays for the annotator
+    run(env, undo)  # one undo takes back the span and the decision together
+    with get_db(env).reading() as s:
+        doc = s.exec(select(Document).where(Document.uid == "d0")).scalars().one()
+        layer = find_layer(s, doc, "alice")
+        assert {(x.start, x.label) for x in pending(s, doc, layer.id)} == {(second, "PRODUCT"), (second, "ORG")}
+    assert count(env, Span) == 1
 
 
 def test_a_name_added_to_the_gazetteer_is_audited_and_pre_highlighted(env, tmp_path):
