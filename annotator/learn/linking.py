@@ -3,9 +3,18 @@ logistic regressions over features of span pairs in a parsed spaCy Doc.
 
 For each quantity and each role (entity, property, condition) every span of a label seen in
 that role is a candidate; the role's classifier scores each (quantity, candidate) pair and
-the best one is taken if its probability reaches LINK_THRESHOLD. Relations: every ordered
-pair of spans near each other that some non-claim relation of the configuration allows gets
-one label of those, or none.
+the best one is taken if its probability reaches LINK_THRESHOLD.
+
+Spans alone leave most parts unfound: a span categorizer trained on a few hundred documents
+proposes few of them. So, with a parse, the phrases of the quantity's sentence are candidates
+too, under the label the configuration gives the role: noun phrases for every role (the
+parser's chunks, and each noun with its modifiers, before and after), and for a condition
+the phrases a preposition or an adverbial clause opens. In training a phrase is
+a right candidate when it overlaps the gold part (MeasEval scores parts by overlap), and a
+feature tells phrases from spans, so the classifier learns how far to trust each.
+
+Relations: every ordered pair of spans near each other that some non-claim relation of the
+configuration allows gets one label of those, or none.
 """
 
 from __future__ import annotations
@@ -23,6 +32,22 @@ LINK_THRESHOLD = 0.5
 RELATION_THRESHOLD = 0.5
 RELATION_WINDOW = 40  # tokens between the two spans, at most, for a relation candidate
 BETWEEN_WORDS = 8  # the words between two spans are features when there are no more than this
+PHRASE_TOKENS = 14  # longer phrases set the scene rather than name a part
+PHRASE_DEPS = ("prep", "advcl", "npadvmod")  # what opens a condition phrase
+NOUNS = ("NOUN", "PROPN")
+# Dependencies of a phrase's head: a word in one heads a noun phrase whatever its tag
+NOMINAL_DEPS = ("nsubj", "nsubjpass", "dobj", "pobj", "attr", "appos", "oprd")
+
+
+def _overlaps(a: SpanKey, b: SpanKey) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def _heads_noun_phrase(token) -> bool:
+    """A noun that modifies no other word, or a word in a noun's place ("glacier" tagged JJR)."""
+    if token.pos_ in ("VERB", "AUX", "ADP", "PRON", "PUNCT", "DET", "NUM", "SYM", "SPACE"):
+        return False
+    return token.dep_ in NOMINAL_DEPS or (token.pos_ in NOUNS and token.dep_ not in ("compound", "amod", "nmod"))
 
 
 def _bucket(n: int) -> str:
@@ -35,8 +60,10 @@ def _bucket(n: int) -> str:
 class PairContext:
     """One parsed document and its spans as token spans, for the features of its pairs."""
 
-    def __init__(self, doc, spans: list[SpanKey], quantity_label: str | None):
+    def __init__(self, doc, spans: list[SpanKey], quantity_label: str | None, phrases=frozenset()):
         self.doc = doc
+        self.phrases = phrases
+        self._by_sentence = None
         self.parsed = doc.has_annotation("DEP")
         self.sents = doc.has_annotation("SENT_START")
         self.tokens: dict[SpanKey, object] = {}
@@ -49,6 +76,22 @@ class PairContext:
             for i, sent in enumerate(doc.sents):
                 self.sentence.update(dict.fromkeys(range(sent.start, sent.end), i))
         self.quantity_starts = sorted(t.start for k, t in self.tokens.items() if k[2] == quantity_label)
+
+    def phrases_near(self, quantity: SpanKey, label_ok) -> list[SpanKey]:
+        """The phrases of the quantity's own sentence that are clear of it (looked up by
+        sentence: a long document holds many thousands)."""
+        if self._by_sentence is None:
+            self._by_sentence = {}
+            for key in sorted(self.phrases):
+                if key in self.tokens:
+                    where = self.sentence.get(self.tokens[key].start) if self.sents else None
+                    self._by_sentence.setdefault(where, []).append(key)
+        q = self.tokens[quantity]
+        where = self.sentence.get(q.start) if self.sents else None
+        found = self._by_sentence.get(where, ())
+        return [
+            k for k in found if label_ok(k[2]) and not (self.tokens[k].start < q.end and q.start < self.tokens[k].end)
+        ]
 
     def features(self, anchor: SpanKey, other: SpanKey, peers: list[SpanKey] = ()) -> dict:
         a, b = self.tokens[anchor], self.tokens[other]
@@ -71,6 +114,11 @@ class PairContext:
             "length=" + _bucket(len(b)): 1,
             "head=" + b.root.lower_: 1,
         }
+        if other in self.phrases:
+            f["phrase"] = 1
+            f[f"{label}|phrase"] = 1
+            f["phrase_root=" + b.root.dep_] = 1
+            f["phrase_first=" + b[0].lower_] = 1
         lo, hi = (a.end, b.start) if order == "after" else (b.end, a.start)
         f["quantities_between=" + _bucket(sum(lo <= s < hi for s in self.quantity_starts))] = 1
         if 0 < gap <= BETWEEN_WORDS:
@@ -148,14 +196,42 @@ class Linker:
     relation_pairs: dict[str, list[list[str]]] = field(default_factory=dict)  # label -> [[head, child]]
     relation_model: object = None
     counts: dict = field(default_factory=dict)
+    # role -> the label its phrase candidates take (the configuration's); empty: spans only
+    phrase_labels: dict[str, str] = field(default_factory=dict)
 
     # --- claims ---
 
-    def _candidates(self, spans: list[SpanKey], role: str) -> list[SpanKey]:
-        allowed = set(self.role_labels.get(role, ()))
-        return [s for s in spans if s[2] in allowed]
+    def _phrases(self, doc, spans: list[SpanKey]) -> list[SpanKey]:
+        """The document's phrase candidates that are not already spans (none without a parse,
+        or for a model trained before phrases were)."""
+        labels = getattr(self, "phrase_labels", {})
+        if not labels or not doc.has_annotation("DEP"):
+            return []
+        nominal = [*doc.noun_chunks]
+        for token in doc:  # the parser's chunks miss some heads: each noun's phrase, and with what follows it
+            if _heads_noun_phrase(token):
+                nominal += [doc[token.left_edge.i : token.i + 1], doc[token.left_edge.i : token.right_edge.i + 1]]
+        opened = [doc[t.left_edge.i : t.right_edge.i + 1] for t in doc if t.dep_ in PHRASE_DEPS]
+        found = set()
+        for role, label in labels.items():
+            for phrase in nominal + (opened if role == "condition" else []):
+                if 0 < len(phrase) <= PHRASE_TOKENS:
+                    found.add((phrase.start_char, phrase.end_char, label))
+        return sorted(found - set(spans))
 
-    def fit(self, parsed: list[tuple[object, GoldDoc]], relation_pairs: dict[str, list[list[str]]]) -> Linker:
+    def _allowed(self, role: str) -> set[str]:
+        """The labels of the role's candidates: those seen in it, and its phrases' label."""
+        phrase_label = getattr(self, "phrase_labels", {}).get(role)
+        return set(self.role_labels.get(role, ())) | ({phrase_label} if phrase_label else set())
+
+    def fit(
+        self,
+        parsed: list[tuple[object, GoldDoc]],
+        relation_pairs: dict[str, list[list[str]]],
+        phrase_labels: dict[str, str | None] | None = None,
+    ) -> Linker:
+        """Fit every role seen in the gold claims; `phrase_labels`: role -> the label of its
+        phrase candidates (None or absent: that role weighs spans only)."""
         seen = {role: Counter() for role in LINK_ROLES}
         for _doc, gold in parsed:
             for claim in gold.claims:
@@ -163,15 +239,24 @@ class Linker:
                     if claim[role] is not None:
                         seen[role][claim[role][2]] += 1
         self.role_labels = {role: sorted(c) for role, c in seen.items() if c}
+        self.phrase_labels = {
+            role: label
+            for role, label in (phrase_labels or {}).items()
+            if label and role in self.role_labels and label != self.quantity_label
+        }
         for role in self.role_labels:
             rows, ys = [], []
             for doc, gold in parsed:
-                ctx = PairContext(doc, gold.spans, self.quantity_label)
+                extra = self._phrases(doc, gold.spans)
+                ctx = PairContext(doc, gold.spans + extra, self.quantity_label, frozenset(extra))
                 truth = {(c["quantity"], c[role]) for c in gold.claims if c[role] is not None}
-                for q, cands in self._pairs(ctx, gold.spans, role):
+                for q, cands in self._pairs(ctx, gold.spans + extra, role):
                     for c in cands:
                         rows.append(ctx.features(q, c, cands))
-                        ys.append(int((q, c) in truth))
+                        right = (q, c) in truth or (
+                            c in ctx.phrases and any(g == q and _overlaps(p, c) for g, p in truth)
+                        )
+                        ys.append(int(right))
             self.models[role] = _classifier(rows, ys, self.seed)
             self.counts[role] = {"pairs": len(ys), "links": sum(ys)}
         self.relation_pairs = relation_pairs
@@ -189,16 +274,23 @@ class Linker:
         return self
 
     def _pairs(self, ctx: PairContext, spans: list[SpanKey], role: str):
-        cands = [c for c in self._candidates(spans, role) if c in ctx.tokens]
+        """Each quantity with its candidates for `role`: the spans of the role's labels, and
+        the phrases of its own sentence that do not overlap it."""
+        allowed = self._allowed(role)
+        cands = [c for c in spans if c[2] in allowed and c in ctx.tokens and c not in ctx.phrases]
         for q in spans:
             if q[2] == self.quantity_label and q in ctx.tokens:
-                yield q, [c for c in cands if c != q]
+                yield q, [c for c in cands if c != q] + ctx.phrases_near(q, allowed.__contains__)
 
-    def claims(self, doc, spans: list[SpanKey], quantities: list[SpanKey] | None = None) -> list[dict]:
+    def claims(
+        self, doc, spans: list[SpanKey], quantities: list[SpanKey] | None = None, phrases: bool = True
+    ) -> list[dict]:
         """Claims of the quantities (default: the spans of the quantity label) with the best
-        candidate of each role. The score is the chance that every role's decision is right,
-        taking the decisions as independent."""
-        ctx = PairContext(doc, spans, self.quantity_label)
+        candidate of each role, phrases among them unless `phrases` is False. The score is
+        the chance that every role's decision is right, taking the decisions as independent."""
+        extra = self._phrases(doc, spans) if phrases else []
+        ctx = PairContext(doc, spans + extra, self.quantity_label, frozenset(extra))
+        spans = spans + extra
         chosen: dict[SpanKey, dict] = {}
         for role, fitted in self.models.items():
             for q, cands in self._pairs(ctx, spans, role):

@@ -20,7 +20,7 @@ from spacy.training import Example
 from spacy.util import fix_random_seed, minibatch
 
 from annotator.labels import CLAIM_RELATIONS, LabelConfig
-from annotator.learn.examples import GoldDoc, assign_components, training_doc
+from annotator.learn.examples import LINK_ROLES, GoldDoc, assign_components, training_doc
 from annotator.learn.linking import Linker
 from annotator.learn.metrics import evaluate
 from annotator.learn.model import CANDIDATE_FLOOR, SPANS_KEY, TrainedModel
@@ -162,7 +162,8 @@ def parse(nlp, docs: list[GoldDoc]) -> list:
 
 def fit_linker(settings: Settings, parsed: list, docs: list[GoldDoc]) -> Linker:
     linker = Linker(quantity_label=settings.labels.claims.quantity, seed=settings.seed)
-    return linker.fit(list(zip(parsed, docs)), relation_pairs(settings.labels))
+    phrase_labels = {role: settings.labels.claims.role_label(role) for role in LINK_ROLES}
+    return linker.fit(list(zip(parsed, docs)), relation_pairs(settings.labels), phrase_labels)
 
 
 def score(model: TrainedModel, held: list[GoldDoc], parsed_held: list) -> dict:
@@ -172,7 +173,7 @@ def score(model: TrainedModel, held: list[GoldDoc], parsed_held: list) -> dict:
     from_pred = [[c | {"quantity": (*c["quantity"], model.quantity_label)} for c in p.claims] for p in predictions]
     quantity = model.quantity_label
     from_gold = [
-        model.linker.claims(doc, gold.spans, [s for s in gold.spans if s[2] == quantity])
+        model.linker.claims(doc, gold.spans, [s for s in gold.spans if s[2] == quantity], phrases=False)
         for doc, gold in zip(parsed_held, held)
     ]
     rel_labels = set(model.linker.relation_pairs)
