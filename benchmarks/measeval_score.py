@@ -57,6 +57,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -301,12 +302,58 @@ def score_rows(gold_rows: Iterable[Row], pred_rows: Iterable[Row]) -> dict:
     }
 
 
+def per_paragraph(gold_rows: Iterable[Row], pred_rows: Iterable[Row]) -> dict[str, dict]:
+    """The overall counts (gold, predicted, matched) of each paragraph: what a paired
+    bootstrap over paragraphs resamples."""
+    gold, pred = group_sets(gold_rows), group_sets(pred_rows)
+    out = {}
+    for doc_id in sorted(gold.keys() | pred.keys()):
+        tally = {kind: Counter() for kind in TYPES}
+        score_document(gold.get(doc_id, {}), pred.get(doc_id, {}), tally)
+        total = sum(tally.values(), Counter())
+        out[doc_id] = {k: total[k] for k in ("gold", "predicted", "matched")}
+    return out
+
+
+def paired_bootstrap(first: dict[str, dict], second: dict[str, dict], rounds: int = 2000, seed: int = 0) -> dict:
+    """How sure the overall F1 of `second` beats `first` on these paragraphs: both scored on
+    the same resamples of paragraphs (with replacement); the difference's 2.5th and 97.5th
+    percentiles, and the share of resamples where `second` scores higher."""
+    ids = sorted(first.keys() | second.keys())
+    empty = {"gold": 0, "predicted": 0, "matched": 0}
+    rows = [(first.get(i, empty), second.get(i, empty)) for i in ids]
+    rng = random.Random(seed)
+
+    def f1(counts) -> float:
+        gold = sum(c["gold"] for c in counts)
+        pred = sum(c["predicted"] for c in counts)
+        return 2 * sum(c["matched"] for c in counts) / (gold + pred) if gold + pred else 0.0
+
+    diffs = []
+    for _ in range(rounds):
+        sample = [rows[rng.randrange(len(rows))] for _ in rows]
+        diffs.append(f1([b for _, b in sample]) - f1([a for a, _ in sample]))
+    diffs.sort()
+    return {
+        "paragraphs": len(rows),
+        "rounds": rounds,
+        "difference": round(f1([b for _, b in rows]) - f1([a for a, _ in rows]), 4),
+        "low_2_5": round(diffs[int(0.025 * rounds)], 4),
+        "high_97_5": round(diffs[int(0.975 * rounds) - 1], 4),
+        "share_better": round(sum(d > 0 for d in diffs) / rounds, 4),
+    }
+
+
 def score_folders(gold_dir: Path, pred_dir: Path) -> dict:
     """Score a predicted folder against a gold one; the report says how paragraphs aligned."""
     gold_rows, gold_texts = read_folder(gold_dir)
     pred_rows, pred_texts = read_folder(pred_dir)
     renamed, documents = align(gold_texts, gold_rows, pred_texts, pred_rows)
-    return {"documents": documents, **score_rows(gold_rows, renamed)}
+    return {
+        "documents": documents,
+        **score_rows(gold_rows, renamed),
+        "per_paragraph": per_paragraph(gold_rows, renamed),
+    }
 
 
 def rounded(report: dict, digits: int = 4) -> dict:

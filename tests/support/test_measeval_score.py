@@ -8,7 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.measeval_score import HEADER, Row, main, overlap, score_folders, score_rows
+from benchmarks.measeval_score import (
+    HEADER,
+    Row,
+    main,
+    overlap,
+    paired_bootstrap,
+    per_paragraph,
+    score_folders,
+    score_rows,
+)
 
 from .measeval_corpus import require_measeval
 
@@ -188,3 +197,28 @@ def test_trial_split_against_itself_scores_one():
     assert report["overall"]["f1"] == 1.0
     for kind, entry in report["types"].items():
         assert entry["f1"] == 1.0, kind
+
+
+def test_per_paragraph_counts_add_up_to_the_overall_figure():
+    other = [r._replace(doc_id="S0000-2") for r in gold_rows()]
+    gold = gold_rows() + other
+    pred = [r for r in gold if r.annot_type != "Qualifier"] + [r for r in gold_rows() if r.annot_type == "Qualifier"]
+    counts = per_paragraph(gold, pred)
+    overall = score_rows(gold, pred)["overall"]
+    assert set(counts) == {DOC, "S0000-2"}
+    for key in ("gold", "predicted", "matched"):
+        assert sum(c[key] for c in counts.values()) == overall[key]
+    assert counts[DOC] == {"gold": 15, "predicted": 15, "matched": 15}
+    assert counts["S0000-2"]["matched"] < counts["S0000-2"]["gold"]
+
+
+def test_the_paired_bootstrap_tells_a_real_gain_from_none():
+    worse = {f"p{i}": {"gold": 10, "predicted": 10, "matched": 4} for i in range(30)}
+    better = {f"p{i}": {"gold": 10, "predicted": 10, "matched": 6} for i in range(30)}
+    gain = paired_bootstrap(worse, better, rounds=500)
+    assert gain["difference"] == pytest.approx(0.2)
+    assert gain["low_2_5"] > 0 and gain["share_better"] == 1.0
+    mixed = {f"p{i}": {"gold": 10, "predicted": 10, "matched": 6 if i % 2 else 2} for i in range(30)}
+    same = paired_bootstrap(worse, mixed, rounds=500)  # equal on the whole, either way per paragraph
+    assert same["difference"] == pytest.approx(0.0)
+    assert same["low_2_5"] < 0 < same["high_97_5"] and 0.2 < same["share_better"] < 0.8
