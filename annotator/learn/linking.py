@@ -244,10 +244,10 @@ class Linker:
             for role, label in (phrase_labels or {}).items()
             if label and role in self.role_labels and label != self.quantity_label
         }
+        phrases = [self._phrases(doc, gold.spans) for doc, gold in parsed]
         for role in self.role_labels:
             rows, ys = [], []
-            for doc, gold in parsed:
-                extra = self._phrases(doc, gold.spans)
+            for (doc, gold), extra in zip(parsed, phrases):
                 ctx = PairContext(doc, gold.spans + extra, self.quantity_label, frozenset(extra))
                 truth = {(c["quantity"], c[role]) for c in gold.claims if c[role] is not None}
                 for q, cands in self._pairs(ctx, gold.spans + extra, role):
