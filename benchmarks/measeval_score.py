@@ -289,12 +289,20 @@ def figures(counts: Counter) -> dict:
     }
 
 
-def score_rows(gold_rows: Iterable[Row], pred_rows: Iterable[Row]) -> dict:
-    """Per-type figures, pooled relations and the overall (micro) figure."""
-    tally = {kind: Counter() for kind in TYPES}
+def paragraph_tallies(gold_rows: Iterable[Row], pred_rows: Iterable[Row]) -> dict[str, dict[str, Counter]]:
+    """Each paragraph's counts per type: what the figures pool, and what a paired bootstrap
+    over paragraphs resamples."""
     gold, pred = group_sets(gold_rows), group_sets(pred_rows)
+    out = {}
     for doc_id in sorted(gold.keys() | pred.keys()):
-        score_document(gold.get(doc_id, {}), pred.get(doc_id, {}), tally)
+        out[doc_id] = {kind: Counter() for kind in TYPES}
+        score_document(gold.get(doc_id, {}), pred.get(doc_id, {}), out[doc_id])
+    return out
+
+
+def report_of(tallies: dict[str, dict[str, Counter]]) -> dict:
+    """Per-type figures, pooled relations and the overall (micro) figure of all paragraphs."""
+    tally = {kind: sum((t[kind] for t in tallies.values()), Counter()) for kind in TYPES}
     return {
         "types": {kind: figures(tally[kind]) for kind in TYPES},
         RELATIONS.lower(): figures(sum((tally[link] for link in LINKS), Counter())),
@@ -302,17 +310,23 @@ def score_rows(gold_rows: Iterable[Row], pred_rows: Iterable[Row]) -> dict:
     }
 
 
-def per_paragraph(gold_rows: Iterable[Row], pred_rows: Iterable[Row]) -> dict[str, dict]:
-    """The overall counts (gold, predicted, matched) of each paragraph: what a paired
-    bootstrap over paragraphs resamples."""
-    gold, pred = group_sets(gold_rows), group_sets(pred_rows)
+def paragraph_counts(tallies: dict[str, dict[str, Counter]]) -> dict[str, dict]:
+    """The overall counts (gold, predicted, matched) of each paragraph."""
     out = {}
-    for doc_id in sorted(gold.keys() | pred.keys()):
-        tally = {kind: Counter() for kind in TYPES}
-        score_document(gold.get(doc_id, {}), pred.get(doc_id, {}), tally)
+    for doc_id, tally in tallies.items():
         total = sum(tally.values(), Counter())
         out[doc_id] = {k: total[k] for k in ("gold", "predicted", "matched")}
     return out
+
+
+def score_rows(gold_rows: Iterable[Row], pred_rows: Iterable[Row]) -> dict:
+    """report_of() the rows."""
+    return report_of(paragraph_tallies(gold_rows, pred_rows))
+
+
+def per_paragraph(gold_rows: Iterable[Row], pred_rows: Iterable[Row]) -> dict[str, dict]:
+    """paragraph_counts() of the rows."""
+    return paragraph_counts(paragraph_tallies(gold_rows, pred_rows))
 
 
 def paired_bootstrap(first: dict[str, dict], second: dict[str, dict], rounds: int = 2000, seed: int = 0) -> dict:
@@ -349,11 +363,8 @@ def score_folders(gold_dir: Path, pred_dir: Path) -> dict:
     gold_rows, gold_texts = read_folder(gold_dir)
     pred_rows, pred_texts = read_folder(pred_dir)
     renamed, documents = align(gold_texts, gold_rows, pred_texts, pred_rows)
-    return {
-        "documents": documents,
-        **score_rows(gold_rows, renamed),
-        "per_paragraph": per_paragraph(gold_rows, renamed),
-    }
+    tallies = paragraph_tallies(gold_rows, renamed)
+    return {"documents": documents, **report_of(tallies), "per_paragraph": paragraph_counts(tallies)}
 
 
 def rounded(report: dict, digits: int = 4) -> dict:
