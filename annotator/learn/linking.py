@@ -63,7 +63,6 @@ class PairContext:
     def __init__(self, doc, spans: list[SpanKey], quantity_label: str | None, phrases=frozenset()):
         self.doc = doc
         self.phrases = phrases
-        self._by_sentence = None
         self.parsed = doc.has_annotation("DEP")
         self.sents = doc.has_annotation("SENT_START")
         self.tokens: dict[SpanKey, object] = {}
@@ -76,21 +75,21 @@ class PairContext:
             for i, sent in enumerate(doc.sents):
                 self.sentence.update(dict.fromkeys(range(sent.start, sent.end), i))
         self.quantity_starts = sorted(t.start for k, t in self.tokens.items() if k[2] == quantity_label)
+        # phrases by sentence: a quantity weighs only its own sentence's, of the many thousands a long document holds
+        self.phrases_in: dict[int | None, list[SpanKey]] = {}
+        for key in sorted(k for k in phrases if k in self.tokens):
+            self.phrases_in.setdefault(self._sentence_of(key), []).append(key)
+
+    def _sentence_of(self, key: SpanKey) -> int | None:
+        return self.sentence.get(self.tokens[key].start) if self.sents else None
 
     def phrases_near(self, quantity: SpanKey, label_ok) -> list[SpanKey]:
-        """The phrases of the quantity's own sentence that are clear of it (looked up by
-        sentence: a long document holds many thousands)."""
-        if self._by_sentence is None:
-            self._by_sentence = {}
-            for key in sorted(self.phrases):
-                if key in self.tokens:
-                    where = self.sentence.get(self.tokens[key].start) if self.sents else None
-                    self._by_sentence.setdefault(where, []).append(key)
+        """The phrases of the quantity's own sentence that are clear of it."""
         q = self.tokens[quantity]
-        where = self.sentence.get(q.start) if self.sents else None
-        found = self._by_sentence.get(where, ())
         return [
-            k for k in found if label_ok(k[2]) and not (self.tokens[k].start < q.end and q.start < self.tokens[k].end)
+            k
+            for k in self.phrases_in.get(self._sentence_of(quantity), ())
+            if label_ok(k[2]) and not (self.tokens[k].start < q.end and q.start < self.tokens[k].end)
         ]
 
     def features(self, anchor: SpanKey, other: SpanKey, peers: list[SpanKey] = ()) -> dict:
@@ -248,9 +247,10 @@ class Linker:
         for role in self.role_labels:
             rows, ys = [], []
             for (doc, gold), extra in zip(parsed, phrases):
-                ctx = PairContext(doc, gold.spans + extra, self.quantity_label, frozenset(extra))
+                spans = gold.spans + extra
+                ctx = PairContext(doc, spans, self.quantity_label, frozenset(extra))
                 truth = {(c["quantity"], c[role]) for c in gold.claims if c[role] is not None}
-                for q, cands in self._pairs(ctx, gold.spans + extra, role):
+                for q, cands in self._pairs(ctx, spans, role):
                     for c in cands:
                         rows.append(ctx.features(q, c, cands))
                         right = (q, c) in truth or (
@@ -289,8 +289,8 @@ class Linker:
         candidate of each role, phrases among them unless `phrases` is False. The score is
         the chance that every role's decision is right, taking the decisions as independent."""
         extra = self._phrases(doc, spans) if phrases else []
-        ctx = PairContext(doc, spans + extra, self.quantity_label, frozenset(extra))
         spans = spans + extra
+        ctx = PairContext(doc, spans, self.quantity_label, frozenset(extra))
         chosen: dict[SpanKey, dict] = {}
         for role, fitted in self.models.items():
             for q, cands in self._pairs(ctx, spans, role):
