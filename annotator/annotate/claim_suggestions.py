@@ -86,7 +86,7 @@ def pending_claims(session: Session, doc: Document, layer: Layer | None) -> list
     answered = _answered(session, layer_id, LinkDecision.claim_suggestion_id)
     claimed = _claimed_quantities(session, layer_id)
     rows = session.exec(select(ClaimSuggestion).where(ClaimSuggestion.document_id == doc.id)).scalars().all()
-    suggestions = _suggestions_of(session, doc)
+    suggestions = _suggestions_of(session, {getattr(r, f"{part}_id") for r in rows for part in PARTS})
     out = []
     for row in rows:
         quantity = suggestions.get(row.quantity_id)
@@ -110,8 +110,8 @@ def pending_relations(session: Session, doc: Document, layer: Layer | None) -> l
     layer_id = layer.id if layer else None
     decided = _decisions(session, layer_id)
     answered = _answered(session, layer_id, LinkDecision.relation_suggestion_id)
-    suggestions = _suggestions_of(session, doc)
     rows = session.exec(select(RelationSuggestion).where(RelationSuggestion.document_id == doc.id)).scalars().all()
+    suggestions = _suggestions_of(session, {i for r in rows for i in (r.head_id, r.child_id)})
     out = []
     for row in rows:
         head, child = suggestions.get(row.head_id), suggestions.get(row.child_id)
@@ -123,9 +123,20 @@ def pending_relations(session: Session, doc: Document, layer: Layer | None) -> l
     return sorted(out, key=lambda r: (r.head.start, r.child.start, r.id))
 
 
-def _suggestions_of(session: Session, doc: Document) -> dict[int, Suggestion]:
-    rows = session.exec(select(Suggestion).where(Suggestion.document_id == doc.id)).scalars()
-    return {s.id: s for s in rows}
+IDS_PER_QUERY = 2000  # well under every backend's limit on bound parameters
+
+
+def _suggestions_of(session: Session, ids: set[int | None]) -> dict[int, Suggestion]:
+    """The suggestions with these ids, as read-only rows (attribute access like the model's):
+    only those the suggested claims or relations name, since a long document has tens of
+    thousands of span suggestions and making each an ORM object cost about 1 s a page."""
+    wanted = sorted(i for i in ids if i is not None)
+    columns = select(*Suggestion.__table__.c)
+    out = {}
+    for at in range(0, len(wanted), IDS_PER_QUERY):
+        chunk = wanted[at : at + IDS_PER_QUERY]
+        out.update((row.id, row) for row in session.connection().execute(columns.where(Suggestion.id.in_(chunk))))
+    return out
 
 
 def _claimed_quantities(session: Session, layer_id: int | None) -> set[tuple[int, int, str]]:

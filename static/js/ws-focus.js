@@ -128,9 +128,13 @@
 
   const sheet = new CSSStyleSheet();
   document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
-  function measure() {
+  let barHeight = -1;
+  function measure() {  // a new sheet restyles the whole text: only when the height changed
     const bar = document.querySelector(".ws-bar");
-    if (bar) sheet.replaceSync(`:root { --ws-bar-h: ${Math.ceil(bar.getBoundingClientRect().height)}px; }`);
+    const height = bar ? Math.ceil(bar.getBoundingClientRect().height) : -1;
+    if (height < 0 || height === barHeight) return;
+    barHeight = height;
+    sheet.replaceSync(`:root { --ws-bar-h: ${height}px; }`);
   }
   function watch() {
     const bar = document.querySelector(".ws-bar");

@@ -210,3 +210,19 @@ def test_accepted_suggestions_count_in_the_layer_export(env, tmp_path):
         for role in ("entity", "condition"):
             if claim[role]:
                 assert spans[claim[role]]["text"] == TEXT[spans[claim[role]]["start"] : spans[claim[role]]["end"]]
+
+
+def test_parts_read_in_chunks_give_the_same_claims_and_relations(env, monkeypatch):
+    """The panel reads only the suggestions its claims and relations name, a chunk of ids per
+    query: with one id a query, every part still comes back, in the same order."""
+    import annotator.annotate.claim_suggestions as module
+
+    def seen(app):
+        claims, relations = pending(app)
+        parts = [(c.id, *(text_of(getattr(c, p)) for p in module.PARTS)) for c in claims]
+        return parts, [(r.id, text_of(r.head), r.label, text_of(r.child)) for r in relations]
+
+    whole = seen(env)
+    monkeypatch.setattr(module, "IDS_PER_QUERY", 1)
+    assert seen(env) == whole and whole[0] and whole[1]
+    assert any(text_of(c.quantity) == "73 percent" and c.quantity.value == 73 for c in pending(env)[0])
