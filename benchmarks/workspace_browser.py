@@ -17,7 +17,9 @@ Debian's Chromium (Playwright, headless) opens the workspace and then:
     (~500 spans confirmed), for `a` again;
   - accept all (every pending suggestion at once: the whole text is re-rendered), once.
 
-Target: the accept key press -> updated page under 200 ms at p95. Writes
+Targets: the page opens (load event) within 600 ms and an accept is painted within 60 ms at the
+median and 200 ms at p95, also for `--chars 1000000 --suggestions 17500` (a text over 150,000
+characters comes a window of blocks at a time, so "blocks" and "marks" count those on the page). Writes
 benchmarks/results/workspace_browser.json (the shared format of benchmarks/_common.py).
 """
 
@@ -42,6 +44,7 @@ from ._corpus import spacy_tokens, variant
 from .document_list import gunicorn
 
 TARGET_MS = 200.0
+OPEN_MS, ACCEPT_MS = 600.0, 60.0  # a 1 MB document with its suggestions opens in 600 ms, an accept paints in 60
 ACCEPT_ALL_WAIT_MS = 120_000
 CHARS, SUGGESTIONS = 200_000, 3_500
 LABELS = ["ORG", "PRODUCT", "MODEL", "QUANTITY", "GPE", "DATE", "PERSON"]
@@ -277,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
         "accept_all_ms": accept_all_ms,
     }
     targets = [
+        Target("page load (navigation -> load event), median", loads["load_event"]["median_ms"], "<=", OPEN_MS, "ms"),
+        Target("accept key -> updated page, median", accept["key_to_painted"]["median_ms"], "<=", ACCEPT_MS, "ms"),
         Target("accept key press -> updated page, p95", accept["key_to_painted"]["p95_ms"], "<=", TARGET_MS, "ms"),
         Target(
             f"accept key press -> updated page with {confirmed} spans confirmed, p95",
@@ -314,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
             f"(request median {q['median_ms']} ms)"
         )
     lines.append(f"accept all (re-renders the whole text): {accept_all_ms} ms")
-    print_summary("Workspace in the browser (200 KB document)", lines, targets, path)
+    print_summary(f"Workspace in the browser ({built['chars'] // 1000} KB document)", lines, targets, path)
     return exit_code(targets)
 
 

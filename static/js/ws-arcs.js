@@ -61,6 +61,7 @@
   }
 
   htmx.onLoad(later);  // first load and every swap (blocks move, relations change)
+  document.addEventListener("ws-window", later);  // a long text's window moved
   window.addEventListener("resize", later);
   document.addEventListener("mouseover", hover);
   document.addEventListener("mouseout", hover);

@@ -19,22 +19,28 @@
   // --- find ---------------------------------------------------------------------------------
 
   let matches = [], at = -1, query = "";
+  let whole = null;  // a long text's whole text (the page holds a window of its blocks)
+
+  function searchIn(s, base, pattern, out) {
+    let last = 0, lastCp = 0;
+    for (const m of s.matchAll(pattern)) {
+      lastCp += cps(s.slice(last, m.index));  // code points up to the match, counted once
+      last = m.index;
+      out.push({ start: base + lastCp, end: base + lastCp + cps(m[0]) });
+    }
+  }
 
   function search(q) {
     const out = [];
     if (!q) return out;
     const pattern = new RegExp(q.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"), "giu");
-    for (const block of text().children) {
-      const s = block.textContent, base = +block.dataset.start;
-      let last = 0, lastCp = 0;
-      for (const m of s.matchAll(pattern)) {
-        lastCp += cps(s.slice(last, m.index));  // code points up to the match, counted once
-        last = m.index;
-        out.push({ start: base + lastCp, end: base + lastCp + cps(m[0]) });
-      }
-    }
+    if (WSWindow.windowed()) { if (whole !== null) searchIn(whole, 0, pattern, out); return out; }
+    for (const block of text().children) searchIn(block.textContent, +block.dataset.start, pattern, out);
     return out;
   }
+
+  // a match is drawn (and selected) only where the page holds its blocks
+  const onPage = (m) => WSWindow.holds(m.start) && WSWindow.holds(Math.max(m.start, m.end - 1));
 
   function range(m) {
     const a = WSOffsets.domPoint(text(), m.start), b = WSOffsets.domPoint(text(), m.end);
@@ -50,9 +56,9 @@
     CSS.highlights.delete("ws-find-cur");
     if (!matches.length) return;
     // painting is for the eye: a few hundred ranges around the current one are plenty
-    const near = matches.slice(Math.max(0, at - 200), at + 200);
+    const near = matches.slice(Math.max(0, at - 200), at + 200).filter(onPage);
     CSS.highlights.set("ws-find", new Highlight(...near.map(range)));
-    if (at >= 0) CSS.highlights.set("ws-find-cur", new Highlight(range(matches[at])));
+    if (at >= 0 && onPage(matches[at])) CSS.highlights.set("ws-find-cur", new Highlight(range(matches[at])));
   }
 
   function count() {
@@ -62,6 +68,12 @@
   }
 
   function show() {
+    if (at >= 0 && !onPage(matches[at])) {  // elsewhere in a long text: its blocks first
+      const m = matches[at];
+      count();
+      WSWindow.reveal(m.start).then((ok) => { if (ok && matches[at] === m) show(); });
+      return;
+    }
     paint();
     count();
     if (at >= 0) {
@@ -75,6 +87,9 @@
   /** Search `q` from offset `from`: the current match is the first at or after it. */
   function update(q, from) {
     query = q;
+    if (q && WSWindow.windowed() && whole === null) {  // the whole text comes once, then every search is local
+      WSWindow.fullText().then((t) => { whole = t; if (query === q) update(q, from); }, () => {});
+    }
     matches = search(q);
     at = matches.length ? Math.max(0, matches.findIndex((m) => m.start >= from)) : -1;
     show();
@@ -93,12 +108,13 @@
     input.focus();
     input.select();
     input.dataset.from = String(from);
+    if (WSWindow.windowed() && whole === null) WSWindow.fullText().then((t) => { whole = t; }, () => {});
     if (input.value) update(input.value, from);
   }
 
   /** Close the box; the current match (if any) becomes the text selection, and the focus
       goes to the text (not to the page body), where a label key marks the selection. */
-  function close() {
+  function close(select = true) {
     const box = $("ws-find");
     const had = document.activeElement === $("ws-find-input");
     box.hidden = true;
@@ -107,7 +123,10 @@
       text().focus({ preventScroll: true });
     }
     const m = at >= 0 ? matches[at] : null;
-    if (m) WSOffsets.selectOffsets(text(), m.start, m.end);
+    if (m && select) {
+      if (onPage(m)) WSOffsets.selectOffsets(text(), m.start, m.end);
+      else WSWindow.reveal(m.start).then((ok) => { if (ok) WSOffsets.selectOffsets(text(), m.start, m.end); });
+    }
     return m;
   }
 
@@ -119,27 +138,28 @@
 
   // --- tokens ---------------------------------------------------------------------------------
 
-  const loaded = new Map();  // block index -> its tokens [[start, end], ...]
+  const loaded = new Map();  // block id -> its tokens [[start, end], ...]
+  const endOf = (blocks, k) => (k + 1 < blocks.length ? +blocks[k + 1].dataset.start
+                                                      : +blocks[k].dataset.start + cps(blocks[k].textContent));
 
   async function tokensAround(offset) {
     const blocks = [...text().children];
     let i = blocks.findIndex((b, k) => +b.dataset.start <= offset && (k === blocks.length - 1 || +blocks[k + 1].dataset.start > offset));
     if (i < 0) i = blocks.length - 1;
     const want = [i - 1, i, i + 1].filter((k) => k >= 0 && k < blocks.length);
-    const missing = want.filter((k) => !loaded.has(k));
+    const missing = want.filter((k) => !loaded.has(blocks[k].id));
     if (missing.length) {
       const lo = +blocks[missing[0]].dataset.start;
-      const last = missing[missing.length - 1];
-      const hi = last + 1 < blocks.length ? +blocks[last + 1].dataset.start : +text().dataset.chars;
+      const hi = endOf(blocks, missing[missing.length - 1]);
       const answer = await fetch(`${urls().tokens}?lo=${lo}&hi=${hi}`, { credentials: "same-origin" });
       if (!answer.ok) return [];
       const got = (await answer.json()).tokens;
       for (const k of missing) {
-        const s = +blocks[k].dataset.start, e = k + 1 < blocks.length ? +blocks[k + 1].dataset.start : Infinity;
-        loaded.set(k, got.filter((t) => t[0] >= s && t[0] < e));
+        const s = +blocks[k].dataset.start, e = endOf(blocks, k);
+        loaded.set(blocks[k].id, got.filter((t) => t[0] >= s && t[0] < e));
       }
     }
-    return want.flatMap((k) => loaded.get(k));
+    return want.flatMap((k) => loaded.get(blocks[k].id));
   }
 
   const WORDY = /[\p{L}\p{N}]/u;
@@ -185,7 +205,12 @@
   document.addEventListener("input", (e) => {
     if (e.target.id === "ws-find-input") update(e.target.value, +(e.target.dataset.from || 0));
   });
-  document.addEventListener("htmx:afterSwap", () => { if (query) { matches = search(query); at = Math.min(at, matches.length - 1); paint(); } });
+  document.addEventListener("htmx:afterSwap", () => {
+    if (!query) return;
+    if (!WSWindow.windowed()) { matches = search(query); at = Math.min(at, matches.length - 1); }  // (the text is the same)
+    paint();
+  });
+  document.addEventListener("ws-window", () => { if (query) paint(); });  // blocks came or went: redraw what is on the page
   window.WSFind = { open, close, step, update, word, extend, tokensAround,
                     matches: () => matches, current: () => (at >= 0 ? matches[at] : null), query: () => query };
 })();

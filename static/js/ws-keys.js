@@ -81,6 +81,18 @@
     return null;
   }
 
+  /** `apply` the next (dir 1) or previous (dir -1) item from `from` passing `test` (null at
+      the text's end). In a long text's window (ws-window.js) the blocks past its edge are
+      fetched first when the item is not among those the page holds. */
+  function go(from, dir, test, apply) {
+    const away = from && !isLink(from) && !WSWindow.holds(from.start);  // its blocks left the page
+    const it = away ? null : neighbour(from, dir, test);
+    if (it || (!away && !WSWindow.more(dir))) { apply(it); return; }
+    (away ? WSWindow.reveal(from.start) : WSWindow.extend(dir)).then((grew) => {
+      if (grew) go(from, dir, test, apply); else apply(null);
+    });
+  }
+
   /** The item with this key, looked for in block `hint` first. */
   function find(key, hint) {
     if (isLink({ kind: key[0] })) return linkItem(linkRow(key));
@@ -163,6 +175,9 @@
       const row = isLink(it) ? linkRow(it.key) : document.querySelector(`.span-row[data-ws-focus="${it.key}"]`);
       if (row) lit.push(row);
       lit.forEach((el) => { el.classList.add("cur"); el.setAttribute("aria-current", "true"); });
+      if (!WSWindow.holds(it.start)) {  // a suggested claim elsewhere in a long text: its blocks first
+        WSWindow.reveal(it.start).then((ok) => { if (ok && cur === it) setCurrent(it, scroll, focus); });
+      }
       // focused and scrolled in the next frame, so the key press never waits for a layout of the text
       if (scroll || focus) {
         requestAnimationFrame(() => {
@@ -191,9 +206,13 @@
   }
 
   function refresh() {  // once per answer: the same item by key, or the next one after its place
-    if (cur) setCurrent(find(cur.key, cur.block) || (isLink(cur) ? null : neighbour(cur, 1)) || null, false);
-    else renderBar();
-    WSFocus.restore(currentElement);  // when the answer swapped away what had the focus
+    const restore = () => WSFocus.restore(currentElement);  // when the answer swapped away what had the focus
+    if (cur && !isLink(cur) && !WSWindow.holds(cur.start)) { renderBar(); return; }  // kept by key off the page
+    const again = cur && find(cur.key, cur.block);
+    if (!cur) renderBar();
+    else if (again || isLink(cur)) setCurrent(again || null, false);
+    else { go(cur, 1, null, (it) => { setCurrent(it, false); restore(); }); return; }
+    restore();
   }
 
   // --- the line that says what is current --------------------------------------------------
@@ -299,7 +318,7 @@
     const values = { decision: decision, ids: num(it.key) };
     if (asLabel && asLabel !== it.label) values.as_label = asLabel;
     WSSave.post(urls().decide, values);
-    setCurrent(neighbour(it, 1, (x) => x.kind === "g" && x.key !== it.key), true, true);
+    go(it, 1, (x) => x.kind === "g" && x.key !== it.key, (next) => setCurrent(next, true, true));
   }
 
   /** Accept or reject a suggested claim or relation; the next one becomes current. */
@@ -354,7 +373,7 @@
       case "delete":
         if (!span) break;
         WSSave.post(url("delete", num(it.key)), {});
-        setCurrent(neighbour(it, 1), true, true);
+        go(it, 1, null, (next) => setCurrent(next, true, true));
         break;
       case "grow-left": nudge("start", -1); break;
       case "grow-right": nudge("end", 1); break;
@@ -516,9 +535,10 @@
   let seek = 0;  // after f (1) or F (-1): the next label key jumps to that label's next pending suggestion
 
   function seekLabel(dir, label) {
-    const it = neighbour(cur, dir, (x) => x.kind === "g" && x.label === label);
-    if (it) setCurrent(it, true, true);
-    else say(`No more pending ${label} suggestions ${dir > 0 ? "after" : "before"} this point.`);
+    go(cur, dir, (x) => x.kind === "g" && x.label === label, (it) => {
+      if (it) setCurrent(it, true, true);
+      else say(`No more pending ${label} suggestions ${dir > 0 ? "after" : "before"} this point.`);
+    });
   }
 
   /** Alt + a label key: with a search, mark every match with that label. */
@@ -534,7 +554,7 @@
     const n = all.length, over = +ws().dataset.confirmOver || 50;
     if (n > over && !window.confirm(`Mark all ${n} matches of “${WSFind.query()}” ${label}?`)) return true;
     WSSave.post(urls().spansMany, { label: label, ranges: all.map((x) => `${x.start}-${x.end}`).join(",") });
-    WSFind.close();
+    WSFind.close(false);
     window.getSelection().removeAllRanges();
     return true;
   }
@@ -559,10 +579,10 @@
     switch (key) {
       case "j": case "k": {  // while building a relation only confirmed spans can be picked
         const only = relHead ? (x) => x.kind === "s" : null;
-        setCurrent(neighbour(cur, key === "j" ? 1 : -1, only) || cur, true, true);
+        go(cur, key === "j" ? 1 : -1, only, (it) => setCurrent(it || cur, true, true));
         return true;
       }
-      case "n": setCurrent(neighbour(cur, 1, (x) => x.kind === "g") || cur, true, true); return true;
+      case "n": go(cur, 1, (x) => x.kind === "g", (it) => setCurrent(it || cur, true, true)); return true;
       case "s": case "S": {
         const next = nextLink(key === "s" ? 1 : -1);
         if (next) setCurrent(next, true, true);
@@ -604,7 +624,12 @@
     const action = t.closest("#ws-current [data-act]");
     if (action) { act(action.dataset.act); return; }
     const row = t.closest("[data-ws-focus]");
-    if (row) { setCurrent(find(row.dataset.wsFocus), true); return; }
+    if (row) {
+      const it = find(row.dataset.wsFocus);
+      if (it || !row.dataset.start) setCurrent(it, true);
+      else WSWindow.reveal(+row.dataset.start).then(() => setCurrent(find(row.dataset.wsFocus), true));  // elsewhere in a long text
+      return;
+    }
     const mark = t.closest("#doc-text mark");
     if (!mark || selection()) return;
     const keys = mark.dataset.i.split(" ").map((w) => w.slice(0, w.indexOf(":")));

@@ -122,6 +122,8 @@
     const headers = { "X-WS-Job": String(job.id), "X-WS-Write": `${PAGE}-${job.id}`, "X-WS-Attempt": String(attempt + 1) };
     const csrf = document.querySelector('meta[name="csrf-token"]');  // arrives with accounts
     if (csrf) headers["X-CSRFToken"] = csrf.content;
+    const held = window.WSWindow && WSWindow.range();  // a long text: the blocks this page holds
+    if (held) headers["X-WS-Window"] = held;
     lastStatus = 0;
     return htmx.ajax("POST", job.path, {
       source: root(), target: "#ws-status", swap: "innerHTML", values: values, headers: headers,

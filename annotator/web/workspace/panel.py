@@ -37,18 +37,35 @@ def excerpt(text: str, limit: int = 70) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+# The panel lists spans in groups of this many text blocks, each a list a write can swap: a
+# list per block made a 1 MB text's panel ~5,000 empty lists, which the browser restyled on
+# every answer.
+BLOCKS_PER_GROUP = 16
+
+
+def group_of(block: int) -> int:
+    return block // BLOCKS_PER_GROUP
+
+
+def group_blocks(group: int, n_blocks: int) -> range:
+    """The text blocks whose spans group `group` lists."""
+    return range(group * BLOCKS_PER_GROUP, min(n_blocks, (group + 1) * BLOCKS_PER_GROUP))
+
+
 def span_groups(
     doc: Document, bounds: list[tuple[int, int]], items: list[Item], which: list[int] | None = None
 ) -> dict[int, list[PanelSpan]]:
-    """{block index: the layer's spans starting in it}, for every block asked for (even empty)."""
+    """{group index: the layer's spans starting in its blocks}, for every group holding a
+    block asked for (all blocks when `which` is None), even empty ones."""
     starts = [b[0] for b in bounds]
-    groups: dict[int, list[PanelSpan]] = {i: [] for i in (range(len(bounds)) if which is None else which)}
+    asked = range(len(bounds)) if which is None else which
+    groups: dict[int, list[PanelSpan]] = {g: [] for g in sorted({group_of(i) for i in asked})}
     for it in items:
         if not it.confirmed:
             continue
-        block = max(0, bisect_right(starts, it.start) - 1)
-        if block in groups:
-            groups[block].append(
+        group = group_of(max(0, bisect_right(starts, it.start) - 1))
+        if group in groups:
+            groups[group].append(
                 PanelSpan(it.id, it.key, it.start, it.end, it.label, excerpt(doc.text[it.start : it.end]), it.claim)
             )
     return groups
@@ -56,15 +73,15 @@ def span_groups(
 
 def group_runs(groups: dict[int, list[PanelSpan]]) -> list[tuple[Markup, int | None, list[PanelSpan]]]:
     """(the empty lists before it, index, spans) for each block with spans, then the empty
-    lists after the last: a 200 KB document has ~1,000 blocks, most without spans, and a
-    template loop per block cost more than the rest of the panel."""
+    lists after the last: most groups of a long text have no span yet, and a template loop
+    per group cost more than the rest of the panel."""
     runs, empty = [], []
     for index, spans in groups.items():
         if spans:
             runs.append((Markup("".join(empty)), index, spans))
             empty = []
         else:
-            empty.append(f'<ol class="span-group" id="ps-b-{int(index)}"></ol>')
+            empty.append(f'<ol class="span-group" id="ps-g-{int(index)}"></ol>')
     runs.append((Markup("".join(empty)), None, []))
     return runs
 

@@ -32,9 +32,18 @@ from annotator.web.identity import GOLD, current_annotator, is_curator, layer_na
 from annotator.web.listing import neighbours
 from annotator.web.workspace.forms import claim_fields, claim_form_data, ids_field, ranges_field, relation_choice, whole
 from annotator.web.workspace.panel import claims, counters, excerpt, group_runs, relations, span_groups
-from annotator.web.workspace.reads import document_by_uid, pending_ids, whole_layer
+from annotator.web.workspace.reads import document_by_uid, layer_range, pending_ids, whole_layer
 from annotator.web.workspace.suggested import claim_accepted, claim_rejected, relation_said, suggested
-from annotator.web.workspace.views import items_of, render_blocks, text_blocks
+from annotator.web.workspace.views import (
+    chunk_after,
+    chunk_at,
+    chunk_before,
+    first_window,
+    items_of,
+    render_blocks,
+    text_blocks,
+    window_settings,
+)
 from annotator.web.workspace.writes import (
     Done,
     document,
@@ -117,9 +126,11 @@ def page(uid: str):
     name, labels = layer_name(), labels_of(current_app)
     layer = current_layer(session, doc, name)
     bounds = text_blocks(doc.text)
+    window = first_window(bounds, len(doc.text), *window_settings())
     rows = whole_layer(session, doc, layer)
     items = items_of(doc, rows)
     classes = current_app.extensions["annotator.label_classes"]
+    shown = list(range(window.lo, window.hi)) if window else None
     done, total = progress(session, name)
     return render_template(
         "workspace/page.html",
@@ -129,7 +140,8 @@ def page(uid: str):
         name=name,
         oob=False,
         gold=name == GOLD,
-        blocks=render_blocks(doc.text, bounds, items, classes),
+        blocks=render_blocks(doc.text, bounds, items, classes, shown),
+        window=window,
         groups=span_groups(doc, bounds, items),
         counts=counters(session, doc, layer, rows),
         relations=relations(doc, rows),
@@ -141,6 +153,47 @@ def page(uid: str):
         status=layer.status if layer else "todo",
         urls=_urls(uid),
     )
+
+
+@bp.get("/<uid>/blocks")
+def blocks(uid: str):
+    """More blocks of a long document's text, with their marks: those after block `after`,
+    those before block `before`, or those around code point `at` (ws-window.js asks)."""
+    asked = {k: whole(request.args[k]) for k in ("after", "before", "at") if k in request.args}
+    if len(asked) != 1 or not all(isinstance(v, int) and v >= 0 for v in asked.values()):
+        return "Ask for blocks with one of after=, before= or at=, a whole number.", 422
+    session = get_db().request_session()
+    try:
+        doc = document(session, uid)
+    except AnnotationError as exc:
+        return refused(exc)
+    bounds, chunk = text_blocks(doc.text), window_settings()[1]
+    ((how, value),) = asked.items()
+    if how == "after":
+        which = chunk_after(bounds, value + 1, chunk)
+    elif how == "before":
+        which = chunk_before(bounds, value, chunk)
+    else:
+        which = chunk_at(bounds, value, chunk)
+    if not which:
+        return "", 204
+    layer = current_layer(session, doc, layer_name())
+    rows = layer_range(session, doc, layer, bounds[which.start][0], bounds[which.stop - 1][1])
+    classes = current_app.extensions["annotator.label_classes"]
+    html = render_blocks(doc.text, bounds, items_of(doc, rows), classes, list(which))
+    return html, 200, {"X-WS-Blocks": f"{which.start} {which.stop} {len(bounds)}"}
+
+
+@bp.get("/<uid>/text")
+def full_text(uid: str):
+    """The whole text, for find in a page that holds a window of it (JSON keeps every code
+    point, a leading byte-order mark too, which a text/plain answer would lose)."""
+    session = get_db().request_session()
+    try:
+        doc = document(session, uid)
+    except AnnotationError as exc:
+        return refused(exc)
+    return jsonify(text=doc.text)
 
 
 def confirm_over() -> int:
@@ -171,6 +224,8 @@ def _urls(uid: str) -> dict[str, str]:
         "propagate": url_for(".span_propagate", uid=uid, span_id=ID),
         "spansMany": url_for(".spans_add_many", uid=uid),
         "tokens": url_for(".tokens", uid=uid),
+        "blocks": url_for(".blocks", uid=uid),
+        "text": url_for(".full_text", uid=uid),
         "id": str(ID),
     }
     if is_curator():  # the page offers the gazetteer only to those who may change it

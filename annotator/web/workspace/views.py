@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NamedTuple
 
+from flask import current_app
 from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlmodel import Session
@@ -74,6 +75,90 @@ def blocks_touching(bounds: list[tuple[int, int]], ranges) -> list[int]:
         last = max(first, bisect_left(starts, end) - 1)
         hit.update(range(first, last + 1))
     return sorted(hit)
+
+
+# --- the window: what of a long document's blocks the page holds ------------------------------
+
+# A page holding every block of a 1 MB document (~5,000 blocks, 17,500 marks) costs the
+# browser ~1 s to open and ~100 ms of style and layout on every answer, whatever changed.
+# A longer document than WINDOW_OVER characters comes a window at a time: the blocks of the
+# first chunk, then CHUNK characters of blocks more as the annotator scrolls or a key moves on
+# (ws-window.js), the blocks far from the screen dropped again. Offsets stay the stored ones:
+# every block says where it starts, and find reads the whole text (the /text route).
+WINDOW_OVER = 150_000
+CHUNK = 20_000
+
+
+class Window(NamedTuple):
+    """Blocks [lo, hi) of a document cut into `n` blocks, fetched `chunk` characters at a time."""
+
+    lo: int
+    hi: int
+    n: int
+    chunk: int = CHUNK
+
+    @property
+    def attrs(self) -> str:
+        return f"{self.lo} {self.hi} {self.n} {self.chunk}"
+
+
+def window_settings() -> tuple[int, int]:
+    """(WORKSPACE_WINDOW_OVER, WORKSPACE_WINDOW_CHUNK) from the app's configuration: a text
+    longer than the first comes a window at a time, the second's worth of characters a fetch."""
+    config = current_app.config
+
+    def number(key: str, default: int, least: int) -> int:
+        try:
+            value = int(config.get(key, default))
+        except (TypeError, ValueError):
+            return default
+        return value if value >= least else default
+
+    return number("WORKSPACE_WINDOW_OVER", WINDOW_OVER, 0), number("WORKSPACE_WINDOW_CHUNK", CHUNK, 1)
+
+
+def chunk_after(bounds: list[tuple[int, int]], first: int, chars: int = CHUNK) -> range:
+    """Blocks from `first` on, until they hold at least `chars` characters (at least one block)."""
+    first = max(0, min(first, len(bounds)))
+    last = first
+    while last < len(bounds) and (last == first or bounds[last - 1][1] - bounds[first][0] < chars):
+        last += 1
+    return range(first, last)
+
+
+def chunk_before(bounds: list[tuple[int, int]], end: int, chars: int = CHUNK) -> range:
+    """Blocks before `end`, going back until they hold at least `chars` characters."""
+    end = max(0, min(end, len(bounds)))
+    first = end
+    while first > 0 and (first == end or bounds[end - 1][1] - bounds[first][0] < chars):
+        first -= 1
+    return range(first, end)
+
+
+def chunk_at(bounds: list[tuple[int, int]], offset: int, chars: int = CHUNK) -> range:
+    """The block holding code point `offset`, with half a chunk of blocks before it and a
+    chunk from it on: where a jump (find, a key, a panel row) lands."""
+    starts = [b[0] for b in bounds]
+    at = max(0, bisect_right(starts, offset) - 1)
+    return range(chunk_before(bounds, at, chars // 2).start, chunk_after(bounds, at, chars).stop)
+
+
+def first_window(bounds: list, size: int, over: int = WINDOW_OVER, chars: int = CHUNK) -> Window | None:
+    """The blocks a page opens with: None (all of them) for a text of at most `over` characters."""
+    if size <= over:
+        return None
+    shown = chunk_after(bounds, 0, 2 * chars)
+    return Window(shown.start, shown.stop, len(bounds), chars)
+
+
+def window_from(header: str | None, bounds: list[tuple[int, int]], chars: int = CHUNK) -> Window | None:
+    """The window a page says it holds ("lo hi", the X-WS-Window header of its writes), or
+    None when it holds every block (or says nothing readable)."""
+    parts = (header or "").split()
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        return None
+    lo, hi = sorted(min(int(p), len(bounds)) for p in parts)
+    return Window(lo, hi, len(bounds), chars) if (lo, hi) != (0, len(bounds)) else None
 
 
 # --- items: confirmed spans and pending suggestions -------------------------------------------

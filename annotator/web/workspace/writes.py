@@ -30,10 +30,19 @@ from annotator.project import labels_of
 from annotator.tokens import bounds
 from annotator.web.identity import layer_name, may_open
 from annotator.web.workspace.forms import read_version
-from annotator.web.workspace.panel import claims, counters, excerpt, relations, span_groups
+from annotator.web.workspace.panel import claims, counters, excerpt, group_blocks, group_of, relations, span_groups
 from annotator.web.workspace.reads import LayerRows, document_by_uid, layer_range, whole_layer
 from annotator.web.workspace.suggested import suggested
-from annotator.web.workspace.views import Touched, blocks_touching, items_of, render_blocks, text_blocks, touched
+from annotator.web.workspace.views import (
+    Touched,
+    blocks_touching,
+    items_of,
+    render_blocks,
+    text_blocks,
+    touched,
+    window_from,
+    window_settings,
+)
 
 WRITE_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")
 WHOLE_TEXT_AFTER = 40  # blocks touched by one write before the whole text is swapped instead
@@ -110,10 +119,20 @@ def _changed(s: Session, doc: Document, layer: Layer, name: str, done: Done, hit
     as committed: the answer's counts and version are this write's."""
     bounds = text_blocks(doc.text)
     which = blocks_touching(bounds, hit.ranges)
-    whole = len(which) > WHOLE_TEXT_AFTER  # one swap of the text beats hundreds of block swaps
-    around = (bounds[which[0]][0], bounds[which[-1]][1]) if which else (0, 0)
+    whole = len(which) > WHOLE_TEXT_AFTER  # one swap of the panel (and text) beats hundreds of block swaps
+    # the rows of every block the touched span groups list (panel.group_blocks), not only the touched ones
+    around = (0, 0)
+    if which:
+        first, last = group_blocks(group_of(which[0]), len(bounds)), group_blocks(group_of(which[-1]), len(bounds))
+        around = (bounds[first[0]][0], bounds[last[-1]][1])
+    # a long text's page holds a window of its blocks: only those are in its text to swap
+    window = window_from(request.headers.get("X-WS-Window"), bounds, window_settings()[1])
+    shown = [i for i in which if window.lo <= i < window.hi] if window else which
+    whole_text = len(shown) > WHOLE_TEXT_AFTER
+    if whole_text:
+        shown = list(range(window.lo, window.hi)) if window else None
     if whole:
-        rows, which = whole_layer(s, doc, layer, links=hit.links), None
+        rows = whole_layer(s, doc, layer, links=hit.links)
     elif hit.links:  # the panel lists every relation and claim, the text only changed blocks
         rows = whole_layer(s, doc, layer, pending_in=around)
     else:
@@ -123,6 +142,9 @@ def _changed(s: Session, doc: Document, layer: Layer, name: str, done: Done, hit
         bounds=bounds,
         which=which,
         whole=whole,
+        shown=shown,
+        whole_text=whole_text,
+        window=window,
         rows=rows,
         links=hit.links,
         counts=counters(s, doc, layer, rows, changed=hit),
@@ -137,7 +159,7 @@ def _changed(s: Session, doc: Document, layer: Layer, name: str, done: Done, hit
 def _answer(state: dict, done: Done):
     """The message plus every fragment the write changed, for out-of-band swaps."""
     doc, bounds, which, whole, rows = (state.pop(k) for k in ("doc", "bounds", "which", "whole", "rows"))
-    links = state.pop("links")
+    shown, whole_text, links = state.pop("shown"), state.pop("whole_text"), state.pop("links")
     items = items_of(doc, rows)
     classes = current_app.extensions["annotator.label_classes"]
     html = render_template(
@@ -149,8 +171,9 @@ def _answer(state: dict, done: Done):
         kind=done.kind,
         offer=done.offer,
         whole=whole,
-        blocks=render_blocks(doc.text, bounds, items, classes, which, oob=not whole),
-        groups=span_groups(doc, bounds, items, which),
+        whole_text=whole_text,
+        blocks=render_blocks(doc.text, bounds, items, classes, shown, oob=not whole_text),
+        groups=span_groups(doc, bounds, items, None if whole else which),
         relations=relations(doc, rows) if links else None,
         claims=claims(doc, rows) if links else None,
         close_form=done.close_form,
