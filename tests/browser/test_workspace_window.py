@@ -110,6 +110,7 @@ def test_the_page_holds_a_window_and_scrolling_brings_every_block_exact(page: Pa
     assert first["window"]["lo"] == 0 and first["window"]["n"] == n and first["window"]["chunk"] == CHUNK
     assert 1 < len(first["blocks"]) < n, "the page opens with the first blocks only"
     assert_exact(text, first)
+    expect(page.locator("#ws-window-hint")).to_contain_text("finds in all of it")
     assert_accessible(page)
 
     seen, most, trimmed = set(), 0, False
