@@ -39,6 +39,11 @@ WORKER_CHUNK = 32  # documents per task sent to a worker: progress moves every s
 # ...and at most about this many characters per task or in-process batch, so one batch of
 # long pieces never parses megabytes at once
 CHUNK_CHARS = 100_000
+# ...and of those, the characters spaCy reads at once: its networks' arrays for one batch grow
+# with the batch's text, and a process keeps its high-water mark. A 1 MB document's five
+# 20,000-character pieces read together took a worker to 410 MiB, read by 50,000 to 226; at
+# 25,000 memory fell further but import speed by 7% (benchmarks/prehighlight.py)
+PIPE_CHARS = 50_000
 # ...workers also pay off for fewer, long documents: this many characters are tens of seconds
 POOL_MIN_CHARS = 400_000
 CLAIM_POSITIONS = ("quantity", "entity", "property", "condition")  # claims name suggestions by position
@@ -163,7 +168,9 @@ class Prehighlighter:
             by_lang.setdefault(lang, []).append(index)
         for lang, indexes in by_lang.items():
             nlp = self.pipeline_for(lang)
-            docs = list(nlp.pipe((items[i][0] for i in indexes), batch_size=self.batch_size))
+            docs = []
+            for part in batches([items[i] for i in indexes], self.batch_size, PIPE_CHARS):
+                docs += nlp.pipe((text for text, _lang in part), batch_size=len(part))
             # a trained model links over the rules' spans too, so it sees them per chunk
             for index, highlighted in zip(indexes, self._batch(nlp, lang, docs)):
                 results[index] = highlighted

@@ -211,10 +211,24 @@
     observeEdges();
   }
 
+  // A whole-text swap (accept all) brings a new #doc-text: it takes the old one's padding at
+  // once, so the page does not jump before pad() measures it again.
+  let carried = null;
+  document.addEventListener("htmx:oobBeforeSwap", (e) => {
+    const old = e.detail.target;
+    if (old && old.id === "doc-text" && windowed()) carried = [old.style.paddingTop, old.style.paddingBottom, base.get(old)];
+  });
+
   htmx.onLoad((elt) => {  // the first load, a whole-text swap, or a block swapped at an edge
     if (!text() || !windowed()) return;
-    if (elt === text() || (elt.contains && elt.contains(text()))) setup();
-    else if (elt.classList && elt.classList.contains("blk")) observeEdges();
+    if (elt === text() || (elt.contains && elt.contains(text()))) {
+      if (carried && !base.has(text())) {
+        [text().style.paddingTop, text().style.paddingBottom] = carried;
+        if (carried[2]) base.set(text(), carried[2]);
+      }
+      carried = null;
+      keepPlace(setup);
+    } else if (elt.classList && elt.classList.contains("blk")) observeEdges();
   });
   window.addEventListener("scroll", onScroll, { passive: true });
 

@@ -112,3 +112,26 @@ def test_with_another_thread_running_the_workers_are_spawned():
     assert kinds == {"SpawnProcess"}
     assert parent._pipelines == {}  # each spawned worker loaded its own
     assert pooled == alone
+
+
+def test_spacy_reads_a_chunk_in_parts_of_bounded_text_with_the_same_results(monkeypatch):
+    """A chunk's texts reach nlp.pipe a few thousand characters at a time (PIPE_CHARS), which
+    bounds the networks' memory; the results are those of reading them all at once."""
+    items = TEXTS * 4
+    whole = [asdict(h) for h in prehighlighter(batch_size=64).run_chunk(items)]
+    monkeypatch.setattr(pipeline, "PIPE_CHARS", 150)
+    nlp = prehighlighter(batch_size=64)
+    read = []
+    for lang in ("en", "pt"):
+        model = nlp.pipeline_for(lang)
+        real = model.pipe
+
+        def pipe(texts, real=real, **kwargs):
+            texts = list(texts)
+            read.append(sum(len(t) for t in texts))
+            return real(texts, **kwargs)
+
+        monkeypatch.setattr(model, "pipe", pipe)
+    assert [asdict(h) for h in nlp.run_chunk(items)] == whole
+    longest = max(len(t) for t, _ in TEXTS)
+    assert len(read) > 2 and max(read) <= 150 + longest and sum(read) == sum(len(t) for t, _ in items)
