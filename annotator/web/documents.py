@@ -3,11 +3,9 @@ document view, and archiving, restoring and deleting a document (admins)."""
 
 from __future__ import annotations
 
-from collections import Counter
-
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from annotator.db import get_db
 from annotator.export.records import get_record
@@ -21,7 +19,8 @@ from annotator.web.extensions import htmx
 from annotator.web.guards import page_number
 from annotator.web.identity import current_annotator, is_curator, only_assigned_to, require_open, visible_ids
 from annotator.web.listing import document_page, filter_choices, neighbours
-from annotator.web.rendering import SUGGESTION_FIELDS, pieces, suggestion_spans, text_html
+from annotator.web.rendering import SUGGESTION_FIELDS, suggestion_spans, text_html
+from annotator.web.text_parts import TextPart, part_pieces, text_part
 from annotator.web.workspace.reads import document_by_uid
 
 bp = Blueprint("documents", __name__)
@@ -72,14 +71,18 @@ def view(uid: str, error: str | None = None):
         return elsewhere(session, uid, ".view")
     require_open(session, doc.id)
     labels = labels_of(current_app)
-    rows = session.exec(select(*SUGGESTION_COLUMNS).where(Suggestion.document_id == doc.id)).all()
+    part = text_part(doc.text, request.args.get("part"))
+    lo, hi = part.range
+    rows = session.exec(
+        select(*SUGGESTION_COLUMNS).where(Suggestion.document_id == doc.id, Suggestion.start < hi, Suggestion.end > lo)
+    ).all()
     spans = suggestion_spans(doc.text, rows, labels.quantity_label)
-    quantities = [s for s in spans if s["label"] == labels.quantity_label]
     marked = text_html(
-        pieces(doc.text, spans),
+        part_pieces(doc.text, spans, lo, hi),
         current_app.extensions["annotator.label_classes"],
-        anchors={s["start"] for s in quantities},
+        anchors={s["start"] for s in spans if s["label"] == labels.quantity_label},
     )
+    legend = dict(session.exec(_count_by(Suggestion.label, doc.id)).all())
     return render_template(
         "documents/view.html",
         error=error,
@@ -87,11 +90,34 @@ def view(uid: str, error: str | None = None):
         doc=doc,
         labels=labels,
         text_html=marked,
-        quantities=quantities,
-        legend=Counter(s["label"] for s in spans),
-        origins=Counter(s["origin"] for s in spans),
+        part=part,
+        quantities=_quantities(session, doc, labels.quantity_label, part),
+        n_quantities=legend.get(labels.quantity_label, 0),
+        legend=legend,
+        origins=dict(session.exec(_count_by(Suggestion.origin, doc.id)).all()),
         neighbours=neighbours(session, doc.id, only_assigned_to()),
     )
+
+
+QUANTITIES_LISTED = 300
+
+
+def _count_by(column, doc_id: int):
+    return select(column, func.count()).where(Suggestion.document_id == doc_id).group_by(column)
+
+
+def _quantities(session, doc: Document, label: str, part: TextPart) -> list[dict]:
+    """The first quantities of the whole text, each with the part of the view holding it."""
+    rows = session.exec(
+        select(*SUGGESTION_COLUMNS)
+        .where(Suggestion.document_id == doc.id, Suggestion.label == label)
+        .order_by(Suggestion.start, Suggestion.id)
+        .limit(QUANTITIES_LISTED)
+    ).all()
+    out = suggestion_spans(doc.text, rows, label)
+    for q in out:
+        q["part"] = part.holding(q["start"])
+    return out
 
 
 @bp.get("/documents/<uid>/layers/<name>.json")

@@ -226,3 +226,18 @@ def test_accept_all_and_a_panel_row_reach_blocks_the_page_did_not_hold(page: Pag
     expect(mark).to_be_in_viewport()
     assert "is-span" in mark.get_attribute("class"), "blocks fetched after accept all show spans"
     assert_exact(long_doc.text, held(page))
+
+
+def test_the_read_only_view_of_a_long_text_comes_in_parts(page: Page, long_app, long_server, long_doc):
+    give(long_app, "reader", [long_doc.uid])
+    browser_log_in(page, long_server, "reader")
+    page.goto(f"{long_server}/documents/{long_doc.uid}")
+    nav = page.get_by_role("navigation", name="Parts of the text (top)")
+    expect(nav).to_contain_text("Part 1 of")
+    assert_accessible(page)
+    nav.get_by_role("link", name="Next part ›").click()
+    expect(nav).to_contain_text("Part 2 of")
+    start = int(page.locator("#doc-text mark").first.get_attribute("data-start"))
+    shown = page.locator("#doc-text").text_content()
+    at = long_doc.text.index(shown)
+    assert long_doc.text[at : at + len(shown)] == shown and at <= start < at + len(shown)

@@ -356,6 +356,48 @@ def test_view_lists_quantities_linked_to_their_marks(seeded_app):
         assert set(links) <= set(page.ids)
 
 
+def test_a_long_text_is_viewed_in_parts_with_exact_marks_and_quantity_links(seeded_app):
+    """Over the window limit the read-only view shows a part at a time (here 800+ characters
+    a part): the parts put together are the text, every suggestion is marked where it lies,
+    the legend counts the whole text, and a quantity's link names the part holding it."""
+    seeded_app.config.update(WORKSPACE_WINDOW_OVER=1000, WORKSPACE_WINDOW_CHUNK=400)
+    docs, counts = stored(seeded_app)
+    doc = max(docs, key=lambda d: len(d.text))
+    client = curator(seeded_app)
+    quantity = labels_of(seeded_app).quantity_label
+    first = Page(client.get(f"/documents/{doc.uid}").get_data(as_text=True))
+    navs = [n for n in first.elements("nav") if n.get("id", "").startswith("doc-parts")]
+    assert len(navs) == 2 and all(n["aria-label"].startswith("Parts of the text") for n in navs)
+    parts, texts, marked, ids = 1, [], [], {}
+    while True:
+        html = client.get(f"/documents/{doc.uid}?part={parts}").get_data(as_text=True)
+        page = Page(html)
+        texts.append(page.doc_text)
+        for mark in page.marks:
+            start, end = int(mark["data-start"]), int(mark["data-end"])
+            assert doc.text[start:end] == mark["text"]
+            marked.append((start, end))
+        ids[parts] = set(page.ids)
+        legend = {li["data-label"] for li in page.elements("li") if "legend-item" in li.get("class", "")}
+        assert {label for (doc_id, label) in counts if doc_id == doc.id} <= legend
+        if 'rel="next"' not in html.split('id="doc-parts-top"')[1].split("</nav>")[0]:
+            break
+        parts += 1
+    assert parts > 2 and "".join(texts) == doc.text
+    with get_db(seeded_app).reading() as session:
+        rows = session.exec(select(Suggestion).where(Suggestion.document_id == doc.id)).scalars().all()
+    for row in rows:  # every suggestion is covered by marks from its start to its end
+        assert any(a <= row.start < b for a, b in marked) and any(a < row.end <= b for a, b in marked)
+    links = [a["href"] for a in first.elements("a") if "#q-" in a.get("href", "")]
+    assert len(links) == sum(1 for r in rows if r.label == quantity)
+    for href in links:
+        number = int(re.search(r"part=(\d+)", href).group(1)) if "part=" in href else 1
+        assert href.split("#")[1] in ids[number], f"{href} points at a part without that quantity"
+    last = Page(client.get(f"/documents/{doc.uid}?part=999").get_data(as_text=True))
+    assert last.doc_text == texts[-1]
+    assert Page(client.get(f"/documents/{doc.uid}?part=abc").get_data(as_text=True)).doc_text == texts[0]
+
+
 @pytest.mark.parametrize(
     "span, expected",
     [
