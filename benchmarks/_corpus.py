@@ -19,7 +19,7 @@ NUMBER = re.compile(r"\d+")
 DIGIT = re.compile(r"\d")
 PARAGRAPH_BREAK = "\n\n"
 CAPITALISED = re.compile(r"\b[A-Z][A-Za-z0-9]+")
-PORTUGUESE_SEED = "001_"  # the one Portuguese article (py3langid agrees: four en, one pt)
+PORTUGUESE_SEED = "001_"  # the one Portuguese article (detection agrees: four en, one pt)
 
 
 @lru_cache(maxsize=1)

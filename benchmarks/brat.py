@@ -19,7 +19,7 @@ The round trip is checked after the runs: every exported .ann holds the lines of
 Targets: >= 2,000 documents/s each way.
 
 Measured once for scale, not targeted: the same import into an empty project, which creates
-the documents (py3langid per document, as `annotator import` does), and the export after it
+the documents (language detected per document, as `annotator import` does), and the export after it
 (spaCy tokenizes every new document once, on that first export): both costs belong to
 creating documents, not to brat.
 """
@@ -244,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     notes = [
         "Import and export run on a project that already holds the texts, tokenized (texts first, "
         "annotations after); a fresh copy of it per run.",
-        "fresh_project: the same import creating the 10,000 documents (py3langid per document) and the "
+        "fresh_project: the same import creating the 10,000 documents (language detected per document) and the "
         "first export after it (spaCy tokenizes each new document once); both are costs of creating "
         "documents, shared with `annotator import`, not of brat.",
     ]

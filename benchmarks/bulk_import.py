@@ -8,10 +8,11 @@ detection, storing) on a fresh SQLite project per run, exactly what
 
 The same records naming their language ("lang": nothing to detect) are timed the same way,
 alternating with the first, under a second target: it separates what reading, checking and
-storing cost from py3langid, which takes ~1.5-2.5 ms per seed-sized text here.
+storing cost from language detection (fastText, ~0.15 ms per seed-sized text here;
+py3langid for the few it is unsure of).
 
 Measured in the same run, for scale: plain sqlite3 executemany of the same rows (the floor
-for storing them), py3langid alone over the texts, and spaCy's tokenizer over a sample (what
+for storing them), language detection alone over the texts, and spaCy's tokenizer over a sample (what
 eager tokenizing would add; the import must not tokenize). A last, separate run wraps the
 import's stages in timers for the breakdown.
 """
@@ -57,14 +58,14 @@ def fresh_project(folder: Path):
 
 def warm(folder: Path) -> dict:
     """One-time costs of a process, not of an import's size, paid before timing: imports,
-    the migrations, py3langid's model and the quantity normaliser's unit tables."""
+    the migrations, the language models and the quantity normaliser's unit tables."""
     from annotator.nlp.language import detect_language
     from annotator.nlp.quantities import normalise
 
     fresh_project(folder)[1].dispose()
     langid, _ = timed(lambda: detect_language("warm up the language model"))
     units, _ = timed(lambda: [normalise("1.5 GB", lang) for lang in ("en", "pt")])
-    return {"py3langid_model_s": round(langid.wall, 3), "quantity_unit_tables_s": round(units.wall, 3)}
+    return {"language_model_s": round(langid.wall, 3), "quantity_unit_tables_s": round(units.wall, 3)}
 
 
 def run_import(folder: Path, records: Path) -> tuple[Timing, dict]:
@@ -169,7 +170,7 @@ def sqlite_floor(folder: Path, records: Path) -> float:
 
 
 def detection_alone(records: Path) -> float:
-    """py3langid over every text, as the import calls it."""
+    """Language detection over every text, as the import calls it."""
     from annotator.nlp.language import detect_language
 
     texts = [orjson.loads(line)["text"] for line in records.read_bytes().splitlines()]
@@ -241,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         "Times are wall clock on a fresh SQLite (WAL) project per run; the breakdown run is separate "
         "and slightly slower (timers).",
         f"tokens stored at import: {stored.get('tokenized')} (must be 0: tokens come on first use).",
-        "Not timed (paid once per process, before the runs): imports, migrations, py3langid's model, "
+        "Not timed (paid once per process, before the runs): imports, migrations, the language models, "
         "the quantity normaliser's unit tables (see one_time_costs_not_timed).",
     ]
     path = write_result("bulk_import", figures, targets, notes, machine, started)
@@ -251,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
         f"same records naming their language: median {lang_median:.3f} s (runs {lang_times['wall_s']['runs']})",
         f"other processes kept {times.get('other_processes_cores')} / {lang_times.get('other_processes_cores')} "
         "of the 2 cores busy during the runs",
-        f"py3langid alone over the texts: {detection:.3f} s",
+        f"language detection alone over the texts: {detection:.3f} s",
         f"plain sqlite3 executemany of the same rows: {floor:.3f} s (import / plain = "
         f"{figures['ratio_import_to_plain_sqlite3']}, naming the language: "
         f"{figures['ratio_import_lang_given_to_plain_sqlite3']})",

@@ -135,7 +135,7 @@ def _settled_batches(batches: Iterator[list[tuple]], workers: int, ahead: int | 
         yield Flight(batches)
         return
     tokenizer_for("en")  # spaCy and its English tokenizer loaded once, shared by every fork
-    detect_language("warm")
+    detect_language("warm")  # a word fastText doubts: both language models loaded, shared too
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the caller's to answer
     gc.freeze()  # the parent's objects stay out of the workers' collections (and unshared pages)
     try:

@@ -361,7 +361,8 @@ LAZY = {
     ("annotator.nlp.tokenizer", "spacy.util"),  # the same, for the multi-language tokenizer
     ("annotator.nlp.tokenizer", "spacy.attrs"),  # the same, for reading a Doc's token offsets
     ("annotator.project", "annotator.nlp.pipeline"),  # spaCy and the model: only commands that pre-highlight
-    ("annotator.nlp.language", "py3langid"),  # its model (~0.2 s) only when a language must be detected
+    ("annotator.nlp.language", "fasttext"),  # its model (~40 ms) only when a language must be detected
+    ("annotator.nlp.language", "py3langid"),  # only for a text fastText is unsure of
     ("annotator.formats.spacy_docbin", "spacy"),  # only for `export --format spacy`; every export imports it
     ("annotator.formats.spacy_docbin", "spacy.tokens"),  # the same (Doc, DocBin)
     ("annotator.formats.spacy_docbin", "annotator.formats.spacy_config"),  # only with --split: a config.cfg
