@@ -30,7 +30,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
 from annotator.models import QUANTITY_FIELDS, Document, Suggestion, TokenArray
-from annotator.nlp.language import PENDING, detect_language, settled
+from annotator.nlp.language import PENDING, settled
+from annotator.nlp.language import load_model as load_language_model
 from annotator.nlp.quantities import parsed_quantity
 from annotator.nlp.tokenizer import tokenize, tokenizer_for
 from annotator.nlp.workers import forkable
@@ -135,7 +136,7 @@ def _settled_batches(batches: Iterator[list[tuple]], workers: int, ahead: int | 
         yield Flight(batches)
         return
     tokenizer_for("en")  # spaCy and its English tokenizer loaded once, shared by every fork
-    detect_language("warm")  # a word fastText doubts: both language models loaded, shared too
+    load_language_model()
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the caller's to answer
     gc.freeze()  # the parent's objects stay out of the workers' collections (and unshared pages)
     try:
