@@ -136,3 +136,32 @@ def test_an_import_stores_what_is_settled_between_its_inserts(tmp_path, monkeypa
     assert in_transaction and sum(in_transaction) <= 60  # some batches went in between the inserts
     assert stored(now) == stored(later)
     assert settle_all(get_db(now), "QUANTITY", workers=0) == 0  # nothing left waiting
+
+
+def test_on_postgresql_an_import_writes_each_document_once_settled(tmp_path, pg_url, monkeypatch):
+    """PostgreSQL, where an open transaction blocks no other writer: each document waits
+    for its settled batch and goes in whole, tokens, language and array with it, never
+    updated after; parts of the insert straddle the workers' batches. The project holds
+    what settling on first use gives."""
+    from annotator.ingest import store
+
+    monkeypatch.setattr(first_use, "forkable", lambda: True)  # see the first test
+    monkeypatch.setattr(first_use, "PARALLEL_MIN", 10)
+    monkeypatch.setattr(first_use, "BATCH", 4)
+    monkeypatch.setattr(store, "INSERT_CHUNK", 6)
+    source = records(tmp_path / "records.jsonl", 60)
+    later = project(tmp_path, "later", source)
+    assert settle_all(get_db(later), "QUANTITY", workers=0) == 60
+    updates = []
+    for module in (store, first_use):  # in a group's transaction, or a write of its own after it
+        monkeypatch.setattr(module, "apply_settled", lambda conn, rows, *a: updates.append(len(rows)))
+    now = make_test_app(tmp_path / "now", pg_url)
+    try:
+        assert import_paths(get_db(now), [source], labels_of(now), None).new == 60
+        assert updates == []  # nothing stored first and settled after
+        assert stored(now) == stored(later)
+        assert settle_all(get_db(now), "QUANTITY", workers=0) == 0  # nothing left waiting
+        # "10.000" read in each detected language, once: ten thousand in Portuguese, ten in English
+        assert {value for _start, value in stored(now)[2]} == {10, 10000}
+    finally:
+        get_db(now).dispose()
