@@ -33,10 +33,9 @@ from annotator.models import QUANTITY_FIELDS, Document, Suggestion, TokenArray
 from annotator.nlp.language import PENDING, settled
 from annotator.nlp.language import load_model as load_language_model
 from annotator.nlp.quantities import parsed_quantity
-from annotator.nlp.tokenizer import tokenize, tokenizer_for
+from annotator.nlp.tokenizer import tokenize_packed, tokenizer_for
 from annotator.nlp.workers import forkable
 from annotator.schema.token_arrays import Tokenized, array_rows
-from annotator.tokens import pack
 
 BATCH = 500
 # batches an import keeps in flight (~7 MB of results each): enough to keep the workers busy
@@ -56,12 +55,12 @@ class Settled(NamedTuple):
 def settle(text: str, lang: str, lang_source: str) -> Settled:
     """The language and packed tokens a waiting document gets."""
     lang, source = settled(text, lang, lang_source)
-    return Settled(lang, source, pack(tokenize(text, lang)), lang_source == PENDING)
+    return Settled(lang, source, tokenize_packed(text, lang), lang_source == PENDING)
 
 
 def tokens_of(doc) -> bytes:
     """A document's packed tokens: stored, or computed here and not kept (a read never writes)."""
-    return doc.tokens if doc.tokens is not None else pack(tokenize(doc.text, doc.lang))
+    return doc.tokens if doc.tokens is not None else tokenize_packed(doc.text, doc.lang)
 
 
 def ensure_tokens(session: Session, doc: Document, quantity_label: str | None) -> bytes:

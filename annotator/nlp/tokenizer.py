@@ -74,5 +74,27 @@ def tokenizer_for(lang: str):
     return blank_pipeline(lang).tokenizer
 
 
+def packed_from_doc(doc) -> bytes:
+    """from_doc() packed for storage (tokens.pack's layout), in whole-array steps: no Python
+    object per token, a third of the time of packing from_doc()'s pairs."""
+    import numpy as np  # loaded with spaCy already
+    from spacy.attrs import IDX, IS_SPACE, LENGTH
+
+    rows = doc.to_array([IDX, LENGTH, IS_SPACE])  # doc.text would rebuild the text token by token
+    kept = rows[rows[:, 2] == 0]
+    ends = kept[:, 0] + kept[:, 1]
+    if len(ends) and ends[-1] > np.iinfo(np.uint32).max:  # pack() refuses these too, rather than wrap
+        raise OverflowError("offsets past 2**32 do not fit the packed tokens")
+    pairs = np.empty((len(kept), 2), dtype=np.uint32)
+    pairs[:, 0] = kept[:, 0]
+    pairs[:, 1] = ends
+    return pairs.tobytes()
+
+
 def tokenize(text: str, lang: str) -> list[Token]:
     return from_doc(tokenizer_for(lang)(text))
+
+
+def tokenize_packed(text: str, lang: str) -> bytes:
+    """tokens.pack(tokenize(text, lang)), without the pairs in between."""
+    return packed_from_doc(tokenizer_for(lang)(text))
