@@ -360,6 +360,7 @@ LAZY = {
     ("annotator.nlp.tokenizer", "spacy"),  # spaCy (~1 s) only when a text is first tokenized
     ("annotator.nlp.tokenizer", "spacy.util"),  # the same, for the multi-language tokenizer
     ("annotator.nlp.tokenizer", "spacy.attrs"),  # the same, for reading a Doc's token offsets
+    ("annotator.nlp.tokenizer", "numpy"),  # with spaCy, only once a Doc is there to pack
     ("annotator.project", "annotator.nlp.pipeline"),  # spaCy and the model: only commands that pre-highlight
     ("annotator.nlp.language", "fasttext"),  # its model (~40 ms) only when a language must be detected
     ("annotator.nlp.language", "py3langid"),  # only for a text fastText is unsure of
