@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
 import time
 from contextlib import contextmanager
 
@@ -19,6 +20,10 @@ from annotator.cli import conventions
 REDRAW = 0.1  # seconds between redraws on a terminal
 PLAIN_EVERY = float(os.environ.get("ANNOTATOR_PROGRESS_EVERY", "5"))  # ...and between plain lines
 MIN_TOTAL = 20  # fewer items than this are done before a bar would tell anything
+# A Ctrl+C answered by raising, noted in case the raise never reached the command: Python
+# swallows an exception raised in a finalizer (__del__, a weakref callback), and the signal
+# can land in one. The next progress update then raises it again.
+_interrupted = False
 
 
 class ProgressBar:
@@ -45,6 +50,8 @@ class ProgressBar:
 
     def update(self, n: int) -> None:
         self.done += n
+        if _interrupted and threading.current_thread() is threading.main_thread():
+            _raise_again()
         if not self._active:
             return
         now = time.monotonic()
@@ -97,7 +104,17 @@ def _rate(done: int, elapsed: float) -> str:
 def _stop_once(signum, frame) -> None:
     # the cleanup after the first Ctrl+C (terminating workers, rolling back the open
     # transaction) runs undisturbed: a second one is not a traceback in the middle of it
+    global _interrupted
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _interrupted = True
+    raise KeyboardInterrupt
+
+
+def _raise_again() -> None:
+    """Work went on after a Ctrl+C: its KeyboardInterrupt was lost on the way. Once only,
+    so the command's own answer to it is never interrupted."""
+    global _interrupted
+    _interrupted = False
     raise KeyboardInterrupt
 
 
@@ -105,6 +122,8 @@ def _stop_once(signum, frame) -> None:
 def interrupt_once():
     """Within it, the first Ctrl+C raises KeyboardInterrupt and further ones are ignored,
     also after it: once interrupted, the command is on its way out."""
+    global _interrupted
+    _interrupted = False
     previous = signal.signal(signal.SIGINT, _stop_once)
     try:
         yield

@@ -160,3 +160,32 @@ def test_progress_moves_with_the_work_without_a_terminal(tmp_path):
     assert counts == sorted(counts)
     assert re.search(r"^Pre-highlighting: 300 of 300 documents in \d+:\d\d \([\d.,]+/s\)$", result.stderr, re.M)
     assert "Imported 300 new documents" in result.stdout
+
+
+class _LandsInAFinalizer:
+    """Ctrl+C arriving while Python runs a finalizer: the KeyboardInterrupt raised there is
+    reported as unraisable and swallowed, and the work would go on."""
+
+    def __del__(self):
+        signal.raise_signal(signal.SIGINT)
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_ctrl_c_lost_in_a_finalizer_stops_the_work_at_its_next_progress():
+    from annotator.cli.progress import ProgressBar, interrupt_once
+
+    bar = ProgressBar(False, "Working")
+    bar.start(100)
+    updates = 0
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        with interrupt_once(), pytest.raises(KeyboardInterrupt):
+            _LandsInAFinalizer()  # finalized at once: the handler's raise goes nowhere
+            for _ in range(100):
+                bar.update(1)
+                updates += 1
+        assert updates == 0, "the first update after the lost Ctrl+C raises it"
+        bar.update(1)  # once only: the command's own answer to it is not interrupted again
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN, "later Ctrl+C are ignored, as before"
+    finally:
+        signal.signal(signal.SIGINT, previous)  # this test process's own handler back
