@@ -143,11 +143,17 @@
     return job;
   }
 
+  let jumps = 0;  // jumps asked for: only the latest one's answer lands (answers can cross)
   /** Replace the window by the blocks around code point `offset`; with `here` (a scroll into
       the padding), the block holding it lands at the top of the screen, where the scroll went. */
   async function jump(offset, here = false) {
+    const ticket = ++jumps, from = window.scrollY;
     const got = await fetchBlocks(`at=${offset}`);
-    if (!got.length || !windowed()) return false;
+    if (ticket !== jumps || !got.length || !windowed()) return false;
+    if (here && Math.abs(window.scrollY - from) > window.innerHeight) {
+      onScroll();  // the screen moved on while the blocks came (Home, a drag): not where it went
+      return false;
+    }
     const el = text();
     el.replaceChildren(...got);
     setState(blockIndex(got[0]), blockIndex(got[got.length - 1]) + 1);

@@ -138,6 +138,38 @@ def test_the_page_holds_a_window_and_scrolling_brings_every_block_exact(page: Pa
     assert_exact(text, held(page))
 
 
+# the page's first jump answers late, as on a loaded server: the screen has moved on by then
+SLOW_FIRST_JUMP = """() => {
+  const real = window.fetch;
+  window.slowJumps = 0;
+  window.fetch = (url, options) => {
+    if (String(url).includes("/blocks?at=") && window.slowJumps++ === 0)
+      return new Promise((done) => setTimeout(done, 1500)).then(() => real(url, options));
+    return real(url, options);
+  };
+}"""
+ON_SCREEN = """() => [...document.querySelectorAll('#doc-text .blk')]
+  .some((b) => { const r = b.getBoundingClientRect(); return r.bottom > 0 && r.top < innerHeight; })"""
+
+
+def test_a_late_jump_answer_does_not_land_where_the_screen_has_left(page: Page, long_app, long_server, long_doc):
+    open_as(page, long_app, long_server, long_doc, "jumper")
+    page.evaluate(SLOW_FIRST_JUMP)
+    page.evaluate("() => window.scrollTo(0, document.documentElement.scrollHeight)")  # into the padding: a jump
+    page.wait_for_function("() => window.slowJumps === 1")
+    page.evaluate("() => window.scrollTo(0, 0)")  # back to the first blocks before that jump answers
+    page.wait_for_timeout(2500)  # the late answer has come by now
+    page.wait_for_function(ON_SCREEN)
+    now = held(page)
+    assert now["window"]["lo"] == 0, "the blocks at the top stay: the late answer was for a screen left behind"
+    assert_exact(long_doc.text, now)
+
+    page.evaluate("() => window.scrollTo(0, document.documentElement.scrollHeight)")  # a jump that answers in time
+    page.wait_for_function(f"() => WSWindow.state().hi === {len(text_blocks(long_doc.text))}")
+    page.wait_for_function(ON_SCREEN)
+    assert_exact(long_doc.text, held(page))
+
+
 def test_j_walks_every_suggestion_in_order_across_the_edge_and_a_accepts_beyond_it(
     page: Page, long_app, long_server, long_doc
 ):
