@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from annotator import document_counts
 from annotator.models import Document, Layer, Suggestion
-from annotator.project.search import Filters, clauses, order, terms
+from annotator.project.search import Filters, clauses, led_by_search, led_lookup, order, terms
 
 FEW = 2000  # matches read whole before they are ordered (PostgreSQL)
 COUNT_CAP = 5000  # matches counted at most; the list then says "more than 5,000"
@@ -68,10 +68,15 @@ def document_page(
     only layer whose work the filters look into."""
     filters = filters or Filters()
     dialect = session.get_bind().dialect.name
-    where = clauses(dialect, filters, within, own_layer)
     with _index_searched(session, dialect == "postgresql" and bool(terms(filters.q))):
-        total = _kept_total(session, filters, within)
-        return _page(session, page, size, filters, where, own_layer, dialect == "postgresql", total)
+        total, capped = _kept_total(session, filters, within), False
+        if total is None:
+            # counted with the search table leading whatever the sort: it stops at the cap
+            led_count = dialect == "sqlite" and bool(terms(filters.q))
+            total, capped = _counted(session, clauses(dialect, filters, within, own_layer, led_count), led_count)
+        led = led_by_search(dialect, filters)
+        where = clauses(dialect, filters, within, own_layer, led=led)
+        return _page(session, page, size, filters, where, own_layer, dialect == "postgresql", total, capped, led)
 
 
 def _kept_total(session: Session, f: Filters, within) -> int | None:
@@ -98,12 +103,16 @@ def _index_searched(session: Session, on: bool) -> Iterator[None]:
         session.execute(text("SET LOCAL enable_seqscan = on"))
 
 
-def _page(session: Session, page: int, size: int, filters: Filters, where, own_layer, few_first: bool, total=None):
-    capped = False
-    if total is None:  # counted as far as COUNT_CAP: a search matching most of 100,000 stops there
-        found = select(Document.id).where(*where).limit(COUNT_CAP + 1).subquery()
-        total = session.exec(select(func.count()).select_from(found)).scalar_one()
-        capped, total = total > COUNT_CAP, min(total, COUNT_CAP)
+def _counted(session: Session, where, led: bool) -> tuple[int, bool]:
+    """How many documents match, counted as far as COUNT_CAP (a search matching most of
+    100,000 stops there); whether it stopped."""
+    found = select(Document.id).where(*where).limit(COUNT_CAP + 1)
+    found = (led_lookup(found) if led else found).subquery()
+    total = session.exec(select(func.count()).select_from(found)).scalar_one()
+    return min(total, COUNT_CAP), total > COUNT_CAP
+
+
+def _page(session: Session, page, size, filters: Filters, where, own_layer, few_first, total, capped, led):
     pages = max(1, -(-total // size))
     page = min(max(page, 1), pages)
     if total == 0:
@@ -123,8 +132,11 @@ def _page(session: Session, page: int, size: int, filters: Filters, where, own_l
         ids = select(Document.id).where(Document.id.in_(select(hits.c.id))).order_by(*order(filters, own_layer))
         ids = ids.offset(offset).limit(size)
     else:
-        ids = select(Document.id).where(*where).order_by(*order(filters, own_layer, backwards=not forwards))
+        ids = select(Document.id).where(*where).order_by(*order(filters, own_layer, not forwards, led))
+        ids = led_lookup(ids) if led else ids
         ids = ids.offset(offset).limit(size) if forwards else ids.offset(total - offset - n).limit(n)
+    # correlate(None): the ids are a query of their own, even where the search table leads it
+    ids = ids.correlate(None)
     rows = session.exec(select(*ROW_COLUMNS).where(Document.id.in_(ids)).order_by(*order(filters, own_layer))).all()
     return DocumentPage(
         rows=rows,

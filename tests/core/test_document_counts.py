@@ -118,3 +118,57 @@ def test_a_large_import_refreshes_postgresql_statistics(tmp_path, pg_url, monkey
         ).all()
     assert dict(analysed) == {"document": 3, "suggestion": 0}
     db.dispose()
+
+
+def test_a_search_pages_in_arrival_order_from_either_end(any_app, tmp_path):
+    """Every page of a search, from the front or (past the middle) from the back, holds the
+    live matches in arrival order: the same documents as filtering every row here would."""
+    from annotator.project.search import Filters
+
+    db = get_db(any_app)
+    words = ["chips", "watts", "chipset"]
+    texts = [f"Document {i} is about {words[i % 3]} and more {words[(i * 7) % 3]}." for i in range(47)]
+    path = tmp_path / "many.jsonl"
+    path.write_text("".join(json.dumps({"text": t, "lang": "en"}) + "\n" for t in texts), encoding="utf-8")
+    import_paths(db, [str(path)], labels_of(any_app), None)
+    with db.writing() as s:
+        docs = s.exec(select(Document.id, Document.uid, Document.text).order_by(Document.id)).all()
+        for _id, uid, _text in docs[3:40:9]:
+            archiving.archive(s, uid, "lead", force=True)
+    with db.reading() as s:
+        live = {row.id for row in s.exec(select(Document.id).where(Document.archived_at.is_(None)))}
+        for query, matches in (("chip", lambda t: "chip" in t), ("watts", lambda t: "watts" in t)):
+            expected = [i for i, _uid, text in docs if i in live and matches(text)]
+            first = document_page(s, 1, 4, Filters(q=query))
+            assert (first.total, first.pages) == (len(expected), -(-len(expected) // 4))
+            got = [r.id for n in range(1, first.pages + 1) for r in document_page(s, n, 4, Filters(q=query)).rows]
+            assert got == expected, query
+
+
+def test_on_sqlite_a_search_in_arrival_order_reads_the_search_table_first(app, tmp_path):
+    """The query plan behind a searched page and its count: the search table leads (its rowids
+    already in arrival order, so no sort of every match), documents are looked up in the
+    narrow index, and the search table is never probed once per document."""
+    from sqlalchemy import event
+
+    db = get_db(app)
+    path = tmp_path / "d.jsonl"
+    path.write_text("".join(json.dumps({"text": t}) + "\n" for t in TEXTS.values()), encoding="utf-8")
+    import_paths(db, [str(path)], labels_of(app), None)
+    statements = []
+    event.listen(db.engine, "before_cursor_execute", lambda c, cur, sql, p, ctx, many: statements.append((sql, p)))
+    for query in ({"q": "Huawei"}, {"q": "Hua", "status": "todo", "page": "1"}):
+        statements.clear()
+        assert curator(app).get("/", query_string=query).status_code == 200
+        searched = [(sql, p) for sql, p in statements if "document_fts" in sql]
+        assert len(searched) == 2, searched  # the count and the page's ids
+        raw = db.engine.raw_connection()
+        try:
+            for sql, params in searched:
+                plan = [row[-1] for row in raw.execute("EXPLAIN QUERY PLAN " + sql, params)]
+                fts = next(i for i, step in enumerate(plan) if "document_fts VIRTUAL TABLE" in step)
+                lookup = next(i for i, s in enumerate(plan) if "ix_document_live_id (archived_at=? AND id=?)" in s)
+                assert fts < lookup, plan
+                assert not any("TEMP B-TREE FOR ORDER BY" in step for step in plan), plan
+        finally:
+            raw.close()
