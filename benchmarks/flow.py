@@ -6,13 +6,16 @@ Per size, on a fresh SQLite project: the commands as a user types them, each a s
 timed whole (start-up included) with the peak memory of its process tree (the sum over
 the command and its workers, sampled every 20 ms, PSS: shared pages once):
 `annotator import --no-prehighlight` of N seed-cycled records with 3 pre-annotated spans
-each, the first `annotator export`, and a later export of the same data. Then, in one
-process through the app (a curator logged in through the login form, the request times
-as the app serves them, no network): open 50 workspaces, save 50 spans (one per document,
-each to the curator's own layer), the document list, three searches of it. The ratio first/later export is the
-figure that shows whether first-use work (tokens, language, token arrays) still falls on
-the first export. Each request's median at a size over its median at the smallest size
-shows whether requests cost the same however large the project (target 1.2x); `--pg`
+each, the first `annotator export`, and a later export of the same data. Then, once every
+size's project stands, in one process through the app (a curator logged in through the
+login form, the request times as the app serves them, no network), 50 rounds, each round
+every size's flow once, the sizes in a shuffled order: open a workspace, save a span in it
+(to the curator's own layer), read that layer as a task's JSON, the document list, one
+search of it (three searches in turn). The ratio first/later export is the figure that
+shows whether first-use work (tokens, language, token arrays) still falls on the first
+export. Each request's median at a size over its median at the smallest size shows
+whether requests cost the same however large the project (target 1.2x); interleaving the
+sizes is what lets a shared machine's noise fall on them alike. `--pg`
 repeats every size on a scratch PostgreSQL database. The same records imported with
 `--tokenize-later` (language and tokens left for first use) and exported once show which
 way costs less overall.
@@ -28,7 +31,7 @@ import statistics
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import orjson
@@ -59,94 +62,116 @@ def command(args: list[str], env: dict) -> dict:
 SEARCHES = ({"q": "chips"}, {"q": "Hua"}, {"q": "Sophgo", "lang": "pt"})  # common, a prefix, with a filter
 
 
-def web_flow(instance: Path, url: str, pages: int) -> dict:
-    """Open `pages` workspaces, save a span in each, load the document list and search it:
-    ms per request."""
-    from sqlalchemy import select
+class Site:
+    """One size's project served in this process, a curator logged in: each request of the
+    flow timed as the app serves it."""
 
-    from annotator.db import get_db
-    from annotator.models import Document
-    from annotator.team.accounts import create_user
-    from annotator.web.app import create_app
+    def __init__(self, instance: Path, url: str, pages: int):
+        from sqlalchemy import select
 
-    app = create_app({"INSTANCE_PATH": str(instance), "DATABASE_URL": url})
-    with get_db(app).writing() as session:
-        create_user(session, "lead", "curator", PASSWORD)
-    with get_db(app).reading() as session:
-        count = session.exec(select(Document.id).order_by(Document.id.desc()).limit(1)).scalar_one()
-        step = max(1, count // pages)
-        picked = session.exec(select(Document.uid, Document.text).where(Document.id % step == 0).limit(pages)).all()
-    client = app.test_client()
-    token = TOKEN.search(client.get("/login").get_data(as_text=True)).group(1)
-    client.post("/login", data={"name": "lead", "password": PASSWORD, "csrf_token": token})
-    headers = {"X-CSRFToken": token, "HX-Request": "true"}
-    opened, saved = [], []
-    for uid, text in picked:
+        from annotator.db import get_db
+        from annotator.models import Document
+        from annotator.team.accounts import create_user
+        from annotator.web.app import create_app
+
+        self.app = create_app({"INSTANCE_PATH": str(instance), "DATABASE_URL": url})
+        with get_db(self.app).writing() as session:
+            create_user(session, "lead", "curator", PASSWORD)
+        with get_db(self.app).reading() as session:
+            count = session.exec(select(Document.id).order_by(Document.id.desc()).limit(1)).scalar_one()
+            step = max(1, count // (pages + 1))  # one more for the warm-up round
+            query = select(Document.uid, Document.text).where(Document.id % step == 0).limit(pages + 1)
+            self.picked = session.exec(query).all()
+        self.client = self.app.test_client()
+        token = TOKEN.search(self.client.get("/login").get_data(as_text=True)).group(1)
+        self.client.post("/login", data={"name": "lead", "password": PASSWORD, "csrf_token": token})
+        self.headers = {"X-CSRFToken": token, "HX-Request": "true"}
+        self.samples = {r: [] for r in REQUESTS}
+
+    def timed(self, request: str, call):
         start = time.perf_counter()
-        page = client.get(f"/annotate/{uid}")
-        opened.append(time.perf_counter() - start)
-        assert page.status_code == 200, page.status_code
+        response = call()
+        self.samples[request].append(time.perf_counter() - start)
+        assert response.status_code == 200, (request, response.status_code, response.get_data(as_text=True)[:300])
+        return response
+
+    def round(self, i: int) -> None:
+        """The flow once, on the i-th picked document: open its workspace, save a span in the
+        curator's layer, read that layer as JSON, then the list and one search."""
+        uid, text = self.picked[i]
+        page = self.timed("open_workspace", lambda: self.client.get(f"/annotate/{uid}"))
         version = re.search(r'name="version" value="(\d+)"', page.get_data(as_text=True))
         word = re.search(r"\w{4,}", text)
-        version = version.group(1) if version else 0
-        start = time.perf_counter()
-        response = client.post(
-            f"/annotate/{uid}/spans",
-            data={
-                "start": word.start(),
-                "end": word.end(),
-                "label": "ORG",
-                "version": version,
-            },
-            headers=headers,
-        )
-        saved.append(time.perf_counter() - start)
-        assert response.status_code == 200, (response.status_code, response.get_data(as_text=True)[:300])
-    listing = []
-    for _ in range(5):
-        start = time.perf_counter()
-        assert client.get("/").status_code == 200
-        listing.append(time.perf_counter() - start)
-    searched = []
-    for _ in range(3):
-        for query in SEARCHES:
-            start = time.perf_counter()
-            assert client.get("/", query_string=query).status_code == 200
-            searched.append(time.perf_counter() - start)
-    get_db(app).dispose()
+        form = {"start": word.start(), "end": word.end(), "label": "ORG", "version": version.group(1) if version else 0}
+        self.timed("save_span", lambda: self.client.post(f"/annotate/{uid}/spans", data=form, headers=self.headers))
+        self.timed("task_json", lambda: self.client.get(f"/documents/{uid}/layers/lead.json"))
+        self.timed("document_list", lambda: self.client.get("/"))
+        query = SEARCHES[i % len(SEARCHES)]
+        self.timed("search", lambda: self.client.get("/", query_string=query))
 
-    def ms(samples):
-        return {"median_ms": round(statistics.median(samples) * 1000, 2), "max_ms": round(max(samples) * 1000, 2)}
+    def figures(self) -> dict:
+        def ms(samples):
+            return {"median_ms": round(statistics.median(samples) * 1000, 2), "max_ms": round(max(samples) * 1000, 2)}
 
-    return {"open_workspace": ms(opened), "save_span": ms(saved), "document_list": ms(listing), "search": ms(searched)}
+        return {r: ms(samples) for r, samples in self.samples.items()}
+
+    def close(self) -> None:
+        from annotator.db import get_db
+
+        get_db(self.app).dispose()
 
 
-REQUESTS = ("open_workspace", "save_span", "document_list", "search")
+REQUESTS = ("open_workspace", "save_span", "task_json", "document_list", "search")
 
 
-def run_size(n: int, pages: int, backend: str) -> dict:
-    with tempfile.TemporaryDirectory(prefix="flow-") as tmp, database(backend, Path(tmp)) as url:
-        folder = Path(tmp)
-        records = write_records(folder / "records.jsonl", n)
-        instance = folder / "instance"
-        env = {**os.environ, "ANNOTATOR_INSTANCE_PATH": str(instance)}
-        db = ["--db", url]
-        instance.mkdir(mode=0o700, exist_ok=True)
-        figures = {
-            "import": command(["import", *db, "-q", "--no-prehighlight", str(records)], env),
-            "first_export": command(["export", *db, "-q", "--out", str(folder / "exports")], env),
-            "later_export": command(["export", *db, "-q", "--out", str(folder / "exports")], env),
-        }
-        figures["first_over_later_export"] = round(
-            figures["first_export"]["seconds"] / figures["later_export"]["seconds"], 2
-        )
-        figures["import_plus_first_export_s"] = round(
-            figures["import"]["seconds"] + figures["first_export"]["seconds"], 3
-        )
-        figures.update(web_flow(instance, url, pages))
-        if backend == "sqlite":
-            figures["tokenize_later"] = tokenize_later(folder, records)
-        return figures
+def interleaved(sites: dict[str, Site], pages: int) -> None:
+    """Every size's flow in turn, round by round, the order of the sizes shuffled each round:
+    the machine's slow and quiet spells fall on all sizes alike, so their medians compare
+    (measured one size after another, minutes apart, the same medians moved 0.64-1.35x)."""
+    order = list(sites)
+    shuffle = random.Random(17)
+    for site in sites.values():  # warm: the first request of each app compiles its templates
+        site.round(pages)
+        site.samples = {r: [] for r in REQUESTS}
+    for i in range(pages):
+        shuffle.shuffle(order)
+        for n in order:
+            sites[n].round(i)
+
+
+def run_backend(sizes: list[int], pages: int, backend: str) -> dict:
+    """The commands per size, one size after another; then every size's requests, interleaved."""
+    runs, sites = {}, {}
+    with ExitStack() as stack:
+        for n in sizes:
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="flow-")))
+            url = stack.enter_context(database(backend, folder))
+            runs[str(n)], instance = run_commands(n, folder, url, backend)
+            sites[str(n)] = Site(instance, url, pages)
+            stack.callback(sites[str(n)].close)
+        interleaved(sites, pages)
+        for n, site in sites.items():
+            runs[n].update(site.figures())
+    return runs
+
+
+def run_commands(n: int, folder: Path, url: str, backend: str) -> tuple[dict, Path]:
+    records = write_records(folder / "records.jsonl", n)
+    instance = folder / "instance"
+    env = {**os.environ, "ANNOTATOR_INSTANCE_PATH": str(instance)}
+    db = ["--db", url]
+    instance.mkdir(mode=0o700, exist_ok=True)
+    figures = {
+        "import": command(["import", *db, "-q", "--no-prehighlight", str(records)], env),
+        "first_export": command(["export", *db, "-q", "--out", str(folder / "exports")], env),
+        "later_export": command(["export", *db, "-q", "--out", str(folder / "exports")], env),
+    }
+    first, later = figures["first_export"]["seconds"], figures["later_export"]["seconds"]
+    figures["first_over_later_export"] = round(first / later, 2)
+    figures["import_plus_first_export_s"] = round(figures["import"]["seconds"] + first, 3)
+    if backend == "sqlite":
+        figures["tokenize_later"] = tokenize_later(folder, records)
+    return figures, instance
 
 
 @contextmanager
@@ -186,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     machine = machine_info()
     sizes = [int(n) for n in args.sizes.split(",")]
     backends = ["sqlite", "postgresql"] if args.pg else ["sqlite"]
-    runs = {backend: {str(n): run_size(n, args.pages, backend) for n in sizes} for backend in backends}
+    runs = {backend: run_backend(sizes, args.pages, backend) for backend in backends}
     targets = []
     for backend, figures in runs.items():
         smallest = figures[str(sizes[0])]
@@ -208,7 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     lines = [
         f"{backend} {n}: import {f['import']['seconds']} s, first export {f['first_export']['seconds']} s "
         f"({f['first_export']['peak_mib']} MiB), later {f['later_export']['seconds']} s, workspace "
-        f"{f['open_workspace']['median_ms']} ms, save {f['save_span']['median_ms']} ms, list "
+        f"{f['open_workspace']['median_ms']} ms, save {f['save_span']['median_ms']} ms, task JSON "
+        f"{f['task_json']['median_ms']} ms, list "
         f"{f['document_list']['median_ms']} ms, search {f['search']['median_ms']} ms"
         + (
             f"; with --tokenize-later import + first export {f['tokenize_later']['import_plus_first_export_s']} s "
