@@ -1,7 +1,8 @@
 """Finding and reading input files: every reader's files come through here.
 
 Files are found in a stable order (directories walked recursively, as paths sort), read
-whole, and decoded as UTF-8 or refused with the line where they stop being text.
+whole (or, JSONL, a line at a time), and decoded as UTF-8 or refused with the line where
+they stop being text.
 """
 
 from __future__ import annotations
@@ -90,24 +91,69 @@ def decode(data: bytes, path: str) -> tuple[str, Problem | None]:
     """UTF-8 (a leading byte-order mark is dropped); anything else is refused with the line.
     So is text holding NUL (U+0000): valid UTF-8, but what UTF-16 or a binary file looks like
     read as UTF-8, and no database stores it in text (PostgreSQL refuses it)."""
+    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data  # offsets count after the mark
     try:
-        text = data.decode("utf-8-sig")
+        text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        return "", Problem(
-            path,
-            line,
-            f"not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start} (convert the file to UTF-8 first)",
-        )
+        return "", _not_utf8(path, body[: exc.start].count(b"\n") + 1, body[exc.start], exc.start)
     nul = text.find("\x00")
     if nul >= 0:
-        return "", Problem(
-            path,
-            text.count("\n", 0, nul) + 1,
-            f"NUL character (U+0000) at offset {nul}: this looks "
-            "like UTF-16 or a binary file (convert it to UTF-8 text)",
-        )
+        return "", _nul(path, text.count("\n", 0, nul) + 1, nul)
     return text, None
+
+
+def _not_utf8(path: str, line: int, byte: int, offset: int) -> Problem:
+    return Problem(path, line, f"not UTF-8: byte 0x{byte:02x} at offset {offset} (convert the file to UTF-8 first)")
+
+
+def _nul(path: str, line: int, offset: int) -> Problem:
+    return Problem(
+        path,
+        line,
+        f"NUL character (U+0000) at offset {offset}: this looks "
+        "like UTF-16 or a binary file (convert it to UTF-8 text)",
+    )
+
+
+class Unreadable(Exception):
+    """A file that cannot be read as text: its one problem."""
+
+    def __init__(self, problem: Problem):
+        super().__init__(problem.message)
+        self.problem = problem
+
+
+def text_lines(path: Path | str) -> Iterator[tuple[int, str]]:
+    """(line number, line) of a UTF-8 file split on "\n" alone, a line at a time, so a large
+    file is never held whole (read whole, as bytes, text and lines, a file of 100,000
+    seed-sized records held three times its size). The file is checked first, line by line,
+    as decode() checks a whole file (the same messages), so a file that is not text yields
+    nothing, however far in the problem sits: raises Unreadable."""
+    for _ in _lines(path):
+        pass
+    yield from _lines(path)
+
+
+def _lines(path: Path | str) -> Iterator[tuple[int, str]]:
+    where = str(path)
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed below, also when the reader stops early
+    except OSError as exc:
+        raise Unreadable(Problem(where, None, f"cannot read file: {exc.strerror or exc}")) from exc
+    with handle:
+        byte, char = 0, 0  # where the line starts, after any byte-order mark (as decode() counts)
+        for number, raw in enumerate(handle, 1):
+            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise Unreadable(_not_utf8(where, number, raw[exc.start], byte + exc.start)) from None
+            nul = line.find("\x00")
+            if nul >= 0:
+                raise Unreadable(_nul(where, number, char + nul))
+            byte, char = byte + len(raw), char + len(line)
+            yield number, line[:-1] if line.endswith("\n") else line
 
 
 TITLE_MAX = 200

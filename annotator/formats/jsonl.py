@@ -12,13 +12,14 @@ pipeline) are ignored. A line with a problem is reported with its number and sto
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import orjson
 
 from annotator.contents import ClaimItem, Incoming, RelationItem, SpanItem
 from annotator.formats.checks import offsets_problem, quantity_problem, relation_problem
-from annotator.formats.files import TITLE_MAX, FileRead, first_line_title, read_text
+from annotator.formats.files import TITLE_MAX, FileRead, Unreadable, first_line_title, text_lines
 from annotator.formats.labelmap import Unknowns
 from annotator.labels import CLAIM_ROLES, LabelConfig
 from annotator.models import QUANTITY_FIELDS
@@ -32,17 +33,19 @@ NUL_IN_JSON = "a value holds a NUL character (\\u0000), which cannot be stored a
 
 
 def read_jsonl_file(path: Path, labels: LabelConfig, unknowns: Unknowns) -> FileRead:
-    text, problem = read_text(path)
-    if problem:
-        return FileRead(str(path), problems=[problem])
-    return read_jsonl(str(path), text, labels, unknowns)
+    """A file's records, read a line at a time (the file is never held whole)."""
+    try:
+        return read_jsonl(str(path), text_lines(path), labels, unknowns)
+    except Unreadable as exc:
+        return FileRead(str(path), problems=[exc.problem])
 
 
-def read_jsonl(path: str, text: str, labels: LabelConfig, unknowns: Unknowns) -> FileRead:
+def read_jsonl(path: str, lines: Iterable[tuple[int, str]], labels: LabelConfig, unknowns: Unknowns) -> FileRead:
+    """The records of (line number, line) pairs; lines are split on "\n" only: a record's
+    text may hold \r, \u2028 and other line breaks inside its JSON string, and those must
+    not be taken for record boundaries."""
     out = FileRead(path)
-    # split on "\n" only: a record's text may hold \r, \u2028 and other line breaks inside
-    # its JSON string, and those must not be taken for record boundaries
-    for lineno, line in enumerate(text.split("\n"), 1):
+    for lineno, line in lines:
         if not line.strip():
             continue
         try:

@@ -20,8 +20,9 @@ import multiprocessing
 import os
 import signal
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from itertools import islice
 from typing import NamedTuple
 
 from sqlalchemy import bindparam, delete, insert, select
@@ -103,14 +104,15 @@ def settle_all(
 
 
 @contextmanager
-def settling(db, docs: list[tuple[str, str, str, str]], workers: int | None = None):
-    """A Flight of the new documents' (uid, text, lang, lang_source), settled in batches in
-    order: each row (None, uid, ...) with its (Settled, token array row or None); the array
-    rows lack their document id, which the insert draws. Worked out in worker processes
-    when there are many (see settle_all)."""
-    rows = [(None, uid, text, lang, source) for uid, text, lang, source in docs]
-    parts = (rows[i : i + BATCH] for i in range(0, len(rows), BATCH))
-    with _settled_batches(parts, settling_workers(workers, len(rows), db), IMPORT_AHEAD) as flight:
+def settling(db, docs: Iterable[tuple[str, str, str, str]], count: int, workers: int | None = None, pool=None):
+    """A Flight of the `count` new documents' (uid, text, lang, lang_source), settled in
+    batches in order: each row (None, uid, ...) with its (Settled, token array row or None);
+    the array rows lack their document id, which the insert draws. `docs` is read a batch at
+    a time, as the flight fills. Worked out in worker processes when there are many (see
+    settle_all): those of `pool` if given (settling_pool)."""
+    rows = ((None, uid, text, lang, source) for uid, text, lang, source in docs)
+    parts = iter(lambda: list(islice(rows, BATCH)), [])
+    with _settled_batches(parts, settling_workers(workers, count, db), IMPORT_AHEAD, pool) as flight:
         yield flight
 
 
@@ -128,12 +130,37 @@ def cores() -> int:
 
 
 @contextmanager
-def _settled_batches(batches: Iterator[list[tuple]], workers: int, ahead: int | None = None):
+def settling_pool(db, workers: int | None = None):
+    """Worker processes for the settling of a large import, forked before it reads its
+    files (None where an import would use none: one core, no fork, an in-memory database).
+    Forked after, every worker inherits the documents read, and keeps those pages while
+    this process, touching its own objects, copies them: 100,000 seed-sized records then
+    cost about three times their size."""
+    count = settling_workers(workers, PARALLEL_MIN, db)
+    if count == 0:
+        yield None
+        return
+    with _pool(count) as pool:
+        yield pool
+
+
+@contextmanager
+def _settled_batches(batches: Iterator[list[tuple]], workers: int, ahead: int | None = None, pool=None):
     """(rows, (Settled, array row or None) per row) for each batch of document rows (id,
-    uid, text, lang, lang_source), in order; `ahead`: batches in flight (two a worker)."""
+    uid, text, lang, lang_source), in order; `ahead`: batches in flight (two a worker).
+    `pool`: workers forked already (settling_pool), else forked here."""
     if workers == 0:
         yield Flight(batches)
         return
+    if pool is not None:
+        yield Flight(batches, pool, ahead or workers * 2)
+        return
+    with _pool(workers) as pool:
+        yield Flight(batches, pool, ahead or workers * 2)
+
+
+@contextmanager
+def _pool(workers: int):
     tokenizer_for("en")  # spaCy and its English tokenizer loaded once, shared by every fork
     load_language_model()
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the caller's to answer
@@ -146,7 +173,7 @@ def _settled_batches(batches: Iterator[list[tuple]], workers: int, ahead: int | 
         gc.unfreeze()
         signal.signal(signal.SIGINT, previous)
     try:
-        yield Flight(batches, pool, ahead or workers * 2)
+        yield pool
         pool.close()
     finally:
         pool.terminate()  # also on an error or Ctrl+C: no worker outlives the command

@@ -14,8 +14,10 @@ person's (or the gold) layer: our JSONL records, Prodigy JSONL, brat, MeasEval.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -28,6 +30,7 @@ from annotator.formats.files import FileRead, collect, read_guarded
 from annotator.formats.labelmap import LabelMap, LabelMapError, Unknowns, load_label_map
 from annotator.formats.measeval import reader as measeval
 from annotator.gc_pause import gc_paused
+from annotator.ingest.first_use import settling_pool
 from annotator.ingest.merging import accepted
 from annotator.ingest.skipped import skipped_files, skipped_summary
 from annotator.ingest.store import Interrupted, Stored, Target, source_id_problems, store
@@ -38,6 +41,9 @@ from annotator.problems import Problem
 LAYER_FORMATS = ("jsonl", "brat", "measeval")
 DOCUMENT_SUFFIXES = (*text.SUFFIXES, *jsonl.SUFFIXES)
 _LINE = re.compile(r":\d+$")
+# input from which an import forks its settling workers before reading (first_use.
+# settling_pool): about as much as the fewest documents it settles in workers
+EARLY_POOL_BYTES = 4 << 20
 
 
 class ImportRequestError(ValueError):
@@ -306,7 +312,8 @@ def _run(
 ) -> ImportReport:
     report = ImportReport(target.layer if target else None, options.fmt)
     unknowns = Unknowns(labels, mapping)
-    with gc_paused():
+    early = options.settle and prehighlighter is None and input_bytes(paths) >= EARLY_POOL_BYTES
+    with gc_paused(), settling_pool(db) if early else nullcontext() as pool:
         files, problems = read_files(paths, labels, unknowns, options)
         report.files = len(files)
         report.skipped_files = options.skipped
@@ -326,12 +333,23 @@ def _run(
         if on_total:
             on_total(len(docs))
         try:
-            stored, store_problems = store(db, docs, labels, target, prehighlighter, progress, options.settle)
+            stored, store_problems = store(db, docs, labels, target, prehighlighter, progress, options.settle, pool)
         except Interrupted as stop:  # Ctrl+C: what the finished groups stored stays, and is told
             stored, store_problems, report.interrupted = stop.stored, stop.problems, True
     report.stored.add(stored)
     report.problems += store_problems
     return report
+
+
+def input_bytes(paths) -> int:
+    """The size of every file the paths name or hold (folders walked), without reading any."""
+    total = 0
+    for raw in paths:
+        if os.path.isdir(raw):
+            total += sum(os.path.getsize(os.path.join(top, name)) for top, _, names in os.walk(raw) for name in names)
+        elif os.path.isfile(raw):
+            total += os.path.getsize(raw)
+    return total
 
 
 def read_files(

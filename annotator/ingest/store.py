@@ -138,19 +138,23 @@ def store(
     prehighlighter=None,
     progress: Callable[[int], None] | None = None,
     settle: bool = True,
+    pool=None,
 ) -> tuple[Stored, list[Problem]]:
     """Store `docs` a group per transaction. Pre-highlighting streams over the whole import
     (one set of workers) while groups are committed as their documents come back, so an
     interrupted import keeps every finished group and a re-run skips what is stored.
-    Without it new documents are settled (`settle`; else left for first use)."""
+    Without it new documents are settled (`settle`; else left for first use), by the
+    workers of `pool` where given (first_use.settling_pool)."""
     stored, problems = Stored(), []
     present = present_uids(db, [d.uid for d in docs])
     fresh = [d for d in docs if d.uid not in present]
-    langs = _languages(fresh, detect=bool(prehighlighter) or target is not None)
-    highlights = (
-        prehighlighter.run((d.text, lang) for d, (lang, _) in zip(fresh, langs)) if prehighlighter and fresh else None
-    )
-    langs_of = {d.uid: lang for d, lang in zip(fresh, langs)}
+    # SQLite inserts documents before their tokens come back (below): their language is
+    # detected here, as each is first needed, so settling them never changes it, which
+    # would index each text in the search table twice (its language is a facet there,
+    # migration 0014)
+    inserted_first = settle and not prehighlighter and target is None and db.engine.dialect.name == "sqlite"
+    langs_of = _Languages(fresh, detect=bool(prehighlighter) or target is not None or inserted_first)
+    highlights = prehighlighter.run((d.text, langs_of[d.uid][0]) for d in fresh) if prehighlighter and fresh else None
     # Without the pipeline, new documents are settled (language, tokens) by workers on
     # every core from the start, while this process inserts them: the first export then
     # finds nothing left to do.
@@ -160,7 +164,9 @@ def store(
             if highlights is not None:
                 stack.enter_context(closing(highlights))
             flight = (
-                stack.enter_context(settling(db, [(d.uid, d.text, *langs_of[d.uid]) for d in fresh]))
+                stack.enter_context(
+                    settling(db, ((d.uid, d.text, *langs_of[d.uid]) for d in fresh), len(fresh), pool=pool)
+                )
                 if settle
                 else None
             )
@@ -399,10 +405,25 @@ def source_id_problems(db, docs: list[Incoming]) -> list[Problem]:
 # --- new documents ----------------------------------------------------------------------------
 
 
+class _Languages:
+    """{uid: (lang, lang_source)} of new documents (see _languages), each worked out when
+    first asked for, so detecting languages here runs alongside the workers."""
+
+    def __init__(self, docs: list[Incoming], detect: bool):
+        self._docs, self._detect, self._found = {d.uid: d for d in docs}, detect, {}
+
+    def __getitem__(self, uid: str) -> tuple[str, str]:
+        found = self._found.get(uid)
+        if found is None:
+            found = self._found[uid] = _languages([self._docs[uid]], self._detect)[0]
+        return found
+
+
 def _languages(docs: list[Incoming], detect: bool) -> list[tuple[str, str]]:
-    """(lang, lang_source) per document. Without the pipeline a document import leaves the
-    language for first use, like the tokens, which keeps bulk imports at storage speed; a
-    layer import needs it now, to read the quantities it stores."""
+    """(lang, lang_source) per document; unless `detect`, a language nobody gave is left for
+    the workers that settle the tokens (or for first use). A layer import needs it now, to
+    read the quantities it stores; so does pre-highlighting, and an import into SQLite (see
+    store)."""
     return [
         (d.lang, d.lang_source)
         if d.lang

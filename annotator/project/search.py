@@ -1,10 +1,12 @@
 """Finding documents: full-text search over titles and texts, and the list's filters.
 
 SQLite answers a search from the FTS5 table `document_fts` (kept in step with `document` by
-triggers, see migration 0010), either as a set the list is tested against or, where the
-list is read in arrival order or only counted, as the table the query walks first (`led`):
-its rowids come in document order, so a page or a capped count reads only as many matches as
-it needs, however many the corpus holds; PostgreSQL from a GIN index over the stored 'simple'
+triggers, see migrations 0010 and 0014), which also indexes each document's language and
+liveness: a list in arrival order narrowed by nothing else is that table's rowids alone
+(`searched_ids`); otherwise it is a set the list is tested against or, where the list is
+read in arrival order or only counted, the table the query walks first (`led`). Its rowids
+come in document order, so a page or a capped count reads only as many matches as it
+needs, however many the corpus holds; PostgreSQL from a GIN index over the stored 'simple'
 text-search vector of title and text. A query is whitespace-separated terms, all required, the last one
 also matching as a prefix (so the list narrows while someone types). Each term goes to the
 database quoted, to be split into words by the same tokenizer that indexed the text.
@@ -17,7 +19,7 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy import Integer, Table, bindparam, case, column, func, literal_column, not_, select, table, text, union
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.sql import ColumnElement, Select, TextClause
 
 from annotator.models import LAYER_STATUSES, Claim, Document, Layer, Span, Suggestion
 
@@ -88,12 +90,24 @@ def terms(q: str) -> list[str]:
     return [t for t in q.split() if WORD.search(t)][:MAX_TERMS]
 
 
-def fts5_query(found: list[str]) -> str:
+def fts5_query(found: list[str], lang: str = "", shown: str = "live") -> str:
     """FTS5 syntax: each term a quoted phrase (the tokenizer splits it as it split the text),
-    the last one a prefix."""
+    the last one a prefix, all in the title or the text; narrowed by the facets column
+    (migration 0014) to a language and to live or archived documents. Live is "NOT
+    archived": FTS5 then only steps through the few archived, where "AND live" would walk
+    a posting for every document."""
     quoted = ['"' + t.replace('"', '""') + '"' for t in found]
     quoted[-1] += "*"
-    return " ".join(quoted)
+    query = f"{{title text}} : ({' '.join(quoted)})"
+    if lang:
+        query = f"({query} AND facets : {lang_token(lang)})"
+    return f"{query} {'AND' if shown == 'archived' else 'NOT'} facets : archived"
+
+
+def lang_token(lang: str) -> str:
+    """A language in the facets column: `lang` and the hex of its code, one token whatever
+    the code holds (the SQL of migration 0014 writes the same)."""
+    return "lang" + lang.encode().hex()
 
 
 def tsquery(found: list[str]) -> str:
@@ -103,19 +117,21 @@ def tsquery(found: list[str]) -> str:
     return " & ".join(quoted)
 
 
-def text_matches(dialect: str, q: str, led: bool = False) -> list[ColumnElement]:
+def text_matches(dialect: str, q: str, led: bool = False, lang: str = "", shown: str = "live") -> list[ColumnElement]:
     """The clauses for documents whose title or text hold every term; none: no search.
 
     `led` (SQLite): the search table joins the query and is read first, documents looked up
     by its rowids. `+ 0` keeps the planner from the other order, probing the search table
     once per document: each probe reads a prefix term's postings again (seconds at 100,000
     documents). Otherwise the matches are a set: one pass over their postings, then the
-    list's own index tested against it (what a sort by title or progress needs)."""
+    list's own index tested against it (what a sort by title or progress needs). On SQLite
+    the list's language and liveness (`lang`, `shown`) narrow the matches inside the search
+    table too, so the documents looked up are only those the list can show."""
     found = terms(q)
     if not found:
         return []
     if dialect == "sqlite":
-        query = bindparam("fts", fts5_query(found))
+        query = bindparam("fts", fts5_query(found, lang, shown))
         if led:
             return [FTS.c[SQLITE_FTS].op("MATCH")(query), Document.id == FTS.c.rowid + 0]
         ids = text(f"SELECT rowid FROM {SQLITE_FTS} WHERE {SQLITE_FTS} MATCH :fts").bindparams(query)
@@ -131,6 +147,26 @@ def led_by_search(dialect: str, f: Filters) -> bool:
     """Whether the list in this order is best read from the search table first (SQLite, a
     text search, arrival order: the order its rowids already come in)."""
     return dialect == "sqlite" and f.sort == "added" and bool(terms(f.q))
+
+
+def searched_only(dialect: str, f: Filters, within) -> bool:
+    """Whether the search table alone answers the list (SQLite, a text search in arrival
+    order narrowed by nothing its facets do not hold): its rowids are the list."""
+    narrowed = within is not None or f.status or f.annotator or f.label or f.claim
+    return led_by_search(dialect, f) and not narrowed
+
+
+def searched_ids(f: Filters, cap: int, offset: int, size: int) -> TextClause:
+    """Rows (matches counted as far as `cap`, id) for one page of the search table's matches
+    for `f` in arrival order, `size` from `offset`; the matches are gathered once (a CTE
+    read twice is materialized), and only the page's ids leave the database. No row: the
+    page is past the end (the count then comes from the first row of page one)."""
+    query = (
+        f"WITH hits AS (SELECT rowid AS id FROM {SQLITE_FTS} WHERE {SQLITE_FTS} MATCH :fts "
+        "ORDER BY rowid LIMIT :cap) "
+        "SELECT (SELECT count(*) FROM hits) AS n, id FROM hits ORDER BY id LIMIT :size OFFSET :offset"
+    )
+    return text(query).bindparams(fts=fts5_query(terms(f.q), f.lang, f.shown), cap=cap, size=size, offset=offset)
 
 
 def led_lookup(query: Select) -> Select:
@@ -161,7 +197,7 @@ def clauses(dialect: str, f: Filters, within=None, own_layer: str | None = None,
         where.append(Document.id.in_(within))
     if f.lang:
         where.append(Document.lang == f.lang)
-    where += text_matches(dialect, f.q, led)
+    where += text_matches(dialect, f.q, led, f.lang, f.shown)
     person = own_layer or f.annotator or None
     if f.annotator and not own_layer:
         where.append(Document.id.in_(select(Layer.document_id).where(Layer.name == f.annotator)))

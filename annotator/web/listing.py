@@ -17,7 +17,16 @@ from sqlmodel import Session
 
 from annotator import document_counts
 from annotator.models import Document, Layer, Suggestion
-from annotator.project.search import Filters, clauses, led_by_search, led_lookup, order, terms
+from annotator.project.search import (
+    Filters,
+    clauses,
+    led_by_search,
+    led_lookup,
+    order,
+    searched_ids,
+    searched_only,
+    terms,
+)
 
 FEW = 2000  # matches read whole before they are ordered (PostgreSQL)
 COUNT_CAP = 5000  # matches counted at most; the list then says "more than 5,000"
@@ -68,6 +77,8 @@ def document_page(
     only layer whose work the filters look into."""
     filters = filters or Filters()
     dialect = session.get_bind().dialect.name
+    if searched_only(dialect, filters, within):
+        return _searched_page(session, page, size, filters)
     with _index_searched(session, dialect == "postgresql" and bool(terms(filters.q))):
         total, capped = _kept_total(session, filters, within), False
         if total is None:
@@ -110,6 +121,39 @@ def _counted(session: Session, where, led: bool) -> tuple[int, bool]:
     found = (led_lookup(found) if led else found).subquery()
     total = session.exec(select(func.count()).select_from(found)).scalar_one()
     return min(total, COUNT_CAP), total > COUNT_CAP
+
+
+def _searched_page(session: Session, page: int, size: int, filters: Filters) -> DocumentPage:
+    """The list read from the search table alone (search.searched_only): its first
+    COUNT_CAP + 1 matches gathered once, which counts them and holds every page there is
+    (the list stops at the cap), so a prefix term's postings are merged once a request."""
+
+    def read(number: int, rows: int = size) -> list:
+        return session.exec(searched_ids(filters, COUNT_CAP + 1, (number - 1) * size, rows)).all()
+
+    page = max(page, 1)
+    found = read(page)
+    n = found[0].n if found else 0
+    if page > 1 and (page - 1) * size >= min(n, COUNT_CAP):  # past the end: the last page
+        if not found:
+            first = read(1, 1)
+            n = first[0].n if first else 0
+        page = max(1, -(-min(n, COUNT_CAP) // size))
+        found = read(page)
+    total, capped = min(n, COUNT_CAP), n > COUNT_CAP
+    shown = [row.id for row in found][: max(0, total - (page - 1) * size)]  # the cap's last page ends at it
+    query = select(*ROW_COLUMNS).where(Document.id.in_(shown)).order_by(Document.id)
+    rows = session.exec(query).all() if shown else []
+    return DocumentPage(
+        rows=rows,
+        page=page,
+        pages=max(1, -(-total // size)),
+        total=total,
+        size=size,
+        filters=filters,
+        by_label=label_counts(session, [r.id for r in rows]),
+        capped=capped,
+    )
 
 
 def _page(session: Session, page, size, filters: Filters, where, own_layer, few_first, total, capped, led):

@@ -58,7 +58,7 @@ RECORDS_TITLES = [r["meta"]["title"] for r in RECORDS]
 
 def test_query_terms_are_quoted_for_either_engine():
     assert terms("  Huawei  --  910C ") == ["Huawei", "910C"]
-    assert fts5_query(['say"x', "910"]) == '"say""x" "910"*'
+    assert fts5_query(['say"x', "910"]) == '{title text} : ("say""x" "910"*) NOT facets : archived'
     assert tsquery(["O'Brien", "a\\b"]) == "'O''Brien' & 'a\\\\b':*"
     assert terms("-- ** !!") == []
 

@@ -1,0 +1,112 @@
+"""SQLite's search table (migrations 0010 and 0014) stays equal to indexing every document
+afresh, its facets (language, live or archived) included, through every way documents come,
+change and go; and a list narrowed by those facets finds what testing each row would, on
+SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+from sqlalchemy import select
+
+from annotator.db import get_db
+from annotator.ingest.first_use import settle_all
+from annotator.ingest.pipeline import import_paths
+from annotator.models import Document, document_uid
+from annotator.project import archiving, labels_of
+from annotator.project.search import Filters, fts5_query, lang_token
+from annotator.web.listing import document_page
+
+TEXTS = {
+    "en1": "Huawei shipped 10,000 Ascend 910C chips to Chinese cloud providers this quarter.",
+    "en2": "Nvidia said its H100 accelerator draws up to 700 watts; its archived specs say so too.",
+    "pt": "A empresa chinesa anunciou uma transição completa para aceleradores de computação da Huawei.",
+}
+CHECK = "INSERT INTO document_fts(document_fts, rank) VALUES ('integrity-check', 1)"
+
+
+def sqlite_file(db) -> str:
+    return db.engine.url.database
+
+
+def index_agrees(db) -> None:
+    """FTS5's own check: every token of every document's title, text and facets (read again
+    from the content view) is in the index, and nothing else; raises where one differs."""
+    with sqlite3.connect(sqlite_file(db)) as conn:
+        conn.execute(CHECK)
+
+
+def write(path, texts, **fields) -> str:
+    path.write_text("".join(json.dumps({"text": t, **fields}) + "\n" for t in texts), encoding="utf-8")
+    return str(path)
+
+
+def test_fts5_queries_keep_the_users_terms_out_of_the_facets():
+    assert lang_token("pt-BR") == "lang70742d4252"  # one token: the tokenizer cannot split hex
+    assert fts5_query(['say"x', "910"]) == '{title text} : ("say""x" "910"*) NOT facets : archived'
+    assert fts5_query(["a"], "pt", "archived") == '({title text} : ("a"*) AND facets : lang7074) AND facets : archived'
+
+
+def test_the_search_table_follows_every_change(app, tmp_path):
+    db = get_db(app)
+    labels = labels_of(app)
+    assert import_paths(db, [write(tmp_path / "a.jsonl", [TEXTS["en1"]])], labels, None).new == 1
+    index_agrees(db)  # detected at import, before the document went in
+    later = write(tmp_path / "b.jsonl", [TEXTS["en2"], TEXTS["pt"]])
+    assert import_paths(db, [later], labels, None, settle=False).new == 2
+    index_agrees(db)  # language left for first use: indexed as undetermined
+    assert settle_all(db, "QUANTITY", workers=0) == 2
+    index_agrees(db)  # ... and indexed again under the language found
+    with db.writing() as s:
+        archiving.archive(s, document_uid(TEXTS["en1"]), "lead")
+        s.exec(select(Document).where(Document.lang == "pt")).scalars().one().lang = "pt-BR"
+    index_agrees(db)
+    with db.writing() as s:
+        archiving.restore(s, document_uid(TEXTS["en1"]), "lead")
+        s.exec(select(Document).where(Document.lang == "pt-BR")).scalars().one().title = "Retitled"
+        archiving.delete(s, document_uid(TEXTS["en2"]), "lead", force=True)
+    index_agrees(db)
+
+
+def test_the_check_above_fails_on_a_stale_facet(app, tmp_path):
+    """The control for the test above: with the update trigger gone, a change of language
+    leaves the index stale, and the check says so."""
+    db = get_db(app)
+    import_paths(db, [write(tmp_path / "a.jsonl", [TEXTS["en1"]], lang="en")], labels_of(app), None)
+    conn = sqlite3.connect(sqlite_file(db), isolation_level=None)
+    try:
+        conn.execute("BEGIN")
+        conn.execute("DROP TRIGGER document_fts_au")
+        conn.execute("UPDATE document SET lang = 'fr'")
+        with pytest.raises(sqlite3.DatabaseError):
+            conn.execute(CHECK)
+    finally:
+        conn.execute("ROLLBACK")
+        conn.close()
+    index_agrees(db)  # rolled back: the trigger and the index as they were
+
+
+def test_a_search_narrowed_by_language_and_archive_finds_what_each_row_says(any_app, tmp_path):
+    db = get_db(any_app)
+    import_paths(db, [write(tmp_path / "a.jsonl", list(TEXTS.values()))], labels_of(any_app), None)
+    with db.writing() as s:
+        archiving.archive(s, document_uid(TEXTS["pt"]), "lead")
+        s.exec(select(Document).where(Document.uid == document_uid(TEXTS["en2"]))).scalars().one().lang = "en-GB"
+
+    def found(**filters) -> set[str]:
+        with db.reading() as s:
+            page = document_page(s, 1, 50, Filters(**filters))
+            assert page.total == len(page.rows)
+            return {next(k for k, t in TEXTS.items() if document_uid(t) == r.uid) for r in page.rows}
+
+    assert found(q="huawei") == {"en1"}  # the Portuguese one is archived
+    assert found(q="huawei", shown="archived") == {"pt"}
+    assert found(q="its", lang="en-GB") == {"en2"} and found(q="its", lang="en") == set()
+    assert found(q="huawei", lang="pt", shown="archived") == {"pt"}
+    assert found(q="archived") == {"en2"}  # a word of the text, never the facet
+    assert found(q="live") == set() and found(q=lang_token("en")) == set()
+    with db.writing() as s:
+        archiving.restore(s, document_uid(TEXTS["pt"]), "lead")
+    assert found(q="huawei") == {"en1", "pt"} and found(q="huawei", shown="archived") == set()
