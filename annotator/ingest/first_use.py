@@ -112,7 +112,11 @@ def settling(db, docs: Iterable[tuple[str, str, str, str]], count: int, workers:
     settle_all): those of `pool` if given (settling_pool)."""
     rows = ((None, uid, text, lang, source) for uid, text, lang, source in docs)
     parts = iter(lambda: list(islice(rows, BATCH)), [])
-    with _settled_batches(parts, settling_workers(workers, count, db), IMPORT_AHEAD, pool) as flight:
+    if pool is None:
+        workers = settling_workers(workers, count, db)
+    else:  # not settling_workers(): with the pool's threads running, forkable() says no
+        workers = (pool.workers if count >= PARALLEL_MIN else 0) if workers is None else min(workers, pool.workers)
+    with _settled_batches(parts, workers, IMPORT_AHEAD, pool.pool if pool else None) as flight:
         yield flight
 
 
@@ -141,7 +145,14 @@ def settling_pool(db, workers: int | None = None):
         yield None
         return
     with _pool(count) as pool:
-        yield pool
+        yield Workers(pool, count)
+
+
+class Workers(NamedTuple):
+    """A pool of settling workers forked ahead (settling_pool), and how many it holds."""
+
+    pool: object
+    workers: int
 
 
 @contextmanager

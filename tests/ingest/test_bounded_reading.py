@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
+import sys
 import tracemalloc
 
 from sqlalchemy import select
@@ -14,7 +16,7 @@ from annotator.db import get_db
 from annotator.formats import jsonl
 from annotator.formats.files import decode
 from annotator.formats.labelmap import LabelMap, Unknowns
-from annotator.ingest import pipeline
+from annotator.ingest import first_use, pipeline
 from annotator.ingest.first_use import settling_workers
 from annotator.models import Document
 
@@ -60,7 +62,19 @@ def test_a_problem_anywhere_refuses_the_file_before_any_record_is_read(app, labe
     assert report.refused_files == [str(bad)] and report.new == 1
 
 
-def test_a_large_import_forks_its_workers_before_reading(app, labels, tmp_path, monkeypatch):
+SETTLED_BY: list = []  # set per test: where _settle_rows_recorded writes the pid settling a batch
+_real_settle_rows = first_use._settle_rows
+
+
+def _settle_rows_recorded(rows):
+    """first_use._settle_rows, writing down which process ran it (module level: the pool
+    pickles the function by name, and a forked worker finds it here)."""
+    with open(SETTLED_BY[0], "a", encoding="utf-8") as handle:
+        handle.write(f"{os.getpid()}\n")
+    return _real_settle_rows(rows)
+
+
+def test_a_large_import_forks_its_workers_before_reading_and_settles_in_them(app, labels, tmp_path, monkeypatch):
     db = get_db(app)
     expected = settling_workers(None, 10**6, db)
     seen = []
@@ -72,11 +86,17 @@ def test_a_large_import_forks_its_workers_before_reading(app, labels, tmp_path, 
 
     monkeypatch.setattr(pipeline, "read_files", reading)
     monkeypatch.setattr(pipeline, "EARLY_POOL_BYTES", 1)
+    monkeypatch.setattr(first_use, "PARALLEL_MIN", 2)
+    monkeypatch.setattr(first_use, "BATCH", 2)
+    monkeypatch.setattr(first_use, "_settle_rows", _settle_rows_recorded)
+    monkeypatch.setattr(sys.modules[__name__], "SETTLED_BY", [str(tmp_path / "pids")])
     path = tmp_path / "docs.jsonl"
-    path.write_text("".join(json.dumps({"text": f"{i} {TEXT[:400]}"}) + "\n" for i in range(3)), encoding="utf-8")
+    path.write_text("".join(json.dumps({"text": f"{i} {TEXT[:400]}"}) + "\n" for i in range(5)), encoding="utf-8")
     report = pipeline.import_paths(db, [str(path)], labels, None)
-    assert report.ok and report.new == 3
+    assert report.ok and report.new == 5
     assert seen == [expected]  # forked before the first file was read (none where none can be)
-    assert multiprocessing.active_children() == []  # and none outlives the import
+    settled_by = set((tmp_path / "pids").read_text().split())
+    assert (os.getpid() not in map(int, settled_by)) == (expected > 0), settled_by  # ... and those settled
+    assert multiprocessing.active_children() == []  # none outlives the import
     with db.reading() as s:
-        assert all(tokens for tokens in s.exec(select(Document.tokens)).scalars())  # settled
+        assert all(tokens for tokens in s.exec(select(Document.tokens)).scalars())
