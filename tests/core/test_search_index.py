@@ -110,3 +110,30 @@ def test_a_search_narrowed_by_language_and_archive_finds_what_each_row_says(any_
     with db.writing() as s:
         archiving.restore(s, document_uid(TEXTS["pt"]), "lead")
     assert found(q="huawei") == {"en1", "pt"} and found(q="huawei", shown="archived") == set()
+
+
+def test_on_postgresql_a_search_and_its_count_read_the_gin_index(tmp_path, pg_url):
+    """Liveness and language are lexemes of the stored vector, so the count and the page
+    come from the GIN index, never from the listing index with every live document's vector
+    tested (read from TOAST storage, one by one)."""
+    from sqlalchemy import event
+
+    from tests.conftest import make_test_app
+    from tests.helpers import curator
+
+    app = make_test_app(tmp_path, pg_url)
+    db = get_db(app)
+    try:
+        import_paths(db, [write(tmp_path / "a.jsonl", list(TEXTS.values()))], labels_of(app), None)
+        statements = []
+        event.listen(db.engine, "before_cursor_execute", lambda c, cur, sql, p, ctx, many: statements.append((sql, p)))
+        assert curator(app).get("/", query_string={"q": "huawei", "lang": "pt"}).status_code == 200
+        searched = [(sql, p) for sql, p in statements if "search_vector" in sql]
+        assert searched
+        with db.engine.connect() as conn:
+            conn.exec_driver_sql("SET enable_seqscan = off")  # as the list sets it (a three-row table)
+            for sql, params in searched:
+                plan = "\n".join(row[0] for row in conn.exec_driver_sql("EXPLAIN " + sql, params))
+                assert "ix_document_search" in plan and "ix_document_live_id" not in plan, plan
+    finally:
+        db.dispose()

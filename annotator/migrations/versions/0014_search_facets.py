@@ -1,4 +1,4 @@
-"""search facets: liveness and language inside SQLite's search table
+"""search facets: liveness and language inside the search index
 
 Revision ID: 0014
 Revises: 0013
@@ -13,7 +13,13 @@ were matches). The table reads its content from the view `document_search`, so t
 document table keeps no extra column; the triggers now also follow a change of language
 or of archiving, and skip an update that changes nothing indexed.
 
-The prefix indexes also cover one character now: a list narrowed as someone types a first
+PostgreSQL's stored vector gains the same facets as two lexemes (`facet live` or `facet
+archived`, `facet lang <code>`), so its GIN index answers a search with its liveness and
+language: before, its planner found the live documents by the listing index and tested
+every one's vector, read from TOAST storage (10,000 documents: a capped count 26.7 ms,
+3.7 ms from the GIN index). The column is rebuilt, so upgrading rewrites the table.
+
+SQLite's prefix indexes also cover one character now: a list narrowed as someone types a first
 letter gathered the postings of every word starting with it (114 ms at 100,000 documents),
 where a prefix index reads only as many as a page needs (10,000 documents: 5 MiB more
 index, rebuilt in 1.90 s against 1.74-1.97 s without it).
@@ -80,14 +86,39 @@ SQLITE_DOWN = [
     f"INSERT INTO {SQLITE_FTS}({SQLITE_FTS}) VALUES ('rebuild')",
 ]
 
+# PostgreSQL: the same facets as lexemes in the stored vector, each holding a space, which
+# the text parser never puts in a lexeme (so no word of a text can match one)
+PG_FUNCTION = "document_search_vector"  # migration 0010's, of the title and the text
+PG_FACETS = "document_search_facets"
+PG_INDEX = "ix_document_search"
+PG_COLUMN = "search_vector"
+PG_UP = [
+    f"""CREATE FUNCTION {PG_FACETS}(lang text, live boolean) RETURNS tsvector
+        LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+          SELECT array_to_tsvector(ARRAY[CASE WHEN live THEN 'facet live' ELSE 'facet archived' END,
+                                         'facet lang ' || coalesce(lang, '')])
+        $$""",
+    f"DROP INDEX IF EXISTS {PG_INDEX}",
+    f"ALTER TABLE document DROP COLUMN {PG_COLUMN}",
+    f"ALTER TABLE document ADD COLUMN {PG_COLUMN} tsvector GENERATED ALWAYS AS "
+    f"({PG_FUNCTION}(title, text) || {PG_FACETS}(lang, archived_at IS NULL)) STORED",
+    f"CREATE INDEX {PG_INDEX} ON document USING gin ({PG_COLUMN})",
+    "ANALYZE document",  # the rewritten table's statistics, for the planner to pick the index
+]
+PG_DOWN = [
+    f"DROP INDEX IF EXISTS {PG_INDEX}",
+    f"ALTER TABLE document DROP COLUMN {PG_COLUMN}",
+    f"ALTER TABLE document ADD COLUMN {PG_COLUMN} tsvector GENERATED ALWAYS AS ({PG_FUNCTION}(title, text)) STORED",
+    f"CREATE INDEX {PG_INDEX} ON document USING gin ({PG_COLUMN})",
+    f"DROP FUNCTION IF EXISTS {PG_FACETS}(text, boolean)",
+]
+
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name == "sqlite":
-        for statement in SQLITE_UP:
-            op.execute(statement)
+    for statement in SQLITE_UP if op.get_bind().dialect.name == "sqlite" else PG_UP:
+        op.execute(statement)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "sqlite":
-        for statement in SQLITE_DOWN:
-            op.execute(statement)
+    for statement in SQLITE_DOWN if op.get_bind().dialect.name == "sqlite" else PG_DOWN:
+        op.execute(statement)
