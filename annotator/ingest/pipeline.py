@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
-from contextlib import nullcontext
+from contextlib import nullcontext, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -342,13 +342,16 @@ def _run(
 
 
 def input_bytes(paths) -> int:
-    """The size of every file the paths name or hold (folders walked), without reading any."""
+    """The size of every file the paths name or hold (folders walked), without reading any;
+    what cannot be looked at counts nothing (the readers report it)."""
+    files = (
+        (os.path.join(top, name) for top, _, names in os.walk(raw) for name in names) if os.path.isdir(raw) else [raw]
+        for raw in paths
+    )
     total = 0
-    for raw in paths:
-        if os.path.isdir(raw):
-            total += sum(os.path.getsize(os.path.join(top, name)) for top, _, names in os.walk(raw) for name in names)
-        elif os.path.isfile(raw):
-            total += os.path.getsize(raw)
+    for path in (path for group in files for path in group):
+        with suppress(OSError):
+            total += os.stat(path).st_size
     return total
 
 

@@ -7,9 +7,10 @@ liveness: a list in arrival order narrowed by nothing else is that table's rowid
 read in arrival order or only counted, the table the query walks first (`led`). Its rowids
 come in document order, so a page or a capped count reads only as many matches as it
 needs, however many the corpus holds; PostgreSQL from a GIN index over the stored 'simple'
-text-search vector of title and text. A query is whitespace-separated terms, all required, the last one
-also matching as a prefix (so the list narrows while someone types). Each term goes to the
-database quoted, to be split into words by the same tokenizer that indexed the text.
+text-search vector of title and text, which holds the same facets as lexemes. A query is
+whitespace-separated terms, all required, the last one also matching as a prefix (so the
+list narrows while someone types). Each term goes to the database quoted, to be split into
+words by the same tokenizer that indexed the text.
 """
 
 from __future__ import annotations
@@ -139,9 +140,9 @@ def text_matches(dialect: str, q: str, led: bool = False, lang: str = "", shown:
     by its rowids. `+ 0` keeps the planner from the other order, probing the search table
     once per document: each probe reads a prefix term's postings again (seconds at 100,000
     documents). Otherwise the matches are a set: one pass over their postings, then the
-    list's own index tested against it (what a sort by title or progress needs). On SQLite
-    the list's language and liveness (`lang`, `shown`) narrow the matches inside the search
-    table too, so the documents looked up are only those the list can show."""
+    list's own index tested against it (what a sort by title or progress needs). The list's
+    language and liveness (`lang`, `shown`) narrow the matches inside the search index too,
+    so the documents looked up are only those the list can show."""
     found = terms(q)
     if not found:
         return []

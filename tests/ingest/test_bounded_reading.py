@@ -100,3 +100,11 @@ def test_a_large_import_forks_its_workers_before_reading_and_settles_in_them(app
     assert multiprocessing.active_children() == []  # none outlives the import
     with db.reading() as s:
         assert all(tokens for tokens in s.exec(select(Document.tokens)).scalars())
+
+
+def test_the_input_size_counts_what_it_can_see(tmp_path):
+    (tmp_path / "a.jsonl").write_text("x" * 10, encoding="utf-8")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.txt").write_text("yy", encoding="utf-8")
+    (tmp_path / "gone.txt").symlink_to(tmp_path / "nowhere")  # a dangling link: the reader's to report
+    assert pipeline.input_bytes([str(tmp_path), str(tmp_path / "missing"), str(tmp_path / "a.jsonl")]) == 22
