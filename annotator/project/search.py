@@ -128,9 +128,14 @@ def lang_token(lang: str) -> str:
 
 def tsquery(found: list[str]) -> str:
     """to_tsquery syntax: each term a quoted lexeme joined by &, the last one a prefix."""
-    quoted = ["'" + t.replace("\\", "\\\\").replace("'", "''") + "'" for t in found]
+    quoted = [quoted_lexeme(t) for t in found]
     quoted[-1] += ":*"
     return " & ".join(quoted)
+
+
+def quoted_lexeme(value: str) -> str:
+    """One lexeme in tsquery input, quotes and backslashes escaped."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
 def text_matches(dialect: str, q: str, led: bool = False, lang: str = "", shown: str = "live") -> list[ColumnElement]:
@@ -161,7 +166,7 @@ def pg_facets(lang: str, shown: str) -> str:
     """The facet lexemes a list asks for (migration 0014), as tsquery input: each holds a
     space, which no lexeme of a text can."""
     wanted = ["facet archived" if shown == "archived" else "facet live", *([f"facet lang {lang}"] if lang else [])]
-    return " & ".join("'" + w.replace("\\", "\\\\").replace("'", "''") + "'" for w in wanted)
+    return " & ".join(map(quoted_lexeme, wanted))
 
 
 def led_by_search(dialect: str, f: Filters) -> bool:
