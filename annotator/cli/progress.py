@@ -22,7 +22,8 @@ PLAIN_EVERY = float(os.environ.get("ANNOTATOR_PROGRESS_EVERY", "5"))  # ...and b
 MIN_TOTAL = 20  # fewer items than this are done before a bar would tell anything
 # A Ctrl+C answered by raising, noted in case the raise never reached the command: Python
 # swallows an exception raised in a finalizer (__del__, a weakref callback), and the signal
-# can land in one. The next progress update then raises it again.
+# can land in one. The next progress update then raises it again, and the swallowed one is
+# not printed as a traceback (see _quiet_lost_interrupt).
 _interrupted = False
 
 
@@ -118,6 +119,14 @@ def _raise_again() -> None:
     raise KeyboardInterrupt
 
 
+def _quiet_lost_interrupt(unraisable, report=None) -> None:
+    """An unraisable-exception hook: our own Ctrl+C swallowed by a finalizer is not news
+    (it is raised again at the next progress update); anything else is reported as usual."""
+    if _interrupted and isinstance(unraisable.exc_value, KeyboardInterrupt):
+        return
+    (report or sys.__unraisablehook__)(unraisable)
+
+
 @contextmanager
 def interrupt_once():
     """Within it, the first Ctrl+C raises KeyboardInterrupt and further ones are ignored,
@@ -125,8 +134,11 @@ def interrupt_once():
     global _interrupted
     _interrupted = False
     previous = signal.signal(signal.SIGINT, _stop_once)
+    report = sys.unraisablehook
+    sys.unraisablehook = lambda unraisable: _quiet_lost_interrupt(unraisable, report)
     try:
         yield
     finally:
+        sys.unraisablehook = report
         if signal.getsignal(signal.SIGINT) is _stop_once:
             signal.signal(signal.SIGINT, previous)

@@ -170,10 +170,16 @@ class _LandsInAFinalizer:
         signal.raise_signal(signal.SIGINT)
 
 
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-def test_a_ctrl_c_lost_in_a_finalizer_stops_the_work_at_its_next_progress():
+class _FailsInAFinalizer:
+    def __del__(self):
+        raise ValueError("a finalizer's own failure")
+
+
+def test_a_ctrl_c_lost_in_a_finalizer_stops_the_work_at_its_next_progress(monkeypatch):
     from annotator.cli.progress import ProgressBar, interrupt_once
 
+    reported = []  # what Python would print as "Exception ignored in ...", with a traceback
+    monkeypatch.setattr(sys, "unraisablehook", reported.append)
     bar = ProgressBar(False, "Working")
     bar.start(100)
     updates = 0
@@ -185,7 +191,23 @@ def test_a_ctrl_c_lost_in_a_finalizer_stops_the_work_at_its_next_progress():
                 bar.update(1)
                 updates += 1
         assert updates == 0, "the first update after the lost Ctrl+C raises it"
+        assert reported == [], "the lost Ctrl+C is raised again, not printed as a traceback"
         bar.update(1)  # once only: the command's own answer to it is not interrupted again
         assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN, "later Ctrl+C are ignored, as before"
     finally:
         signal.signal(signal.SIGINT, previous)  # this test process's own handler back
+    assert sys.unraisablehook == reported.append, "the hook is put back on the way out"
+
+
+def test_other_failures_in_finalizers_are_still_reported_while_a_command_runs(monkeypatch):
+    from annotator.cli.progress import interrupt_once
+
+    reported = []
+    monkeypatch.setattr(sys, "unraisablehook", reported.append)
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        with interrupt_once():
+            _FailsInAFinalizer()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert [type(r.exc_value) for r in reported] == [ValueError]
