@@ -30,6 +30,7 @@ from annotator.export.records import iter_records
 from annotator.gc_pause import gc_paused
 from annotator.schema import RecordSchema, consistency_errors, record_schema
 from annotator.schema.token_arrays import SealedArray, StoredTokensError, as_fragment
+from annotator.worker_lifetime import end_with_parent
 
 PARALLEL_MIN_DOCUMENTS = 2_000  # below this, starting worker processes costs more than it saves
 MAX_WORKERS = 4  # past a few, hashing the lines in the exporting process is the limit
@@ -220,7 +221,9 @@ def _worker_chunks(db: Database, plan: Plan, parts: list[tuple[str, str]], worke
     # connections (none crosses the fork)
     url = db.engine.url.render_as_string(hide_password=False)
     tasks = [(part, f"{i}") for i, part in enumerate(parts)]
-    with multiprocessing.get_context("fork").Pool(workers, initializer=_start_worker, initargs=(url, plan)) as pool:
+    with multiprocessing.get_context("fork").Pool(
+        workers, initializer=_start_worker, initargs=(url, plan, os.getpid())
+    ) as pool:
         # imap hands out one part at a time and returns the chunks in order; closing this
         # generator early (an invalid record, an interrupt) terminates the workers
         yield from pool.imap(_worker_chunk, tasks)
@@ -230,9 +233,10 @@ _worker_engine = None  # a worker process's own engine
 _worker_plan: Plan | None = None
 
 
-def _start_worker(url: str, plan: Plan) -> None:
+def _start_worker(url: str, plan: Plan, parent: int) -> None:
     global _worker_engine, _worker_plan
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the exporting process's to handle
+    end_with_parent(parent)
     _worker_engine, _worker_plan = make_engine(url), plan
 
 

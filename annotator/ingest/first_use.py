@@ -37,6 +37,7 @@ from annotator.nlp.quantities import parsed_quantity
 from annotator.nlp.tokenizer import tokenize_packed, tokenizer_for
 from annotator.nlp.workers import forkable
 from annotator.schema.token_arrays import Tokenized, array_rows
+from annotator.worker_lifetime import end_with_parent
 
 BATCH = 500
 # batches an import keeps in flight (~7 MB of results each): enough to keep the workers busy
@@ -179,7 +180,7 @@ def _pool(workers: int):
     try:
         # an import pauses the collector and a fork inherits that, but spaCy's documents
         # hold reference cycles: the workers collect
-        pool = multiprocessing.get_context("fork").Pool(workers, initializer=gc.enable)
+        pool = multiprocessing.get_context("fork").Pool(workers, initializer=_start_settler, initargs=(os.getpid(),))
     finally:
         gc.unfreeze()
         signal.signal(signal.SIGINT, previous)
@@ -189,6 +190,11 @@ def _pool(workers: int):
     finally:
         pool.terminate()  # also on an error or Ctrl+C: no worker outlives the command
         pool.join()
+
+
+def _start_settler(parent: int) -> None:
+    gc.enable()
+    end_with_parent(parent)
 
 
 class Flight:

@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
+import os
 import signal
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
+
+from annotator.worker_lifetime import end_with_parent
 
 _worker = None  # the Prehighlighter of this worker process
 
@@ -44,7 +47,9 @@ def pool_run(
         else:
             model_path = str(prehighlighter.model.path) if prehighlighter.model is not None else None
             context = multiprocessing.get_context("spawn")
-            pool = context.Pool(processes, initializer=_start, initargs=(_recipe(prehighlighter), model_path))
+            pool = context.Pool(
+                processes, initializer=_start, initargs=(_recipe(prehighlighter), model_path, os.getpid())
+            )
     finally:
         signal.signal(signal.SIGINT, previous)
     try:
@@ -66,7 +71,7 @@ def _forked_pool(prehighlighter, processes: int, langs: Iterable[str]):
     # copy of them
     gc.freeze()
     try:
-        return multiprocessing.get_context("fork").Pool(processes, initializer=_adopt, initargs=(adopted,))
+        return multiprocessing.get_context("fork").Pool(processes, initializer=_adopt, initargs=(adopted, os.getpid()))
     finally:
         gc.unfreeze()
 
@@ -89,19 +94,21 @@ def _recipe(prehighlighter):
     return replace(prehighlighter, model=None, processes=1, _pipelines={}, _provenance={})
 
 
-def _adopt(prehighlighter) -> None:
+def _adopt(prehighlighter, parent: int) -> None:
     """A forked worker: the parent's pre-highlighter, pipelines already loaded."""
     global _worker
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    end_with_parent(parent)
     # an import pauses the collector (gc_pause.py) and a fork inherits that, but spaCy's
     # documents hold reference cycles: without collections a worker would keep them all
     gc.enable()
     _worker = prehighlighter
 
 
-def _start(recipe, model_path: str | None) -> None:
+def _start(recipe, model_path: str | None, parent: int) -> None:
     global _worker
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    end_with_parent(parent)
     if model_path is not None:
         from annotator.learn.model import TrainedModel
 
