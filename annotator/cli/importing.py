@@ -59,8 +59,9 @@ from annotator.ingest.pipeline import LAYER_FORMATS, ImportRequestError, import_
 @click.option(
     "--tokenize-later",
     is_flag=True,
-    help="With --no-prehighlight: leave each new document's language and tokens for first use "
-    "(the quickest import; the first export or workspace then works them out).",
+    help="With --no-prehighlight: leave each new document's tokens for first use "
+    "(the quickest import; the first export or workspace then works them out). "
+    "Languages are still detected at import.",
 )
 @click.option(
     "--model",

@@ -148,12 +148,13 @@ def store(
     stored, problems = Stored(), []
     present = present_uids(db, [d.uid for d in docs])
     fresh = [d for d in docs if d.uid not in present]
-    # SQLite inserts documents before their tokens come back (below): their language is
-    # detected here, as each is first needed, so settling them never changes it, which
-    # would index each text in the search table twice (its language is a facet there,
-    # migration 0014)
-    inserted_first = settle and not prehighlighter and target is None and db.engine.dialect.name == "sqlite"
-    langs_of = _Languages(fresh, detect=bool(prehighlighter) or target is not None or inserted_first)
+    # A language is detected here (as each document is first needed) unless the workers
+    # settle documents before they go in (PostgreSQL, below). SQLite inserts documents
+    # before their tokens come back, and --tokenize-later leaves tokens for first use:
+    # their language must not change later, which would index each text in the search
+    # table twice (its language is a facet there, migration 0014)
+    workers_detect = settle and not prehighlighter and target is None and db.engine.dialect.name != "sqlite"
+    langs_of = _Languages(fresh, detect=not workers_detect)
     highlights = prehighlighter.run((d.text, langs_of[d.uid][0]) for d in fresh) if prehighlighter and fresh else None
     # Without the pipeline, new documents are settled (language, tokens) by workers on
     # every core from the start, while this process inserts them: the first export then
@@ -421,9 +422,7 @@ class _Languages:
 
 def _languages(docs: list[Incoming], detect: bool) -> list[tuple[str, str]]:
     """(lang, lang_source) per document; unless `detect`, a language nobody gave is left for
-    the workers that settle the tokens (or for first use). A layer import needs it now, to
-    read the quantities it stores; so does pre-highlighting, and an import into SQLite (see
-    store)."""
+    the workers that settle the tokens before the document goes in (see store)."""
     return [
         (d.lang, d.lang_source)
         if d.lang

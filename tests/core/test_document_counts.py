@@ -17,6 +17,7 @@ from annotator.project import archiving, labels_of
 from annotator.web.listing import document_page, filter_choices
 from tests.conftest import make_test_app
 from tests.helpers import curator
+from tests.older_data import as_an_older_version_left
 
 TEXTS = {
     "en1": "Huawei shipped 10,000 Ascend 910C chips to Chinese cloud providers this quarter.",
@@ -43,6 +44,8 @@ def test_kept_counts_follow_every_change(any_app, tmp_path):
     path = tmp_path / "d.jsonl"
     path.write_text("".join(json.dumps({"text": t}) + "\n" for t in TEXTS.values()), encoding="utf-8")
     assert import_paths(db, [str(path)], labels_of(app), None, settle=False).new == 3
+    assert kept(db) == counted(db) == {("en", False): 2, ("pt", False): 1}
+    assert as_an_older_version_left(app) == 3
     assert kept(db) == counted(db) == {("und", False): 3}  # languages left for first use
     assert settle_all(db, "QUANTITY", workers=0) == 3  # one update statement moves them all
     assert kept(db) == counted(db) == {("en", False): 2, ("pt", False): 1}

@@ -18,6 +18,7 @@ from annotator.models import Document, document_uid
 from annotator.project import archiving, labels_of
 from annotator.project.search import Filters, fts5_query, lang_token
 from annotator.web.listing import document_page
+from tests.older_data import as_an_older_version_left
 
 TEXTS = {
     "en1": "Huawei shipped 10,000 Ascend 910C chips to Chinese cloud providers this quarter.",
@@ -56,8 +57,10 @@ def test_the_search_table_follows_every_change(app, tmp_path):
     index_agrees(db)  # detected at import, before the document went in
     later = write(tmp_path / "b.jsonl", [TEXTS["en2"], TEXTS["pt"]])
     assert import_paths(db, [later], labels, None, settle=False).new == 2
-    index_agrees(db)  # language left for first use: indexed as undetermined
-    assert settle_all(db, "QUANTITY", workers=0) == 2
+    index_agrees(db)  # as --tokenize-later: tokens left for first use, language detected
+    assert as_an_older_version_left(app) == 3
+    index_agrees(db)  # language left for first use (an older version): indexed as undetermined
+    assert settle_all(db, "QUANTITY", workers=0) == 3
     index_agrees(db)  # ... and indexed again under the language found
     with db.writing() as s:
         archiving.archive(s, document_uid(TEXTS["en1"]), "lead")
@@ -67,6 +70,29 @@ def test_the_search_table_follows_every_change(app, tmp_path):
         archiving.restore(s, document_uid(TEXTS["en1"]), "lead")
         s.exec(select(Document).where(Document.lang == "pt-BR")).scalars().one().title = "Retitled"
         archiving.delete(s, document_uid(TEXTS["en2"]), "lead", force=True)
+    index_agrees(db)
+
+
+def index_pages(db) -> list[tuple]:
+    with sqlite3.connect(sqlite_file(db)) as conn:
+        return conn.execute("SELECT id, block FROM document_fts_data ORDER BY id").fetchall()
+
+
+def test_first_use_after_tokenize_later_leaves_the_search_table_alone(app, tmp_path):
+    """--tokenize-later detects languages at import, so settling the tokens later changes
+    nothing the search table holds: not one of its pages is written again (a changed
+    language would delete and insert the whole text there)."""
+    db = get_db(app)
+    path = write(tmp_path / "a.jsonl", list(TEXTS.values()))
+    assert import_paths(db, [path], labels_of(app), None, settle=False).new == 3
+    before = index_pages(db)
+    assert settle_all(db, "QUANTITY", workers=0) == 3
+    assert index_pages(db) == before
+    # the control: settling what an older version left (language too) does rewrite them
+    assert as_an_older_version_left(app) == 3
+    before = index_pages(db)
+    assert settle_all(db, "QUANTITY", workers=0) == 3
+    assert index_pages(db) != before
     index_agrees(db)
 
 

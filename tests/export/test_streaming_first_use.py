@@ -21,6 +21,7 @@ from annotator.ingest.pipeline import import_paths
 from annotator.models import Document, Suggestion, TokenArray
 from annotator.project import labels_of
 from tests.conftest import SEEDS, make_test_app
+from tests.older_data import as_an_older_version_left
 
 ANNOTATOR = str(Path(sys.executable).with_name("annotator"))
 SEED_TEXTS = [path.read_text(encoding="utf-8") for path in sorted(SEEDS.glob("*.txt"))]
@@ -41,6 +42,7 @@ def project(tmp_path, name: str, source: str):
     app = make_test_app(tmp_path / name)
     report = import_paths(get_db(app), [source], labels_of(app), None, settle=False)  # left for first use
     assert report.ok and report.new > 0, report.summary()
+    as_an_older_version_left(app)  # the language too: settling detects it and reads the quantities again
     return app
 
 

@@ -13,6 +13,7 @@ from annotator.models import Document, Suggestion, TokenArray, document_uid
 from annotator.nlp.tokenizer import tokenize
 from annotator.project import labels_of
 from annotator.tokens import pack
+from tests.older_data import as_an_older_version_left
 
 
 def count(app, model) -> int:
@@ -222,12 +223,24 @@ def test_a_concurrent_import_of_the_same_text_is_skipped_not_an_error(any_app, t
     assert count(app, Document) == 2
 
 
-def test_language_is_detected_on_first_use_without_the_pipeline(app, labels, tmp_path):
+def test_tokenize_later_leaves_the_tokens_and_detects_the_language(app, labels, tmp_path):
+    """The language is a facet of the search index: known at import, first use never
+    changes it (which would index the text twice)."""
+    text = "A empresa chinesa anunciou uma transição completa para aceleradores de computação da Huawei."
+    path = write_jsonl(tmp_path / "pt.jsonl", [{"text": text}, {"text": "Given language.", "lang": "en"}])
+    assert run(app, labels, path, settle=False).new == 2  # as --tokenize-later
+    with get_db(app).reading() as s:
+        stored = {d.text: (d.lang, d.lang_source, d.tokens) for d in s.exec(select(Document)).scalars()}
+    assert stored == {text: ("pt", "detected", None), "Given language.": ("en", "import", None)}
+
+
+def test_language_an_older_version_left_waiting_is_detected_on_first_use(app, labels, tmp_path):
     from annotator.export.publish import export
 
     text = "A empresa chinesa anunciou uma transição completa para aceleradores de computação da Huawei."
     path = write_jsonl(tmp_path / "pt.jsonl", [{"text": text}, {"text": "Given language.", "lang": "en"}])
-    assert run(app, labels, path, settle=False).new == 2  # as --tokenize-later, or an older version, left them
+    assert run(app, labels, path, settle=False).new == 2
+    assert as_an_older_version_left(app) == 1
     with get_db(app).reading() as s:
         stored = {d.text: (d.lang, d.lang_source, d.tokens) for d in s.exec(select(Document)).scalars()}
     assert stored[text] == ("und", "pending", None)  # nothing needed it yet
@@ -263,8 +276,9 @@ def test_an_import_without_the_pipeline_settles_language_tokens_and_quantities(a
 
 
 def test_imported_quantities_are_parsed_again_once_the_language_is_known(app, labels, tmp_path, cli):
-    """Without the pipeline nor a `lang`, "10.000" cannot be read until the language is
-    detected (ten thousand in Portuguese, ten in English): first use parses it again."""
+    """Without a language, "10.000" cannot be read (ten thousand in Portuguese, ten in
+    English): where an older version left the language for first use, first use parses the
+    imported quantities again."""
     from annotator.annotate.spans import add_span
 
     texts = [
@@ -277,6 +291,7 @@ def test_imported_quantities_are_parsed_again_once_the_language_is_known(app, la
     ]
     path = write_jsonl(tmp_path / "pt.jsonl", rows)
     assert run(app, labels, path, settle=False).new == 2
+    assert as_an_older_version_left(app) == 2
 
     def stored():
         with get_db(app).reading() as s:
