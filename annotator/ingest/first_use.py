@@ -3,14 +3,14 @@
 An import without the pipeline settles its new documents as it stores them (`settling`):
 on every core, while the main process parses and inserts, so the first export finds
 nothing left to do and costs what a later one does. A document can still be waiting: one
-imported with --tokenize-later, or by an import stopped before its documents were settled
-(both with their language detected at import), or by an older version (language too). The
-first thing that needs its tokens settles it here, once: its language detected if that was
-left open, its tokens stored (with their token array), and the QUANTITY pre-annotations it brought parsed
-again in that language ("10.000" is ten thousand in Portuguese and ten in English). One
-rule, used three ways: for one document inside a write (the workspace), for every waiting
-document before a read that must not write (export, show), and in memory only, for a
-document that arrived after that (tokens_of).
+imported with --tokenize-later (its language detected at import), or by an older version
+(its language too). The first thing that needs its tokens settles it here, once: its
+language detected if that was left open, its tokens stored (with their token array), and
+the QUANTITY pre-annotations it brought parsed again in that language ("10.000" is ten
+thousand in Portuguese and ten in English). One rule, used three ways: for one document
+inside a write (the workspace), for every waiting document before a read that must not
+write (export, show), and in memory only, for a document that arrived after that
+(tokens_of).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Store checked documents, and their contents either as suggestions or in a layer, in bulk.
 
 One store for every import. Documents are matched by text (their content id) or created:
-language detected (or left for first use), pre-highlighted when a pipeline is given,
-outside the write transaction so the slow part never holds the lock. A document import
+language detected and tokens made (by the settling workers, or here, or the tokens left
+for first use), pre-highlighted when a pipeline is given. A document import
 stores new documents only, with the spans a file brought as pre-annotations (suggestions
 of origin "import"); a layer import (`target`) also writes the contents into the named
 layer of each document, new or not: a layer that already holds the same is left alone, one
@@ -25,7 +25,7 @@ from annotator.contents import CLAIM_FIELDS, RELATION_FIELDS, SPAN_FIELDS, Incom
 from annotator.ingest import first_use
 from annotator.ingest.bulk import bound, insert_rows, json_text, new_ids
 from annotator.ingest.existing import clear, held
-from annotator.ingest.first_use import Flight, apply_settled, settling, store_settled
+from annotator.ingest.first_use import Flight, settling
 from annotator.ingest.suggestion_rows import insert_suggestions
 from annotator.labels import LabelConfig
 from annotator.models import (
@@ -52,7 +52,7 @@ GROUP = 2000  # documents per transaction
 GROUP_PREHIGHLIGHTED = 200
 CHUNK = 500  # ids per IN (...) lookup
 ANALYZE_AFTER = 1000  # new documents after which PostgreSQL's statistics are refreshed
-INSERT_CHUNK = 2000  # new documents per insert statement: what is settled is stored between them
+INSERT_CHUNK = 2000  # new documents per insert statement
 DOCUMENT_COLUMNS = (
     "id",
     "uid",
@@ -148,17 +148,16 @@ def store(
     stored, problems = Stored(), []
     present = present_uids(db, [d.uid for d in docs])
     fresh = [d for d in docs if d.uid not in present]
-    # A language is detected here (as each document is first needed) unless the workers
-    # settle documents before they go in (PostgreSQL, below). SQLite inserts documents
-    # before their tokens come back, and --tokenize-later leaves tokens for first use:
-    # their language must not change later, which would index each text in the search
-    # table twice (its language is a facet there, migration 0014)
-    workers_detect = settle and not prehighlighter and target is None and db.engine.dialect.name != "sqlite"
+    # A language is detected here (as each document is first needed) unless the settling
+    # workers detect it (below). --tokenize-later leaves the tokens for first use, not the
+    # language: a change of language then would index each text in the search table twice
+    # (its language is a facet there, migration 0014)
+    workers_detect = settle and not prehighlighter and target is None
     langs_of = _Languages(fresh, detect=not workers_detect)
     highlights = prehighlighter.run((d.text, langs_of[d.uid][0]) for d in fresh) if prehighlighter and fresh else None
     # Without the pipeline, new documents are settled (language, tokens) by workers on
-    # every core from the start, while this process inserts them: the first export then
-    # finds nothing left to do.
+    # every core from the start, while this process inserts those done: the first export
+    # then finds nothing left to do.
     settle = settle and highlights is None and bool(fresh)
     try:
         with ExitStack() as stack:
@@ -171,19 +170,14 @@ def store(
                 if settle
                 else None
             )
-            # PostgreSQL: each document waits for its batch and goes in whole (a transaction
-            # there blocks no other writer); SQLite: documents go in at once and take their
-            # tokens as batches come back, so its write lock never waits on the workers
-            whole = flight is not None and db.engine.dialect.name != "sqlite"
-            taken = _Taken(flight) if whole else None
-            settler = (
-                _Settler(db, flight, len(fresh), labels.quantity_label, progress if target is None else None)
-                if flight is not None and not whole
-                else None
-            )
+            # each document waits for its batch and goes in whole, written once: inserted
+            # first and given its tokens after, a 10,000-document import took 1.2x as long
+            # on both engines (on SQLite, whose write lock is held meanwhile, as long as
+            # detecting languages here took)
+            taken = _Taken(flight) if flight is not None else None
             for group in _groups(docs, target is None, GROUP if highlights is None else GROUP_PREHIGHLIGHTED):
                 new = [d for d in group if d.uid not in present]
-                counted = progress if target is None and settler is None else None
+                counted = progress if target is None else None
                 parts = (
                     _settled_parts(taken, new, labels, target is None, counted)
                     if taken is not None
@@ -195,16 +189,13 @@ def store(
                             highlights,
                             keep_contents=target is None,
                             progress=counted,
-                            parse_pending=not settle,  # settling parses them in the language it finds
                         )
                     ]
                 )
-                _store_group(db, group, parts, labels, target, stored, problems, settler)
+                _store_group(db, group, parts, labels, target, stored, problems)
                 if progress:
                     progress(len(group) if target is not None else len(group) - len(new))
             refresh_statistics(db, stored.new_documents)
-            if settler is not None:
-                settler.drain(None, block=True)
     except KeyboardInterrupt as exc:
         raise Interrupted(stored, problems) from exc
     return stored, problems
@@ -244,8 +235,7 @@ class _Taken:
 def _settled_parts(taken: _Taken, new: list[Incoming], labels, keep_contents: bool, progress) -> Iterator[list[dict]]:
     """The rows of a group's new documents, a settling batch at a time, each part once its
     documents are settled: consumed inside the group's transaction, so the inserts overlap
-    the workers and each document is written once, whole (PostgreSQL, 10,000 documents:
-    inserted first and given their tokens after, the import took 1.2x as long)."""
+    the workers and each document is written once, whole."""
     for start in range(0, len(new), first_use.BATCH):
         part = new[start : start + first_use.BATCH]
         settled = taken.take([d.uid for d in part])
@@ -253,69 +243,18 @@ def _settled_parts(taken: _Taken, new: list[Incoming], labels, keep_contents: bo
         yield _new_documents(part, labels, langs, None, keep_contents, progress, settled=settled)
 
 
-class _Settler:
-    """The new documents' settled language and tokens, stored as their batches come back (in
-    the import's order of new documents): between the inserts of a group's transaction,
-    only the batches done already and wholly inserted, so the write lock never waits on the
-    workers; the rest after the last group, a batch per write. A document never inserted
-    (refused, or raced by another import) is passed over; interrupted, what is left is
-    settled on first use."""
-
-    def __init__(self, db, flight: Flight, n: int, quantity_label: str | None, progress):
-        self.db, self.flight, self.n, self.quantity_label, self.progress = db, flight, n, quantity_label, progress
-        self.ids: dict[str, int] = {}  # uid -> id of the new documents inserted
-        self.tried = 0  # new documents whose insert was tried, in order
-        self.taken = 0  # new documents whose batch was taken
-
-    def inserted(self, conn, tried: int, ids: dict[str, int]) -> None:
-        """After an insert in a group's transaction (`conn`): `tried` more new documents, of
-        which `ids` went in; what is ready is stored in the same transaction."""
-        self.tried += tried
-        self.ids.update(ids)
-        self.drain(conn, block=False)
-
-    def forget(self, uids) -> None:
-        """A group's transaction was rolled back: its documents are not there."""
-        for uid in uids:
-            self.ids.pop(uid, None)
-
-    def drain(self, conn, block: bool) -> None:
-        """Store the batches that are done (`block`: all of them, waiting for each); with
-        `conn`, in its transaction, else a write each."""
-        while self.taken < self.n:
-            size = min(first_use.BATCH, self.n - self.taken)  # settling() cuts its batches so
-            if not block and self.taken + size > self.tried:
-                return
-            item = self.flight.next(block)
-            if item is None:
-                return
-            self.taken += size
-            rows, results = [], []
-            for row, (done, array) in zip(*item):
-                doc_id = self.ids.get(row[1])
-                if doc_id is not None:
-                    rows.append((doc_id, row[1]))
-                    results.append((done, None if array is None else {**array, "document_id": doc_id}))
-            if rows and conn is not None:
-                apply_settled(conn, rows, results, self.quantity_label)
-            elif rows:
-                store_settled(self.db, rows, results, self.quantity_label)
-            if self.progress:
-                self.progress(size)
-
-
-def _store_group(db, group, parts, labels, target, stored: Stored, problems: list[Problem], settler=None) -> None:
+def _store_group(db, group, parts, labels, target, stored: Stored, problems: list[Problem]) -> None:
     """One transaction: the group's new documents (`parts`: lists of their rows), and with
-    `target` its layers; `settler` stores what is settled of them meanwhile."""
+    `target` its layers."""
     done, refused = Stored(), []
     try:
         with db.writing() as session:
             conn = session.connection()
             if target is None:
-                ids = _insert_new(conn, [d.uid for d in group], parts, done, settler=settler)
+                ids = _insert_new(conn, [d.uid for d in group], parts, done)
                 done.present = len(group) - len(ids)
             else:
-                _store_layers(conn, group, parts, target, labels, done, refused, settler)
+                _store_layers(conn, group, parts, target, labels, done, refused)
         stored.add(done)
         problems += refused
     except IntegrityError:  # PostgreSQL: another writer stored some of these rows meanwhile
@@ -329,8 +268,6 @@ def _store_group(db, group, parts, labels, target, stored: Stored, problems: lis
             )
             for d in group
         ]
-        if settler is not None:
-            settler.forget(r["uid"] for rows in parts for r in rows)
 
 
 def _groups(docs: list[Incoming], by_file: bool, size: int) -> Iterator[list[Incoming]]:
@@ -440,7 +377,6 @@ def _new_documents(
     highlights: Iterator | None,
     keep_contents: bool,
     progress=None,
-    parse_pending: bool = True,
     settled: dict[str, tuple] | None = None,
 ) -> list[dict]:
     """Rows for documents not in the project yet, each with its suggestions: the next of
@@ -450,8 +386,7 @@ def _new_documents(
     rows = []
     for doc, (lang, lang_source) in zip(docs, langs):
         hl = next(highlights) if highlights is not None else None
-        parse = parse_pending or lang_source != PENDING
-        suggestions = [_imported(s, doc.text, lang, labels, parse) for s in doc.contents.spans] if keep_contents else []
+        suggestions = [_imported(s, doc.text, lang, labels) for s in doc.contents.spans] if keep_contents else []
         claims, relations = (
             (_shifted(hl.claims, len(suggestions)), _shifted(hl.relations, len(suggestions))) if hl else ([], [])
         )
@@ -492,19 +427,19 @@ def _shifted(items: list[dict], by: int) -> list[dict]:
     return [{k: (v + by if k in _POSITIONS and v is not None else v) for k, v in item.items()} for item in items]
 
 
-def _imported(span, text: str, lang: str, labels: LabelConfig, parse: bool = True) -> dict:
-    """A pre-annotation brought by the file; quantities get their value parsed like ours
-    (`parse`: now; otherwise once the document's language is known)."""
+def _imported(span, text: str, lang: str, labels: LabelConfig) -> dict:
+    """A pre-annotation brought by the file; quantities get their value parsed like ours,
+    in the document's language."""
     row = {"start": span.start, "end": span.end, "label": span.label, "origin": "import", "pipeline": "import"}
-    if parse and span.label == labels.quantity_label:
+    if span.label == labels.quantity_label:
         row.update(parsed_quantity(text[span.start : span.end], lang))
     return row
 
 
-def _insert_new(conn, uids: list[str], parts, stored: Stored, now=None, settler=None) -> dict[str, int]:
+def _insert_new(conn, uids: list[str], parts, stored: Stored, now=None) -> dict[str, int]:
     """Insert new documents (`uids`, whose rows `parts` gives a list at a time) and their
-    suggestions, at most INSERT_CHUNK to a statement (between them, `settler` stores what is
-    settled); {uid: id} of those inserted (counted in `stored`).
+    suggestions, at most INSERT_CHUNK to a statement; {uid: id} of those inserted (counted
+    in `stored`).
 
     Another import may have stored some of these texts since they were looked up; under the
     write lock that is settled here, before the first insert (the planner's statistics do
@@ -516,8 +451,6 @@ def _insert_new(conn, uids: list[str], parts, stored: Stored, now=None, settler=
             part = rows[start : start + INSERT_CHUNK]
             ids = _insert_rows(conn, [row for row in part if row["uid"] not in raced], stored, now)
             inserted.update(ids)
-            if settler is not None:
-                settler.inserted(conn, len(part), ids)
     return inserted
 
 
@@ -560,10 +493,9 @@ def _store_layers(
     labels: LabelConfig,
     stored: Stored,
     problems: list[Problem],
-    settler=None,
 ) -> None:
     now = utcnow()
-    doc_ids = _insert_new(conn, [d.uid for d in docs], fresh, stored, now, settler)
+    doc_ids = _insert_new(conn, [d.uid for d in docs], fresh, stored, now)
     known = {
         uid: (doc_id, lang)
         for uid, doc_id, lang in conn.execute(

@@ -8,7 +8,6 @@ import random
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from sqlalchemy import select
@@ -113,38 +112,11 @@ def test_the_import_settles_on_workers_what_a_first_export_would(tmp_path):
     assert exported["at_import"].count(b"\n") == first_use.PARALLEL_MIN
 
 
-def test_an_import_stores_what_is_settled_between_its_inserts(tmp_path, monkeypatch):
-    """Many small inserts and batches, so settled batches are stored inside the file's
-    transaction between its inserts as well as after it: the project holds what one
-    process settling on first use gives."""
-    from annotator.ingest import store
-
-    monkeypatch.setattr(first_use, "forkable", lambda: True)  # see the test above
-    monkeypatch.setattr(first_use, "PARALLEL_MIN", 10)
-    monkeypatch.setattr(first_use, "BATCH", 4)
-    monkeypatch.setattr(store, "INSERT_CHUNK", 6)
-    # each insert takes as long as a large one would, so the workers are ahead of it
-    insert_rows, in_transaction = store._insert_rows, []
-    monkeypatch.setattr(store, "_insert_rows", lambda *a: (time.sleep(0.2), insert_rows(*a))[1])
-    apply = store.apply_settled
-    monkeypatch.setattr(
-        store, "apply_settled", lambda conn, rows, *a: (in_transaction.append(len(rows)), apply(conn, rows, *a))
-    )
-    source = records(tmp_path / "records.jsonl", 60)
-    later = project(tmp_path, "later", source)
-    assert settle_all(get_db(later), "QUANTITY", workers=0) == 60
-    now = make_test_app(tmp_path / "now")
-    assert import_paths(get_db(now), [source], labels_of(now), None).new == 60
-    assert in_transaction and sum(in_transaction) <= 60  # some batches went in between the inserts
-    assert stored(now) == stored(later)
-    assert settle_all(get_db(now), "QUANTITY", workers=0) == 0  # nothing left waiting
-
-
-def test_on_postgresql_an_import_writes_each_document_once_settled(tmp_path, pg_url, monkeypatch):
-    """PostgreSQL, where an open transaction blocks no other writer: each document waits
-    for its settled batch and goes in whole, tokens, language and array with it, never
-    updated after; parts of the insert straddle the workers' batches. The project holds
-    what settling on first use gives."""
+def test_an_import_writes_each_document_once_settled(tmp_path, db_url, monkeypatch):
+    """Each document waits for its settled batch and goes in whole, tokens, language and
+    array with it, never updated after (which would index its text twice on SQLite); parts
+    of the insert straddle the workers' batches. The project holds what settling on first
+    use gives."""
     from annotator.ingest import store
 
     monkeypatch.setattr(first_use, "forkable", lambda: True)  # see the first test
@@ -155,9 +127,8 @@ def test_on_postgresql_an_import_writes_each_document_once_settled(tmp_path, pg_
     later = project(tmp_path, "later", source)
     assert settle_all(get_db(later), "QUANTITY", workers=0) == 60
     updates = []
-    for module in (store, first_use):  # in a group's transaction, or a write of its own after it
-        monkeypatch.setattr(module, "apply_settled", lambda conn, rows, *a: updates.append(len(rows)))
-    now = make_test_app(tmp_path / "now", pg_url)
+    monkeypatch.setattr(first_use, "apply_settled", lambda conn, rows, *a: updates.append(len(rows)))
+    now = make_test_app(tmp_path / "now", db_url)
     try:
         assert import_paths(get_db(now), [source], labels_of(now), None).new == 60
         assert updates == []  # nothing stored first and settled after
