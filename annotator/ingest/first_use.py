@@ -201,8 +201,7 @@ class Flight:
     """Batches of rows settled in order: by `pool`, at most `ahead` batches in flight (the
     first sent at once, so the workers start before the first result is asked for), or
     without one in this process as each is asked for. Iterating gives every (rows,
-    results); `next(block=False)` gives the next only if it is done already, so a caller
-    can store what is ready between its own steps without waiting on the workers."""
+    results)."""
 
     def __init__(self, batches: Iterator[list[tuple]], pool=None, ahead: int = 0):
         self._batches, self._pool, self._ahead = batches, pool, ahead
@@ -216,13 +215,12 @@ class Flight:
                 return
             self._flight.append((rows, self._pool.apply_async(_settle_rows, (rows,))))
 
-    def next(self, block: bool = True) -> tuple[list[tuple], list] | None:
-        """The next batch's (rows, results); None when all are taken, or when not blocking
-        and the next is not done yet (this process settles nothing without being waited on)."""
+    def next(self) -> tuple[list[tuple], list] | None:
+        """The next batch's (rows, results), waiting for it; None when all are taken."""
         if self._pool is None:
-            rows = next(self._batches, None) if block else None
+            rows = next(self._batches, None)
             return None if rows is None else (rows, _settle_rows(rows))
-        if not self._flight or (not block and not self._flight[0][1].ready()):
+        if not self._flight:
             return None
         rows, result = self._flight.popleft()
         self._fill()
