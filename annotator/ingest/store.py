@@ -2,7 +2,8 @@
 
 One store for every import. Documents are matched by text (their content id) or created:
 language detected and tokens made (by the settling workers, or here, or the tokens left
-for first use), pre-highlighted when a pipeline is given. A document import
+for first use), pre-highlighted when a pipeline is given (outside the write transaction,
+so the slowest part never holds the lock). A document import
 stores new documents only, with the spans a file brought as pre-annotations (suggestions
 of origin "import"); a layer import (`target`) also writes the contents into the named
 layer of each document, new or not: a layer that already holds the same is left alone, one
@@ -172,8 +173,8 @@ def store(
             )
             # each document waits for its batch and goes in whole, written once: inserted
             # first and given its tokens after, a 10,000-document import took 1.2x as long
-            # on both engines (on SQLite, whose write lock is held meanwhile, as long as
-            # detecting languages here took)
+            # on either engine. SQLite's write lock is held while a group's documents are
+            # settled, about as long as detecting their languages here held it before.
             taken = _Taken(flight) if flight is not None else None
             for group in _groups(docs, target is None, GROUP if highlights is None else GROUP_PREHIGHLIGHTED):
                 new = [d for d in group if d.uid not in present]

@@ -65,9 +65,12 @@
   }
 
   /** Run `change` keeping the first block on screen where it was (the padding above it is
-      an estimate, and blocks above it come and go). */
+      an estimate, and blocks above it come and go). With none on screen (a scroll through
+      the padding, Home) there is nothing to keep, and a scroll here would cut the user's
+      own scrolling short where it was. */
   function keepPlace(change) {
-    const anchor = [...text().children].find((b) => b.getBoundingClientRect().bottom > 0);
+    const onScreen = (b) => { const r = b.getBoundingClientRect(); return r.bottom > 0 && r.top < window.innerHeight; };
+    const anchor = [...text().children].find(onScreen);
     const before = anchor ? anchor.getBoundingClientRect().top : 0;
     change();
     if (anchor && anchor.isConnected) {
