@@ -119,12 +119,12 @@ def _raise_again() -> None:
     raise KeyboardInterrupt
 
 
-def _quiet_lost_interrupt(unraisable, report=None) -> None:
+def _quiet_lost_interrupt(unraisable, report) -> None:
     """An unraisable-exception hook: our own Ctrl+C swallowed by a finalizer is not news
     (it is raised again at the next progress update); anything else is reported as usual."""
     if _interrupted and isinstance(unraisable.exc_value, KeyboardInterrupt):
         return
-    (report or sys.__unraisablehook__)(unraisable)
+    report(unraisable)
 
 
 @contextmanager

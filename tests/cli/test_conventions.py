@@ -22,8 +22,6 @@ from tests.cli.test_interrupt import (
     STOP_WITHIN,
     environment,
     group_members,
-    stored_documents,
-    write_documents,
 )
 from tests.ingest.test_importing import write_jsonl
 
@@ -127,24 +125,6 @@ def test_the_old_labels_option_of_import_still_reads_a_label_map(cli, tmp_path):
 def suggestion_documents(instance) -> int:
     with sqlite3.connect(f"file:{instance / 'annotator.sqlite3'}?mode=ro", uri=True, timeout=5) as conn:
         return conn.execute("SELECT count(DISTINCT document_id) FROM suggestion").fetchone()[0]
-
-
-@pytest.fixture(scope="module")
-def plain_project(tmp_path_factory):
-    """2,000 documents stored without pre-highlighting (fast), for suggest to work on."""
-    root = tmp_path_factory.mktemp("plain")
-    write_documents(root / "docs", 2000)
-    instance = root / "instance"
-    done = subprocess.run(
-        [ANNOTATOR, "import", str(root / "docs"), "--no-prehighlight", "--quiet"],
-        env=environment(instance, processes=1),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    assert stored_documents(instance) == 2000
-    return instance
 
 
 def interrupt(args, env, ready, deadline_s=240):

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.cli.test_interrupt import ANNOTATOR, environment, group_members, stored_documents, write_documents
+from tests.cli.test_interrupt import ANNOTATOR, environment, group_members, write_documents
 
 GONE_WITHIN = 10  # seconds; well under one here, the rest is headroom for a loaded machine
 
@@ -21,22 +21,6 @@ def corpus(tmp_path_factory):
     root = tmp_path_factory.mktemp("killed")
     write_documents(root / "docs", 2000)
     return root / "docs"
-
-
-@pytest.fixture(scope="module")
-def stored_project(tmp_path_factory, corpus):
-    """2,000 documents, settled at import: enough for an export to fork its workers."""
-    instance = tmp_path_factory.mktemp("stored") / "instance"
-    done = subprocess.run(
-        [ANNOTATOR, "import", str(corpus), "--no-prehighlight", "--quiet"],
-        env=environment(instance, processes=1),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    assert stored_documents(instance) == 2000
-    return instance
 
 
 def kill_once_workers_run(args: list[str], env: dict, sig: int) -> tuple[list[int], int]:
@@ -98,8 +82,8 @@ def test_settling_workers_end_with_a_killed_import(tmp_path, corpus):
 
 
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="an export forks workers only with two cores or more")
-def test_export_workers_end_with_a_killed_export(tmp_path, stored_project):
+def test_export_workers_end_with_a_killed_export(tmp_path, plain_project):
     workers, group = kill_once_workers_run(
-        ["export", "--out", str(tmp_path / "exports")], environment(stored_project, processes=2), signal.SIGKILL
+        ["export", "--out", str(tmp_path / "exports")], environment(plain_project, processes=2), signal.SIGKILL
     )
     assert_workers_end(workers, group)
