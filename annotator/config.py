@@ -3,15 +3,21 @@
 load() layers: these defaults -> instance/config.py -> ANNOTATOR_* environment variables
 and DATABASE_URL -> the overrides passed by the caller (CLI flags, tests). The web app
 (create_app) and the command line (project.Project) read the same configuration.
+
+The layers are read as Flask's Config reads them (from_pyfile, from_prefixed_env), but
+without Flask: the command line then never imports it, nor werkzeug, which was ~75 ms of
+every command's start-up. tests/test_config.py holds the two readings equal.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import json
 import os
 import sys
+import types
 from pathlib import Path
-
-from flask import Config
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 SOURCE_ROOT = PACKAGE_DIR.parent
@@ -86,16 +92,48 @@ def instance_path(overrides: dict | None = None) -> Path:
     return Path(sys.prefix) / "var" / "annotator-instance"
 
 
-def load(overrides: dict | None = None) -> Config:
+def load(overrides: dict | None = None) -> dict:
     """The configuration, layered as this module's docstring says."""
     folder = instance_path(overrides)
-    config = Config(str(folder))
-    config.from_mapping(defaults(str(folder)))
-    config.from_pyfile("config.py", silent=True)
-    config.from_prefixed_env("ANNOTATOR")
+    config = defaults(str(folder))
+    config.update(from_pyfile(folder / "config.py"))
+    with_prefixed_env(config, "ANNOTATOR")
     env_url = database_url_from_env()
     if env_url:
         config["DATABASE_URL"] = env_url
     config.update(overrides or {})
     config["INSTANCE_PATH"] = str(folder)
     return config
+
+
+def from_pyfile(path: Path) -> dict:
+    """The upper-case names a Python configuration file sets; none if there is no file."""
+    module = types.ModuleType("config")
+    module.__file__ = str(path)
+    try:
+        source = path.read_bytes()
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.EISDIR, errno.ENOTDIR):
+            return {}
+        exc.strerror = f"Unable to load configuration file ({exc.strerror})"
+        raise
+    exec(compile(source, str(path), "exec"), module.__dict__)  # the instance's own settings file
+    return {key: getattr(module, key) for key in dir(module) if key.isupper()}
+
+
+def with_prefixed_env(config: dict, prefix: str) -> None:
+    """Environment variables PREFIX_NAME into config[NAME], in name order: each value read as
+    JSON where it parses as JSON, else kept as text; NAME__KEY sets config[NAME][KEY]."""
+    start = f"{prefix}_"
+    for name in sorted(os.environ):
+        if not name.startswith(start):
+            continue
+        value = os.environ[name]
+        with contextlib.suppress(Exception):  # not JSON: the text itself
+            value = json.loads(value)
+        key = name.removeprefix(start)
+        *path, last = key.split("__")
+        target = config
+        for part in path:
+            target = target.setdefault(part, {})
+        target[last] = value

@@ -27,7 +27,6 @@ except ImportError:  # pragma: no cover - not on POSIX: SQLite's busy timeout al
     fcntl = None
 
 import orjson
-from flask import current_app, g
 from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
@@ -246,12 +245,16 @@ class Database:
 
     def request_session(self) -> Session:
         """The per-request read session, closed on teardown."""
+        from flask import g  # the web app's alone: a command never loads Flask
+
         if "db_session" not in g:
             g.db_session = Session(self.engine, expire_on_commit=False)
         return g.db_session
 
     @staticmethod
     def _close_request_session(_exc) -> None:
+        from flask import g
+
         session = g.pop("db_session", None)
         if session is not None:
             session.close()
@@ -262,7 +265,9 @@ class Database:
 
 
 def get_db(app=None) -> Database:
-    return (app or current_app).extensions["annotator.db"]
+    if app is None:
+        from flask import current_app as app
+    return app.extensions["annotator.db"]
 
 
 # --- migrations ---------------------------------------------------------------------------

@@ -8,8 +8,8 @@ what it uses; the web app keeps the same things on the Flask app (labels_of, ope
 from __future__ import annotations
 
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-from flask import Flask
 from sqlalchemy import func, select
 from sqlmodel import Session
 
@@ -17,6 +17,9 @@ from annotator import config as cfg
 from annotator.db import Database, ensure_schema, get_db
 from annotator.labels import LabelConfig, load_label_config
 from annotator.models import SUGGESTIONS, Document, GazetteerName, Layer, Span, Suggestion
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 class Project:

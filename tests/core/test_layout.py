@@ -357,6 +357,7 @@ def test_formats_import_no_ingest_export_or_web():
 LAZY = {
     ("annotator.db", "alembic"),  # Alembic (~0.5 s) only when a migration runs, not to check for one
     ("annotator.db", "alembic.config"),  # the same: only upgrade() needs a configuration
+    ("annotator.db", "flask"),  # Flask and werkzeug (~75 ms) only in the web app's per-request helpers
     ("annotator.nlp.tokenizer", "spacy"),  # spaCy (~1 s) only when a text is first tokenized
     ("annotator.nlp.tokenizer", "spacy.util"),  # the same, for the multi-language tokenizer
     ("annotator.nlp.tokenizer", "spacy.attrs"),  # the same, for reading a Doc's token offsets
