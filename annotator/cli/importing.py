@@ -9,7 +9,7 @@ import click
 from annotator.cli.common import DB_OPTION, ProgressBar, interrupt_once, model_for, open_project
 from annotator.cli.conventions import EXIT_INTERRUPTED, detail, say
 from annotator.cli.output import echo_json
-from annotator.ingest.pipeline import LAYER_FORMATS, ImportRequestError, import_layer, import_paths
+from annotator.ingest.pipeline import LAYER_FORMATS, ImportRequestError, import_layer, import_paths, settling_ahead
 
 
 @click.command("import")
@@ -142,6 +142,14 @@ def import_cmd(
 
 def _import(paths, db_url, no_prehighlight: bool, model_dir, as_json: bool, options: dict):
     project = open_project(db_url)
+    # the settling workers fork before the database is opened (or created) and load the
+    # tokenizer meanwhile
+    ahead = settling_ahead(project.config["DATABASE_URL"], paths, options["settle"], not no_prehighlight)
+    with ahead as pool:
+        return _open_and_run(project, paths, no_prehighlight, model_dir, as_json, options, pool)
+
+
+def _open_and_run(project, paths, no_prehighlight: bool, model_dir, as_json: bool, options: dict, pool):
     detail(f"database: {project.db.engine.url.render_as_string(hide_password=True)}")
     highlighter = None if no_prehighlight else project.prehighlighter(model_for(project, model_dir))
     if highlighter:
@@ -156,13 +164,13 @@ def _import(paths, db_url, no_prehighlight: bool, model_dir, as_json: bool, opti
     bar = ProgressBar(not as_json, "Pre-highlighting" if highlighter else "Importing")
     try:
         with bar:
-            return _run(project, list(paths), highlighter, bar, **options)
+            return _run(project, list(paths), highlighter, bar, pool=pool, **options)
     except ImportRequestError as exc:
         raise click.ClickException(str(exc)) from exc
 
 
-def _run(project, paths, highlighter, bar, *, layer, fmt, skip_invalid, label_map, settle, **layer_options):
-    common = {"on_total": bar.start, "progress": bar.update, "settle": settle}
+def _run(project, paths, highlighter, bar, *, pool, layer, fmt, skip_invalid, label_map, settle, **layer_options):
+    common = {"on_total": bar.start, "progress": bar.update, "settle": settle, "pool": pool}
     if layer is None:
         return import_paths(
             project.db, paths, project.labels, highlighter, skip_invalid=skip_invalid, label_map=label_map, **common

@@ -21,11 +21,11 @@ import os
 import signal
 from collections import deque
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from itertools import islice
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import bindparam, delete, insert, make_url, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
@@ -110,23 +110,28 @@ def settling(db, docs: Iterable[tuple[str, str, str, str]], count: int, workers:
     batches in order: each row (None, uid, ...) with its (Settled, token array row or None);
     the array rows lack their document id, which the insert draws. `docs` is read a batch at
     a time, as the flight fills. Worked out in worker processes when there are many (see
-    settle_all): those of `pool` if given (settling_pool)."""
+    settle_all), or by those of `pool` if given (settling_pool), however few."""
     rows = ((None, uid, text, lang, source) for uid, text, lang, source in docs)
     parts = iter(lambda: list(islice(rows, BATCH)), [])
     if pool is None:
         workers = settling_workers(workers, count, db)
     else:  # not settling_workers(): with the pool's threads running, forkable() says no
-        workers = (pool.workers if count >= PARALLEL_MIN else 0) if workers is None else min(workers, pool.workers)
+        workers = pool.workers if workers is None else min(workers, pool.workers)  # forked already: used
     with _settled_batches(parts, workers, IMPORT_AHEAD, pool.pool if pool else None) as flight:
         yield flight
 
 
 def settling_workers(requested: int | None, waiting: int, db) -> int:
     """Processes for settling `waiting` documents; 0: this process. Workers are forked (they
-    share the loaded tokenizers), which is safe only while no other thread runs here."""
+    start with this process's modules), which is safe only while no other thread runs here."""
+    return _workers(requested, waiting, db.engine.url)
+
+
+def _workers(requested: int | None, waiting: int, url) -> int:
     if requested is None:
         requested = cores() if waiting >= PARALLEL_MIN else 0
-    in_memory = db.engine.url.get_backend_name() == "sqlite" and db.engine.url.database in (None, "", ":memory:")
+    url = make_url(url)
+    in_memory = url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
     return requested if requested > 1 and forkable() and not in_memory else 0
 
 
@@ -135,13 +140,13 @@ def cores() -> int:
 
 
 @contextmanager
-def settling_pool(db, workers: int | None = None):
-    """Worker processes for the settling of a large import, forked before it reads its
-    files (None where an import would use none: one core, no fork, an in-memory database).
-    Forked after, every worker inherits the documents read, and keeps those pages while
-    this process, touching its own objects, copies them: 100,000 seed-sized records then
-    cost about three times their size."""
-    count = settling_workers(workers, PARALLEL_MIN, db)
+def settling_pool(url, workers: int | None = None):
+    """Worker processes for the settling of a large import into the database at `url`,
+    forked before it reads its files (None where an import would use none: one core, no
+    fork, an in-memory database). Forked after, every worker inherits the documents read,
+    and keeps those pages while this process, touching its own objects, copies them:
+    100,000 seed-sized records then cost about three times their size."""
+    count = _workers(workers, PARALLEL_MIN, url)
     if count == 0:
         yield None
         return
@@ -173,8 +178,6 @@ def _settled_batches(batches: Iterator[list[tuple]], workers: int, ahead: int | 
 
 @contextmanager
 def _pool(workers: int):
-    tokenizer_for("en")  # spaCy and its English tokenizer loaded once, shared by every fork
-    load_language_model()
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the caller's to answer
     gc.freeze()  # the parent's objects stay out of the workers' collections (and unshared pages)
     try:
@@ -195,6 +198,13 @@ def _pool(workers: int):
 def _start_settler(parent: int) -> None:
     gc.enable()
     end_with_parent(parent)
+    # Each worker loads spaCy's English tokenizer and the language model as it starts, while
+    # the importing process opens its database and reads its files, instead of that process
+    # loading them first and forking after (~0.5 s before any settling began). Any failure
+    # is left for the first batch to raise, where the importing process reports it.
+    with suppress(Exception):
+        tokenizer_for("en")
+        load_language_model()
 
 
 class Flight:

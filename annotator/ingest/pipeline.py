@@ -42,8 +42,9 @@ LAYER_FORMATS = ("jsonl", "brat", "measeval")
 DOCUMENT_SUFFIXES = (*text.SUFFIXES, *jsonl.SUFFIXES)
 _LINE = re.compile(r":\d+$")
 # input from which an import forks its settling workers before reading (first_use.
-# settling_pool): about as much as the fewest documents it settles in workers
-EARLY_POOL_BYTES = 4 << 20
+# settling_pool), and settles in them: ~0.3 s of settling in one process, about what the
+# workers take to load spaCy's tokenizer as they start, beside this process's reading
+EARLY_POOL_BYTES = 1 << 20
 
 
 class ImportRequestError(ValueError):
@@ -212,13 +213,14 @@ def import_paths(
     on_total: Callable[[int], None] | None = None,
     progress: Callable[[int], None] | None = None,
     settle: bool = True,
+    pool=None,
 ) -> ImportReport:
     """Import documents: .txt and .md files (one document each) and .jsonl records. Without
     a pre-highlighter, new documents get their language and tokens now (`settle`) or on
-    first use."""
+    first use, by the workers of `pool` where given (settling_ahead)."""
     mapping = _label_map(label_map, labels)
     options = Options(skip_invalid=skip_invalid, settle=settle)
-    return _run(db, paths, labels, options, mapping, None, prehighlighter, on_total, progress)
+    return _run(db, paths, labels, options, mapping, None, prehighlighter, on_total, progress, pool)
 
 
 def import_layer(
@@ -238,11 +240,12 @@ def import_layer(
     on_total: Callable[[int], None] | None = None,
     progress: Callable[[int], None] | None = None,
     settle: bool = True,
+    pool=None,
 ) -> ImportReport:
     """Import annotations into one layer. `status`: what the layers written (or found
     identical) are marked, e.g. "done" for finished annotations from another tool (agreement
     counts done documents only); by default a new layer is in_progress and an existing one
-    keeps its status."""
+    keeps its status. `pool`: settling workers forked ahead (settling_ahead)."""
     layer = check_layer_name(layer)
     _refuse_names_differing_in_case(db, layer)
     if fmt not in LAYER_FORMATS:
@@ -265,6 +268,7 @@ def import_layer(
         prehighlighter,
         on_total,
         progress,
+        pool,
     )
 
 
@@ -307,13 +311,35 @@ def default_map(fmt: str, labels: LabelConfig) -> LabelMap:
     return measeval.default_map(labels) if fmt in ("measeval", "brat") else LabelMap()
 
 
+def settling_ahead(url, paths, settle: bool = True, prehighlighted: bool = False):
+    """The settling workers of an import of `paths` into the database at `url`, forked as
+    early as the caller asks (the command line: before it opens that database, whose
+    creation or migration the workers then spend loading spaCy's tokenizer): a context
+    giving first_use.Workers, or None where the import would fork none before reading."""
+    if not settle or prehighlighted or input_bytes(paths) < EARLY_POOL_BYTES:
+        return nullcontext()
+    return settling_pool(url)
+
+
 def _run(
-    db, paths, labels, options: Options, mapping: LabelMap, target: Target | None, prehighlighter, on_total, progress
+    db,
+    paths,
+    labels,
+    options: Options,
+    mapping: LabelMap,
+    target: Target | None,
+    prehighlighter,
+    on_total,
+    progress,
+    pool=None,
 ) -> ImportReport:
     report = ImportReport(target.layer if target else None, options.fmt)
     unknowns = Unknowns(labels, mapping)
-    early = options.settle and prehighlighter is None and input_bytes(paths) >= EARLY_POOL_BYTES
-    with gc_paused(), settling_pool(db) if early else nullcontext() as pool:
+    if pool is None:
+        ahead = settling_ahead(db.engine.url, paths, options.settle, prehighlighter is not None)
+    else:  # the caller's, forked before it opened the database
+        ahead = nullcontext(pool)
+    with gc_paused(), ahead as pool:
         files, problems = read_files(paths, labels, unknowns, options)
         report.files = len(files)
         report.skipped_files = options.skipped
