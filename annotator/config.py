@@ -6,7 +6,7 @@ and DATABASE_URL -> the overrides passed by the caller (CLI flags, tests). The w
 
 The layers are read as Flask's Config reads them (from_pyfile, from_prefixed_env), but
 without Flask: the command line then never imports it, nor werkzeug, which was ~75 ms of
-every command's start-up. tests/test_config.py holds the two readings equal.
+every command's start-up. tests/core/test_config.py holds the two readings equal.
 """
 
 from __future__ import annotations

@@ -6,8 +6,9 @@ Times whole subprocess runs of the installed console script (`annotator` beside 
 interpreter) against a baseline run of `python -c "import sqlmodel"` (SQLAlchemy and
 pydantic with it) by the same interpreter: every command that opens a project uses it, so
 the baseline is the floor such a command cannot go under (Flask is the web app's alone; a
-command does not load it). Each repetition runs, per command, the baseline and then the command, so a change
-of machine load hits both alike; a command's figure is the median of its per-pair ratios.
+command does not load it). Each repetition runs, per command, the baseline and then the
+command, so a change of machine load hits both alike; a command's figure is the median of
+its per-pair ratios.
 Target: every command within 2x of the baseline (reported, never the exit status: a missed
 target is in the result file and the summary, and the benchmark still exits 0; a command
 that exits non-zero or prints something unexpected fails the benchmark).
