@@ -16,6 +16,12 @@ PAGE_SIZE = 20
 NESTED = {"kept": 1}
 lowercase_is_ignored = True
 """
+WRITER_MODULES = (
+    "annotator.formats.brat.writer",
+    "annotator.formats.measeval.writer",
+    "annotator.formats.conll",
+    "annotator.formats.spacy_docbin",
+)
 ENVIRONMENT = {
     "ANNOTATOR_NLP_PROCESSES": "1",  # JSON: the number
     "ANNOTATOR_EXPORTS_DIR": "out dir",  # not JSON: the text
@@ -71,19 +77,20 @@ def test_a_broken_settings_file_is_an_error_naming_it(instance):
     assert caught.value.filename == str(instance / "config.py")
 
 
-def test_a_command_never_loads_flask(instance):
+def test_a_command_loads_neither_flask_nor_other_formats_writers(instance):
     """Only the web app needs Flask and werkzeug (~75 ms of start-up): an import and an
-    export run without them."""
+    export run without them; and a JSONL export loads no other format's writer (~20 ms)."""
     (instance / "one.txt").write_text("Huawei shipped 10,000 chips.\n")
     program = (
         "import sys\n"
+        f"WRITERS = {WRITER_MODULES!r}\n"
         "from annotator.cli import main\n"
         "for args in (['import', '-q', '--no-prehighlight', sys.argv[1]], ['export', '-q', '--out', sys.argv[2]]):\n"
         "    try:\n"
         "        main(args, standalone_mode=False)\n"
         "    except SystemExit as stop:\n"
         "        assert not stop.code, stop.code\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('flask', 'werkzeug')))\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('flask', 'werkzeug') or m in WRITERS))\n"
     )
     ran = subprocess.run(
         [sys.executable, "-c", program, str(instance / "one.txt"), str(instance / "exports")],

@@ -358,6 +358,10 @@ LAZY = {
     ("annotator.db", "alembic"),  # Alembic (~0.5 s) only when a migration runs, not to check for one
     ("annotator.db", "alembic.config"),  # the same: only upgrade() needs a configuration
     ("annotator.db", "flask"),  # Flask and werkzeug (~75 ms) only in the web app's per-request helpers
+    ("annotator.export.publish", "annotator.formats.spacy_docbin"),  # a format's writer only for that format
+    ("annotator.export.publish", "annotator.formats.brat.writer"),  # the same (a JSONL export loads none)
+    ("annotator.export.publish", "annotator.formats.measeval.writer"),  # the same
+    ("annotator.export.publish", "annotator.formats.conll"),  # the same
     ("annotator.nlp.tokenizer", "spacy"),  # spaCy (~1 s) only when a text is first tokenized
     ("annotator.nlp.tokenizer", "spacy.util"),  # the same, for the multi-language tokenizer
     ("annotator.nlp.tokenizer", "spacy.attrs"),  # the same, for reading a Doc's token offsets
