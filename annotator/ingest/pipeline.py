@@ -45,6 +45,9 @@ _LINE = re.compile(r":\d+$")
 # settling_pool), and settles in them: ~0.3 s of settling in one process, about what the
 # workers take to load spaCy's tokenizer as they start, beside this process's reading
 EARLY_POOL_BYTES = 1 << 20
+# an import's `pool` by default: it decides itself (settling_ahead) and forks before reading;
+# a caller that decided earlier passes its workers, or None for none
+DECIDE_HERE = object()
 
 
 class ImportRequestError(ValueError):
@@ -213,11 +216,11 @@ def import_paths(
     on_total: Callable[[int], None] | None = None,
     progress: Callable[[int], None] | None = None,
     settle: bool = True,
-    pool=None,
+    pool=DECIDE_HERE,
 ) -> ImportReport:
     """Import documents: .txt and .md files (one document each) and .jsonl records. Without
     a pre-highlighter, new documents get their language and tokens now (`settle`) or on
-    first use, by the workers of `pool` where given (settling_ahead)."""
+    first use, by the workers of `pool` where the caller forked them (settling_ahead)."""
     mapping = _label_map(label_map, labels)
     options = Options(skip_invalid=skip_invalid, settle=settle)
     return _run(db, paths, labels, options, mapping, None, prehighlighter, on_total, progress, pool)
@@ -240,12 +243,12 @@ def import_layer(
     on_total: Callable[[int], None] | None = None,
     progress: Callable[[int], None] | None = None,
     settle: bool = True,
-    pool=None,
+    pool=DECIDE_HERE,
 ) -> ImportReport:
     """Import annotations into one layer. `status`: what the layers written (or found
     identical) are marked, e.g. "done" for finished annotations from another tool (agreement
     counts done documents only); by default a new layer is in_progress and an existing one
-    keeps its status. `pool`: settling workers forked ahead (settling_ahead)."""
+    keeps its status. `pool`: settling workers the caller forked ahead, or None (settling_ahead)."""
     layer = check_layer_name(layer)
     _refuse_names_differing_in_case(db, layer)
     if fmt not in LAYER_FORMATS:
@@ -331,13 +334,13 @@ def _run(
     prehighlighter,
     on_total,
     progress,
-    pool=None,
+    pool=DECIDE_HERE,
 ) -> ImportReport:
     report = ImportReport(target.layer if target else None, options.fmt)
     unknowns = Unknowns(labels, mapping)
-    if pool is None:
+    if pool is DECIDE_HERE:
         ahead = settling_ahead(db.engine.url, paths, options.settle, prehighlighter is not None)
-    else:  # the caller's, forked before it opened the database
+    else:  # the caller's decision, taken before it opened the database: the paths are not walked again
         ahead = nullcontext(pool)
     with gc_paused(), ahead as pool:
         files, problems = read_files(paths, labels, unknowns, options)
