@@ -33,7 +33,6 @@ from sqlmodel import Session
 from annotator.models import QUANTITY_FIELDS, Document, Suggestion, TokenArray
 from annotator.nlp.language import PENDING, settled
 from annotator.nlp.language import load_model as load_language_model
-from annotator.nlp.quantities import parsed_quantity
 from annotator.nlp.tokenizer import tokenize_packed, tokenizer_for
 from annotator.nlp.workers import forkable
 from annotator.schema.token_arrays import Tokenized, array_rows
@@ -296,6 +295,8 @@ def reparse_quantities(conn, langs: dict[int, str], quantity_label: str | None) 
     """reparse_imported_quantities() on a connection."""
     if not langs or quantity_label is None:
         return 0
+    from annotator.nlp.quantities import parsed_quantity  # its grammar (~25 ms) only when there is something to parse
+
     rows = conn.execute(
         select(Suggestion.id, Suggestion.document_id, Suggestion.start, Suggestion.end).where(
             Suggestion.document_id.in_(list(langs)), Suggestion.origin == "import", Suggestion.label == quantity_label

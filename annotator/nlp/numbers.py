@@ -13,17 +13,13 @@ import math
 import re
 from dataclasses import dataclass
 
+from annotator.nlp.scripts import UNSPACED  # a number or unit touching their letters is not glued into a name
+
 SIGNS = "-+\u2212\u2013"  # hyphen-minus, plus, minus sign, en dash (PDF text often has the dash)
 NEGATIVE = "-\u2212\u2013"
 _GROUP_SPACES = "\u00a0\u2009\u202f"  # no-break, thin and narrow no-break spaces group thousands
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺\u2212\u2013", "0123456789-+--")
 
-# Scripts written without spaces between words (Thai, Lao, Myanmar, Khmer, kana, CJK
-# ideographs): a number or unit touching their letters is not glued into a name ("に256GBの").
-UNSPACED = (
-    "\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff"
-    "\uf900-\ufaff\uff66-\uff9f"
-)
 GLUE = rf"[^\W{UNSPACED}]"  # a word character that would glue a number or unit into a name: H800, 5G
 _UNSPACED_RE = re.compile(f"[{UNSPACED}]")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from annotator.nlp.numbers import UNSPACED
+from annotator.nlp.scripts import UNSPACED
 from annotator.tokens import Token
 
 if TYPE_CHECKING:

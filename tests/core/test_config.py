@@ -22,6 +22,7 @@ WRITER_MODULES = (
     "annotator.formats.conll",
     "annotator.formats.spacy_docbin",
 )
+QUANTITY_GRAMMAR = ("annotator.nlp.quantities", "annotator.nlp.numbers")  # only to parse a quantity span again
 ENVIRONMENT = {
     "ANNOTATOR_NLP_PROCESSES": "1",  # JSON: the number
     "ANNOTATOR_EXPORTS_DIR": "out dir",  # not JSON: the text
@@ -79,26 +80,31 @@ def test_a_broken_settings_file_is_an_error_naming_it(instance):
 
 def test_a_command_loads_neither_flask_nor_other_formats_writers(instance):
     """Only the web app needs Flask and werkzeug (~75 ms of start-up): an import and an
-    export run without them; and a JSONL export loads no other format's writer (~20 ms)."""
+    export run without them. A JSONL export of settled documents, in a process of its own,
+    also loads no other format's writer (~20 ms) and no quantity grammar (~25 ms)."""
     (instance / "one.txt").write_text("Huawei shipped 10,000 chips.\n")
     program = (
         "import sys\n"
-        f"WRITERS = {WRITER_MODULES!r}\n"
         "from annotator.cli import main\n"
-        "for args in (['import', '-q', '--no-prehighlight', sys.argv[1]], ['export', '-q', '--out', sys.argv[2]]):\n"
-        "    try:\n"
-        "        main(args, standalone_mode=False)\n"
-        "    except SystemExit as stop:\n"
-        "        assert not stop.code, stop.code\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('flask', 'werkzeug') or m in WRITERS))\n"
+        "try:\n"
+        "    main(sys.argv[2:], standalone_mode=False)\n"
+        "except SystemExit as stop:\n"
+        "    assert not stop.code, stop.code\n"
+        "unwanted = {'flask', 'werkzeug', *sys.argv[1].split()}\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in unwanted or m in unwanted))\n"
     )
-    ran = subprocess.run(
-        [sys.executable, "-c", program, str(instance / "one.txt"), str(instance / "exports")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "ANNOTATOR_INSTANCE_PATH": str(instance)},
-    )
-    assert ran.returncode == 0, ran.stderr
+
+    def loaded(args: list[str], unwanted: tuple[str, ...] = ()) -> str:
+        ran = subprocess.run(
+            [sys.executable, "-c", program, " ".join(unwanted), *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "ANNOTATOR_INSTANCE_PATH": str(instance)},
+        )
+        assert ran.returncode == 0, ran.stderr
+        return ran.stdout.strip().splitlines()[-1]
+
+    assert loaded(["import", "-q", "--no-prehighlight", str(instance / "one.txt")]) == "[]"
+    assert loaded(["export", "-q", "--out", str(instance / "exports")], WRITER_MODULES + QUANTITY_GRAMMAR) == "[]"
     assert (instance / "exports").is_dir()
-    assert ran.stdout.strip().splitlines()[-1] == "[]"

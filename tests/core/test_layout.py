@@ -362,6 +362,7 @@ LAZY = {
     ("annotator.export.publish", "annotator.formats.brat.writer"),  # the same (a JSONL export loads none)
     ("annotator.export.publish", "annotator.formats.measeval.writer"),  # the same
     ("annotator.export.publish", "annotator.formats.conll"),  # the same
+    ("annotator.ingest.first_use", "annotator.nlp.quantities"),  # the quantity grammar (~25 ms) only to reparse
     ("annotator.nlp.tokenizer", "spacy"),  # spaCy (~1 s) only when a text is first tokenized
     ("annotator.nlp.tokenizer", "spacy.util"),  # the same, for the multi-language tokenizer
     ("annotator.nlp.tokenizer", "spacy.attrs"),  # the same, for reading a Doc's token offsets
