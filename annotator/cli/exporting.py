@@ -8,7 +8,7 @@ import sys
 import click
 
 from annotator.cli.common import DB_OPTION, LAYER_OPTION, ProgressBar, interrupt_once, open_project
-from annotator.cli.conventions import EXIT_INTERRUPTED, detail
+from annotator.cli.conventions import EXIT_INTERRUPTED, detail, say
 from annotator.cli.output import echo_json
 from annotator.export.publish import FORMATS, ExportError, export
 
@@ -47,8 +47,13 @@ def check_split(ctx, param, spec: str | None) -> str | None:
     callback=check_split,
     help="Stable split by id hash, shares adding up to 100, e.g. 80/10/10.",
 )
+@click.option(
+    "--rebuild",
+    is_flag=True,
+    help="Build and compare every record even when the project has not changed since the latest version.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
-def export_cmd(db_url, layer, name, out_dir, fmt, split, as_json):
+def export_cmd(db_url, layer, name, out_dir, fmt, split, rebuild, as_json):
     """Write a new validated, versioned export of one layer.
 
     Example:
@@ -63,7 +68,16 @@ def export_cmd(db_url, layer, name, out_dir, fmt, split, as_json):
     try:
         with interrupt_once(), ProgressBar(not as_json, "Exporting") as bar:
             result = export(
-                project.db, project.labels, layer, name, out_dir, fmt, split, progress=bar.update, on_total=bar.start
+                project.db,
+                project.labels,
+                layer,
+                name,
+                out_dir,
+                fmt,
+                split,
+                progress=bar.update,
+                on_total=bar.start,
+                rebuild=rebuild,
             )
     except KeyboardInterrupt:  # the version was being assembled in a hidden folder: it is gone
         click.echo("Interrupted: nothing was published.", err=True)
@@ -78,11 +92,14 @@ def export_cmd(db_url, layer, name, out_dir, fmt, split, as_json):
                 "unchanged": result.unchanged,
                 "format": fmt,
                 "added_format": result.added_format,
+                "built_records": result.built,
                 "manifest": result.manifest,
             }
         )
         return
     click.echo(summary(result, fmt))
+    if not result.built:
+        say("No record was built; --rebuild builds and compares every record.")
     left_out = result.left_out.get("not_gold_done")
     if left_out:
         click.echo(f"{left_out} document(s) left out: their gold layer is not marked done.")
@@ -93,6 +110,11 @@ def export_cmd(db_url, layer, name, out_dir, fmt, split, as_json):
 
 def summary(result, fmt: str) -> str:
     m = result.manifest
+    if result.unchanged and not result.built:
+        return (
+            f"Unchanged since {result.version} ({fmt} is there already): no new version written. Nothing in the "
+            "project changed since that version was checked."
+        )
     if result.unchanged:
         return f"Unchanged since {result.version} ({fmt} is there already): no new version written."
     if result.added_format:

@@ -8,6 +8,8 @@ so a crash never leaves half a version and a published version is never touched 
 Records are ordered by id and serialised with sorted keys: the same data gives the same
 bytes, and exporting unchanged data mints no new version: in a format the latest version
 lacks, the format joins that version (add_format). <out>/<name>/latest names the newest.
+Where the database's data mark shows nothing changed since the latest version was checked,
+the export is unchanged without building a record (export/up_to_date.py).
 
 Documents go through in chunks (export/chunks.py), in worker processes for a large export
 of jsonl or brat; here their lines are hashed and written in order as they come back, and
@@ -33,6 +35,7 @@ from pathlib import Path
 import orjson
 
 from annotator import __version__
+from annotator.data_changes import data_mark
 from annotator.db import Database
 from annotator.export.chunks import (
     Chunk,
@@ -44,6 +47,7 @@ from annotator.export.chunks import (
     worker_count,
 )
 from annotator.export.rows import count_documents, export_uids, gold_curators, layer_names
+from annotator.export.up_to_date import checked_state, remember, still_holds
 from annotator.export.versions import (
     INDEX_FILE,
     changes_since,
@@ -119,6 +123,8 @@ class ExportResult:
     fmt: str = "jsonl"
     # the data was unchanged and this format new to it: written into the latest version
     added_format: bool = False
+    # the records were built and compared; False: the data mark showed nothing had changed
+    built: bool = True
 
 
 def parse_split(spec: str | None) -> dict[str, float] | None:
@@ -161,10 +167,13 @@ def export(
     limit_check: Callable[[dict], None] | None = None,
     workers: int | None = None,
     on_total: Callable[[int], None] | None = None,
+    rebuild: bool = False,
 ) -> ExportResult:
     """`workers`: processes building the records (None: one per core for a large jsonl
     export, 0 or 1: all in this process). The output is the same either way. `on_total`
-    hears how many documents the export holds, `progress` how many more are written."""
+    hears how many documents the export holds, `progress` how many more are written.
+    `rebuild`: build and compare every record even where the project's data has not changed
+    since the latest version was checked (export/up_to_date.py)."""
     if fmt not in FORMATS:
         raise ExportError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     name = name or layer
@@ -178,13 +187,38 @@ def export(
     with locked(folder):
         for stale in folder.glob(".tmp-*"):
             shutil.rmtree(stale, ignore_errors=True)  # left by a crashed export; we hold the lock
+        # read before any of the data: a change committed after it moves the mark, so at
+        # worst the next export checks everything again
+        state = checked_state(data_mark(db), labels, record_schema(labels).sha256, layer, shares)
+        if not rebuild and (unchanged := _unchanged_at_once(db, folder, layer, fmt, state)):
+            return unchanged  # no progress to show: not a record goes through
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder))
         try:
             progress = (on_total, progress)
-            return _export_locked(db, labels, layer, name, folder, tmp, fmt, shares, progress, limit_check, workers)
+            result = _export_locked(db, labels, layer, name, folder, tmp, fmt, shares, progress, limit_check, workers)
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)
+        remember(folder, result.version, state)  # the latest version, new or not, holds this data
+        return result
+
+
+def _unchanged_at_once(db: Database, folder: Path, layer: str, fmt: str, state: dict | None) -> ExportResult | None:
+    """The answer of an export whose latest version was found to hold the data as it is
+    now (and holds this format): unchanged, without a record built; else None."""
+    versions = published_versions(folder)
+    if not versions or not still_holds(folder, version_name(versions[-1]), state):
+        return None
+    latest = version_name(versions[-1])
+    try:
+        manifest = orjson.loads((folder / latest / "manifest.json").read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None  # the full check says what is wrong with the version
+    if fmt not in formats_of(manifest):
+        return None  # the format joins the version: its files must be written
+    left_out = export_scope(db, layer).left_out if layer == GOLD else {}
+    point_latest(folder, latest)
+    return ExportResult(None, latest, True, manifest, left_out, fmt, built=False)
 
 
 def check_layer(db: Database, layer: str) -> None:

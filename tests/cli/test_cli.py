@@ -102,9 +102,16 @@ def test_export_twice_and_formats(cli, project, tmp_path):
     first = cli("export", "--db", project, "--out", out, "--name", "seeds")
     assert first.exit_code == 0 and "v1.0.0" in first.output
     again = cli("export", "--db", project, "--out", out, "--name", "seeds")
-    assert "Unchanged since v1.0.0" in again.output
+    assert "Unchanged since v1.0.0" in again.output and "Nothing in the project changed" in again.output
     as_json = json.loads(cli("export", "--db", project, "--out", out, "--name", "seeds", "--json").output)
-    assert as_json["unchanged"] is True
+    assert as_json["unchanged"] is True and as_json["built_records"] is False
+    rebuilt = cli("export", "--db", project, "--out", out, "--name", "seeds", "--rebuild", "--json")
+    assert rebuilt.exit_code == 0
+    assert {k: json.loads(rebuilt.output)[k] for k in ("unchanged", "built_records", "version")} == {
+        "unchanged": True,
+        "built_records": True,
+        "version": "v1.0.0",
+    }
     bad = cli("export", "--db", project, "--out", out, "--split", "1/2")
     assert bad.exit_code == 1 and "Nothing was published" in bad.output
 

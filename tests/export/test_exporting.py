@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 
 from annotator.db import get_db
 from annotator.export.publish import ExportError, export, split_of
+from annotator.export.up_to_date import CHECKED_FILE
 from annotator.ingest.pipeline import import_paths
 from annotator.models import Claim, Document, Layer, Relation, Span, Suggestion
 from annotator.project import labels_of
@@ -97,7 +98,12 @@ def test_crash_mid_export_leaves_no_partial_version(seeded_app, tmp_path):
     with pytest.raises(KeyboardInterrupt):
         do_export(seeded_app, tmp_path, limit_check=crash)
     folder = tmp_path / "exports" / "suggestions"
-    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".lock")) == ["latest", "v1.0.0"]
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".lock")) == [
+        CHECKED_FILE,
+        "latest",
+        "v1.0.0",
+    ]
+    assert orjson.loads((folder / CHECKED_FILE).read_bytes())["version"] == "v1.0.0"  # what it was
     assert do_export(seeded_app, tmp_path).version == "v1.1.0"
 
 
@@ -277,3 +283,98 @@ def test_annotator_validate_accepts_an_export_and_names_a_broken_record(seeded_a
         (2, "$.spans[0].text"),
         (4, "$.spans[0].label"),
     ]
+
+
+# --- unchanged, told without building (export/up_to_date.py) ---------------------------------
+
+
+@pytest.fixture
+def builds(monkeypatch):
+    """How many exports built their records: each call of produce_chunks, counted and run."""
+    import annotator.export.publish as publish
+
+    calls = []
+    real = publish.produce_chunks
+
+    def counted(*args, **kw):
+        calls.append(1)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(publish, "produce_chunks", counted)
+    return calls
+
+
+def test_an_unchanged_project_is_answered_without_building_a_record(seeded_app, tmp_path, builds):
+    first = do_export(seeded_app, tmp_path)
+    again = do_export(seeded_app, tmp_path)
+    assert len(builds) == 1, "the second export built its records again"
+    assert again.unchanged and again.version == "v1.0.0" and again.path is None and not again.built
+    assert again.manifest == orjson.loads((first.path / "manifest.json").read_bytes())
+    with get_db(seeded_app).writing() as s:  # a save through the models: built, a patch version
+        span_of = s.exec(select(Suggestion).where(Suggestion.id == 1)).scalar_one()
+        span_of.score = 0.25
+    patched = do_export(seeded_app, tmp_path)
+    assert len(builds) == 2 and patched.version == "v1.0.1" and patched.manifest["changes"]["modified"] == 1
+    assert do_export(seeded_app, tmp_path).unchanged and len(builds) == 2
+    rebuilt = do_export(seeded_app, tmp_path, rebuild=True)  # asked to check everything: it does
+    assert len(builds) == 3 and rebuilt.unchanged and rebuilt.version == "v1.0.1" and rebuilt.built
+
+
+def test_a_change_undone_is_checked_in_full_once_and_then_known(seeded_app, tmp_path, builds):
+    do_export(seeded_app, tmp_path)
+    for score in (0.5, None):  # changed and changed back: the same data, a new mark
+        with get_db(seeded_app).writing() as s:
+            s.execute(update(Suggestion).where(Suggestion.id == 1).values(score=score))
+    assert do_export(seeded_app, tmp_path).unchanged and len(builds) == 2
+    assert do_export(seeded_app, tmp_path).unchanged and len(builds) == 2  # that check was kept
+
+
+@pytest.mark.parametrize("what", ["missing", "unreadable", "other version", "older tool", "other format", "split"])
+def test_whatever_the_record_of_the_last_check_lacks_sends_the_export_through_the_full_check(
+    seeded_app, tmp_path, builds, monkeypatch, what
+):
+    first = do_export(seeded_app, tmp_path)
+    folder = tmp_path / "exports" / "suggestions"
+    checked = folder / CHECKED_FILE
+    kw = {}
+    if what == "missing":  # a crash between publishing and recording it
+        checked.unlink()
+    elif what == "unreadable":
+        checked.write_bytes(b'{"data": ')
+    elif what == "other version":  # a record left from before the latest version
+        checked.write_bytes(checked.read_bytes().replace(b'"v1.0.0"', b'"v0.9.0"'))
+    elif what == "older tool":
+        monkeypatch.setattr("annotator.export.up_to_date.__version__", "0.0.1")
+    elif what == "other format":
+        kw["fmt"] = "conll"
+    else:
+        kw["split"] = "80/10/10"
+    again = do_export(seeded_app, tmp_path, **kw)
+    assert len(builds) == 2
+    if what == "other format":
+        assert again.added_format and again.version == "v1.0.0"
+    elif what == "split":
+        assert again.version == "v1.1.0"
+    else:
+        assert again.unchanged and again.version == "v1.0.0" and again.manifest == first.manifest
+    assert orjson.loads(checked.read_bytes())["version"] == again.version  # recorded for the next one
+    do_export(seeded_app, tmp_path, **kw)
+    assert len(builds) == 2  # known now
+
+
+def test_another_project_writing_into_the_same_folder_is_checked_in_full(seeded_app, seeded_template, tmp_path, builds):
+    import shutil
+
+    do_export(seeded_app, tmp_path)
+    other = tmp_path / "other"
+    (other / "instance").mkdir(parents=True)
+    # a copy of the project (its rows and its mark), changed there: a mark of its own from then on
+    shutil.copy(seeded_template, other / "instance" / "annotator.sqlite3")
+    app = make_test_app(other)
+    with get_db(app).writing() as s:
+        s.execute(update(Document).values(meta={"copied": True}))
+    try:
+        result = export(get_db(app), labels_of(app), "suggestions", out_dir=tmp_path / "exports")
+    finally:
+        get_db(app).dispose()
+    assert len(builds) == 2 and not result.unchanged and result.version == "v1.0.1"
