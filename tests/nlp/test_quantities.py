@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from spacy.tokens import Doc
 from annotator.nlp.component import QUANTITY_KEY, QuantityComponent, add_quantity_ruler
 from annotator.nlp.quantities import normalise
 from annotator.nlp.tokenizer import blank_pipeline, from_doc, multilanguage_pipeline
-from annotator.nlp.units import canonical_units, qualifier_words
+from annotator.nlp.units import BOUNDARY, _alternation, canonical_units, qualifier_words
 from annotator.tokens import snap
 from annotator.unit_table import load_table, qualifier_codes
 
@@ -552,3 +553,25 @@ def test_unit_table_shape():
     units = canonical_units()
     for text in ("5 mg L−1", "3 m s−1", "1 TB/s", "2 km/h", "1 terabytes per second"):
         assert normalise(text)["unit"] in units, text
+
+
+def test_a_run_of_bounded_forms_shares_one_boundary_and_matches_as_each_alone():
+    """The word boundary after a run of forms that start with a letter is written once (its
+    character class is the slow part of compiling a lexicon); matches are as if each form
+    carried its own: the longest form first, a form glued to a word refused, and a form
+    without the boundary still tried in its place in the order."""
+    forms = ["no more than", "more than", "≤", "at most", "~about", "about"]
+    written = _alternation(forms, True, bounded=True)
+    # longest first: [no more than, more than, at most] bounded, ~about, [about] bounded, ≤
+    assert written.count(BOUNDARY) == 2
+    pattern = re.compile(rf"(?i:{written})")
+
+    def found(text: str) -> str | None:
+        match = pattern.match(text)
+        return match.group(0) if match else None
+
+    assert found("no more than 5 kg") == "no more than"
+    assert found("more than 5 kg") == "more than"
+    assert found("more thanks") is None  # glued: the boundary refuses it, and nothing shorter fits
+    assert found("~about 5") == "~about" and found("about 5") == "about" and found("≤5") == "≤"
+    assert found("At most 3") == "At most"
