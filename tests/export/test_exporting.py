@@ -378,3 +378,24 @@ def test_another_project_writing_into_the_same_folder_is_checked_in_full(seeded_
     finally:
         get_db(app).dispose()
     assert len(builds) == 2 and not result.unchanged and result.version == "v1.0.1"
+
+
+def test_unchanged_at_once_on_both_databases(any_app, tmp_path, builds):
+    src = tmp_path / "two.jsonl"
+    src.write_text(
+        "".join(json.dumps({"text": t}) + "\n" for t in ("Huawei shipped 10,000 chips.", "Yields rose 5 %."))
+    )
+    import_paths(get_db(any_app), [str(src)], labels_of(any_app), None)
+    first = do_export(any_app, tmp_path)
+    again = do_export(any_app, tmp_path)
+    assert (first.version, again.version, again.unchanged, again.built, len(builds)) == (
+        "v1.0.0",
+        "v1.0.0",
+        True,
+        False,
+        1,
+    )
+    with get_db(any_app).writing() as s:  # a document's metadata: every record is built again
+        s.execute(update(Document).where(Document.id == 1).values(meta={"desk": "wire"}))
+    changed = do_export(any_app, tmp_path)
+    assert len(builds) == 2 and changed.version == "v1.0.1" and changed.manifest["changes"]["modified"] == 1
