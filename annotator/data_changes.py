@@ -23,7 +23,8 @@ _MARK = text(
 
 
 def data_mark(db) -> str | None:
-    """The mark as a new transaction sees it now; None where the database keeps none."""
+    """The mark as a new transaction sees it now (None if its table lost every row: then
+    no export is taken as unchanged without its full check)."""
     with db.engine.connect() as conn:
         row = conn.execute(_MARK).first()
     return None if row is None else ":".join(str(value) for value in row)
