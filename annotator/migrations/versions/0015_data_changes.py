@@ -61,6 +61,7 @@ SQLITE_UP = [
 ]
 SQLITE_DOWN = [f"DROP TRIGGER IF EXISTS {TABLE}_{table}_{short}" for table in WATCHED for short in EVENTS]
 
+PG_MARK = f"INSERT INTO {TABLE} (token) VALUES (replace(gen_random_uuid()::text, '-', ''))"
 PG_FUNCTION = f"{TABLE}_mark"
 # set for the rest of the transaction once it has appended its row (rolled back with it)
 PG_FLAG = "annotator.data_changed"
@@ -68,7 +69,7 @@ PG_UP = [
     f"""CREATE FUNCTION {PG_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
           IF current_setting('{PG_FLAG}', true) IS DISTINCT FROM 'yes' THEN
-            INSERT INTO {TABLE} (token) VALUES (replace(gen_random_uuid()::text, '-', ''));
+            {PG_MARK};
             PERFORM set_config('{PG_FLAG}', 'yes', true);
           END IF;
           RETURN NULL;
@@ -93,9 +94,7 @@ def upgrade() -> None:
     )
     sqlite = op.get_bind().dialect.name == "sqlite"
     # a first mark: the data as it stands when upgraded is a state of its own
-    op.execute(
-        SQLITE_MARK if sqlite else f"INSERT INTO {TABLE} (token) VALUES (replace(gen_random_uuid()::text, '-', ''))"
-    )
+    op.execute(SQLITE_MARK if sqlite else PG_MARK)
     for statement in SQLITE_UP if sqlite else PG_UP:
         op.execute(statement)
 
