@@ -207,9 +207,9 @@ def _unchanged_at_once(db: Database, folder: Path, layer: str, fmt: str, state: 
     """The answer of an export whose latest version was found to hold the data as it is
     now (and holds this format): unchanged, without a record built; else None."""
     versions = published_versions(folder)
-    if not versions or not still_holds(folder, version_name(versions[-1]), state):
+    latest = version_name(versions[-1]) if versions else None
+    if latest is None or not still_holds(folder, latest, state):
         return None
-    latest = version_name(versions[-1])
     try:
         manifest = orjson.loads((folder / latest / "manifest.json").read_bytes())
     except (OSError, orjson.JSONDecodeError):
