@@ -2,10 +2,12 @@
 
 English runs the trained pipeline without its lemmatizer and sentence recognizer: the claim
 rules read the dependency parse (and tags), nothing reads lemmas, and the parser sets
-sentences. A scheme without quantities suggests no claims, so it skips the parser and tagger
-too (identical entities, about 60% faster). Every language, with or without a trained model,
-gets the gazetteer (an EntityRuler), the quantity rule layer and the token rules for claims
-and relations, so importing text in any language never fails for want of a model.
+sentences. Its attribute ruler sets only what is read (POS, not lemmas or morphology) and
+finds its matches by lookup (attribute_index.py). A scheme without quantities suggests no
+claims, so it skips the parser and tagger too (identical entities, about 60% faster). Every
+language, with or without a trained model, gets the gazetteer (an EntityRuler), the quantity
+rule layer and the token rules for claims and relations, so importing text in any language
+never fails for want of a model.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from spacy.language import Language
 
 from annotator import __version__
 from annotator.labels import LabelConfig
+from annotator.nlp.attribute_index import index_attribute_ruler
 from annotator.nlp.component import QUANTITY_KEY, add_quantity_ruler
 from annotator.nlp.pieces import DEFAULT_LIMIT, join_stream, split_stream
 from annotator.nlp.suggested import candidates, rule_links, suggest_links
@@ -33,6 +36,10 @@ from annotator.tokens import Token
 UNNEEDED_COMPONENTS = ["lemmatizer", "senter"]
 # ...and, where no claims are suggested, what only the claim rules read
 UNNEEDED_WITHOUT_CLAIMS = ["parser", "tagger", "attribute_ruler"]
+# What the attribute ruler sets that nothing here reads once the lemmatizer is left out:
+# lemmas and morphological features. The English ruler keeps POS (the claim rules read it),
+# and 48 of its 179 patterns, which set nothing else, no longer have to be matched
+UNREAD_ATTRS = frozenset({"LEMMA", "MORPH"})
 GAZETTEER_ID = "gazetteer"
 RULES_NAME = "annotator-rules"
 WORKER_CHUNK = 32  # documents per task sent to a worker: progress moves every second or two
@@ -111,6 +118,10 @@ class Prehighlighter:
         # labels the configuration lacks are skipped; warnings() says so, once, to the person
         patterns, _ = load_gazetteer(self.gazetteer_file, self.labels) if self.gazetteer_file else ([], {})
         patterns += [{**name, "id": GAZETTEER_ID} for name in self.names if name["label"] in self.labels.entities]
+        if "attribute_ruler" in nlp.pipe_names:  # the same POS, tags and dependencies, sooner
+            if not reads_unread_attrs(patterns):
+                keep_read_attributes(nlp.get_pipe("attribute_ruler"))
+            index_attribute_ruler(nlp.get_pipe("attribute_ruler"))
         if patterns:  # an empty ruler does nothing but warn (W036) on every document
             nlp.add_pipe("entity_ruler", config={"overwrite_ents": True}).add_patterns(patterns)
         if self.labels.quantity_label:  # a scheme without quantities gets no quantity suggestions
@@ -299,6 +310,29 @@ def joined(parts: list[tuple[int, Highlighted]]) -> Highlighted:
 
 def _moved(item: dict, keys: tuple[str, ...], by: int) -> dict:
     return {k: (v + by if k in keys and v is not None else v) for k, v in item.items()}
+
+
+def keep_read_attributes(ruler) -> None:
+    """The attribute ruler without what it sets for nobody (UNREAD_ATTRS); a pattern left
+    with nothing to set goes. Every attribute it still sets is set as before."""
+    kept = []
+    for pattern in ruler.patterns:
+        attrs = {name: value for name, value in pattern["attrs"].items() if name.upper() not in UNREAD_ATTRS}
+        if attrs:
+            kept.append({**pattern, "attrs": attrs})
+    ruler.clear()
+    ruler.add_patterns(kept)
+
+
+def reads_unread_attrs(patterns: list[dict]) -> bool:
+    """Whether a gazetteer token pattern matches on a lemma or morphological feature, which
+    the attribute ruler then has to go on setting."""
+    return any(
+        isinstance(token, dict) and any(str(key).upper() in UNREAD_ATTRS for key in token)
+        for pattern in patterns
+        if isinstance(pattern.get("pattern"), list)
+        for token in pattern["pattern"]
+    )
 
 
 def load_gazetteer(path: str | Path, labels: LabelConfig) -> tuple[list[dict], Counter]:
