@@ -25,8 +25,10 @@ FLAG_KEYS = {"IS_SPACE": "IS_SPACE"}
 
 def index_attribute_ruler(ruler) -> None:
     """Make `ruler` (spaCy's AttributeRuler, its patterns all added) find its matches by
-    lookup. Patterns added to it later would be missed: this is for a loaded pipeline."""
-    ruler.match = PatternIndex(ruler).match
+    lookup. Patterns added to it later would be missed: this is for a loaded pipeline.
+    Indexing it again changes nothing."""
+    if not isinstance(getattr(ruler.match, "__self__", None), PatternIndex):
+        ruler.match = PatternIndex(ruler).match
 
 
 class PatternIndex:

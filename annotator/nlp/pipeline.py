@@ -88,6 +88,13 @@ class Prehighlighter:
     _pipelines: dict[str, Language] = field(default_factory=dict, repr=False)
     _provenance: dict[Language, tuple[str, dict, dict]] = field(default_factory=dict, repr=False)
 
+    def __post_init__(self):
+        # a model trained on the English base keeps that base's ruler whole (its linker may
+        # read anything) and frozen: the same matches, found by lookup
+        nlp = getattr(self.model, "nlp", None)
+        if nlp is not None and "attribute_ruler" in nlp.pipe_names:
+            index_attribute_ruler(nlp.get_pipe("attribute_ruler"))
+
     @property
     def rules_version(self) -> str:
         digest = (

@@ -160,3 +160,27 @@ def test_pre_highlights_are_the_same_as_with_spacys_ruler(monkeypatch):
     got, expected = new.run_chunk(items), old.run_chunk(items)
     assert [asdict(h) for h in got] == [asdict(h) for h in expected]
     assert sum(len(h.claims) for h in got) > 0 and sum(len(h.suggestions) for h in got) > 50
+
+
+def test_a_trained_model_on_the_english_base_looks_its_ruler_up_and_tags_as_before(tmp_path):
+    """A model trained on the English base (learn/model.py) keeps that base's ruler, frozen and
+    whole (its linker may read anything). Pre-highlighting with it indexes that ruler, once;
+    the tokens come out as spaCy's own ruler sets them."""
+    import joblib
+
+    from annotator.learn.model import TrainedModel
+
+    base = spacy.load(MODEL, exclude=["lemmatizer", "senter"])
+    base.to_disk(tmp_path / "pipeline")
+    (tmp_path / "meta.json").write_text('{"name": "m", "lang": "en"}', encoding="utf-8")
+    joblib.dump({"linker": "stand-in, not used by this test"}, tmp_path / "linker.joblib")
+    model = TrainedModel.load(tmp_path)
+    ruler = model.nlp.get_pipe("attribute_ruler")
+    highlighter = Prehighlighter(LABELS, model=model)
+    index = ruler.match.__self__
+    assert isinstance(index, PatternIndex)
+    Prehighlighter(LABELS, model=model)  # a second one (a worker's copy) keeps the same index
+    assert ruler.match.__self__ is index and highlighter.model is model
+    assert len(ruler.patterns) == len(base.get_pipe("attribute_ruler").patterns)  # nothing slimmed
+    for text in texts():
+        assert attributes(model.nlp(text)) == attributes(base(text))
