@@ -145,11 +145,17 @@ CLAIM_LINKS = tuple(f"{role}_id" for role in CLAIM_ROLES[1:])
 class Suggestion(SQLModel, table=True):
     """Machine output (pre-highlight or an import's pre-annotation). Never edited in place."""
 
-    # the list's label filter; ids never reused (migration 0012), so a stale page cannot name a new suggestion
-    __table_args__ = (Index("ix_suggestion_label_document", "label", "document_id"), {"sqlite_autoincrement": True})
+    # the list's label filter; what the workspace reads of a document's pending suggestions,
+    # from the index alone (migration 0016); ids never reused (migration 0012), so a stale
+    # page cannot name a new suggestion
+    __table_args__ = (
+        Index("ix_suggestion_label_document", "label", "document_id"),
+        Index("ix_suggestion_document_label", "document_id", "label", "start", "end"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    document_id: int = fk("document.id")
+    document_id: int = fk("document.id", index=False)  # ix_suggestion_document_label leads with it
     start: int
     end: int
     label: str = Field(max_length=64)

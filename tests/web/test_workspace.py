@@ -491,3 +491,27 @@ def test_a_retry_never_stored_is_written_normally(ws):
     # a key that is not a key is ignored: the write runs as any other
     bad = _keyed(ws, "/spans", "x" * 65, 2, start=TEXT.index("Tim"), end=TEXT.index("Tim") + 3, label="PERSON")
     assert bad.status_code == 200
+
+
+def test_what_a_write_reads_of_the_pending_suggestions_comes_from_one_index_alone(app):
+    """Every write's answer reads the document's pending suggestions (all, or those of the
+    changed blocks) and counts them per label: on SQLite from the (document, label, start,
+    end) index, without a suggestion row or a sort (migration 0016; at 17,500 suggestions the
+    counts took 6 ms from the rows, 2.8 ms from the index)."""
+    from annotator.web.workspace import reads
+
+    statements = [reads.PENDING, reads.PENDING_IN, reads.PENDING_COUNTS]
+    statements += [reads.GOLD_PENDING, reads.GOLD_PENDING_IN, reads.GOLD_PENDING_COUNTS]
+    with get_db(app).engine.connect() as conn:
+        for statement in statements:
+            compiled = statement.compile(conn)
+            values = compiled.construct_params({"doc": 1, "layer": 1, "lo": 0, "hi": 100})
+            args = tuple(values[name] for name in compiled.positiontup)
+            plan = [row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", args).all()]
+            reads_of_suggestion = [
+                line for line in plan if f"{line} ".startswith(("SEARCH suggestion ", "SCAN suggestion "))
+            ]
+            assert reads_of_suggestion == [
+                "SEARCH suggestion USING COVERING INDEX ix_suggestion_document_label (document_id=?)"
+            ], plan
+            assert not any("TEMP B-TREE" in line for line in plan), plan
