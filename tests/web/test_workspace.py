@@ -18,7 +18,7 @@ from annotator.models import AuditEvent, Claim, Document, Layer, Relation, Span,
 from annotator.nlp.tokenizer import tokenize
 from annotator.tokens import pack
 from annotator.web.workspace.views import text_blocks
-from tests.helpers import give, log_in
+from tests.helpers import curator, give, log_in
 
 TEXT = (
     "Tim Cook 😀 visited Apple in London.\r\n\r\n"
@@ -515,3 +515,22 @@ def test_what_a_write_reads_of_the_pending_suggestions_comes_from_one_index_alon
                 "SEARCH suggestion USING COVERING INDEX ix_suggestion_document_label (document_id=?)"
             ], plan
             assert not any("TEMP B-TREE" in line for line in plan), plan
+
+
+def test_accepting_all_in_gold_takes_the_suggestions_in_the_order_they_were_made(ws):
+    """The pending suggestions come from the index by label: "all" still means them in the
+    order they were made, so the spans gold gains are numbered as the suggestions were."""
+    with ws.db.reading() as s:
+        doc = s.exec(select(Document).where(Document.uid == "doc1")).scalars().one()
+        made = s.exec(
+            select(Suggestion.start, Suggestion.label).where(Suggestion.document_id == doc.id).order_by(Suggestion.id)
+        ).all()
+    assert [label for _, label in made] != sorted(label for _, label in made)  # the index's order differs
+    response = curator(ws.app).post(
+        "/gold/doc1/decide", data={"version": "0", "decision": "accepted", "scope": "all"}, headers=HX
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    with ws.db.reading() as s:
+        gold = find_layer(s, doc, "gold")
+        spans = s.exec(select(Span.start, Span.label).where(Span.layer_id == gold.id).order_by(Span.id)).all()
+    assert [tuple(r) for r in spans] == [tuple(r) for r in made]

@@ -65,9 +65,10 @@ def _run(session: Session, statement, **params):
 
 
 def pending_ids(session: Session, doc: Document, layer: Layer | None, label: str | None = None) -> list[int]:
-    """The ids of the suggestions this layer shows pending (of `label`): what "all" means."""
+    """The ids of the suggestions this layer shows pending (of `label`): what "all" means, in
+    the order they were made (the index they are read from gives them by label)."""
     rows = _run(session, PENDING, layer=layer_id(layer), doc=doc.id).all()
-    return [r.id for r in rows if label is None or r.label == label]
+    return sorted(r.id for r in rows if label is None or r.label == label)
 
 
 def layer_id(layer: Layer | None) -> int:
