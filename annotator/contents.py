@@ -155,9 +155,21 @@ def load_contents(conn, layer_ids: list[int], chunk: int = 500, meta: bool = Tru
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class TextAt:
+    """Where a document's text lies in its file, so that an import can let go of the text
+    between reading and storing and read it again (formats/files.read_again): a whole text
+    file (`size` None), or the JSONL line of `size` bytes at byte `offset`."""
+
+    path: str
+    offset: int = 0
+    size: int | None = None
+
+
 @dataclass
 class Incoming:
-    """A document as a file brings it, checked and waiting to be stored."""
+    """A document as a file brings it, checked and waiting to be stored. `text` is None
+    while an import has let go of it (`text_at` says where it is; `uid` was taken before)."""
 
     text: str
     source: str  # the file, for messages and a new document's `source`
@@ -170,6 +182,7 @@ class Incoming:
     contents: Contents = field(default_factory=Contents)
     layer_meta: dict = field(default_factory=dict)  # what the layer keeps of where it came from (brat sets)
     sources: list[str] = field(default_factory=list)  # every file:line that contributed
+    text_at: TextAt | None = None  # where the reader found the text, if it can be read again
 
     @cached_property
     def uid(self) -> str:

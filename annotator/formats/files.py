@@ -13,7 +13,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from annotator.contents import Incoming
+import orjson
+
+from annotator.contents import Incoming, TextAt
 from annotator.problems import Problem
 
 log = logging.getLogger(__name__)
@@ -123,18 +125,22 @@ class Unreadable(Exception):
         self.problem = problem
 
 
-def text_lines(path: Path | str) -> Iterator[tuple[int, str]]:
+def text_lines(path: Path | str, at: dict[int, tuple[int, int]] | None = None) -> Iterator[tuple[int, str]]:
     """(line number, line) of a UTF-8 file split on "\n" alone, a line at a time, so a large
     file is never held whole (read whole, as bytes, text and lines, a file of 100,000
     seed-sized records held three times its size). The file is checked first, line by line,
     as decode() checks a whole file (the same messages), so a file that is not text yields
-    nothing, however far in the problem sits: raises Unreadable."""
+    nothing, however far in the problem sits: raises Unreadable. `at`, if given, is told
+    where each line lies in the file, (byte offset, bytes), for it to be read again."""
     for _ in _lines(path):
         pass
-    yield from _lines(path)
+    for number, line, start, size in _lines(path):
+        if at is not None:
+            at[number] = (start, size)
+        yield number, line
 
 
-def _lines(path: Path | str) -> Iterator[tuple[int, str]]:
+def _lines(path: Path | str) -> Iterator[tuple[int, str, int, int]]:
     where = str(path)
     try:
         handle = open(path, "rb")  # noqa: SIM115 - closed below, also when the reader stops early
@@ -142,9 +148,11 @@ def _lines(path: Path | str) -> Iterator[tuple[int, str]]:
         raise Unreadable(Problem(where, None, f"cannot read file: {exc.strerror or exc}")) from exc
     with handle:
         byte, char = 0, 0  # where the line starts, after any byte-order mark (as decode() counts)
+        start = 0  # ...and in the file's bytes
         for number, raw in enumerate(handle, 1):
+            size = len(raw)
             if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]
+                raw, start, size = raw[3:], 3, size - 3
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
@@ -153,7 +161,24 @@ def _lines(path: Path | str) -> Iterator[tuple[int, str]]:
             if nul >= 0:
                 raise Unreadable(_nul(where, number, char + nul))
             byte, char = byte + len(raw), char + len(line)
-            yield number, line[:-1] if line.endswith("\n") else line
+            yield number, line[:-1] if line.endswith("\n") else line, start, size
+            start += size
+
+
+def read_again(at: TextAt) -> str | None:
+    """The text at `at`, as its reader found it (a text file decoded as read_text does, a
+    JSONL record's "text"); None where it can no longer be read so. The caller checks that
+    it is still the same text (its uid)."""
+    if at.size is None:
+        return read_text(at.path)[0]
+    try:
+        with open(at.path, "rb") as handle:
+            handle.seek(at.offset)
+            record = orjson.loads(handle.read(at.size))  # the line's newline is JSON whitespace
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    text = record.get("text") if isinstance(record, dict) else None
+    return text if isinstance(text, str) else None
 
 
 TITLE_MAX = 200

@@ -12,12 +12,12 @@ pipeline) are ignored. A line with a problem is reported with its number and sto
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import orjson
 
-from annotator.contents import ClaimItem, Incoming, RelationItem, SpanItem
+from annotator.contents import ClaimItem, Incoming, RelationItem, SpanItem, TextAt
 from annotator.formats.checks import offsets_problem, quantity_problem, relation_problem
 from annotator.formats.files import TITLE_MAX, FileRead, Unreadable, first_line_title, text_lines
 from annotator.formats.labelmap import Unknowns
@@ -32,18 +32,35 @@ ID_MAX = 200  # a document's source id (models.Document.source_id)
 NUL_IN_JSON = "a value holds a NUL character (\\u0000), which cannot be stored as text"
 
 
-def read_jsonl_file(path: Path, labels: LabelConfig, unknowns: Unknowns) -> FileRead:
-    """A file's records, read a line at a time (the file is never held whole)."""
+def read_jsonl_file(
+    path: Path, labels: LabelConfig, unknowns: Unknowns, held: Callable[[Incoming], None] | None = None
+) -> FileRead:
+    """A file's records, read a line at a time (the file is never held whole). Each record
+    notes where its text can be read again, and is given to `held` (which may let go of it)."""
+    at: dict[int, tuple[int, int]] = {}
+    where = str(path)
+
+    def placed(doc: Incoming) -> None:
+        doc.text_at = TextAt(where, *at.pop(doc.line))
+        if held is not None:
+            held(doc)
+
     try:
-        return read_jsonl(str(path), text_lines(path), labels, unknowns)
+        return read_jsonl(where, text_lines(path, at), labels, unknowns, placed)
     except Unreadable as exc:
-        return FileRead(str(path), problems=[exc.problem])
+        return FileRead(where, problems=[exc.problem])
 
 
-def read_jsonl(path: str, lines: Iterable[tuple[int, str]], labels: LabelConfig, unknowns: Unknowns) -> FileRead:
+def read_jsonl(
+    path: str,
+    lines: Iterable[tuple[int, str]],
+    labels: LabelConfig,
+    unknowns: Unknowns,
+    placed: Callable[[Incoming], None] | None = None,
+) -> FileRead:
     """The records of (line number, line) pairs; lines are split on "\n" only: a record's
     text may hold \r, \u2028 and other line breaks inside its JSON string, and those must
-    not be taken for record boundaries."""
+    not be taken for record boundaries. `placed`: told of each document kept."""
     out = FileRead(path)
     for lineno, line in lines:
         if not line.strip():
@@ -65,6 +82,8 @@ def read_jsonl(path: str, lines: Iterable[tuple[int, str]], labels: LabelConfig,
             out.uids.add(doc.uid)
             if not problems:
                 out.docs.append(doc)
+                if placed is not None:
+                    placed(doc)
     if not out.docs and not out.problems and not out.skipped:
         out.problems.append(Problem(path, None, "no records in file"))
     return out

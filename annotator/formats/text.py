@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from annotator.contents import Incoming
+from annotator.contents import Incoming, TextAt
 from annotator.formats.files import FileRead, first_line_title, read_text
 from annotator.problems import Problem
 
@@ -19,7 +19,8 @@ def read_plain(path: Path) -> FileRead:
     elif not text.strip():
         result.problems.append(Problem(str(path), 1, "empty document (no text)"))
     else:
-        doc = Incoming(text=text, source=str(path), title=first_line_title(text, markdown=path.suffix.lower() == ".md"))
+        markdown = path.suffix.lower() == ".md"
+        doc = Incoming(text=text, source=str(path), title=first_line_title(text, markdown), text_at=TextAt(str(path)))
         doc.sources = [doc.where]
         result.docs.append(doc)
         result.uids.add(doc.uid)

@@ -65,7 +65,9 @@ def merged(docs: list[Incoming]) -> Incoming:
         lang_source=lang_from.lang_source,
         meta=first.meta,
         sources=[w for d in docs for w in d.sources],
+        text_at=first.text_at,
     )
+    out.uid = first.uid  # the text may be let go of by now (pipeline.read_files)
     for doc in docs:
         out.layer_meta = merge_meta(out.layer_meta, doc.layer_meta)  # e.g. brat: every file's set
         doc = unique(doc)  # ids are offsets now, the same in every copy

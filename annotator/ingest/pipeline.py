@@ -7,6 +7,10 @@
       -> store (store.py: new documents pre-highlighted, contents as suggestions or
          into a layer)
 
+A large or pre-highlighted document import holds no text between reading and storing: each
+is let go of once read and checked, and read again from its file, its id checked, when its
+document is stored (Held, store.text_of).
+
 `import_paths` imports documents (.txt, .md, .jsonl): their texts, and the spans a file
 brings as pre-annotations. `import_layer` imports annotations made elsewhere into one
 person's (or the gold) layer: our JSONL records, Prodigy JSONL, brat, MeasEval.
@@ -45,6 +49,13 @@ _LINE = re.compile(r":\d+$")
 # settling_pool), and settles in them: ~0.3 s of settling in one process, about what the
 # workers take to load spaCy's tokenizer as they start, beside this process's reading
 EARLY_POOL_BYTES = 1 << 20
+# characters of text a document import holds as it reads; past them it lets go of each
+# text once read and checked, and reads it again as it stores the document. Texts were 5 KB
+# of the 6.8 KB a seed-sized record held, so 100,000 of them held 500 MB until the last was
+# stored. Reading again costs ~40 us a text (its uid checked too), so imports of up to
+# ~13,000 seed-sized documents keep theirs, except pre-highlighted ones, which let go of
+# every text: that cost is nothing beside spaCy's
+HELD_CHARS = 32 << 20
 # an import's `pool` by default: it decides itself (settling_ahead) and forks before reading;
 # a caller that decided earlier passes its workers, or None for none
 DECIDE_HERE = object()
@@ -194,6 +205,21 @@ class ImportReport:
 
 
 @dataclass
+class Held:
+    """Texts held as they are read, up to `chars` characters; each text after them is let go
+    of (Incoming.text None) where its reader noted where it can be read again (text_at)."""
+
+    chars: int
+
+    def take(self, doc: Incoming) -> None:
+        if self.chars > 0:
+            self.chars -= len(doc.text)
+        elif doc.text_at is not None:
+            doc.uid  # noqa: B018 - taken while the text is here
+            doc.text = None
+
+
+@dataclass
 class Options:
     """How the files are read."""
 
@@ -202,6 +228,7 @@ class Options:
     split_discontinuous: bool = False
     skip_invalid: bool = False
     settle: bool = True  # new documents get language and tokens now, not on first use
+    held: Held | None = None  # how many texts are held as read (None: all)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # set by read_files
 
 
@@ -342,7 +369,15 @@ def _run(
         ahead = settling_ahead(db.engine.url, paths, options.settle, prehighlighter is not None)
     else:  # the caller's decision, taken before it opened the database: the paths are not walked again
         ahead = nullcontext(pool)
-    with gc_paused(), ahead as pool:
+    if target is None:  # a document import reads texts again as it stores them (HELD_CHARS)
+        options.held = Held(0 if prehighlighter is not None else HELD_CHARS)
+    # pre-highlighting workers, too, fork before the files are read (workers_ahead)
+    highlighting = (
+        prehighlighter.workers_ahead(input_bytes(paths))
+        if prehighlighter and prehighlighter.processes > 1
+        else nullcontext()
+    )
+    with gc_paused(), ahead as pool, highlighting as highlighters:
         files, problems = read_files(paths, labels, unknowns, options)
         report.files = len(files)
         report.skipped_files = options.skipped
@@ -362,7 +397,9 @@ def _run(
         if on_total:
             on_total(len(docs))
         try:
-            stored, store_problems = store(db, docs, labels, target, prehighlighter, progress, options.settle, pool)
+            stored, store_problems = store(
+                db, docs, labels, target, prehighlighter, progress, options.settle, pool, highlighters
+            )
         except Interrupted as stop:  # Ctrl+C: what the finished groups stored stays, and is told
             stored, store_problems, report.interrupted = stop.stored, stop.problems, True
     report.stored.add(stored)
@@ -396,13 +433,17 @@ def read_files(
     what = "annotations as JSONL" if options.fmt == "jsonl" else "documents"
     found, problems = collect(paths, suffixes, what)
     options.skipped = skipped_files(paths, suffixes)
-    return [read_guarded(path, _read_document_file, path, labels, unknowns) for path in found], problems
+    held = options.held.take if options.held else None
+    return [read_guarded(path, _read_document_file, path, labels, unknowns, held) for path in found], problems
 
 
-def _read_document_file(path: Path, labels: LabelConfig, unknowns: Unknowns) -> FileRead:
+def _read_document_file(path: Path, labels: LabelConfig, unknowns: Unknowns, held) -> FileRead:
     if path.suffix.lower() in jsonl.SUFFIXES:
-        return jsonl.read_jsonl_file(path, labels, unknowns)
-    return text.read_plain(path)
+        return jsonl.read_jsonl_file(path, labels, unknowns, held)
+    read = text.read_plain(path)
+    for doc in read.docs if held else ():
+        held(doc)
+    return read
 
 
 def _refuse_clashing_ids(db, docs: list[Incoming], report: ImportReport) -> list[Incoming]:

@@ -23,6 +23,7 @@ from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from annotator.contents import CLAIM_FIELDS, RELATION_FIELDS, SPAN_FIELDS, Incoming
+from annotator.formats.files import read_again
 from annotator.ingest import first_use
 from annotator.ingest.bulk import bound, insert_rows, json_text, new_ids
 from annotator.ingest.existing import clear, held
@@ -40,6 +41,7 @@ from annotator.models import (
     Span,
     TokenArray,
     User,
+    document_uid,
     utcnow,
 )
 from annotator.nlp.language import PENDING, UNDETERMINED_ISO, detect_language
@@ -123,6 +125,41 @@ class Stored:
             setattr(self, key, getattr(self, key) + value)
 
 
+class TextChanged(Exception):
+    """A text let go of after reading (pipeline.Held) is no longer in its file as read."""
+
+    def __init__(self, where: str, uid: str):
+        super().__init__(where, uid)
+        self.where, self.uid = where, uid
+
+    @property
+    def problem(self) -> Problem:
+        return Problem(
+            self.where,
+            None,
+            f"the file changed or went away during this import: the text of document {self.uid} is no "
+            "longer there as it was read; nothing stored from here on (what was stored before stays), "
+            "run the import again",
+        )
+
+
+def text_of(doc: Incoming) -> str:
+    """The document's text, read again from its file where the import let go of it."""
+    if doc.text is None:
+        text = read_again(doc.text_at) if doc.text_at is not None else None
+        if text is None or document_uid(text) != doc.uid:
+            raise TextChanged(doc.where, doc.uid)
+        doc.text = text
+    return doc.text
+
+
+def _let_go(docs: list[Incoming]) -> None:
+    """Stored documents' texts, let go of where they can be read again (nothing needs them)."""
+    for doc in docs:
+        if doc.text_at is not None:
+            doc.text = None
+
+
 class Interrupted(KeyboardInterrupt):
     """Ctrl+C during a store: what the finished transactions stored, and their problems."""
 
@@ -140,12 +177,14 @@ def store(
     progress: Callable[[int], None] | None = None,
     settle: bool = True,
     pool=None,
+    highlighters=None,
 ) -> tuple[Stored, list[Problem]]:
     """Store `docs` a group per transaction. Pre-highlighting streams over the whole import
-    (one set of workers) while groups are committed as their documents come back, so an
-    interrupted import keeps every finished group and a re-run skips what is stored.
-    Without it new documents are settled (`settle`; else left for first use), by the
-    workers of `pool` where given (first_use.settling_pool)."""
+    (one set of workers: `highlighters` where forked ahead, Prehighlighter.workers_ahead)
+    while groups are committed as their documents come back, so an interrupted import keeps
+    every finished group and a re-run skips what is stored. Without it new documents are
+    settled (`settle`; else left for first use), by the workers of `pool` where given
+    (first_use.settling_pool)."""
     stored, problems = Stored(), []
     present = present_uids(db, [d.uid for d in docs])
     fresh = [d for d in docs if d.uid not in present]
@@ -155,7 +194,11 @@ def store(
     # (its language is a facet there, migration 0014)
     workers_detect = settle and not prehighlighter and target is None
     langs_of = _Languages(fresh, detect=not workers_detect)
-    highlights = prehighlighter.run((d.text, langs_of[d.uid][0]) for d in fresh) if prehighlighter and fresh else None
+    highlights = (
+        prehighlighter.run(((text_of(d), langs_of[d.uid][0]) for d in fresh), highlighters)
+        if prehighlighter and fresh
+        else None
+    )
     # Without the pipeline, new documents are settled (language, tokens) by workers on
     # every core from the start, while this process inserts those done: the first export
     # then finds nothing left to do.
@@ -166,7 +209,7 @@ def store(
                 stack.enter_context(closing(highlights))
             flight = (
                 stack.enter_context(
-                    settling(db, ((d.uid, d.text, *langs_of[d.uid]) for d in fresh), len(fresh), pool=pool)
+                    settling(db, ((d.uid, text_of(d), *langs_of[d.uid]) for d in fresh), len(fresh), pool=pool)
                 )
                 if settle
                 else None
@@ -194,9 +237,12 @@ def store(
                     ]
                 )
                 _store_group(db, group, parts, labels, target, stored, problems)
+                _let_go(group)
                 if progress:
                     progress(len(group) if target is not None else len(group) - len(new))
             refresh_statistics(db, stored.new_documents)
+    except TextChanged as changed:  # the groups stored before stay
+        problems.append(changed.problem)
     except KeyboardInterrupt as exc:
         raise Interrupted(stored, problems) from exc
     return stored, problems
@@ -242,6 +288,7 @@ def _settled_parts(taken: _Taken, new: list[Incoming], labels, keep_contents: bo
         settled = taken.take([d.uid for d in part])
         langs = [settled[d.uid][0][:2] for d in part]
         yield _new_documents(part, labels, langs, None, keep_contents, progress, settled=settled)
+        _let_go(part)  # inserted by now: a file's group would otherwise hold every text again
 
 
 def _store_group(db, group, parts, labels, target, stored: Stored, problems: list[Problem]) -> None:
@@ -364,7 +411,7 @@ def _languages(docs: list[Incoming], detect: bool) -> list[tuple[str, str]]:
     return [
         (d.lang, d.lang_source)
         if d.lang
-        else (detect_language(d.text), "detected")
+        else (detect_language(text_of(d)), "detected")
         if detect
         else (UNDETERMINED_ISO, PENDING)
         for d in docs
@@ -386,6 +433,7 @@ def _new_documents(
     languages `langs` gives."""
     rows = []
     for doc, (lang, lang_source) in zip(docs, langs):
+        text_of(doc)
         hl = next(highlights) if highlights is not None else None
         suggestions = [_imported(s, doc.text, lang, labels) for s in doc.contents.spans] if keep_contents else []
         claims, relations = (
@@ -556,7 +604,7 @@ def _fill_quantities(doc: Incoming, lang: str) -> None:
     """Value, unit and qualifier of the QUANTITY spans that came without them."""
     for span in doc.contents.spans:
         if span.parse:
-            for key, value in parsed_quantity(doc.text[span.start : span.end], lang).items():
+            for key, value in parsed_quantity(text_of(doc)[span.start : span.end], lang).items():
                 setattr(span, key, value)
             span.parse = False
 

@@ -16,6 +16,7 @@ import hashlib
 import itertools
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,7 +31,7 @@ from annotator.nlp.component import QUANTITY_KEY, add_quantity_ruler
 from annotator.nlp.pieces import DEFAULT_LIMIT, join_stream, split_stream
 from annotator.nlp.suggested import candidates, rule_links, suggest_links
 from annotator.nlp.tokenizer import blank_pipeline, from_doc
-from annotator.nlp.workers import can_pool, pool_run
+from annotator.nlp.workers import can_pool, forked_ahead, pool_run
 from annotator.tokens import Token
 
 UNNEEDED_COMPONENTS = ["lemmatizer", "senter"]
@@ -153,27 +154,38 @@ class Prehighlighter:
             )
         return self._provenance[nlp]
 
-    def run(self, items: Iterable[tuple[str, str]]) -> Iterator[Highlighted]:
+    def workers_ahead(self, input_bytes: int):
+        """A context giving worker processes forked before an import of `input_bytes` reads
+        its files (workers.forked_ahead), for run(): None where run() would likely use none,
+        or could not fork. English's trained pipeline is loaded first, for the workers to
+        share; other languages' pipelines are built in each worker, as it first needs them.
+        Should run() find the corpus not worth the workers, they go unused."""
+        if self.processes < 2 or input_bytes < POOL_MIN_CHARS:
+            return nullcontext()
+        return forked_ahead(self, ["en"] if self.model_en else [])
+
+    def run(self, items: Iterable[tuple[str, str]], workers=None) -> Iterator[Highlighted]:
         """Pre-highlight (text, lang) pairs. Results come back in input order, a chunk of
         documents at a time as each is done, so a long import shows its progress and commits
-        as it goes. Many documents a trained pipeline reads go to worker processes. A long
-        text is read as pieces (spread over the workers like documents), its results joined
-        with every offset moved back into the whole text."""
+        as it goes. Many documents a trained pipeline reads go to worker processes (those of
+        `workers`, from workers_ahead, where given). A long text is read as pieces (spread
+        over the workers like documents), its results joined with every offset moved back
+        into the whole text."""
         counts: deque = deque()
-        read = self._run_pieces(split_stream(items, self.max_piece, counts))
+        read = self._run_pieces(split_stream(items, self.max_piece, counts), workers)
         try:
             yield from join_stream(read, counts, joined)
         finally:
             read.close()  # a closed import stops its workers now, not when collected
 
-    def _run_pieces(self, items: Iterator[tuple[str, str]]) -> Iterator[Highlighted]:
+    def _run_pieces(self, items: Iterator[tuple[str, str]], workers=None) -> Iterator[Highlighted]:
         if self.processes > 1:
             head = list(itertools.islice(items, self.multiprocess_min_docs))
             items = itertools.chain(head, items)
             enough = len(head) >= self.multiprocess_min_docs or sum(len(t) for t, _ in head) >= POOL_MIN_CHARS
-            if enough and self._worth_workers(head) and can_pool(self):
+            if enough and self._worth_workers(head) and (workers is not None or can_pool(self)):
                 langs = dict.fromkeys(lang for _text, lang in head)
-                yield from pool_run(self, items, self.processes, WORKER_CHUNK, CHUNK_CHARS, langs)
+                yield from pool_run(self, items, self.processes, WORKER_CHUNK, CHUNK_CHARS, langs, workers)
                 return
         for chunk in batches(items, self.batch_size, CHUNK_CHARS):
             yield from self.run_chunk(chunk)

@@ -1,6 +1,7 @@
 """An import's memory: a JSONL file is read a line at a time, never held whole, with the
-same refusals as a whole-file read; and a large import forks its settling workers before it
-reads, so they do not inherit the documents read."""
+same refusals as a whole-file read; a large import forks its settling workers before it
+reads, so they do not inherit the documents read; and past a budget it lets go of each text
+once read, reading it again, checked, as its document is stored."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from annotator.formats.files import decode
 from annotator.formats.labelmap import LabelMap, Unknowns
 from annotator.ingest import first_use, pipeline
 from annotator.ingest.first_use import settling_workers
-from annotator.models import Document
+from annotator.models import Document, Suggestion, document_uid
+from annotator.project import labels_of
 
 TEXT = "Huawei shipped 10,000 Ascend 910C chips, a 25 percent rise from the year before; " * 100
 
@@ -108,3 +110,133 @@ def test_the_input_size_counts_what_it_can_see(tmp_path):
     (tmp_path / "sub" / "b.txt").write_text("yy", encoding="utf-8")
     (tmp_path / "gone.txt").symlink_to(tmp_path / "nowhere")  # a dangling link: the reader's to report
     assert pipeline.input_bytes([str(tmp_path), str(tmp_path / "missing"), str(tmp_path / "a.jsonl")]) == 22
+
+
+# Texts of several shapes: a byte-order mark, CRLF, a line separator inside a JSON string,
+# emoji and a script beyond Latin-1, each as a .txt file and as a JSONL record.
+SHAPES = (
+    "\ufeffHuawei shipped 10,000 Ascend 910C chips.\r\nUp 25 percent.",
+    "Nvidia's H100 🚀 draws 700 W\u2028and weighs 1.2 kg.",
+    "В 2024 году продано 5000 чипов; 東京 shipped 3 GB.",
+)
+
+
+def _shapes_corpus(folder):
+    folder.mkdir()
+    for i, text in enumerate(SHAPES):
+        (folder / f"{i}.txt").write_bytes(text.encode("utf-8"))
+    records = [
+        {"text": f"{i} {text.lstrip(chr(0xFEFF))}", "spans": [{"start": 0, "end": 1, "label": "QUANTITY"}]}
+        for i, text in enumerate(SHAPES * 3)
+    ]
+    (folder / "records.jsonl").write_bytes(b"\xef\xbb\xbf" + "".join(json.dumps(r) + "\n" for r in records).encode())
+    return len(SHAPES) + len(records)
+
+
+def _stored(db) -> list[tuple]:
+    with db.reading() as s:
+        docs = s.exec(select(Document.uid, Document.text, Document.n_chars, Document.title, Document.lang)).all()
+        rows = s.exec(select(Suggestion.document_id, Suggestion.start, Suggestion.end, Suggestion.label)).all()
+    return sorted(map(tuple, docs)), sorted(map(tuple, rows))
+
+
+def test_texts_let_go_of_as_read_come_back_exactly_as_stored(tmp_path, monkeypatch):
+    """Past HELD_CHARS an import keeps no text it has read; each is read again from its file
+    as its document is stored, the same text to the code point (its id checked again)."""
+    from tests.conftest import make_test_app
+
+    n = _shapes_corpus(tmp_path / "docs")
+    results = []
+    for held in (10**9, 0):  # every text held; none held
+        monkeypatch.setattr(pipeline, "HELD_CHARS", held)
+        app = make_test_app(tmp_path / f"held{held}")
+        db = get_db(app)
+        report = pipeline.import_paths(db, [str(tmp_path / "docs")], labels_of(app), None)
+        assert report.ok and report.new == n, report.problems
+        results.append(_stored(db))
+        db.dispose()
+    assert results[0] == results[1]
+    docs = results[1][0]
+    assert {text for _, text, *_ in docs} >= {t.lstrip("\ufeff") for t in SHAPES}
+    assert all(uid == document_uid(text) and n_chars == len(text) for uid, text, n_chars, *_ in docs)
+
+
+def test_a_document_import_past_its_budget_holds_no_text_it_has_read(labels, tmp_path):
+    path = tmp_path / "big.jsonl"
+    with open(path, "w", encoding="utf-8") as handle:
+        for i in range(600):
+            handle.write(json.dumps({"text": f"{i} {TEXT}"}) + "\n")
+    options = pipeline.Options(held=pipeline.Held(len(TEXT) * 100))  # about 100 texts' worth
+    tracemalloc.start()
+    try:
+        [read], problems = pipeline.read_files([str(path)], labels, Unknowns(labels, LabelMap()), options)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert not problems and len(read.docs) == 600
+    kept = [d for d in read.docs if d.text is not None]
+    assert 95 <= len(kept) <= 105 and kept == read.docs[: len(kept)]  # the first ones, then none
+    assert all(d.uid and d.text_at.path == str(path) for d in read.docs)
+    held = sum(len(f"{i} {TEXT}") for i in range(600))
+    assert peak < held * 0.4, (peak, held)  # read whole it was more than the texts
+
+
+def test_a_file_changed_before_its_texts_are_read_again_stops_the_import_with_nothing_half_stored(
+    app, labels, tmp_path, monkeypatch
+):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for i in range(6):
+        (folder / f"{i}.txt").write_text(f"Document {i}: {TEXT[:300]}", encoding="utf-8")
+    real = pipeline.read_files
+
+    def reading(*args, **kwargs):
+        read = real(*args, **kwargs)
+        (folder / "3.txt").write_text("Rewritten meanwhile.", encoding="utf-8")
+        return read
+
+    monkeypatch.setattr(pipeline, "read_files", reading)
+    monkeypatch.setattr(pipeline, "HELD_CHARS", 0)
+    from annotator.ingest import store
+
+    monkeypatch.setattr(store, "GROUP", 2)  # files 0-1, 2-3, 4-5: the second group fails
+    monkeypatch.setattr(first_use, "BATCH", 2)  # ...and its texts are read again with it
+    db = get_db(app)
+    report = pipeline.import_paths(db, [str(folder)], labels, None)
+    [problem] = report.problems
+    assert problem.path == str(folder / "3.txt") and "changed or went away during this import" in problem.message
+    assert report.failed and report.new == 2
+    with db.reading() as s:
+        stored = s.exec(select(Document.source, Document.text)).all()
+    assert sorted(source for source, _ in stored) == [str(folder / "0.txt"), str(folder / "1.txt")]
+    assert all(text.startswith("Document ") for _, text in stored)
+
+
+def test_storing_a_file_of_records_reads_its_texts_back_a_batch_at_a_time(tmp_path, monkeypatch):
+    """A document import stores a file in one transaction; a text read again is let go of
+    once its batch is inserted, not when the whole file is, so the texts never all come back."""
+    from tests.conftest import make_test_app
+
+    path = tmp_path / "records.jsonl"
+    with open(path, "w", encoding="utf-8") as handle:
+        for i in range(300):
+            handle.write(json.dumps({"text": f"{i} {TEXT}", "lang": "en"}) + "\n")
+    texts = 300 * len(TEXT)
+    monkeypatch.setattr(first_use, "BATCH", 10)
+    monkeypatch.setattr(first_use, "PARALLEL_MIN", 10**9)  # settled here, a batch at a time
+    peaks = {}
+    for held in (10**9, 0):
+        monkeypatch.setattr(pipeline, "HELD_CHARS", held)
+        app = make_test_app(tmp_path / f"held{held}")
+        db = get_db(app)
+        tracemalloc.start()
+        try:
+            report = pipeline.import_paths(db, [str(path)], labels_of(app), None)
+            peaks[held] = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert report.ok and report.new == 300
+        with db.reading() as s:
+            assert sorted(s.exec(select(Document.text)).scalars()) == sorted(f"{i} {TEXT}" for i in range(300))
+        db.dispose()
+    assert peaks[0] < peaks[10**9] - texts / 2, (peaks, texts)

@@ -98,10 +98,10 @@ def test_a_reader_that_fails_refuses_its_file_and_says_so(sqlite_xapp, tmp_path,
 
     real = pipeline._read_document_file
 
-    def flaky(path, labels, unknowns):
+    def flaky(path, *args):
         if path.name == "bad.jsonl":
             raise TypeError("unhashable type: 'list'")
-        return real(path, labels, unknowns)
+        return real(path, *args)
 
     monkeypatch.setattr(pipeline, "_read_document_file", flaky)
     jsonl(tmp_path / "bad.jsonl", {"text": TEXT})
