@@ -222,20 +222,13 @@ def store(
             for group in _groups(docs, target is None, GROUP if highlights is None else GROUP_PREHIGHLIGHTED):
                 new = [d for d in group if d.uid not in present]
                 counted = progress if target is None else None
-                parts = (
-                    _settled_parts(taken, new, labels, target is None, counted)
-                    if taken is not None
-                    else [
-                        _new_documents(
-                            new,
-                            labels,
-                            [langs_of[d.uid] for d in new],
-                            highlights,
-                            keep_contents=target is None,
-                            progress=counted,
-                        )
-                    ]
-                )
+                if taken is not None:
+                    parts = _settled_parts(taken, new, labels, target is None, counted)
+                elif highlights is None:
+                    parts = _unsettled_parts(new, labels, langs_of, target is None, counted)
+                else:  # built before the transaction: the pipeline's results never hold the lock
+                    langs = [langs_of[d.uid] for d in new]
+                    parts = [_new_documents(new, labels, langs, highlights, target is None, counted)]
                 _store_group(db, group, parts, labels, target, stored, problems)
                 _let_go(group)
                 if progress:
@@ -289,6 +282,17 @@ def _settled_parts(taken: _Taken, new: list[Incoming], labels, keep_contents: bo
         langs = [settled[d.uid][0][:2] for d in part]
         yield _new_documents(part, labels, langs, None, keep_contents, progress, settled=settled)
         _let_go(part)  # inserted by now: a file's group would otherwise hold every text again
+
+
+def _unsettled_parts(new: list[Incoming], labels, langs_of, keep_contents: bool, progress) -> Iterator[list[dict]]:
+    """The rows of a group's new documents left unsettled (--tokenize-later), a batch at a
+    time inside the group's transaction (languages detected here, as the settled path waits
+    for its workers there), each batch's texts let go of once inserted: a file is one group,
+    and its texts would otherwise all come back at once."""
+    for start in range(0, len(new), first_use.BATCH):
+        part = new[start : start + first_use.BATCH]
+        yield _new_documents(part, labels, [langs_of[d.uid] for d in part], None, keep_contents, progress)
+        _let_go(part)
 
 
 def _store_group(db, group, parts, labels, target, stored: Stored, problems: list[Problem]) -> None:

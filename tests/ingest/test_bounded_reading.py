@@ -11,6 +11,7 @@ import os
 import sys
 import tracemalloc
 
+import pytest
 from sqlalchemy import select
 
 from annotator.db import get_db
@@ -212,7 +213,8 @@ def test_a_file_changed_before_its_texts_are_read_again_stops_the_import_with_no
     assert all(text.startswith("Document ") for _, text in stored)
 
 
-def test_storing_a_file_of_records_reads_its_texts_back_a_batch_at_a_time(tmp_path, monkeypatch):
+@pytest.mark.parametrize("settle", [True, False], ids=["settled", "tokens-later"])
+def test_storing_a_file_of_records_reads_its_texts_back_a_batch_at_a_time(tmp_path, monkeypatch, settle):
     """A document import stores a file in one transaction; a text read again is let go of
     once its batch is inserted, not when the whole file is, so the texts never all come back."""
     from tests.conftest import make_test_app
@@ -231,7 +233,7 @@ def test_storing_a_file_of_records_reads_its_texts_back_a_batch_at_a_time(tmp_pa
         db = get_db(app)
         tracemalloc.start()
         try:
-            report = pipeline.import_paths(db, [str(path)], labels_of(app), None)
+            report = pipeline.import_paths(db, [str(path)], labels_of(app), None, settle=settle)
             peaks[held] = tracemalloc.get_traced_memory()[1]
         finally:
             tracemalloc.stop()
