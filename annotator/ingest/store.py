@@ -276,22 +276,31 @@ def _settled_parts(taken: _Taken, new: list[Incoming], labels, keep_contents: bo
     """The rows of a group's new documents, a settling batch at a time, each part once its
     documents are settled: consumed inside the group's transaction, so the inserts overlap
     the workers and each document is written once, whole."""
-    for start in range(0, len(new), first_use.BATCH):
-        part = new[start : start + first_use.BATCH]
+
+    def rows(part: list[Incoming]) -> list[dict]:
         settled = taken.take([d.uid for d in part])
         langs = [settled[d.uid][0][:2] for d in part]
-        yield _new_documents(part, labels, langs, None, keep_contents, progress, settled=settled)
-        _let_go(part)  # inserted by now: a file's group would otherwise hold every text again
+        return _new_documents(part, labels, langs, None, keep_contents, progress, settled=settled)
+
+    return _batched(new, rows)
 
 
 def _unsettled_parts(new: list[Incoming], labels, langs_of, keep_contents: bool, progress) -> Iterator[list[dict]]:
     """The rows of a group's new documents left unsettled (--tokenize-later), a batch at a
     time inside the group's transaction (languages detected here, as the settled path waits
-    for its workers there), each batch's texts let go of once inserted: a file is one group,
-    and its texts would otherwise all come back at once."""
+    for its workers there)."""
+    return _batched(
+        new, lambda part: _new_documents(part, labels, [langs_of[d.uid] for d in part], None, keep_contents, progress)
+    )
+
+
+def _batched(new: list[Incoming], rows: Callable[[list[Incoming]], list[dict]]) -> Iterator[list[dict]]:
+    """`rows` of each batch of `new`, each batch's texts let go of once the consumer asks for
+    the next (it has inserted this one): a file is one group, and its texts would otherwise
+    all come back at once."""
     for start in range(0, len(new), first_use.BATCH):
         part = new[start : start + first_use.BATCH]
-        yield _new_documents(part, labels, [langs_of[d.uid] for d in part], None, keep_contents, progress)
+        yield rows(part)
         _let_go(part)
 
 

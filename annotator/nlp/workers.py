@@ -22,7 +22,7 @@ import os
 import signal
 import threading
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import replace
 
 from annotator.worker_lifetime import end_with_parent
@@ -43,14 +43,12 @@ def pool_run(
     tasks of at most `chunk` pairs and (given `chars`) about that many characters. `langs`:
     the languages whose pipelines to load before forking (others load in the workers).
     `pool`: workers forked ahead (forked_ahead), used here and ended by their owner."""
-    if pool is not None:
+    owned = pool is None
+    with _own_pool(prehighlighter, processes, langs) if owned else nullcontext(pool) as pool:
         for highlighted in pool.imap(_highlight, _chunks(items, chunk, chars)):
             yield from highlighted
-        return
-    with _own_pool(prehighlighter, processes, langs) as pool:
-        for highlighted in pool.imap(_highlight, _chunks(items, chunk, chars)):
-            yield from highlighted
-        pool.close()
+        if owned:
+            pool.close()
 
 
 @contextmanager
@@ -61,7 +59,7 @@ def forked_ahead(prehighlighter, langs: Iterable[str]) -> Iterator:
     its own objects (reference counts), copies them: two workers then held the corpus once
     more between them (10,000 seed-sized documents: 758 against 696 MiB for the whole
     import). None where workers cannot be forked."""
-    if prehighlighter.processes < 2 or not forkable():
+    if not forkable():
         yield None
         return
     with _own_pool(prehighlighter, prehighlighter.processes, langs) as pool:
