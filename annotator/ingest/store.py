@@ -16,7 +16,7 @@ documents (whole files for a document import), so a refused file leaves nothing 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, closing
+from contextlib import ExitStack, closing, contextmanager, nullcontext
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, insert, select, text, update
@@ -28,6 +28,7 @@ from annotator.ingest import first_use
 from annotator.ingest.bulk import bound, insert_rows, json_text, new_ids
 from annotator.ingest.existing import clear, held
 from annotator.ingest.first_use import Flight, settling
+from annotator.ingest.spool import Spool
 from annotator.ingest.suggestion_rows import insert_suggestions
 from annotator.labels import LabelConfig
 from annotator.models import (
@@ -53,6 +54,9 @@ from annotator.tokens import pack
 GROUP = 2000  # documents per transaction
 # ...when pre-highlighting: some seconds of work, all an interrupted import can lose
 GROUP_PREHIGHLIGHTED = 200
+# ...and a group of more new documents than this (one large file) spools its rows (spool.py)
+SPOOL_AFTER = GROUP_PREHIGHLIGHTED
+SPOOL_BATCH = GROUP_PREHIGHLIGHTED  # rows per batch written to, and read back from, a spool
 CHUNK = 500  # ids per IN (...) lookup
 ANALYZE_AFTER = 1000  # new documents after which PostgreSQL's statistics are refreshed
 INSERT_CHUNK = 2000  # new documents per insert statement
@@ -223,13 +227,13 @@ def store(
                 new = [d for d in group if d.uid not in present]
                 counted = progress if target is None else None
                 if taken is not None:
-                    parts = _settled_parts(taken, new, labels, target is None, counted)
+                    parts = nullcontext(_settled_parts(taken, new, labels, target is None, counted))
                 elif highlights is None:
-                    parts = _unsettled_parts(new, labels, langs_of, target is None, counted)
+                    parts = nullcontext(_unsettled_parts(new, labels, langs_of, target is None, counted))
                 else:  # built before the transaction: the pipeline's results never hold the lock
-                    langs = [langs_of[d.uid] for d in new]
-                    parts = [_new_documents(new, labels, langs, highlights, target is None, counted)]
-                _store_group(db, group, parts, labels, target, stored, problems)
+                    parts = _built_ahead(new, labels, langs_of, highlights, target is None, counted)
+                with parts as rows:
+                    _store_group(db, group, rows, labels, target, stored, problems)
                 _let_go(group)
                 if progress:
                     progress(len(group) if target is not None else len(group) - len(new))
@@ -302,6 +306,23 @@ def _batched(new: list[Incoming], rows: Callable[[list[Incoming]], list[dict]]) 
         part = new[start : start + first_use.BATCH]
         yield rows(part)
         _let_go(part)
+
+
+@contextmanager
+def _built_ahead(new: list[Incoming], labels, langs_of, highlights, keep_contents: bool, progress):
+    """The pre-highlighted rows of a group's new documents, all built before its transaction:
+    in memory for a group of the usual size, in a spool (spool.py) for a larger one (a file of
+    many records, which is never split), a batch at a time, each batch's texts let go of."""
+    if len(new) <= SPOOL_AFTER:
+        yield [_new_documents(new, labels, [langs_of[d.uid] for d in new], highlights, keep_contents, progress)]
+        return
+    with Spool() as spool:
+        for start in range(0, len(new), SPOOL_BATCH):
+            part = new[start : start + SPOOL_BATCH]
+            langs = [langs_of[d.uid] for d in part]
+            spool.add(_new_documents(part, labels, langs, highlights, keep_contents, progress))
+            _let_go(part)
+        yield spool.batches()
 
 
 def _store_group(db, group, parts, labels, target, stored: Stored, problems: list[Problem]) -> None:

@@ -5,6 +5,7 @@ once read, reading it again, checked, as its document is stored."""
 
 from __future__ import annotations
 
+import gc
 import json
 import multiprocessing
 import os
@@ -256,3 +257,108 @@ def test_storing_a_file_of_records_reads_its_texts_back_a_batch_at_a_time(tmp_pa
     # settling workers have in flight (the import is large enough to fork them ahead)
     in_flight = (first_use.IMPORT_AHEAD + 1) * first_use.BATCH if settle else first_use.BATCH
     assert most_held == {10**9: 300, 0: most_held[0]} and 10 <= most_held[0] <= in_flight, most_held
+
+
+# --- a pre-highlighted file of many records: its rows spooled to disk until its transaction ---
+
+SPOOLED_TABLES = ("document", "suggestion", "claimsuggestion", "relationsuggestion", "tokenarray")
+
+
+def _claims_file(path, n: int):
+    """Records the pipeline finds entities, quantities and claims in, each text its own."""
+    with open(path, "w", encoding="utf-8") as handle:
+        for i in range(n):
+            text = f"In 2024 Nvidia shipped {1000 + i} chips to Berlin, each drawing {i + 2}.5 W. 🚀\r\nDone."
+            handle.write(json.dumps({"text": text, "spans": [{"start": 3, "end": 7, "label": "DATE"}]}) + "\n")
+
+
+def _every_row(db) -> dict[str, list[tuple]]:
+    """Every stored row of the tables a document import writes, times left out."""
+    tables = {}
+    with db.reading() as s:
+        for table in SPOOLED_TABLES:
+            result = s.connection().exec_driver_sql(f"SELECT * FROM {table} ORDER BY 1")
+            keep = [i for i, name in enumerate(result.keys()) if name != "created_at"]
+            tables[table] = [tuple(row[i] for i in keep) for row in result]
+    return tables
+
+
+def _rows_alive() -> int:
+    """Document rows built and not yet freed (store._new_documents' dicts), in this process."""
+    gc.collect()
+    keys = {"uid", "n_suggestions", "suggestions", "claims", "relations"}  # none but such a row holds all five
+    return sum(1 for o in gc.get_objects() if type(o) is dict and keys.issubset(o))
+
+
+def test_a_pre_highlighted_file_of_many_records_is_stored_whole_from_a_spool(tmp_path, monkeypatch, prehighlighter):
+    """A file is stored in one transaction and pre-highlighted before it; past SPOOL_AFTER new
+    documents its rows wait on disk, not in memory, and come back exactly: the same rows in
+    every table as when all are held, while at most a batch of rows is alive at any insert."""
+    from annotator.ingest import store
+    from tests.conftest import make_test_app
+
+    path = tmp_path / "records.jsonl"
+    _claims_file(path, 23)
+    alive_at_inserts, real_insert = [], store._insert_rows
+
+    def inserting(conn, rows, *args):
+        alive_at_inserts.append(_rows_alive())
+        return real_insert(conn, rows, *args)
+
+    monkeypatch.setattr(store, "_insert_rows", inserting)
+    monkeypatch.setattr(store, "SPOOL_BATCH", 4)  # batches of 4: 23 is not a multiple
+    stored, most_alive = {}, {}
+    for spool_after in (10**9, 5):  # every row held; spooled
+        monkeypatch.setattr(store, "SPOOL_AFTER", spool_after)
+        alive_at_inserts.clear()
+        app = make_test_app(tmp_path / f"after{spool_after}")
+        db = get_db(app)
+        report = pipeline.import_paths(db, [str(path)], labels_of(app), prehighlighter)
+        assert report.ok and report.new == 23, report.problems
+        stored[spool_after], most_alive[spool_after] = _every_row(db), max(alive_at_inserts)
+        with db.reading() as s:
+            texts = s.exec(select(Document.text).order_by(Document.id)).scalars().all()
+        db.dispose()
+    assert stored[5] == stored[10**9]
+    assert len(stored[5]["claimsuggestion"]) >= 23 and len(stored[5]["suggestion"]) >= 23 * 4
+    written = [json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines()]
+    assert texts == written  # emoji and CRLF as they were
+    assert most_alive == {10**9: 23, 5: 4}, most_alive
+
+
+def test_an_interrupt_while_spooling_stores_nothing_of_that_file_and_removes_its_spool(
+    tmp_path, monkeypatch, prehighlighter
+):
+    from annotator.ingest import spool, store
+    from tests.conftest import make_test_app
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Nvidia shipped 3,000 chips to Berlin in 2024.", encoding="utf-8")
+    _claims_file(folder / "b.jsonl", 12)
+    monkeypatch.setattr(store, "GROUP_PREHIGHLIGHTED", 1)  # a.txt, then b.jsonl: two groups
+    monkeypatch.setattr(store, "SPOOL_AFTER", 5)
+    monkeypatch.setattr(store, "SPOOL_BATCH", 4)
+    spools, built, real_build = [], [], store._new_documents
+
+    class Recorded(spool.Spool):
+        def __init__(self):
+            super().__init__()
+            spools.append(self)
+
+    def building(docs, *args, **kwargs):
+        built.append(len(docs))
+        if len(built) == 3:  # the second batch of b.jsonl's rows
+            raise KeyboardInterrupt
+        return real_build(docs, *args, **kwargs)
+
+    monkeypatch.setattr(store, "Spool", Recorded)
+    monkeypatch.setattr(store, "_new_documents", building)
+    app = make_test_app(tmp_path)
+    db = get_db(app)
+    report = pipeline.import_paths(db, [str(folder)], labels_of(app), prehighlighter)
+    assert report.interrupted and report.new == 1 and built == [1, 4, 4]
+    [written] = spools
+    assert written._file.closed
+    with db.reading() as s:
+        assert s.exec(select(Document.source)).scalars().all() == [str(folder / "a.txt")]
