@@ -16,7 +16,10 @@ Per size, the corpus: variants of the seed articles (one in five Portuguese), wr
   (c) at the sizes --claims-cost-at names, the same without claims
       (ANNOTATOR_SUGGEST_CLAIMS=false: no parser, tagger or claim rules), to show what
       suggesting whole claims costs.
-Targets per size: (b) / (a) >= 2 in docs/s; peak PSS of (b) under 800 MiB. The machine is
+  (d) at the sizes --one-file-at names, the same texts as one JSONL file: stored in one
+      transaction, its rows all built before it, so its memory is the one that would grow
+      with the corpus (a file is spooled, not held).
+Targets per size: (b) / (a) >= 2 in docs/s; peak PSS of (b), and of (d), under 800 MiB. The machine is
 shared, so (a) runs in two halves, one before and one after (b) and (c): a change of load
 during the run weighs on both sides.
 """
@@ -24,6 +27,7 @@ during the run weighs on both sides.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sqlite3
 import sys
@@ -59,8 +63,15 @@ def spacy_reference(nlp, texts: list[str]) -> Timing:
     return timing
 
 
-def our_import(folder: Path, docs: Path, claims: bool = True) -> dict:
-    instance = folder / ("instance" if claims else "instance-no-claims")
+def write_one_file(folder: Path, texts: list[str]) -> Path:
+    path = folder / "corpus.jsonl"
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.writelines(json.dumps({"text": text, "meta": {"n": i}}) + "\n" for i, text in enumerate(texts))
+    return path
+
+
+def our_import(folder: Path, docs: Path, claims: bool = True, name: str = "") -> dict:
+    instance = folder / (name or ("instance" if claims else "instance-no-claims"))
     instance.mkdir(mode=0o700)
     database = instance / "annotator.sqlite3"
     env = {
@@ -89,7 +100,7 @@ def stored(database: Path) -> dict:
         }
 
 
-def run_size(nlp, n: int, claims_cost: bool) -> dict:
+def run_size(nlp, n: int, claims_cost: bool, one_file: bool) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-prehighlight-") as tmp:
         tmp = Path(tmp)
         docs, texts = write_corpus(tmp, n)
@@ -97,6 +108,7 @@ def run_size(nlp, n: int, claims_cost: bool) -> dict:
         before = spacy_reference(nlp, texts[:half])
         ours = our_import(tmp, docs)
         spans_only = our_import(tmp, docs, claims=False) if claims_cost else None
+        in_one_file = our_import(tmp, write_one_file(tmp, texts), name="instance-one-file") if one_file else None
         after = spacy_reference(nlp, texts[half:])
     reference = Timing(before.wall + after.wall, before.cpu + after.cpu)
     ref_rate, our_rate = n / reference.wall, n / ours["seconds"]
@@ -120,6 +132,8 @@ def run_size(nlp, n: int, claims_cost: bool) -> dict:
         figures["without_claims"] = {**spans_only, "docs_per_s": round(n / spans_only["seconds"], 1)}
         # what suggesting claims and relations costs: time with them / time without
         figures["claims_cost_ratio"] = round(ours["seconds"] / spans_only["seconds"], 2)
+    if in_one_file is not None:
+        figures["one_jsonl_file"] = {**in_one_file, "docs_per_s": round(n / in_one_file["seconds"], 1)}
     return figures
 
 
@@ -127,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1000,10000", help="corpus sizes, comma-separated")
     parser.add_argument("--claims-cost-at", default="1000", help="sizes that also import without claims")
+    parser.add_argument("--one-file-at", default="10000", help="sizes that also import the texts as one JSONL file")
     args = parser.parse_args(argv)
     started, machine = time.perf_counter(), machine_info()
     import spacy
@@ -134,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     nlp = spacy.load(MODEL)
     sizes = [int(n) for n in args.sizes.split(",")]
     with_cost = {int(n) for n in args.claims_cost_at.split(",") if n}
-    figures = {str(n): run_size(nlp, n, n in with_cost) for n in sizes}
+    one_file = {int(n) for n in args.one_file_at.split(",") if n}
+    figures = {str(n): run_size(nlp, n, n in with_cost, n in one_file) for n in sizes}
     targets, lines = [], []
     for n, f in figures.items():
         ours, ref = f["our_import"], f["reference_full_pipeline"]
@@ -151,6 +167,15 @@ def main(argv: list[str] | None = None) -> int:
             f"{ours['stored']['suggestions']:,} suggestions, {ours['stored']['claims']:,} claims)",
             f"  (b)/(a) = {f['ratio_ours_to_reference']:.2f}",
         ]
+        if "one_jsonl_file" in f:
+            whole = f["one_jsonl_file"]
+            targets.append(
+                Target(f"{n}: one JSONL file, peak memory (PSS)", whole["peak_pss_mib"], "<=", TARGET_PEAK_MIB, "MiB")
+            )
+            lines.append(
+                f"  (d) as one JSONL file: {whole['docs_per_s']} docs/s ({whole['seconds']} s, "
+                f"peak {whole['peak_pss_mib']} MiB PSS, {whole['stored']['suggestions']:,} suggestions)"
+            )
         if "without_claims" in f:
             lines.append(
                 f"  (c) without claims: {f['without_claims']['docs_per_s']} docs/s; claims cost "
