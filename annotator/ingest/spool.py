@@ -32,10 +32,6 @@ class Spool:
         for _ in range(self._batches):
             yield pickle.load(self._file)
 
-    @property
-    def size(self) -> int:
-        return self._file.seek(0, 2)
-
     def close(self) -> None:
         self._file.close()
 

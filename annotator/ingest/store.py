@@ -147,6 +147,24 @@ class TextChanged(Exception):
         )
 
 
+class SpoolFailed(Exception):
+    """A large file's rows could not be written to, or read back from, their spool."""
+
+    def __init__(self, where: str, reason: OSError):
+        super().__init__(where, str(reason))
+        self.where, self.reason = where, reason.strerror or str(reason)
+
+    @property
+    def problem(self) -> Problem:
+        return Problem(
+            self.where,
+            None,
+            f"could not keep this file's pre-highlighted rows in the temporary folder ({self.reason}); "
+            "nothing stored from here on (what was stored before stays): free space there, or set "
+            "TMPDIR to another folder, and run the import again",
+        )
+
+
 def text_of(doc: Incoming) -> str:
     """The document's text, read again from its file where the import let go of it."""
     if doc.text is None:
@@ -238,8 +256,8 @@ def store(
                 if progress:
                     progress(len(group) if target is not None else len(group) - len(new))
             refresh_statistics(db, stored.new_documents)
-    except TextChanged as changed:  # the groups stored before stay
-        problems.append(changed.problem)
+    except (TextChanged, SpoolFailed) as stopped:  # the groups stored before stay
+        problems.append(stopped.problem)
     except KeyboardInterrupt as exc:
         raise Interrupted(stored, problems) from exc
     return stored, problems
@@ -316,13 +334,28 @@ def _built_ahead(new: list[Incoming], labels, langs_of, highlights, keep_content
     if len(new) <= SPOOL_AFTER:
         yield [_new_documents(new, labels, [langs_of[d.uid] for d in new], highlights, keep_contents, progress)]
         return
-    with Spool() as spool:
+    try:
+        spool = Spool()
+    except OSError as exc:
+        raise SpoolFailed(new[0].source, exc) from exc
+    with spool:
         for start in range(0, len(new), SPOOL_BATCH):
             part = new[start : start + SPOOL_BATCH]
-            langs = [langs_of[d.uid] for d in part]
-            spool.add(_new_documents(part, labels, langs, highlights, keep_contents, progress))
+            rows = _new_documents(part, labels, [langs_of[d.uid] for d in part], highlights, keep_contents, progress)
+            try:
+                spool.add(rows)
+            except OSError as exc:  # the disk full, most likely
+                raise SpoolFailed(new[0].source, exc) from exc
+            del rows  # held here, a batch would outlive its place in the spool
             _let_go(part)
-        yield spool.batches()
+        yield _read_back(spool, new[0].source)
+
+
+def _read_back(spool: Spool, where: str) -> Iterator[list[dict]]:
+    try:
+        yield from spool.batches()
+    except OSError as exc:
+        raise SpoolFailed(where, exc) from exc
 
 
 def _store_group(db, group, parts, labels, target, stored: Stored, problems: list[Problem]) -> None:

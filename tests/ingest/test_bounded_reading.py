@@ -5,6 +5,7 @@ once read, reading it again, checked, as its document is stored."""
 
 from __future__ import annotations
 
+import errno
 import gc
 import json
 import multiprocessing
@@ -326,9 +327,13 @@ def test_a_pre_highlighted_file_of_many_records_is_stored_whole_from_a_spool(tmp
     assert most_alive == {10**9: 23, 5: 4}, most_alive
 
 
-def test_an_interrupt_while_spooling_stores_nothing_of_that_file_and_removes_its_spool(
-    tmp_path, monkeypatch, prehighlighter
+@pytest.mark.parametrize("failure", ["ctrl-c", "disk-full-writing", "disk-full-reading"])
+def test_a_stop_while_spooling_stores_nothing_of_that_file_and_removes_its_spool(
+    tmp_path, monkeypatch, prehighlighter, failure
 ):
+    """Ctrl+C while a large file's rows are built, or no room for them in the temporary
+    folder: the files stored before stay, nothing of this one is, the spool is closed (and,
+    unnamed, gone); a full disk is a problem naming the file, not a traceback."""
     from annotator.ingest import spool, store
     from tests.conftest import make_test_app
 
@@ -346,9 +351,20 @@ def test_an_interrupt_while_spooling_stores_nothing_of_that_file_and_removes_its
             super().__init__()
             spools.append(self)
 
+        def add(self, rows):
+            if failure == "disk-full-writing" and len(built) == 3:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            super().add(rows)
+
+        def batches(self):
+            for i, batch in enumerate(super().batches()):
+                if failure == "disk-full-reading" and i == 1:  # inside the file's transaction
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                yield batch
+
     def building(docs, *args, **kwargs):
         built.append(len(docs))
-        if len(built) == 3:  # the second batch of b.jsonl's rows
+        if failure == "ctrl-c" and len(built) == 3:  # the second batch of b.jsonl's rows
             raise KeyboardInterrupt
         return real_build(docs, *args, **kwargs)
 
@@ -357,7 +373,13 @@ def test_an_interrupt_while_spooling_stores_nothing_of_that_file_and_removes_its
     app = make_test_app(tmp_path)
     db = get_db(app)
     report = pipeline.import_paths(db, [str(folder)], labels_of(app), prehighlighter)
-    assert report.interrupted and report.new == 1 and built == [1, 4, 4]
+    assert report.new == 1 and built == ([1, 4, 4] if failure != "disk-full-reading" else [1, 4, 4, 4])
+    if failure == "ctrl-c":
+        assert report.interrupted and not report.problems
+    else:
+        [problem] = report.problems
+        assert report.failed and problem.path == str(folder / "b.jsonl")
+        assert "temporary folder (No space left on device)" in problem.message and "TMPDIR" in problem.message
     [written] = spools
     assert written._file.closed
     with db.reading() as s:
