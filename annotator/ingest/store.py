@@ -15,6 +15,7 @@ documents (whole files for a document import), so a refused file leaves nothing 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, closing, contextmanager, nullcontext
 from dataclasses import dataclass
@@ -334,10 +335,11 @@ def _built_ahead(new: list[Incoming], labels, langs_of, highlights, keep_content
     if len(new) <= SPOOL_AFTER:
         yield [_new_documents(new, labels, [langs_of[d.uid] for d in new], highlights, keep_contents, progress)]
         return
+    where = Counter(d.source for d in new).most_common(1)[0][0]  # the large file (a group may begin with others)
     try:
         spool = Spool()
     except OSError as exc:
-        raise SpoolFailed(new[0].source, exc) from exc
+        raise SpoolFailed(where, exc) from exc
     with spool:
         for start in range(0, len(new), SPOOL_BATCH):
             part = new[start : start + SPOOL_BATCH]
@@ -345,10 +347,10 @@ def _built_ahead(new: list[Incoming], labels, langs_of, highlights, keep_content
             try:
                 spool.add(rows)
             except OSError as exc:  # the disk full, most likely
-                raise SpoolFailed(new[0].source, exc) from exc
+                raise SpoolFailed(where, exc) from exc
             del rows  # held here, a batch would outlive its place in the spool
             _let_go(part)
-        yield _read_back(spool, new[0].source)
+        yield _read_back(spool, where)
 
 
 def _read_back(spool: Spool, where: str) -> Iterator[list[dict]]:

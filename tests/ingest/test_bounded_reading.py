@@ -339,9 +339,12 @@ def test_a_stop_while_spooling_stores_nothing_of_that_file_and_removes_its_spool
 
     folder = tmp_path / "docs"
     folder.mkdir()
-    (folder / "a.txt").write_text("Nvidia shipped 3,000 chips to Berlin in 2024.", encoding="utf-8")
-    _claims_file(folder / "b.jsonl", 12)
-    monkeypatch.setattr(store, "GROUP_PREHIGHLIGHTED", 1)  # a.txt, then b.jsonl: two groups
+    for name in "abc":
+        (folder / f"{name}.txt").write_text(f"Nvidia shipped 3,000 chips to {name} in 2024.", encoding="utf-8")
+    _claims_file(folder / "d.jsonl", 12)
+    # a.txt and b.txt, then c.txt with d.jsonl (a file is never split): the second group,
+    # begun by a small file, is spooled, and a problem names the large one
+    monkeypatch.setattr(store, "GROUP_PREHIGHLIGHTED", 2)
     monkeypatch.setattr(store, "SPOOL_AFTER", 5)
     monkeypatch.setattr(store, "SPOOL_BATCH", 4)
     spools, built, real_build = [], [], store._new_documents
@@ -364,7 +367,7 @@ def test_a_stop_while_spooling_stores_nothing_of_that_file_and_removes_its_spool
 
     def building(docs, *args, **kwargs):
         built.append(len(docs))
-        if failure == "ctrl-c" and len(built) == 3:  # the second batch of b.jsonl's rows
+        if failure == "ctrl-c" and len(built) == 3:  # the second batch of the second group's rows
             raise KeyboardInterrupt
         return real_build(docs, *args, **kwargs)
 
@@ -373,14 +376,14 @@ def test_a_stop_while_spooling_stores_nothing_of_that_file_and_removes_its_spool
     app = make_test_app(tmp_path)
     db = get_db(app)
     report = pipeline.import_paths(db, [str(folder)], labels_of(app), prehighlighter)
-    assert report.new == 1 and built == ([1, 4, 4] if failure != "disk-full-reading" else [1, 4, 4, 4])
+    assert report.new == 2 and built == ([2, 4, 4] if failure != "disk-full-reading" else [2, 4, 4, 4, 1])
     if failure == "ctrl-c":
         assert report.interrupted and not report.problems
     else:
         [problem] = report.problems
-        assert report.failed and problem.path == str(folder / "b.jsonl")
+        assert report.failed and problem.path == str(folder / "d.jsonl")
         assert "temporary folder (No space left on device)" in problem.message and "TMPDIR" in problem.message
     [written] = spools
     assert written._file.closed
     with db.reading() as s:
-        assert s.exec(select(Document.source)).scalars().all() == [str(folder / "a.txt")]
+        assert sorted(s.exec(select(Document.source)).scalars()) == [str(folder / "a.txt"), str(folder / "b.txt")]
