@@ -29,7 +29,7 @@ from annotator.ingest import first_use
 from annotator.ingest.bulk import bound, insert_rows, json_text, new_ids
 from annotator.ingest.existing import clear, held
 from annotator.ingest.first_use import Flight, settling
-from annotator.ingest.spool import Spool
+from annotator.ingest.spool import Spool, SpoolFailed
 from annotator.ingest.suggestion_rows import insert_suggestions
 from annotator.labels import LabelConfig
 from annotator.models import (
@@ -145,24 +145,6 @@ class TextChanged(Exception):
             f"the file changed or went away during this import: the text of document {self.uid} is no "
             "longer there as it was read; nothing stored from here on (what was stored before stays), "
             "run the import again",
-        )
-
-
-class SpoolFailed(Exception):
-    """A large file's rows could not be written to, or read back from, their spool."""
-
-    def __init__(self, where: str, reason: OSError):
-        super().__init__(where, str(reason))
-        self.where, self.reason = where, reason.strerror or str(reason)
-
-    @property
-    def problem(self) -> Problem:
-        return Problem(
-            self.where,
-            None,
-            f"could not keep this file's pre-highlighted rows in the temporary folder ({self.reason}); "
-            "nothing stored from here on (what was stored before stays): free space there, or set "
-            "TMPDIR to another folder, and run the import again",
         )
 
 
@@ -317,12 +299,15 @@ def _unsettled_parts(new: list[Incoming], labels, langs_of, keep_contents: bool,
     )
 
 
-def _batched(new: list[Incoming], rows: Callable[[list[Incoming]], list[dict]]) -> Iterator[list[dict]]:
-    """`rows` of each batch of `new`, each batch's texts let go of once the consumer asks for
-    the next (it has inserted this one): a file is one group, and its texts would otherwise
-    all come back at once."""
-    for start in range(0, len(new), first_use.BATCH):
-        part = new[start : start + first_use.BATCH]
+def _batched(
+    new: list[Incoming], rows: Callable[[list[Incoming]], list[dict]], size: int | None = None
+) -> Iterator[list[dict]]:
+    """`rows` of each batch of `new` (`size` documents, first_use.BATCH unless given), each
+    batch's texts let go of once the consumer asks for the next (it has inserted or spooled
+    this one): a file is one group, and its texts would otherwise all come back at once."""
+    size = size or first_use.BATCH
+    for start in range(0, len(new), size):
+        part = new[start : start + size]
         yield rows(part)
         _let_go(part)
 
@@ -332,32 +317,19 @@ def _built_ahead(new: list[Incoming], labels, langs_of, highlights, keep_content
     """The pre-highlighted rows of a group's new documents, all built before its transaction:
     in memory for a group of the usual size, in a spool (spool.py) for a larger one (a file of
     many records, which is never split), a batch at a time, each batch's texts let go of."""
+
+    def built(part: list[Incoming]) -> list[dict]:
+        return _new_documents(part, labels, [langs_of[d.uid] for d in part], highlights, keep_contents, progress)
+
     if len(new) <= SPOOL_AFTER:
-        yield [_new_documents(new, labels, [langs_of[d.uid] for d in new], highlights, keep_contents, progress)]
+        yield [built(new)]
         return
     where = Counter(d.source for d in new).most_common(1)[0][0]  # the large file (a group may begin with others)
-    try:
-        spool = Spool()
-    except OSError as exc:
-        raise SpoolFailed(where, exc) from exc
-    with spool:
-        for start in range(0, len(new), SPOOL_BATCH):
-            part = new[start : start + SPOOL_BATCH]
-            rows = _new_documents(part, labels, [langs_of[d.uid] for d in part], highlights, keep_contents, progress)
-            try:
-                spool.add(rows)
-            except OSError as exc:  # the disk full, most likely
-                raise SpoolFailed(where, exc) from exc
-            del rows  # held here, a batch would outlive its place in the spool
-            _let_go(part)
-        yield _read_back(spool, where)
-
-
-def _read_back(spool: Spool, where: str) -> Iterator[list[dict]]:
-    try:
-        yield from spool.batches()
-    except OSError as exc:
-        raise SpoolFailed(where, exc) from exc
+    with Spool(where) as spool:
+        for rows in _batched(new, built, SPOOL_BATCH):
+            spool.add(rows)
+            del rows  # held here, a batch would live on while the next one is built
+        yield spool.batches()
 
 
 def _store_group(db, group, parts, labels, target, stored: Stored, problems: list[Problem]) -> None:

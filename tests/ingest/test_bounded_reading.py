@@ -10,7 +10,9 @@ import gc
 import json
 import multiprocessing
 import os
+import pickle
 import sys
+import tempfile
 import tracemalloc
 
 import pytest
@@ -327,7 +329,7 @@ def test_a_pre_highlighted_file_of_many_records_is_stored_whole_from_a_spool(tmp
     assert most_alive == {10**9: 23, 5: 4}, most_alive
 
 
-@pytest.mark.parametrize("failure", ["ctrl-c", "disk-full-writing", "disk-full-reading"])
+@pytest.mark.parametrize("failure", ["ctrl-c", "disk-full-writing", "disk-full-reading", "no-temporary-folder"])
 def test_a_stop_while_spooling_stores_nothing_of_that_file_and_removes_its_spool(
     tmp_path, monkeypatch, prehighlighter, failure
 ):
@@ -350,20 +352,26 @@ def test_a_stop_while_spooling_stores_nothing_of_that_file_and_removes_its_spool
     spools, built, real_build = [], [], store._new_documents
 
     class Recorded(spool.Spool):
-        def __init__(self):
-            super().__init__()
+        def __init__(self, where):
+            super().__init__(where)
             spools.append(self)
 
-        def add(self, rows):
+    class Pickling:  # the spool's pickling, with the disk filling up below it
+        HIGHEST_PROTOCOL = pickle.HIGHEST_PROTOCOL
+        loaded = 0
+
+        @staticmethod
+        def dump(rows, file, protocol):
             if failure == "disk-full-writing" and len(built) == 3:
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-            super().add(rows)
+            pickle.dump(rows, file, protocol=protocol)
 
-        def batches(self):
-            for i, batch in enumerate(super().batches()):
-                if failure == "disk-full-reading" and i == 1:  # inside the file's transaction
-                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-                yield batch
+        @classmethod
+        def load(cls, file):
+            cls.loaded += 1
+            if failure == "disk-full-reading" and cls.loaded == 2:  # inside the file's transaction
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            return pickle.load(file)
 
     def building(docs, *args, **kwargs):
         built.append(len(docs))
@@ -372,18 +380,26 @@ def test_a_stop_while_spooling_stores_nothing_of_that_file_and_removes_its_spool
         return real_build(docs, *args, **kwargs)
 
     monkeypatch.setattr(store, "Spool", Recorded)
+    monkeypatch.setattr(spool, "pickle", Pickling)
     monkeypatch.setattr(store, "_new_documents", building)
     app = make_test_app(tmp_path)
     db = get_db(app)
+    if failure == "no-temporary-folder":  # TMPDIR names a folder that is not there
+        monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "gone"))
     report = pipeline.import_paths(db, [str(folder)], labels_of(app), prehighlighter)
-    assert report.new == 2 and built == ([2, 4, 4] if failure != "disk-full-reading" else [2, 4, 4, 4, 1])
+    assert report.new == 2
+    assert built == {"disk-full-reading": [2, 4, 4, 4, 1], "no-temporary-folder": [2]}.get(failure, [2, 4, 4])
     if failure == "ctrl-c":
         assert report.interrupted and not report.problems
     else:
         [problem] = report.problems
-        assert report.failed and problem.path == str(folder / "d.jsonl")
-        assert "temporary folder (No space left on device)" in problem.message and "TMPDIR" in problem.message
-    [written] = spools
-    assert written._file.closed
+        assert report.failed and problem.path == str(folder / "d.jsonl") and "TMPDIR" in problem.message
+        reason = "No such file or directory" if failure == "no-temporary-folder" else "No space left on device"
+        assert f"temporary folder ({reason})" in problem.message
+    if failure == "no-temporary-folder":
+        assert spools == []  # never made
+    else:
+        [written] = spools
+        assert written._file.closed
     with db.reading() as s:
         assert sorted(s.exec(select(Document.source)).scalars()) == [str(folder / "a.txt"), str(folder / "b.txt")]
