@@ -64,19 +64,31 @@
     el.style.paddingBottom = `${Math.round(bottom + (+el.dataset.chars - b) * perChar)}px`;
   }
 
+  /** Which end of the text is on the screen: "top", "end" or null. The edges of #doc-text
+      are the ends of the text, exactly, whatever the padding's estimate says. */
+  function textEnd() {
+    const box = text().getBoundingClientRect();
+    return box.top >= 0 ? "top" : box.bottom <= window.innerHeight ? "end" : null;
+  }
+  const edgeOffset = (at) => (at === "top" ? 0 : Math.max(0, +text().dataset.chars - 1));  // its code point
+  const edgeY = (at) => text().getBoundingClientRect()[at === "top" ? "top" : "bottom"];
+
   /** Run `change` keeping the first block on screen where it was (the padding above it is
       an estimate, and blocks above it come and go). With none on screen (a scroll through
-      the padding, Home) there is nothing to keep, and a scroll here would cut the user's
-      own scrolling short where it was. */
+      the padding) there is nothing to keep, and a scroll here would cut the user's own
+      scrolling short where it was. With an edge of the text on the screen and the change
+      bringing that end of the text, the edge stays where it was instead: a block kept in
+      place would leave the text's end off the screen by the padding's error. */
   function keepPlace(change) {
     const onScreen = (b) => { const r = b.getBoundingClientRect(); return r.bottom > 0 && r.top < window.innerHeight; };
     const anchor = [...text().children].find(onScreen);
-    const before = anchor ? anchor.getBoundingClientRect().top : 0;
+    const before = anchor ? anchor.getBoundingClientRect().top : 0, at = textEnd(), edge = at && edgeY(at);
     change();
-    if (anchor && anchor.isConnected) {
-      const moved = anchor.getBoundingClientRect().top - before;
-      if (Math.abs(moved) >= 1) window.scrollBy(0, moved);
-    }
+    const s = state(), reached = (at === "top" && s.lo === 0) || (at === "end" && s.hi === s.n);
+    let moved = 0;
+    if (reached) moved = edgeY(at) - edge;
+    else if (anchor && anchor.isConnected) moved = anchor.getBoundingClientRect().top - before;
+    if (Math.abs(moved) >= 1) window.scrollBy(0, moved);
   }
 
   // --- fetching blocks ---------------------------------------------------------------------------
@@ -148,20 +160,23 @@
 
   let jumps = 0;  // jumps asked for: only the latest one's answer lands (answers can cross)
   /** Replace the window by the blocks around code point `offset`; with `here` (a scroll into
-      the padding), the block holding it lands at the top of the screen, where the scroll went. */
+      the padding), the block holding it lands at the top of the screen, where the scroll went,
+      or, at the end of the page, the text's end at the bottom of the screen. */
   async function jump(offset, here = false) {
     const ticket = ++jumps, from = window.scrollY;
     const got = await fetchBlocks(`at=${offset}`);
     if (ticket !== jumps || !got.length || !windowed()) return false;
-    if (here && Math.abs(window.scrollY - from) > window.innerHeight) {
-      onScroll();  // the screen moved on while the blocks came (Home, a drag): not where it went
+    const at = textEnd();
+    if (here && (Math.abs(window.scrollY - from) > window.innerHeight || (at && offset !== edgeOffset(at)))) {
+      onScroll();  // the screen moved on while the blocks came (a drag, a fling to an end): not where it went
       return false;
     }
-    const el = text();
+    const el = text(), end = here && at === "end" ? edgeY(at) : null;
     el.replaceChildren(...got);
     setState(blockIndex(got[0]), blockIndex(got[got.length - 1]) + 1);
     pad();
-    if (here && state().lo > 0) {
+    if (end !== null) window.scrollBy(0, edgeY(at) - end);  // the text's end where the screen had it
+    else if (here && state().lo > 0) {
       const target = got.filter((b) => startOf(b) <= offset).pop() || got[0];
       const off = target.getBoundingClientRect().top;
       el.style.paddingTop = `${Math.max(base.get(el)[0], parseFloat(el.style.paddingTop) - off)}px`;
@@ -209,8 +224,8 @@
       const h = window.innerHeight;
       if (bottom > -h && top < 2 * h) return;  // blocks on or near the screen: the edges do the rest
       const [a, b] = held(), perChar = (bottom - top) / Math.max(1, b - a);
-      const offset = bottom <= -h ? b + Math.round(-bottom / perChar) : a - Math.round(top / perChar);
-      jump(Math.max(0, Math.min(+el.dataset.chars - 1, offset)), true);
+      const at = textEnd(), estimate = bottom <= -h ? b + Math.round(-bottom / perChar) : a - Math.round(top / perChar);
+      jump(at ? edgeOffset(at) : Math.max(0, Math.min(+el.dataset.chars - 1, estimate)), true);
     });
   }
 
@@ -240,6 +255,19 @@
     } else if (elt.classList && elt.classList.contains("blk")) observeEdges();
   });
   window.addEventListener("scroll", onScroll, { passive: true });
+
+  // Home and End with that end of the text not held: the page goes there at once. The
+  // browser's own scroll is animated, and blocks fetched while it runs (each kept in place)
+  // move where it ends, short of the edge; at once, the jump at the edge (onScroll) brings
+  // the blocks there.
+  document.addEventListener("keydown", (e) => {
+    if (e.defaultPrevented || e.altKey || e.shiftKey || (e.key !== "Home" && e.key !== "End") || !windowed()) return;
+    if (e.target.closest && e.target.closest("input, select, textarea, [contenteditable], dialog")) return;
+    const home = e.key === "Home";
+    if (!more(home ? -1 : 1)) return;  // held: the browser's scroll crosses no missing block
+    e.preventDefault();
+    window.scrollTo({ top: home ? 0 : document.documentElement.scrollHeight, behavior: "instant" });
+  });
 
   // --- the whole text, for find ----------------------------------------------------------------
 
