@@ -161,7 +161,7 @@
   let jumps = 0;  // jumps asked for: only the latest one's answer lands (answers can cross)
   /** Replace the window by the blocks around code point `offset`; with `here` (a scroll into
       the padding), the block holding it lands at the top of the screen, where the scroll went,
-      or, at the end of the page, the text's end at the bottom of the screen. */
+      or, with the text's end on the screen, that end stays where the screen had it. */
   async function jump(offset, here = false) {
     const ticket = ++jumps, from = window.scrollY;
     const got = await fetchBlocks(`at=${offset}`);
