@@ -45,22 +45,20 @@ def tree(pid: int) -> list[int]:
 
 def tree_rss(pids: list[int]) -> int:
     """Bytes of RSS summed over `pids`, from statm (cheap)."""
-    total = 0
-    for pid in pids:
-        try:
-            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE
-        except (OSError, IndexError, ValueError):
-            continue
-    return total
+    return _summed(pids, lambda pid: int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE)
 
 
 def tree_pss(pids: list[int]) -> int:
     """Bytes of PSS summed over `pids`, from smaps_rollup (walks their page tables)."""
+    return _summed(pids, lambda pid: int(PSS.search(Path(f"/proc/{pid}/smaps_rollup").read_text()).group(1)) * 1024)
+
+
+def _summed(pids: list[int], bytes_of) -> int:
     total = 0
     for pid in pids:
         try:
-            total += int(PSS.search(Path(f"/proc/{pid}/smaps_rollup").read_text()).group(1)) * 1024
-        except (OSError, AttributeError):
+            total += bytes_of(pid)
+        except (OSError, AttributeError, IndexError, ValueError):  # gone meanwhile, or read half-written
             continue
     return total
 
